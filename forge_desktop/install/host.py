@@ -1,0 +1,82 @@
+"""The one place that decides which OS this process runs on, and where its folders are."""
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping, Sequence
+
+from forge_desktop.install.artifacts import InstallError
+
+OS_NAMES = ("linux", "windows", "macos")
+
+
+def check_os(os_name: str) -> str:
+    if os_name not in OS_NAMES:
+        raise InstallError(f"os_name {os_name!r}: must be one of {', '.join(OS_NAMES)}")
+    return os_name
+
+
+def current_os(platform: str = sys.platform) -> str:
+    if platform.startswith("linux"):
+        return "linux"
+    if platform == "win32":
+        return "windows"
+    if platform == "darwin":
+        return "macos"
+    raise InstallError(f"platform {platform!r}: autostart and services support Linux, Windows and macOS")
+
+
+@dataclass(frozen=True)
+class HostPlaces:
+    """Folders of the current user, read from the environment once."""
+
+    home: Path
+    config_home: Path | None
+    appdata: Path | None
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> "HostPlaces":
+        xdg = env.get("XDG_CONFIG_HOME")
+        appdata = env.get("APPDATA")
+        return cls(
+            home=Path.home(),
+            config_home=Path(xdg) if xdg else None,
+            appdata=Path(appdata) if appdata else None,
+        )
+
+
+def program_command(program: str, via_forge: Sequence[str] = ()) -> list[str]:
+    """The command that starts `program` (`forge` or `forge-desktop`) on this machine.
+
+    A PyInstaller build is its own program, or finds the other build beside it;
+    an installed package has its entry script on PATH. When `program` itself is
+    not found, `forge` plus `via_forge` (e.g. `["desktop"]`) stands in for it,
+    and as a last resort the current interpreter runs the CLI module.
+    """
+    if getattr(sys, "frozen", False):
+        exe = Path(sys.executable)
+        if exe.stem == program:
+            return [str(exe)]
+        sibling = exe.with_name(program + exe.suffix)
+        if sibling.is_file():
+            return [str(sibling)]
+        return [str(exe), *via_forge]
+    found = shutil.which(program)
+    if found:
+        return [str(Path(found).absolute())]
+    forge = shutil.which("forge")
+    if forge:
+        return [str(Path(forge).absolute()), *via_forge]
+    return [sys.executable, "-m", "forge_desktop.cli", *via_forge]
+
+
+def registry_for(os_name: str):
+    """The real registry on Windows, None elsewhere (imported lazily: winreg is Windows-only)."""
+    if os_name != "windows":
+        return None
+    from forge_desktop.install.winregistry import WindowsRegistry
+
+    return WindowsRegistry()
