@@ -1,0 +1,33 @@
+"""Analysis inputs both PyInstaller specs share (imported by the .spec files)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from PyInstaller.utils.hooks import collect_all, collect_data_files, collect_submodules, copy_metadata
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# Modules neither build needs; the solvers and the hub stay in.
+EXCLUDES = ["tkinter", "matplotlib", "IPython", "pytest", "playwright", "scipy", "sphinx", "notebook"]
+# Qt parts the tray app and pyqtgraph never load (each is megabytes).
+QT_EXCLUDES = [f"PySide6.{m}" for m in (
+    "QtWebEngineCore", "QtWebEngineWidgets", "QtWebEngineQuick", "QtWebChannel", "QtWebSockets",
+    "Qt3DCore", "Qt3DRender", "Qt3DExtras", "Qt3DInput", "Qt3DLogic", "Qt3DAnimation",
+    "QtQuick3D", "QtMultimedia", "QtMultimediaWidgets", "QtCharts", "QtDataVisualization",
+    "QtGraphs", "QtPdf", "QtPdfWidgets", "QtBluetooth", "QtNfc", "QtSensors", "QtSerialPort",
+    "QtPositioning", "QtLocation", "QtTextToSpeech", "QtDesigner", "QtHelp", "QtRemoteObjects",
+    "QtScxml", "QtSpatialAudio", "QtHttpServer")]
+
+
+def package_inputs() -> tuple[list, list, list]:
+    """(datas, binaries, hiddenimports) for forge_desktop, hub, the solvers and the keyring."""
+    datas = collect_data_files("hub") + collect_data_files("forge_desktop")
+    binaries: list = []
+    hidden = collect_submodules("hub") + collect_submodules("forge_desktop")
+    for package in ("ortools", "highspy"):
+        d, b, h = collect_all(package)
+        datas, binaries, hidden = datas + d, binaries + b, hidden + h
+    for package in ("keyring", "keyrings.alt"):
+        datas += copy_metadata(package)
+        hidden += collect_submodules(package)
+    return datas, binaries, hidden
