@@ -1,0 +1,477 @@
+"""The `forge` command: quickstart, hub, agent, desktop, join, tokens and jobs."""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+
+from . import __version__, paths
+from .client import HubClient, HubError, HubUnreachable, NotAForgeHub
+from .onboarding import OnboardingError
+from .settings import JOB_MODES, Settings, SettingsError, default_node_id
+
+
+class CliError(Exception):
+    """A readable message for the user; exits with status 2."""
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if getattr(args, "verbose", False) else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 0
+    try:
+        return args.func(args) or 0
+    except CliError as e:
+        print(f"forge: {e}", file=sys.stderr)
+        return 2
+    except (HubUnreachable, NotAForgeHub, SettingsError, OnboardingError) as e:
+        print(f"forge: {e}", file=sys.stderr)
+        return 2
+    except HubError as e:
+        print(f"forge: the hub refused: {e.message} (HTTP {e.status})", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def desktop_main() -> int:
+    return main(["desktop", *sys.argv[1:]])
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="forge", description="Forge: fleet monitor and idle-compute for your machines.")
+    p.add_argument("--version", action="version", version=f"forge {__version__}")
+    p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = p.add_subparsers(title="commands", metavar="COMMAND")
+
+    up = sub.add_parser("up", help="quickstart: a hub and a local agent on this machine",
+                        description="Start a hub on this machine (SQLite in the data folder, no other service) "
+                                    "and an agent reporting to it; prints the dashboard URL and the admin secret.")
+    up.add_argument("--port", type=int, default=3000)
+    up.add_argument("--host", default="0.0.0.0", help="address to listen on (default: all)")
+    up.add_argument("--jobs", choices=JOB_MODES, default="idle", help="when the local worker takes jobs")
+    up.set_defaults(func=cmd_up)
+
+    hub = sub.add_parser("hub", help="run the hub (API, dashboard, job queue)",
+                         description="Run the hub. Prints 'listening on http://HOST:PORT' once it accepts "
+                                     "connections. ADMIN_SECRET comes from the environment or is generated "
+                                     "on first start and saved (0600) in the data folder.")
+    hub.add_argument("--host", default="0.0.0.0")
+    hub.add_argument("--port", type=int, default=3000)
+    hub.add_argument("--data-dir", type=Path, default=None, help="default: the platform data folder")
+    hub.add_argument("--viewer-token", default=os.environ.get("FORGE_VIEWER_TOKEN", ""),
+                     help="require this token for the dashboard and fleet API")
+    hub.add_argument("--allow-test-jobs", action="store_true", help=argparse.SUPPRESS)
+    hub.add_argument("--install-service", action="store_true", help="install the hub as a service and exit")
+    hub.add_argument("--uninstall-service", action="store_true", help="remove the hub service and exit")
+    hub.set_defaults(func=cmd_hub)
+
+    ag = sub.add_parser("agent", help="run the headless agent (metrics, and jobs when idle)",
+                        description="Sample this machine every second and push to the hub every 5 s; "
+                                    "failed pushes are buffered on disk and sent later.")
+    add_agent_args(ag)
+    ag.add_argument("--install-service", action="store_true", help="install the agent as a service and exit")
+    ag.add_argument("--uninstall-service", action="store_true", help="remove the agent service and exit")
+    ag.set_defaults(func=cmd_agent)
+
+    de = sub.add_parser("desktop", help="the tray app (agent, worker, optional embedded hub)")
+    de.add_argument("--hub", help="hub URL (default: from settings)")
+    de.add_argument("--embedded-hub", action="store_true", help="run the hub inside this app")
+    de.add_argument("--install-autostart", action="store_true", help="start the tray app at login, and exit")
+    de.add_argument("--uninstall-autostart", action="store_true", help="remove the login item, and exit")
+    de.set_defaults(func=cmd_desktop)
+
+    jo = sub.add_parser("join", help="trade a one-time join code for a node token (kept in the keyring)")
+    jo.add_argument("url", help="hub URL, e.g. http://hub.tailnet:3000")
+    jo.add_argument("code", help="the join code from `forge tokens join-code` or the dashboard")
+    jo.add_argument("--node-id", help="name for this machine (default: the host name)")
+    jo.set_defaults(func=cmd_join)
+
+    to = sub.add_parser("tokens", help="manage node tokens and join codes (admin)")
+    to.add_argument("--hub", default=None, help="hub URL (default: CENTRAL_URL or http://127.0.0.1:3000)")
+    to.add_argument("--admin-secret", default=None, help="default: ADMIN_SECRET or the local hub's saved secret")
+    tsub = to.add_subparsers(title="actions", metavar="ACTION")
+    c = tsub.add_parser("create", help="create a token for a node (shown once)")
+    c.add_argument("node_id")
+    c.set_defaults(func=cmd_tokens_create)
+    tsub.add_parser("list", help="list tokens").set_defaults(func=cmd_tokens_list)
+    r = tsub.add_parser("revoke", help="revoke a node's token")
+    r.add_argument("node_id")
+    r.set_defaults(func=cmd_tokens_revoke)
+    jc = tsub.add_parser("join-code", help="create a one-time join code (printed alone on the last line)")
+    jc.add_argument("--ttl", type=float, default=15.0, help="minutes the code stays valid (default 15)")
+    jc.set_defaults(func=cmd_tokens_join_code)
+
+    jb = sub.add_parser("jobs", help="submit and follow optimization jobs")
+    jb.add_argument("--hub", default=None, help="hub URL (default: CENTRAL_URL or http://127.0.0.1:3000)")
+    jb.add_argument("--admin-secret", default=None, help="default: ADMIN_SECRET or the local hub's saved secret")
+    jsub = jb.add_subparsers(title="actions", metavar="ACTION")
+    s = jsub.add_parser("submit", help="submit a job (or a batch / sweep) from a file")
+    s.add_argument("file", type=Path, help="JSON job, JSON payload, JSPLIB instance, or MPS/LP model")
+    s.add_argument("--type", help="job type when the file is a bare payload or model")
+    s.add_argument("--batch", action="store_true", help="the file holds a list of jobs ({'jobs': [...]})")
+    s.add_argument("--priority", type=int, default=0)
+    s.add_argument("--wait", action="store_true", help="follow progress until the job ends")
+    s.set_defaults(func=cmd_jobs_submit)
+    ls = jsub.add_parser("list", help="list jobs")
+    ls.add_argument("--status", choices=("pending", "running", "succeeded", "failed", "cancelled"))
+    ls.add_argument("--type", dest="job_type")
+    ls.add_argument("--limit", type=int, default=50)
+    ls.set_defaults(func=cmd_jobs_list)
+    sh = jsub.add_parser("show", help="show one job with its result")
+    sh.add_argument("id", type=int)
+    sh.set_defaults(func=cmd_jobs_show)
+    ca = jsub.add_parser("cancel", help="cancel a pending or running job")
+    ca.add_argument("id", type=int)
+    ca.set_defaults(func=cmd_jobs_cancel)
+    return p
+
+
+def add_agent_args(ag: argparse.ArgumentParser) -> None:
+    ag.add_argument("--hub", help="hub URL (or CENTRAL_URL, or the saved settings)")
+    ag.add_argument("--node-id", help="this machine's node id (or NODE_ID; default: saved, else host name)")
+    ag.add_argument("--token", help="node token (or BEARER_TOKEN; default: the OS keyring)")
+    ag.add_argument("--jobs", choices=JOB_MODES, help="when to take jobs: idle (desktops), always (servers), never")
+    ag.add_argument("--push-interval", type=float, help="seconds between pushes (default 5)")
+    ag.add_argument("--buffer-max-mb", type=float, help="offline buffer size limit in MB (default 50)")
+    ag.add_argument("--max-cores", type=int, help="cores jobs may use (default: all but one)")
+
+
+# --- hub -----------------------------------------------------------------------------
+def hub_config_from_args(args: argparse.Namespace):
+    from hub.config import HubConfig
+    from hub.server import ensure_admin_secret
+    data_dir = args.data_dir or paths.hub_data_dir()
+    secret = os.environ.get("ADMIN_SECRET", "")
+    created = False
+    if not secret:
+        secret, created = ensure_admin_secret(data_dir)
+    cfg = HubConfig.from_env(data_dir=Path(data_dir), host=args.host, port=args.port, admin_secret=secret,
+                             viewer_token=getattr(args, "viewer_token", "") or None,
+                             allow_test_jobs=True if getattr(args, "allow_test_jobs", False) else None)
+    return cfg, created
+
+
+def cmd_hub(args: argparse.Namespace) -> int:
+    if args.install_service or args.uninstall_service:
+        return _service("hub", args.uninstall_service, ["hub", "--host", args.host, "--port", str(args.port)])
+    from hub.server import serve
+    cfg, created = hub_config_from_args(args)
+    if created:
+        print(f"admin secret (saved to {Path(cfg.data_dir) / 'admin_secret'}, shown once):\n  {cfg.admin_secret}")
+    print(f"forge hub {__version__}: data in {cfg.data_dir}", flush=True)
+    serve(cfg, announce=lambda line: print(line, flush=True))
+    return 0
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    from hub.server import EmbeddedHub
+    args.data_dir, args.viewer_token = None, ""
+    cfg, _ = hub_config_from_args(args)
+    hub = EmbeddedHub(cfg)
+    hub.start()
+    node_id = default_node_id()
+    client = HubClient(hub.url)
+    token = client.post("/api/tokens", {"node_id": node_id}, token=cfg.admin_secret)["token"]
+    print(f"Forge {__version__} is up.")
+    print(f"  dashboard:    {hub.url}/")
+    print(f"  admin secret: {cfg.admin_secret}  (saved in {cfg.data_dir})")
+    print(f"  this machine reports as {node_id!r}; Ctrl-C stops both.", flush=True)
+    settings = Settings.load()
+    settings.hub_url, settings.node_id, settings.jobs = hub.url, node_id, args.jobs
+    try:
+        run_agent(settings, token)
+    finally:
+        hub.stop()
+    return 0
+
+
+# --- agent ---------------------------------------------------------------------------
+def resolve_agent(args: argparse.Namespace) -> tuple[Settings, str]:
+    s = Settings.load().apply_env()
+    if args.hub:
+        s.hub_url = args.hub
+    if args.node_id:
+        s.node_id = args.node_id
+    if args.jobs:
+        s.jobs = args.jobs
+    if args.push_interval:
+        s.push_interval_s = args.push_interval
+    if args.buffer_max_mb:
+        s.buffer_max_bytes = int(args.buffer_max_mb * 1024 * 1024)
+    if args.max_cores:
+        s.max_cores = args.max_cores
+    if not s.hub_url:
+        raise CliError("no hub URL: pass --hub URL, set CENTRAL_URL, or run `forge join URL CODE` first")
+    s.node_id = s.node_id or default_node_id()
+    s.validate()
+    token = args.token or os.environ.get("BEARER_TOKEN")
+    if not token:
+        from .credentials import load_token
+        from .client import normalize_url
+        token = load_token(normalize_url(s.hub_url), s.node_id)
+    if not token:
+        raise CliError(f"no token for node {s.node_id!r} at {s.hub_url}: pass --token, set BEARER_TOKEN, "
+                       "or run `forge join URL CODE`")
+    return s, token
+
+
+def cmd_agent(args: argparse.Namespace) -> int:
+    if args.install_service or args.uninstall_service:
+        extra = ["agent"] + (["--hub", args.hub] if args.hub else []) + (["--jobs", args.jobs] if args.jobs else [])
+        return _service("agent", args.uninstall_service, extra)
+    settings, token = resolve_agent(args)
+    print(f"forge agent {__version__}: node {settings.node_id!r} -> {settings.hub_url} (jobs: {settings.jobs})",
+          flush=True)
+    run_agent(settings, token)
+    return 0
+
+
+def run_agent(settings: Settings, token: str) -> None:
+    """The agent (and its worker, unless jobs are 'never') in the foreground until Ctrl-C/SIGTERM."""
+    import signal
+    import threading
+    from .agent import Agent
+    client = HubClient(settings.hub_url, token)
+    agent = Agent(client, settings.node_id, paths.data_dir() / f"buffer-{settings.node_id}.ndjson",
+                  push_interval_s=settings.push_interval_s, sample_interval_s=settings.sample_interval_s,
+                  buffer_max_bytes=settings.buffer_max_bytes, echo=True)
+    worker = None
+    if settings.jobs != "never":
+        from .worker import Worker, worker_options
+        worker = Worker(client, settings.node_id, worker_options(settings), echo=True)
+    stop = threading.Event()
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    agent.start()
+    if worker:
+        worker.start()
+    try:
+        while not stop.wait(0.5):
+            pass
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if worker:
+            worker.stop()
+        agent.stop()
+
+
+def _service(kind: str, uninstall: bool, args: list[str]) -> int:
+    from .install import service
+    if uninstall:
+        service.uninstall_service(kind)
+    else:
+        service.install_service(kind, args)
+    return 0
+
+
+# --- desktop -------------------------------------------------------------------------
+def cmd_desktop(args: argparse.Namespace) -> int:
+    if args.install_autostart or args.uninstall_autostart:
+        from .install import autostart
+        if args.uninstall_autostart:
+            autostart.uninstall_autostart()
+        else:
+            autostart.install_autostart()
+        return 0
+    from .desktop import run_desktop
+    return run_desktop(hub_url=args.hub, embedded_hub=args.embedded_hub)
+
+
+# --- join and tokens -----------------------------------------------------------------
+def cmd_join(args: argparse.Namespace) -> int:
+    from .onboarding import join
+    node_id, url = join(args.url, args.code, args.node_id)
+    print(f"joined {url} as {node_id!r}; the token is in the OS keyring.")
+    print("next: `forge agent` (servers) or `forge desktop` (tray app) -- no token flag needed.")
+    return 0
+
+
+def admin_client(args: argparse.Namespace) -> tuple[HubClient, str]:
+    url = args.hub or os.environ.get("CENTRAL_URL") or "http://127.0.0.1:3000"
+    secret = args.admin_secret or os.environ.get("ADMIN_SECRET")
+    if not secret:
+        saved = paths.hub_data_dir() / "admin_secret"
+        if saved.exists():
+            secret = saved.read_text().strip()
+    if not secret:
+        raise CliError("no admin secret: pass --admin-secret or set ADMIN_SECRET")
+    return HubClient(url), secret
+
+
+def cmd_tokens_create(args: argparse.Namespace) -> int:
+    client, secret = admin_client(args)
+    body = client.post("/api/tokens", {"node_id": args.node_id}, token=secret)
+    print(f"token for {body['node_id']} (shown once):")
+    print(body["token"])
+    return 0
+
+
+def cmd_tokens_list(args: argparse.Namespace) -> int:
+    client, secret = admin_client(args)
+    rows = client.get("/api/tokens", token=secret)["tokens"]
+    if not rows:
+        print("no tokens yet")
+    for t in rows:
+        used = time.strftime("%Y-%m-%d %H:%M", time.localtime(t["last_used"])) if t.get("last_used") else "never"
+        print(f"{t['node_id']:<24} {'revoked' if t['revoked'] else 'active':<8} last used {used}")
+    return 0
+
+
+def cmd_tokens_revoke(args: argparse.Namespace) -> int:
+    client, secret = admin_client(args)
+    client.request("DELETE", f"/api/tokens/{args.node_id}", token=secret)
+    print(f"revoked the token of {args.node_id}")
+    return 0
+
+
+def cmd_tokens_join_code(args: argparse.Namespace) -> int:
+    client, secret = admin_client(args)
+    body = client.post("/api/tokens", {"join": True, "ttl_minutes": args.ttl}, token=secret)
+    expires = time.strftime("%H:%M", time.localtime(body["expires_at"]))
+    print(f"one-time join code, valid until {expires}. On the new machine run:")
+    print(f"  forge join {client.url} {body['code']}")
+    print(body["code"])
+    return 0
+
+
+# --- jobs ------------------------------------------------------------------------------
+def load_job_file(path: Path, job_type: str | None, batch: bool, priority: int) -> dict:
+    """Turn a file into a POST /api/jobs body, or raise CliError saying what is wrong."""
+    try:
+        text = path.read_text()
+    except OSError as e:
+        raise CliError(f"cannot read {path}: {e.strerror}") from None
+    try:
+        doc = json.loads(text)
+    except ValueError:
+        doc = None
+    if doc is None:
+        if job_type == "jobshop" or (job_type is None and _looks_like_jsplib(text)):
+            return {"type": "jobshop", "payload": {"jsplib": text}, "priority": priority}
+        if job_type == "mps" or (job_type is None and path.suffix.lower() in (".mps", ".lp")):
+            fmt = "lp" if path.suffix.lower() == ".lp" else "mps"
+            return {"type": "mps", "payload": {"model": text, "format": fmt}, "priority": priority}
+        raise CliError(f"{path} is not JSON, a JSPLIB instance or an .mps/.lp model; pass --type to say what it is")
+    if batch or (isinstance(doc, dict) and ("jobs" in doc or "sweep" in doc)) or isinstance(doc, list):
+        jobs = doc if isinstance(doc, list) else doc.get("jobs")
+        if isinstance(doc, dict) and "sweep" in doc:
+            return doc
+        if not isinstance(jobs, list) or not jobs:
+            raise CliError(f"{path}: a batch must be a list of jobs or {{'jobs': [...]}}")
+        return {"jobs": [j if "type" in j else {"type": job_type, "payload": j} for j in jobs]}
+    if not isinstance(doc, dict):
+        raise CliError(f"{path}: expected a JSON object")
+    if "type" in doc and "payload" in doc:
+        doc.setdefault("priority", priority)
+        return doc
+    if not job_type:
+        if "known_optimum" in doc or "items" in doc:
+            job_type = "prodplan"
+        else:
+            raise CliError(f"{path} is a bare payload; pass --type (jobshop, prodplan, mps)")
+    return {"type": job_type, "payload": doc, "priority": priority}
+
+
+def _looks_like_jsplib(text: str) -> bool:
+    lines = [l.split() for l in text.splitlines() if l.strip() and not l.lstrip().startswith("#")]
+    return bool(lines) and len(lines[0]) == 2 and all(x.isdigit() for x in lines[0])
+
+
+def cmd_jobs_submit(args: argparse.Namespace) -> int:
+    body = load_job_file(args.file, args.type, args.batch, args.priority)
+    client, secret = admin_client(args)
+    answer = client.post("/api/jobs", body, token=secret)
+    ids = answer.get("ids") or [answer["id"]]
+    if len(ids) == 1 and "batch_id" not in answer:
+        print(f"submitted job {ids[0]}")
+    else:
+        print(f"submitted {len(ids)} jobs (batch {answer.get('batch_id')}): ids {ids[0]}..{ids[-1]}")
+    if args.wait:
+        return wait_for(client, ids)
+    return 0
+
+
+def wait_for(client: HubClient, ids: list[int], poll_s: float = 1.0) -> int:
+    """Follow jobs until they end, with one live line; exit status 0 only if all succeeded."""
+    final = ("succeeded", "failed", "cancelled")
+    t0 = time.time()
+    while True:
+        jobs = [client.get(f"/api/jobs/{i}") for i in ids]
+        done = [j for j in jobs if j["status"] in final]
+        if len(ids) == 1:
+            line = progress_line(jobs[0], time.time() - t0)
+        else:
+            line = f"{len(done)}/{len(ids)} finished, {sum(j['status'] == 'running' for j in jobs)} running"
+        print("\r" + line.ljust(100), end="", flush=True)
+        if len(done) == len(ids):
+            print()
+            for j in jobs:
+                print(summary_line(j))
+            return 0 if all(j["status"] == "succeeded" for j in jobs) else 1
+        time.sleep(poll_s)
+
+
+def progress_line(job: dict, elapsed: float) -> str:
+    p = job.get("progress") or {}
+    parts = [f"job {job['id']} {job['status']}"]
+    if job.get("claimed_by"):
+        parts.append(f"on {job['claimed_by']}")
+    for key, label in (("incumbent", "best"), ("bound", "bound")):
+        if p.get(key) is not None:
+            parts.append(f"{label}={p[key]:g}")
+    if p.get("gap") is not None:
+        parts.append(f"gap={100 * p['gap']:.2f}%")
+    parts.append(f"{elapsed:.0f}s")
+    return "  ".join(parts)
+
+
+def summary_line(job: dict) -> str:
+    r = job.get("result") or {}
+    if job["status"] == "succeeded":
+        keys = [k for k in ("makespan", "objective", "optimal", "status", "gap") if k in r]
+        return f"job {job['id']}: succeeded  " + "  ".join(f"{k}={r[k]}" for k in keys)
+    return f"job {job['id']}: {job['status']}  {job.get('error') or ''}".rstrip()
+
+
+def cmd_jobs_list(args: argparse.Namespace) -> int:
+    client, _ = admin_client_optional(args)
+    body = client.get("/api/jobs", query={"status": args.status, "type": args.job_type, "limit": args.limit})
+    c = body["counts"]
+    print("  ".join(f"{k}={v}" for k, v in c.items()))
+    for j in body["jobs"]:
+        print(f"{j['id']:>6}  {j['type']:<9} {j['status']:<10} {j.get('claimed_by') or '-':<16} "
+              f"{(j.get('label') or '')[:40]}")
+    return 0
+
+
+def admin_client_optional(args: argparse.Namespace) -> tuple[HubClient, str | None]:
+    url = args.hub or os.environ.get("CENTRAL_URL") or "http://127.0.0.1:3000"
+    return HubClient(url, os.environ.get("FORGE_VIEWER_TOKEN")), None
+
+
+def cmd_jobs_show(args: argparse.Namespace) -> int:
+    client, _ = admin_client_optional(args)
+    job = client.get(f"/api/jobs/{args.id}")
+    print(json.dumps(job, indent=2))
+    return 0
+
+
+def cmd_jobs_cancel(args: argparse.Namespace) -> int:
+    client, secret = admin_client(args)
+    client.post(f"/api/jobs/{args.id}/cancel", {}, token=secret)
+    print(f"cancelled job {args.id}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,42 @@
+"""The node token in the OS keyring (Windows Credential Manager, macOS Keychain, Secret Service).
+
+Tests and headless boxes pick a backend by environment (PYTHON_KEYRING_BACKEND), e.g.
+keyrings.alt's file backend; nothing here falls back to a plain file silently.
+"""
+from __future__ import annotations
+
+import keyring
+import keyring.errors
+
+SERVICE = "forge-monitor"
+
+
+class KeyringUnavailable(RuntimeError):
+    pass
+
+
+def _account(hub_url: str, node_id: str) -> str:
+    return f"{hub_url.rstrip('/')}|{node_id}"
+
+
+def save_token(hub_url: str, node_id: str, token: str) -> None:
+    try:
+        keyring.set_password(SERVICE, _account(hub_url, node_id), token)
+    except keyring.errors.KeyringError as e:
+        raise KeyringUnavailable(
+            f"could not store the token in the OS keyring ({e}); install a keyring backend "
+            "or set PYTHON_KEYRING_BACKEND") from None
+
+
+def load_token(hub_url: str, node_id: str) -> str | None:
+    try:
+        return keyring.get_password(SERVICE, _account(hub_url, node_id))
+    except keyring.errors.KeyringError:
+        return None
+
+
+def delete_token(hub_url: str, node_id: str) -> None:
+    try:
+        keyring.delete_password(SERVICE, _account(hub_url, node_id))
+    except keyring.errors.KeyringError:
+        pass

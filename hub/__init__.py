@@ -1,0 +1,1 @@
+"""Forge hub: ingest, fleet API, SSE, job queue and the web dashboard."""

@@ -1,0 +1,93 @@
+"""Server-sent events: fleet summaries (coalesced), status changes, and per-node live samples.
+
+Each event is encoded once and the same bytes are queued to every subscriber. A
+subscriber that falls too far behind is dropped; its browser reconnects by itself.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+
+from aiohttp import web
+
+log = logging.getLogger("forge.hub")
+
+QUEUE_LIMIT = 256
+PING_S = 15.0
+
+
+def encode(event: str, data: object) -> bytes:
+    return f"event: {event}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n".encode()
+
+
+class Subscriber:
+    def __init__(self) -> None:
+        self.queue: asyncio.Queue[bytes | None] = asyncio.Queue(QUEUE_LIMIT)
+
+    def offer(self, chunk: bytes) -> bool:
+        try:
+            self.queue.put_nowait(chunk)
+            return True
+        except asyncio.QueueFull:
+            return False
+
+
+class Broadcaster:
+    def __init__(self) -> None:
+        self.fleet: set[Subscriber] = set()
+        self.nodes: dict[str, set[Subscriber]] = {}
+        self.dirty: set[str] = set()
+        self.jobs_dirty = False
+
+    def watched(self, node_id: str) -> bool:
+        return bool(self.nodes.get(node_id))
+
+    def publish_fleet(self, chunk: bytes) -> None:
+        self._send(self.fleet, chunk)
+
+    def publish_node(self, node_id: str, chunk: bytes) -> None:
+        subs = self.nodes.get(node_id)
+        if subs:
+            self._send(subs, chunk)
+
+    def _send(self, subs: set[Subscriber], chunk: bytes) -> None:
+        for sub in list(subs):
+            if not sub.offer(chunk):
+                log.warning("dropping a slow event subscriber")
+                subs.discard(sub)
+                sub.queue = asyncio.Queue(1)
+                sub.queue.put_nowait(None)
+
+    def close_all(self) -> None:
+        for sub in [*self.fleet, *(s for subs in self.nodes.values() for s in subs)]:
+            try:
+                sub.queue.put_nowait(None)
+            except asyncio.QueueFull:
+                sub.queue = asyncio.Queue(1)
+                sub.queue.put_nowait(None)
+
+    async def stream(self, request: web.Request, subs: set[Subscriber], first: list[bytes]) -> web.StreamResponse:
+        resp = web.StreamResponse(headers={
+            "Content-Type": "text/event-stream",
+            "Cache-Control": "no-cache",
+            "X-Accel-Buffering": "no",
+        })
+        await resp.prepare(request)
+        sub = Subscriber()
+        subs.add(sub)
+        try:
+            await resp.write(b"retry: 2000\n\n" + b"".join(first))
+            while True:
+                try:
+                    chunk = await asyncio.wait_for(sub.queue.get(), PING_S)
+                except asyncio.TimeoutError:
+                    chunk = b": ping\n\n"
+                if chunk is None:
+                    break
+                await resp.write(chunk)
+        except ConnectionResetError:
+            pass
+        finally:
+            subs.discard(sub)
+        return resp

@@ -1,0 +1,132 @@
+"""The live picture of the fleet kept in memory: identity, status, latest sample, sparkline.
+
+Loaded from the store at start and updated by every ingest, so `GET /api/fleet` and
+the SSE summaries never scan sample tables.
+"""
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+from .store import NodeRow
+
+SPARK_POINTS = 30
+
+
+@dataclass
+class NodeState:
+    id: str
+    name: str
+    identity: dict
+    first_seen: float
+    last_seen: float
+    latest: dict | None
+    spark: deque = field(default_factory=lambda: deque(maxlen=SPARK_POINTS))
+    status: str = "online"
+    jobs: dict = field(default_factory=lambda: {"running": 0, "done": 0, "failed": 0})
+
+
+def node_status(last_seen: float, now: float, degraded_s: float, offline_s: float) -> str:
+    age = now - last_seen
+    if age < degraded_s:
+        return "online"
+    if age <= offline_s:
+        return "degraded"
+    return "offline"
+
+
+def _cpu(sample: dict | None) -> float | None:
+    try:
+        v = sample["cpu"]["percent"]  # type: ignore[index]
+        return float(v) if v is not None else None
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def _mem(sample: dict | None) -> float | None:
+    try:
+        v = sample["memory"]["percent"]  # type: ignore[index]
+        return float(v) if v is not None else None
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+class FleetState:
+    def __init__(self, degraded_s: float, offline_s: float):
+        self.degraded_s = degraded_s
+        self.offline_s = offline_s
+        self.nodes: dict[str, NodeState] = {}
+
+    def load(self, rows: list[NodeRow], sparks: dict[str, list[float | None]],
+             job_counts: dict[str, dict[str, int]], now: float) -> None:
+        for r in rows:
+            st = NodeState(id=r.id, name=r.name, identity=r.identity, first_seen=r.first_seen,
+                           last_seen=r.last_seen, latest=r.latest)
+            st.spark.extend(sparks.get(r.id, []))
+            st.status = self.status(st, now)
+            self.nodes[r.id] = st
+        self.set_job_counts(job_counts)
+
+    def status(self, node: NodeState, now: float) -> str:
+        return node_status(node.last_seen, now, self.degraded_s, self.offline_s)
+
+    def apply_ingest(self, node_id: str, identity: dict, samples: list[dict], now: float) -> NodeState:
+        node = self.nodes.get(node_id)
+        if node is None:
+            node = NodeState(id=node_id, name=node_id, identity=identity or {}, first_seen=now,
+                             last_seen=now, latest=None)
+            self.nodes[node_id] = node
+        if identity:
+            node.identity = identity
+        node.last_seen = now
+        latest_ts = node.latest["ts"] if node.latest else float("-inf")
+        for s in sorted(samples, key=lambda s: s["ts"]):
+            if s["ts"] > latest_ts:
+                node.spark.append(_cpu(s))
+                node.latest = s
+                latest_ts = s["ts"]
+        return node
+
+    def set_job_counts(self, counts: dict[str, dict[str, int]]) -> list[str]:
+        """Replace job counts; returns the ids of nodes whose counts changed."""
+        changed = []
+        for node_id, node in self.nodes.items():
+            new = counts.get(node_id, {"running": 0, "done": 0, "failed": 0})
+            if new != node.jobs:
+                node.jobs = dict(new)
+                changed.append(node_id)
+        return changed
+
+    def check_status(self, now: float) -> list[tuple[NodeState, str]]:
+        """Nodes whose status changed since the last check, with their previous status."""
+        changes = []
+        for node in self.nodes.values():
+            s = self.status(node, now)
+            if s != node.status:
+                changes.append((node, node.status))
+                node.status = s
+        return changes
+
+    def summary(self, node: NodeState, now: float, *, full: bool) -> dict:
+        ident = node.identity
+        out = {
+            "id": node.id,
+            "name": node.name,
+            "hostname": ident.get("hostname"),
+            "os": ident.get("os"),
+            "os_version": ident.get("os_version"),
+            "arch": ident.get("arch"),
+            "cores": ident.get("cores"),
+            "agent_version": ident.get("agent_version"),
+            "status": self.status(node, now),
+            "last_seen": node.last_seen,
+            "first_seen": node.first_seen,
+            "last_sample_ts": node.latest["ts"] if node.latest else None,
+            "cpu": _cpu(node.latest),
+            "mem": _mem(node.latest),
+            "jobs": dict(node.jobs),
+        }
+        if full:
+            out["spark"] = list(node.spark)
+            out["latest"] = node.latest
+        return out

@@ -1,0 +1,108 @@
+"""Viewer routes: the fleet, its events, and each node's history and live samples."""
+from __future__ import annotations
+
+import hmac
+import time
+
+from aiohttp import web
+
+from ..auth import is_admin, bearer
+from ..errors import ApiError, bad_request, not_found
+from ..events import encode
+from ..state import HubState, hub_state
+
+routes = web.RouteTableDef()
+
+RESOLUTIONS = ("1s", "1m", "1h")
+MAX_POINTS = 5000
+
+
+def require_viewer(request: web.Request, hub: HubState) -> None:
+    """Viewer routes are open unless the hub was started with a viewer token."""
+    want = hub.config.viewer_token
+    if not want:
+        return
+    tok = bearer(request)
+    if tok and (hmac.compare_digest(tok.encode(), want.encode()) or is_admin(request, hub.config.admin_secret)):
+        return
+    raise ApiError(401, "unauthorized", "this hub needs a viewer token to show the fleet")
+
+
+def fleet_body(hub: HubState, now: float) -> dict:
+    return {
+        "now": now,
+        "thresholds": {"degraded_s": hub.config.degraded_after_s, "offline_s": hub.config.offline_after_s},
+        "nodes": [hub.fleet.summary(n, now, full=True) for n in sorted(hub.fleet.nodes.values(), key=lambda n: n.id)],
+    }
+
+
+@routes.get("/api/fleet")
+async def fleet(request: web.Request) -> web.Response:
+    hub = hub_state(request)
+    require_viewer(request, hub)
+    return web.json_response(fleet_body(hub, time.time()))
+
+
+@routes.get("/api/fleet/events")
+async def fleet_events(request: web.Request) -> web.StreamResponse:
+    hub = hub_state(request)
+    require_viewer(request, hub)
+    return await hub.events.stream(request, hub.events.fleet, [encode("hello", {"now": time.time()})])
+
+
+def _node_or_404(hub: HubState, node_id: str):
+    node = hub.fleet.nodes.get(node_id)
+    if node is None:
+        raise not_found(f"no node {node_id!r} has reported to this hub")
+    return node
+
+
+def _int_param(request: web.Request, name: str, default: int, lo: int, hi: int) -> int:
+    raw = request.query.get(name)
+    if raw is None:
+        return default
+    try:
+        v = int(raw)
+    except ValueError:
+        raise bad_request(f"'{name}' must be an integer") from None
+    if not lo <= v <= hi:
+        raise bad_request(f"'{name}' must be between {lo} and {hi}")
+    return v
+
+
+def _float_param(request: web.Request, name: str) -> float | None:
+    raw = request.query.get(name)
+    if raw is None:
+        return None
+    try:
+        return float(raw)
+    except ValueError:
+        raise bad_request(f"'{name}' must be a Unix time in seconds") from None
+
+
+@routes.get("/api/nodes/{node_id}/snapshot")
+async def snapshot(request: web.Request) -> web.Response:
+    hub = hub_state(request)
+    require_viewer(request, hub)
+    node = _node_or_404(hub, request.match_info["node_id"])
+    resolution = request.query.get("resolution", "1s")
+    if resolution not in RESOLUTIONS:
+        raise bad_request(f"'resolution' must be one of {', '.join(RESOLUTIONS)}")
+    points = _int_param(request, "points", 300, 1, MAX_POINTS)
+    since, until = _float_param(request, "since"), _float_param(request, "until")
+    samples = await hub.db.read(hub.db.store.samples, node.id, resolution, points, since, until)
+    return web.json_response({"node": hub.fleet.summary(node, time.time(), full=False),
+                              "resolution": resolution, "samples": samples})
+
+
+@routes.get("/api/nodes/{node_id}/events")
+async def node_events(request: web.Request) -> web.StreamResponse:
+    hub = hub_state(request)
+    require_viewer(request, hub)
+    node = _node_or_404(hub, request.match_info["node_id"])
+    subs = hub.events.nodes.setdefault(node.id, set())
+    try:
+        return await hub.events.stream(request, subs, [encode("hello", {"now": time.time(), "id": node.id})])
+    finally:
+        if not subs:
+            hub.events.nodes.pop(node.id, None)

@@ -1,0 +1,234 @@
+"""The job queue: submit, claim, progress, result, heartbeat, list, show, cancel."""
+from __future__ import annotations
+
+import time
+import uuid
+
+from aiohttp import web
+
+from .. import sweeps
+from ..auth import require_admin
+from ..errors import ApiError, bad_request, not_found, read_object
+from ..state import HubState, hub_state
+from .fleet import require_viewer
+
+routes = web.RouteTableDef()
+
+MAX_BATCH = 10_000
+STATUSES = ("pending", "running", "succeeded", "failed", "cancelled")
+
+
+def job_types(hub: HubState) -> dict:
+    from forge_desktop.solvers import registry
+    return {name: t for name, t in registry.REGISTRY.items()
+            if hub.config.allow_test_jobs or not getattr(t, "test_only", False)}
+
+
+def validate_job(hub: HubState, spec: object, where: str) -> dict:
+    from forge_desktop.solvers.registry import PayloadError
+    if not isinstance(spec, dict):
+        raise bad_request(f"{where} must be an object with 'type' and 'payload'")
+    types = job_types(hub)
+    t = spec.get("type")
+    if t not in types:
+        raise bad_request(f"{where}.type {t!r} is not a job type this hub runs; known: {', '.join(sorted(types))}",
+                          "unknown_job_type")
+    payload = spec.get("payload")
+    if not isinstance(payload, dict):
+        raise bad_request(f"{where}.payload must be an object")
+    try:
+        normalized = types[t].validate(payload)
+    except PayloadError as e:
+        raise bad_request(f"{where}: {e}", "invalid_payload") from None
+    priority = spec.get("priority", 0)
+    cores = spec.get("cores", 1)
+    for name, v, lo, hi in (("priority", priority, -1000, 1000), ("cores", cores, 1, 1024)):
+        if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
+            raise bad_request(f"{where}.{name} must be an integer between {lo} and {hi}")
+    max_attempts = spec.get("max_attempts", hub.config.max_attempts)
+    if isinstance(max_attempts, bool) or not isinstance(max_attempts, int) or not 1 <= max_attempts <= 20:
+        raise bad_request(f"{where}.max_attempts must be an integer between 1 and 20")
+    label = spec.get("label")
+    if label is not None and not isinstance(label, str):
+        raise bad_request(f"{where}.label must be a string")
+    return {"type": t, "payload": normalized, "priority": priority, "cores": cores,
+            "max_attempts": max_attempts, "label": label}
+
+
+@routes.post("/api/jobs")
+async def submit(request: web.Request) -> web.Response:
+    hub = hub_state(request)
+    require_admin(request, hub.config.admin_secret)
+    body = await read_object(request)
+    now = time.time()
+    if "sweep" in body:
+        try:
+            specs, spec_doc = sweeps.expand(body["sweep"])
+        except sweeps.SweepError as e:
+            raise bad_request(f"sweep: {e}", "invalid_sweep") from None
+        jobs = [validate_job(hub, s, f"sweep job {i}") for i, s in enumerate(specs)]
+        batch = {"id": uuid.uuid4().hex[:12], "label": body["sweep"].get("label"), "spec": spec_doc}
+        ids = await hub.db.write(hub.db.store.add_jobs, jobs, now, batch)
+        return web.json_response({"ids": ids, "batch_id": batch["id"]}, status=201)
+    if "jobs" in body:
+        specs = body["jobs"]
+        if not isinstance(specs, list) or not specs:
+            raise bad_request("'jobs' must be a non-empty list of jobs")
+        if len(specs) > MAX_BATCH:
+            raise bad_request(f"a batch holds at most {MAX_BATCH} jobs")
+        jobs = [validate_job(hub, s, f"jobs[{i}]") for i, s in enumerate(specs)]
+        batch = {"id": uuid.uuid4().hex[:12], "label": body.get("label"), "spec": None}
+        ids = await hub.db.write(hub.db.store.add_jobs, jobs, now, batch)
+        return web.json_response({"ids": ids, "batch_id": batch["id"]}, status=201)
+    job = validate_job(hub, body, "job")
+    ids = await hub.db.write(hub.db.store.add_jobs, [job], now, None)
+    return web.json_response({"id": ids[0]}, status=201)
+
+
+def _int_body(body: dict, name: str, lo: int, hi: int, default: int | None = None) -> int:
+    v = body.get(name, default)
+    if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
+        raise bad_request(f"'{name}' must be an integer between {lo} and {hi}")
+    return v
+
+
+@routes.post("/api/jobs/claim")
+async def claim(request: web.Request) -> web.Response:
+    hub = hub_state(request)
+    worker = await hub.tokens.require_node(request)
+    body = await read_object(request)
+    offered = body.get("types")
+    known = job_types(hub)
+    if offered is None:
+        offered = list(known)
+    if not isinstance(offered, list) or not all(isinstance(t, str) for t in offered):
+        raise bad_request("'types' must be a list of job type names")
+    types = [t for t in offered if t in known]
+    cores = _int_body(body, "cores", 1, 1024, 1)
+    job = await hub.db.write(hub.db.store.claim_job, worker, types, cores, time.time(), hub.config.lease_s)
+    if job:
+        hub.events.jobs_dirty = True
+    return web.json_response({"job": job, "lease_s": hub.config.lease_s})
+
+
+def _job_id(request: web.Request) -> int:
+    try:
+        return int(request.match_info["job_id"])
+    except ValueError:
+        raise not_found(f"no job {request.match_info['job_id']!r}") from None
+
+
+@routes.post("/api/jobs/{job_id}/progress")
+async def progress(request: web.Request) -> web.Response:
+    hub = hub_state(request)
+    worker = await hub.tokens.require_node(request)
+    job_id = _job_id(request)
+    body = await read_object(request)
+    attempt = _int_body(body, "attempt", 1, 1000)
+    prog = body.get("progress")
+    if prog is not None and not isinstance(prog, dict):
+        raise bad_request("'progress' must be an object")
+    outcome = await hub.db.write(hub.db.store.job_progress, job_id, worker, attempt, prog, time.time(),
+                                 hub.config.lease_s)
+    if outcome == "unknown":
+        raise not_found(f"no job {job_id}")
+    if outcome == "gone":
+        raise ApiError(409, "not_claimed", f"job {job_id} attempt {attempt} is no longer running on {worker}")
+    return web.json_response({"ok": True, "lease_s": hub.config.lease_s})
+
+
+@routes.post("/api/jobs/{job_id}/result")
+async def result(request: web.Request) -> web.Response:
+    hub = hub_state(request)
+    worker = await hub.tokens.require_node(request)
+    job_id = _job_id(request)
+    body = await read_object(request)
+    attempt = _int_body(body, "attempt", 1, 1000)
+    res, err = body.get("result"), body.get("error")
+    if (res is None) == (err is None):
+        raise bad_request("give exactly one of 'result' (an object) or 'error' (a message)")
+    if res is not None and not isinstance(res, dict):
+        raise bad_request("'result' must be an object")
+    if err is not None and not isinstance(err, str):
+        raise bad_request("'error' must be a string")
+    outcome = await hub.db.write(hub.db.store.job_result, job_id, worker, attempt, res,
+                                 err[:20_000] if err else None, time.time())
+    if outcome == "unknown":
+        raise not_found(f"job {job_id} has no attempt {attempt} by {worker}")
+    hub.events.jobs_dirty = True
+    return web.json_response({"outcome": outcome})
+
+
+@routes.post("/api/workers/{worker_id}/heartbeat")
+async def heartbeat(request: web.Request) -> web.Response:
+    hub = hub_state(request)
+    worker = await hub.tokens.require_node(request, request.match_info["worker_id"])
+    body = await read_object(request)
+    running = body.get("running", [])
+    if not isinstance(running, list) or not all(isinstance(x, int) and not isinstance(x, bool) for x in running):
+        raise bad_request("'running' must be a list of job ids")
+    now = time.time()
+    await hub.db.write(hub.db.store.heartbeat, worker, body, now, hub.config.lease_s)
+    stop = []
+    for job_id in running:
+        job = await hub.db.read(hub.db.store.job, job_id)
+        if job is None or job["status"] != "running" or job["claimed_by"] != worker:
+            stop.append(job_id)
+    return web.json_response({"ok": True, "stop": stop, "lease_s": hub.config.lease_s})
+
+
+@routes.get("/api/jobs")
+async def list_jobs(request: web.Request) -> web.Response:
+    hub = hub_state(request)
+    require_viewer(request, hub)
+    q = request.query
+    status = q.get("status") or None
+    if status and status not in STATUSES:
+        raise bad_request(f"'status' must be one of {', '.join(STATUSES)}")
+    try:
+        limit = min(max(int(q.get("limit", 100)), 1), 1000)
+        offset = max(int(q.get("offset", 0)), 0)
+    except ValueError:
+        raise bad_request("'limit' and 'offset' must be integers") from None
+    jobs, total = await hub.db.read(hub.db.store.jobs, status, q.get("type") or None, q.get("node") or None,
+                                    q.get("batch") or None, limit, offset, q.get("results") == "1")
+    counts = await hub.db.read(hub.db.store.queue_counts)
+    return web.json_response({"jobs": jobs, "total": total, "counts": counts, "types": sorted(job_types(hub))})
+
+
+@routes.get("/api/jobs/{job_id}")
+async def show_job(request: web.Request) -> web.Response:
+    hub = hub_state(request)
+    require_viewer(request, hub)
+    job = await hub.db.read(hub.db.store.job, _job_id(request))
+    if job is None:
+        raise not_found(f"no job {request.match_info['job_id']}")
+    return web.json_response(job)
+
+
+@routes.post("/api/jobs/{job_id}/cancel")
+async def cancel(request: web.Request) -> web.Response:
+    hub = hub_state(request)
+    require_admin(request, hub.config.admin_secret)
+    job_id = _job_id(request)
+    outcome = await hub.db.write(hub.db.store.cancel_job, job_id, time.time())
+    if outcome == "unknown":
+        raise not_found(f"no job {job_id}")
+    if outcome != "cancelled":
+        raise ApiError(409, "already_final", f"job {job_id} already ended {outcome}")
+    hub.events.jobs_dirty = True
+    return web.json_response({"id": job_id, "status": "cancelled"})
+
+
+@routes.get("/api/batches/{batch_id}")
+async def show_batch(request: web.Request) -> web.Response:
+    hub = hub_state(request)
+    require_viewer(request, hub)
+    batch_id = request.match_info["batch_id"]
+    batch = await hub.db.read(hub.db.store.batch, batch_id)
+    if batch is None:
+        raise not_found(f"no batch {batch_id!r}")
+    jobs, total = await hub.db.read(hub.db.store.jobs, None, None, None, batch_id, 10_000, 0, False)
+    batch["jobs"] = sorted(jobs, key=lambda j: j["id"])
+    batch["total"] = total
+    return web.json_response(batch)

@@ -1,0 +1,91 @@
+"""Admin token routes and the public join-code exchange."""
+from __future__ import annotations
+
+import time
+
+from aiohttp import web
+
+from ..auth import hash_secret, new_join_code, new_token, normalize_join_code, require_admin
+from ..errors import ApiError, bad_request, not_found, read_object
+from ..state import HubState, hub_state
+from .ingest import check_node_id
+
+routes = web.RouteTableDef()
+
+
+@routes.post("/api/tokens")
+async def create_token(request: web.Request) -> web.Response:
+    hub = hub_state(request)
+    require_admin(request, hub.config.admin_secret)
+    body = await read_object(request)
+    now = time.time()
+    if body.get("join"):
+        ttl = body.get("ttl_minutes", hub.config.join_ttl_minutes)
+        if isinstance(ttl, bool) or not isinstance(ttl, (int, float)) or not 0 < ttl <= 7 * 24 * 60:
+            raise bad_request("'ttl_minutes' must be a number of minutes between 0 and 10080")
+        code = new_join_code()
+        expires = now + ttl * 60
+        await hub.db.write(hub.db.store.put_join_code, hash_secret(code), now, expires)
+        return web.json_response({"code": code, "expires_at": expires, "ttl_minutes": ttl}, status=201)
+    node_id = body.get("node_id")
+    if not isinstance(node_id, str):
+        raise bad_request("'node_id' is required (a string naming the machine)")
+    check_node_id(node_id)
+    token = new_token()
+    await hub.db.write(hub.db.store.put_token, node_id, hash_secret(token), now)
+    hub.tokens.forget_node(node_id)
+    return web.json_response({"node_id": node_id, "token": token}, status=201)
+
+
+@routes.get("/api/tokens")
+async def list_tokens(request: web.Request) -> web.Response:
+    hub = hub_state(request)
+    require_admin(request, hub.config.admin_secret)
+    return web.json_response({"tokens": await hub.db.read(hub.db.store.list_tokens)})
+
+
+@routes.delete("/api/tokens/{node_id}")
+async def revoke_token(request: web.Request) -> web.Response:
+    hub = hub_state(request)
+    require_admin(request, hub.config.admin_secret)
+    node_id = request.match_info["node_id"]
+    if not await hub.db.write(hub.db.store.revoke_token, node_id, time.time()):
+        raise not_found(f"no live token for node {node_id!r}")
+    hub.tokens.forget_node(node_id)
+    return web.json_response({"revoked": node_id})
+
+
+def _rate_limit(hub: HubState, request: web.Request, now: float) -> None:
+    key = request.remote or "?"
+    window = [t for t in hub.join_attempts.get(key, []) if now - t < 60]
+    if len(window) >= hub.config.join_attempts_per_minute:
+        raise ApiError(429, "rate_limited", "too many join attempts from this address; wait a minute")
+    window.append(now)
+    hub.join_attempts[key] = window
+
+
+@routes.post("/api/join")
+async def join(request: web.Request) -> web.Response:
+    hub = hub_state(request)
+    now = time.time()
+    _rate_limit(hub, request, now)
+    body = await read_object(request)
+    code = body.get("code")
+    if not isinstance(code, str) or not code.strip():
+        raise bad_request("'code' is required: the join code shown by `forge tokens join-code`")
+    node_id = body.get("node_id") or body.get("hostname")
+    if not isinstance(node_id, str):
+        raise bad_request("'node_id' (or 'hostname') is required")
+    check_node_id(node_id)
+    token = new_token()
+    outcome, node_id = await hub.db.write(hub.db.store.redeem_join_code, hash_secret(normalize_join_code(code)),
+                                 node_id, hash_secret(token), now)
+    messages = {
+        "unknown": (401, "join_code_unknown", "this join code is not known to the hub; check it or make a new one"),
+        "used": (409, "join_code_used", "this join code was already used; make a new one with `forge tokens join-code`"),
+        "expired": (410, "join_code_expired", "this join code has expired; make a new one with `forge tokens join-code`"),
+    }
+    if outcome in messages:
+        raise ApiError(*messages[outcome])
+    hub.tokens.forget_node(node_id)
+    return web.json_response({"node_id": node_id, "token": token}, status=201)

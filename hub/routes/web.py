@@ -1,0 +1,62 @@
+"""The dashboard's static files, Prometheus metrics and the OpenAPI document."""
+from __future__ import annotations
+
+import time
+from importlib import resources
+from pathlib import Path
+
+from aiohttp import web
+
+from ..state import hub_state
+from .fleet import require_viewer
+
+routes = web.RouteTableDef()
+
+STATIC = Path(str(resources.files("hub").joinpath("static")))
+
+
+@routes.get("/")
+async def index(request: web.Request) -> web.StreamResponse:
+    page = STATIC / "index.html"
+    if not page.exists():
+        return web.Response(text="Forge hub is running; the dashboard is not installed.", content_type="text/plain")
+    return web.FileResponse(page, headers={"Cache-Control": "no-cache"})
+
+
+@routes.get("/api/health")
+async def health(request: web.Request) -> web.Response:
+    from forge_desktop import __version__
+    return web.json_response({"service": "forge-hub", "version": __version__, "time": time.time()})
+
+
+@routes.get("/metrics")
+async def metrics(request: web.Request) -> web.Response:
+    hub = hub_state(request)
+    require_viewer(request, hub)
+    now = time.time()
+    lines = [
+        "# HELP forge_node_up 1 if the node pushed within the online threshold.",
+        "# TYPE forge_node_up gauge",
+    ]
+    rows = []
+    for n in hub.fleet.nodes.values():
+        s = hub.fleet.summary(n, now, full=False)
+        rows.append((n.id, s))
+        lines.append(f'forge_node_up{{node="{n.id}"}} {1 if s["status"] == "online" else 0}')
+    for metric, key, help_ in (("forge_node_cpu_percent", "cpu", "Total CPU use in percent."),
+                               ("forge_node_memory_percent", "mem", "Memory use in percent.")):
+        lines += [f"# HELP {metric} {help_}", f"# TYPE {metric} gauge"]
+        lines += [f'{metric}{{node="{i}"}} {s[key]}' for i, s in rows if s[key] is not None]
+    lines += ["# HELP forge_node_last_seen_seconds Unix time of the last push.",
+              "# TYPE forge_node_last_seen_seconds gauge"]
+    lines += [f'forge_node_last_seen_seconds{{node="{i}"}} {s["last_seen"]:.3f}' for i, s in rows]
+    counts = await hub.db.read(hub.db.store.queue_counts)
+    lines += ["# HELP forge_jobs Jobs in the queue by status.", "# TYPE forge_jobs gauge"]
+    lines += [f'forge_jobs{{status="{k}"}} {v}' for k, v in counts.items()]
+    return web.Response(text="\n".join(lines) + "\n", content_type="text/plain", charset="utf-8",
+                        headers={"X-Content-Type-Options": "nosniff"})
+
+
+def setup_static(app: web.Application) -> None:
+    if STATIC.exists():
+        app.router.add_static("/static/", STATIC, append_version=False)

@@ -1,0 +1,31 @@
+"""Typed application state shared by the routes and background tasks."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aiohttp import web
+
+from .auth import TokenCache
+from .config import HubConfig
+from .events import Broadcaster
+from .fleet import FleetState
+from .rollup import Rollups
+from .store import AsyncStore
+
+
+@dataclass
+class HubState:
+    config: HubConfig
+    db: AsyncStore
+    fleet: FleetState
+    events: Broadcaster
+    tokens: TokenCache
+    rollups: Rollups
+    join_attempts: dict
+
+
+HUB = web.AppKey("hub", HubState)
+
+
+def hub_state(request: web.Request) -> HubState:
+    return request.app[HUB]

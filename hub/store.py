@@ -1,0 +1,535 @@
+"""All of the hub's SQL, in one place.
+
+`Store` is synchronous and thread-safe: every thread gets its own connection, and
+every write runs in `BEGIN IMMEDIATE`. The aiohttp app never calls it on the event
+loop: `AsyncStore` sends writes to one writer thread (so writes never contend) and
+reads to a small pool of reader threads (WAL lets them run beside the writer).
+"""
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import sqlite3
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any, Callable, Iterator, TypeVar
+
+T = TypeVar("T")
+
+JOB_FIELDS = (
+    "id, type, payload, status, priority, cores, claimed_by, claimed_at, lease_until, "
+    "attempt_count, max_attempts, progress, result, error, review, label, batch_id, "
+    "created_at, finished_at"
+)
+FINAL_STATUSES = ("succeeded", "failed", "cancelled")
+
+
+def migrations() -> list[tuple[int, str, str]]:
+    """The numbered migrations shipped in hub/migrations, in order."""
+    out = []
+    for entry in resources.files("hub").joinpath("migrations").iterdir():
+        name = entry.name
+        if name.endswith(".sql") and name[:3].isdigit():
+            out.append((int(name[:3]), name, entry.read_text()))
+    return sorted(out)
+
+
+@dataclass
+class NodeRow:
+    id: str
+    name: str
+    identity: dict
+    first_seen: float
+    last_seen: float
+    latest: dict | None
+
+
+@dataclass
+class IngestResult:
+    accepted: int
+    duplicate: int
+    new_node: bool
+
+
+class Store:
+    def __init__(self, path: Path | str):
+        self.path = str(path)
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        self.migrate()
+
+    # --- connections -----------------------------------------------------------
+    def conn(self) -> sqlite3.Connection:
+        c = getattr(self._local, "conn", None)
+        if c is None:
+            c = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+            c.row_factory = sqlite3.Row
+            c.execute("PRAGMA journal_mode=WAL")
+            c.execute("PRAGMA synchronous=NORMAL")
+            c.execute("PRAGMA foreign_keys=ON")
+            c.execute("PRAGMA busy_timeout=30000")
+            self._local.conn = c
+            with self._lock:
+                self._all.append(c)
+        return c
+
+    @contextmanager
+    def tx(self) -> Iterator[sqlite3.Connection]:
+        c = self.conn()
+        c.execute("BEGIN IMMEDIATE")
+        try:
+            yield c
+        except BaseException:
+            c.execute("ROLLBACK")
+            raise
+        else:
+            c.execute("COMMIT")
+
+    def close(self) -> None:
+        with self._lock:
+            for c in self._all:
+                try:
+                    c.close()
+                except sqlite3.Error:
+                    pass
+            self._all.clear()
+        self._local = threading.local()
+
+    def migrate(self) -> list[str]:
+        applied = []
+        c = self.conn()
+        c.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations "
+            "(version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at REAL NOT NULL)"
+        )
+        done = {r[0] for r in c.execute("SELECT version FROM schema_migrations")}
+        for version, name, sql in migrations():
+            if version in done:
+                continue
+            c.execute("BEGIN IMMEDIATE")
+            try:
+                for statement in _statements(sql):
+                    c.execute(statement)
+                c.execute(
+                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                    (version, name, time.time()),
+                )
+                c.execute("COMMIT")
+            except BaseException:
+                c.execute("ROLLBACK")
+                raise
+            applied.append(name)
+        return applied
+
+    def applied_migrations(self) -> list[tuple[int, str]]:
+        return [(r[0], r[1]) for r in self.conn().execute(
+            "SELECT version, name FROM schema_migrations ORDER BY version")]
+
+    # --- nodes and samples -------------------------------------------------------
+    def ingest(self, node_id: str, identity: dict, samples: list[dict], now: float) -> IngestResult:
+        rows = []
+        for s in samples:
+            rows.append((node_id, ts_ms(s["ts"]), json.dumps(s, separators=(",", ":"))))
+        with self.tx() as c:
+            new = c.execute("SELECT 1 FROM nodes WHERE id = ?", (node_id,)).fetchone() is None
+            before = c.total_changes
+            c.executemany("INSERT OR IGNORE INTO samples (node_id, ts_ms, data) VALUES (?, ?, ?)", rows)
+            accepted = c.total_changes - before
+            latest = max(samples, key=lambda s: s["ts"]) if samples else None
+            c.execute(
+                """INSERT INTO nodes (id, name, identity, first_seen, last_seen, latest)
+                   VALUES (?, ?, ?, ?, ?, ?)
+                   ON CONFLICT (id) DO UPDATE SET
+                     identity = CASE WHEN excluded.identity = '{}' THEN nodes.identity ELSE excluded.identity END,
+                     last_seen = excluded.last_seen,
+                     latest = CASE
+                       WHEN excluded.latest IS NULL THEN nodes.latest
+                       WHEN nodes.latest IS NULL THEN excluded.latest
+                       WHEN json_extract(excluded.latest, '$.ts') >= json_extract(nodes.latest, '$.ts')
+                         THEN excluded.latest
+                       ELSE nodes.latest END""",
+                (node_id, node_id, json.dumps(identity), now, now,
+                 json.dumps(latest, separators=(",", ":")) if latest else None),
+            )
+        return IngestResult(accepted=accepted, duplicate=len(rows) - accepted, new_node=new)
+
+    def nodes(self) -> list[NodeRow]:
+        return [_node(r) for r in self.conn().execute(
+            "SELECT id, name, identity, first_seen, last_seen, latest FROM nodes ORDER BY id")]
+
+    def node(self, node_id: str) -> NodeRow | None:
+        r = self.conn().execute(
+            "SELECT id, name, identity, first_seen, last_seen, latest FROM nodes WHERE id = ?",
+            (node_id,)).fetchone()
+        return _node(r) if r else None
+
+    def recent_cpu(self, node_id: str, points: int) -> list[float | None]:
+        rows = self.conn().execute(
+            "SELECT json_extract(data, '$.cpu.percent') FROM samples WHERE node_id = ? "
+            "ORDER BY ts_ms DESC LIMIT ?", (node_id, points)).fetchall()
+        return [r[0] for r in reversed(rows)]
+
+    def samples(self, node_id: str, resolution: str, points: int,
+                since: float | None = None, until: float | None = None) -> list[dict]:
+        table = {"1s": "samples", "1m": "samples_1m", "1h": "samples_1h"}[resolution]
+        lo = ts_ms(since) if since is not None else -1
+        hi = ts_ms(until) if until is not None else 2**62
+        rows = self.conn().execute(
+            f"SELECT data FROM {table} WHERE node_id = ? AND ts_ms >= ? AND ts_ms <= ? "
+            "ORDER BY ts_ms DESC LIMIT ?", (node_id, lo, hi, points)).fetchall()
+        return [json.loads(r[0]) for r in reversed(rows)]
+
+    def raw_between(self, node_id: str, lo_ms: int, hi_ms: int, table: str = "samples") -> list[dict]:
+        assert table in ("samples", "samples_1m")
+        rows = self.conn().execute(
+            f"SELECT data FROM {table} WHERE node_id = ? AND ts_ms >= ? AND ts_ms < ? ORDER BY ts_ms",
+            (node_id, lo_ms, hi_ms)).fetchall()
+        return [json.loads(r[0]) for r in rows]
+
+    def put_rollup(self, table: str, node_id: str, bucket_ms: int, n: int, data: dict) -> None:
+        assert table in ("samples_1m", "samples_1h")
+        with self.tx() as c:
+            c.execute(f"INSERT OR REPLACE INTO {table} (node_id, ts_ms, n, data) VALUES (?, ?, ?, ?)",
+                      (node_id, bucket_ms, n, json.dumps(data, separators=(",", ":"))))
+
+    def prune(self, now: float, raw_s: float, minute_s: float, hour_s: float) -> dict[str, int]:
+        out = {}
+        with self.tx() as c:
+            for table, keep in (("samples", raw_s), ("samples_1m", minute_s), ("samples_1h", hour_s)):
+                cur = c.execute(f"DELETE FROM {table} WHERE ts_ms < ?", (ts_ms(now - keep),))
+                out[table] = cur.rowcount
+            c.execute("DELETE FROM join_codes WHERE expires_at < ?", (now - 86400,))
+        return out
+
+    def count_samples(self, node_id: str | None = None) -> int:
+        if node_id is None:
+            return self.conn().execute("SELECT count(*) FROM samples").fetchone()[0]
+        return self.conn().execute("SELECT count(*) FROM samples WHERE node_id = ?", (node_id,)).fetchone()[0]
+
+    # --- tokens and join codes -----------------------------------------------------
+    def put_token(self, node_id: str, token_hash: str, now: float) -> None:
+        with self.tx() as c:
+            c.execute(
+                """INSERT INTO tokens (node_id, token_hash, created_at) VALUES (?, ?, ?)
+                   ON CONFLICT (node_id) DO UPDATE SET token_hash = excluded.token_hash,
+                     created_at = excluded.created_at, last_used = NULL, revoked_at = NULL""",
+                (node_id, token_hash, now))
+
+    def token_node(self, token_hash: str) -> tuple[str, str] | None:
+        """(node_id, stored hash) for a live token with this hash."""
+        r = self.conn().execute(
+            "SELECT node_id, token_hash FROM tokens WHERE token_hash = ? AND revoked_at IS NULL",
+            (token_hash,)).fetchone()
+        return (r[0], r[1]) if r else None
+
+    def touch_token(self, node_id: str, now: float) -> None:
+        with self.tx() as c:
+            c.execute("UPDATE tokens SET last_used = ? WHERE node_id = ?", (now, node_id))
+
+    def list_tokens(self) -> list[dict]:
+        return [dict(node_id=r[0], created_at=r[1], last_used=r[2], revoked=r[3] is not None)
+                for r in self.conn().execute(
+                    "SELECT node_id, created_at, last_used, revoked_at FROM tokens ORDER BY node_id")]
+
+    def revoke_token(self, node_id: str, now: float) -> bool:
+        with self.tx() as c:
+            cur = c.execute("UPDATE tokens SET revoked_at = ? WHERE node_id = ? AND revoked_at IS NULL",
+                            (now, node_id))
+            return cur.rowcount > 0
+
+    def put_join_code(self, code_hash: str, now: float, expires_at: float) -> None:
+        with self.tx() as c:
+            c.execute("INSERT INTO join_codes (code_hash, created_at, expires_at) VALUES (?, ?, ?)",
+                      (code_hash, now, expires_at))
+
+    def redeem_join_code(self, code_hash: str, node_id: str, token_hash: str, now: float) -> tuple[str, str]:
+        """Use a join code once and store the new node token, in one transaction.
+
+        Returns (outcome, node_id): outcome is 'ok', 'unknown', 'used' or 'expired'. A
+        name already held by a live token gets a suffix (-2, -3, ...) so a join code can
+        never take over another machine's identity.
+        """
+        with self.tx() as c:
+            r = c.execute("SELECT expires_at, used_at FROM join_codes WHERE code_hash = ?",
+                          (code_hash,)).fetchone()
+            if r is None:
+                return "unknown", node_id
+            if r[1] is not None:
+                return "used", node_id
+            if r[0] < now:
+                return "expired", node_id
+            base, n = node_id[:60], 1
+            while c.execute("SELECT 1 FROM tokens WHERE node_id = ? AND revoked_at IS NULL",
+                            (node_id,)).fetchone():
+                n += 1
+                node_id = f"{base}-{n}"
+            c.execute("UPDATE join_codes SET used_at = ?, used_by = ? WHERE code_hash = ?",
+                      (now, node_id, code_hash))
+            c.execute(
+                """INSERT INTO tokens (node_id, token_hash, created_at) VALUES (?, ?, ?)
+                   ON CONFLICT (node_id) DO UPDATE SET token_hash = excluded.token_hash,
+                     created_at = excluded.created_at, last_used = NULL, revoked_at = NULL""",
+                (node_id, token_hash, now))
+            return "ok", node_id
+
+    def token_exists(self, node_id: str) -> bool:
+        return self.conn().execute(
+            "SELECT 1 FROM tokens WHERE node_id = ? AND revoked_at IS NULL", (node_id,)).fetchone() is not None
+
+    # --- jobs ------------------------------------------------------------------------
+    def add_jobs(self, jobs: list[dict], now: float, batch: dict | None = None) -> list[int]:
+        ids = []
+        with self.tx() as c:
+            if batch:
+                c.execute("INSERT INTO batches (id, label, spec, created_at) VALUES (?, ?, ?, ?)",
+                          (batch["id"], batch.get("label"), json.dumps(batch.get("spec")), now))
+            for j in jobs:
+                cur = c.execute(
+                    """INSERT INTO jobs (type, payload, priority, cores, max_attempts, label, batch_id, created_at)
+                       VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
+                    (j["type"], json.dumps(j["payload"]), j.get("priority", 0), j.get("cores", 1),
+                     j["max_attempts"], j.get("label"), batch["id"] if batch else j.get("batch_id"), now))
+                ids.append(cur.lastrowid)
+        return ids
+
+    def claim_job(self, worker_id: str, types: list[str], cores: int, now: float,
+                  lease_s: float) -> dict | None:
+        """Atomically hand the best pending job this worker can run to it."""
+        if not types:
+            return None
+        marks = ",".join("?" * len(types))
+        with self.tx() as c:
+            r = c.execute(
+                f"""SELECT id FROM jobs WHERE status = 'pending' AND type IN ({marks}) AND cores <= ?
+                    ORDER BY priority DESC, id LIMIT 1""", (*types, cores)).fetchone()
+            if r is None:
+                return None
+            job_id = r[0]
+            c.execute(
+                """UPDATE jobs SET status = 'running', claimed_by = ?, claimed_at = ?, lease_until = ?,
+                     attempt_count = attempt_count + 1, progress = NULL
+                   WHERE id = ?""", (worker_id, now, now + lease_s, job_id))
+            job = _job(c.execute(f"SELECT {JOB_FIELDS} FROM jobs WHERE id = ?", (job_id,)).fetchone())
+            c.execute("INSERT INTO job_attempts (job_id, attempt, worker_id, started_at) VALUES (?, ?, ?, ?)",
+                      (job_id, job["attempt_count"], worker_id, now))
+            return job
+
+    def job_progress(self, job_id: int, worker_id: str, attempt: int, progress: dict | None,
+                     now: float, lease_s: float) -> str:
+        """Record progress and extend the lease. 'ok', 'gone' (not this worker's attempt) or 'unknown'."""
+        with self.tx() as c:
+            r = c.execute("SELECT status, claimed_by, attempt_count FROM jobs WHERE id = ?", (job_id,)).fetchone()
+            if r is None:
+                return "unknown"
+            if r[0] != "running" or r[1] != worker_id or r[2] != attempt:
+                return "gone"
+            if progress is None:
+                c.execute("UPDATE jobs SET lease_until = ? WHERE id = ?", (now + lease_s, job_id))
+            else:
+                c.execute("UPDATE jobs SET lease_until = ?, progress = ? WHERE id = ?",
+                          (now + lease_s, json.dumps(progress), job_id))
+            return "ok"
+
+    def job_result(self, job_id: int, worker_id: str, attempt: int, result: dict | None,
+                   error: str | None, now: float) -> str:
+        """Record the outcome of one attempt; idempotent per (job, attempt).
+
+        Returns 'accepted' (this attempt decided the job), 'retry' (failed, back to
+        pending), 'failed' (out of attempts), 'duplicate' (this attempt was already
+        recorded), 'late' (a reclaimed attempt: kept for review, job unchanged) or 'unknown'.
+        """
+        with self.tx() as c:
+            job = c.execute("SELECT status, claimed_by, attempt_count, max_attempts FROM jobs WHERE id = ?",
+                            (job_id,)).fetchone()
+            if job is None:
+                return "unknown"
+            att = c.execute("SELECT outcome, worker_id FROM job_attempts WHERE job_id = ? AND attempt = ?",
+                            (job_id, attempt)).fetchone()
+            if att is None or att[1] != worker_id:
+                return "unknown"
+            if att[0] in ("succeeded", "failed", "late", "late-failed"):
+                return "duplicate"
+            res_json = json.dumps(result) if result is not None else None
+            current = job[0] == "running" and job[1] == worker_id and job[2] == attempt
+            if not current:
+                c.execute("UPDATE job_attempts SET ended_at = ?, outcome = ?, error = ?, result = ? "
+                          "WHERE job_id = ? AND attempt = ?",
+                          (now, "late" if error is None else "late-failed", error, res_json, job_id, attempt))
+                return "late"
+            if error is None:
+                c.execute("UPDATE job_attempts SET ended_at = ?, outcome = 'succeeded', result = ? "
+                          "WHERE job_id = ? AND attempt = ?", (now, res_json, job_id, attempt))
+                c.execute("UPDATE jobs SET status = 'succeeded', result = ?, error = NULL, finished_at = ?, "
+                          "lease_until = NULL WHERE id = ?", (res_json, now, job_id))
+                return "accepted"
+            c.execute("UPDATE job_attempts SET ended_at = ?, outcome = 'failed', error = ? "
+                      "WHERE job_id = ? AND attempt = ?", (now, error, job_id, attempt))
+            if job[2] >= job[3]:
+                c.execute("UPDATE jobs SET status = 'failed', error = ?, finished_at = ?, lease_until = NULL, "
+                          "review = 1 WHERE id = ?", (error, now, job_id))
+                return "failed"
+            c.execute("UPDATE jobs SET status = 'pending', error = ?, lease_until = NULL WHERE id = ?",
+                      (error, job_id))
+            return "retry"
+
+    def reclaim_expired(self, now: float) -> list[int]:
+        """Return running jobs whose lease ran out to pending (or fail them when out of attempts)."""
+        changed = []
+        with self.tx() as c:
+            rows = c.execute("SELECT id, attempt_count, max_attempts, claimed_by FROM jobs "
+                             "WHERE status = 'running' AND lease_until < ?", (now,)).fetchall()
+            for job_id, attempt, max_attempts, worker in rows:
+                msg = f"lease expired on worker {worker} (attempt {attempt})"
+                c.execute("UPDATE job_attempts SET ended_at = ?, outcome = 'reclaimed', error = ? "
+                          "WHERE job_id = ? AND attempt = ? AND outcome IS NULL", (now, msg, job_id, attempt))
+                if attempt >= max_attempts:
+                    c.execute("UPDATE jobs SET status = 'failed', error = ?, finished_at = ?, lease_until = NULL, "
+                              "review = 1 WHERE id = ?", (msg, now, job_id))
+                else:
+                    c.execute("UPDATE jobs SET status = 'pending', error = ?, lease_until = NULL WHERE id = ?",
+                              (msg, job_id))
+                changed.append(job_id)
+        return changed
+
+    def cancel_job(self, job_id: int, now: float) -> str:
+        with self.tx() as c:
+            r = c.execute("SELECT status FROM jobs WHERE id = ?", (job_id,)).fetchone()
+            if r is None:
+                return "unknown"
+            if r[0] in FINAL_STATUSES:
+                return r[0]
+            c.execute("UPDATE jobs SET status = 'cancelled', finished_at = ?, lease_until = NULL WHERE id = ?",
+                      (now, job_id))
+            return "cancelled"
+
+    def job(self, job_id: int) -> dict | None:
+        c = self.conn()
+        r = c.execute(f"SELECT {JOB_FIELDS} FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        if r is None:
+            return None
+        job = _job(r)
+        job["attempts"] = [
+            dict(attempt=a[0], worker_id=a[1], started_at=a[2], ended_at=a[3], outcome=a[4], error=a[5],
+                 result=json.loads(a[6]) if a[6] else None)
+            for a in c.execute("SELECT attempt, worker_id, started_at, ended_at, outcome, error, result "
+                               "FROM job_attempts WHERE job_id = ? ORDER BY attempt", (job_id,))]
+        return job
+
+    def jobs(self, status: str | None = None, type_: str | None = None, node: str | None = None,
+             batch_id: str | None = None, limit: int = 100, offset: int = 0,
+             with_result: bool = False) -> tuple[list[dict], int]:
+        where, args = [], []
+        for col, val in (("status", status), ("type", type_), ("claimed_by", node), ("batch_id", batch_id)):
+            if val:
+                where.append(f"{col} = ?")
+                args.append(val)
+        clause = ("WHERE " + " AND ".join(where)) if where else ""
+        c = self.conn()
+        total = c.execute(f"SELECT count(*) FROM jobs {clause}", args).fetchone()[0]
+        rows = c.execute(f"SELECT {JOB_FIELDS} FROM jobs {clause} ORDER BY id DESC LIMIT ? OFFSET ?",
+                         (*args, limit, offset)).fetchall()
+        out = []
+        for r in rows:
+            j = _job(r)
+            if not with_result:
+                j.pop("payload")
+                j["result"] = _result_summary(j["result"])
+            out.append(j)
+        return out, total
+
+    def job_counts_by_node(self) -> dict[str, dict[str, int]]:
+        out: dict[str, dict[str, int]] = {}
+        for node, status, n in self.conn().execute(
+                "SELECT claimed_by, status, count(*) FROM jobs WHERE claimed_by IS NOT NULL "
+                "AND status IN ('running', 'succeeded', 'failed') GROUP BY claimed_by, status"):
+            key = {"running": "running", "succeeded": "done", "failed": "failed"}[status]
+            out.setdefault(node, {"running": 0, "done": 0, "failed": 0})[key] = n
+        return out
+
+    def queue_counts(self) -> dict[str, int]:
+        out = {s: 0 for s in ("pending", "running", "succeeded", "failed", "cancelled")}
+        for status, n in self.conn().execute("SELECT status, count(*) FROM jobs GROUP BY status"):
+            out[status] = n
+        return out
+
+    def batch(self, batch_id: str) -> dict | None:
+        r = self.conn().execute("SELECT id, label, spec, created_at FROM batches WHERE id = ?",
+                                (batch_id,)).fetchone()
+        if r is None:
+            return None
+        return dict(id=r[0], label=r[1], spec=json.loads(r[2]) if r[2] else None, created_at=r[3])
+
+    def heartbeat(self, worker_id: str, state: dict, now: float, lease_s: float) -> int:
+        """Record a worker heartbeat and renew the leases of its running jobs."""
+        with self.tx() as c:
+            c.execute("""INSERT INTO workers (id, last_heartbeat, state) VALUES (?, ?, ?)
+                         ON CONFLICT (id) DO UPDATE SET last_heartbeat = excluded.last_heartbeat,
+                           state = excluded.state""", (worker_id, now, json.dumps(state)))
+            running = [int(x) for x in state.get("running", []) if isinstance(x, int)]
+            if not running:
+                return 0
+            marks = ",".join("?" * len(running))
+            cur = c.execute(f"UPDATE jobs SET lease_until = ? WHERE status = 'running' AND claimed_by = ? "
+                            f"AND id IN ({marks})", (now + lease_s, worker_id, *running))
+            return cur.rowcount
+
+    def workers(self) -> list[dict]:
+        return [dict(id=r[0], last_heartbeat=r[1], state=json.loads(r[2]))
+                for r in self.conn().execute("SELECT id, last_heartbeat, state FROM workers ORDER BY id")]
+
+
+class AsyncStore:
+    """Runs Store calls off the event loop: writes on one thread, reads on a pool."""
+
+    def __init__(self, store: Store, readers: int = 4):
+        self.store = store
+        self._writer = ThreadPoolExecutor(1, thread_name_prefix="store-writer")
+        self._readers = ThreadPoolExecutor(readers, thread_name_prefix="store-reader")
+
+    async def write(self, fn: Callable[..., T], *args: Any, **kw: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._writer, functools.partial(fn, *args, **kw))
+
+    async def read(self, fn: Callable[..., T], *args: Any, **kw: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._readers, functools.partial(fn, *args, **kw))
+
+    def close(self) -> None:
+        self._writer.shutdown(wait=True)
+        self._readers.shutdown(wait=True)
+        self.store.close()
+
+
+def ts_ms(ts: float) -> int:
+    return int(round(float(ts) * 1000))
+
+
+def _statements(sql: str) -> list[str]:
+    lines = [l for l in sql.splitlines() if not l.strip().startswith("--")]
+    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
+
+
+def _node(r: sqlite3.Row) -> NodeRow:
+    return NodeRow(id=r[0], name=r[1], identity=json.loads(r[2] or "{}"), first_seen=r[3], last_seen=r[4],
+                   latest=json.loads(r[5]) if r[5] else None)
+
+
+def _job(r: sqlite3.Row) -> dict:
+    j = dict(r)
+    for k in ("payload", "progress", "result"):
+        if j.get(k):
+            j[k] = json.loads(j[k])
+    j["review"] = bool(j["review"])
+    return j
+
+
+def _result_summary(result: dict | None) -> dict | None:
+    """The scalar fields of a result, for list views (schedules and plans stay out)."""
+    if not isinstance(result, dict):
+        return result
+    return {k: v for k, v in result.items() if isinstance(v, (int, float, str, bool)) or v is None}
