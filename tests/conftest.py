@@ -1,0 +1,178 @@
+"""Shared fixtures: a real hub process on a loopback port, real agent processes, a fresh home.
+
+In-process tests use `aiohttp_client(create_app(config))` with a real SQLite file
+(see `hub_config`); tests that need real sockets and processes use `live_hub`.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+ADMIN = "test-admin-secret-0123456789abcdef"
+ROOT = Path(__file__).resolve().parent.parent
+SHARED = ROOT.parent / "shared"
+ARTIFACTS = ROOT / "artifacts"
+
+
+def free_port() -> int:
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def http(method: str, url: str, body=None, token: str | None = None, timeout: float = 10):
+    """(status, parsed JSON body) for one request; never raises on HTTP errors."""
+    data = None if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
+    req = urllib.request.Request(url, data=data, method=method)
+    if data is not None:
+        req.add_header("Content-Type", "application/json")
+    if token:
+        req.add_header("Authorization", "Bearer " + token)
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            raw = r.read()
+            return r.status, (json.loads(raw) if raw else None)
+    except urllib.error.HTTPError as e:
+        raw = e.read()
+        try:
+            return e.code, json.loads(raw)
+        except ValueError:
+            return e.code, raw.decode(errors="replace")
+
+
+def wait_until(predicate, timeout: float, interval: float = 0.2, what: str = "condition"):
+    """Poll `predicate` until it returns a truthy value; fail the test after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(interval)
+
+
+class LiveHub:
+    """A `forge hub` process plus any number of `forge agent` processes, all on loopback."""
+
+    def __init__(self, home: Path, env_extra: dict | None = None):
+        self.home = home
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.admin = ADMIN
+        self.env = dict(os.environ, ADMIN_SECRET=ADMIN, HOME=str(home), FORGE_DATA_DIR=str(home / "forge"),
+                        XDG_CONFIG_HOME=str(home / "config"), XDG_DATA_HOME=str(home / "data"),
+                        PYTHON_KEYRING_BACKEND="keyrings.alt.file.PlaintextKeyring",
+                        QT_QPA_PLATFORM="offscreen", PYTHONUNBUFFERED="1")
+        self.env.update(env_extra or {})
+        self.procs: dict[str, subprocess.Popen] = {}
+        self.hub: subprocess.Popen | None = None
+
+    def forge(self, *args: str) -> list[str]:
+        return [sys.executable, "-m", "forge_desktop.cli", *args]
+
+    def spawn(self, name: str, args: list[str], env: dict | None = None) -> subprocess.Popen:
+        log = open(self.home / f"{name}.log", "ab")
+        p = subprocess.Popen(args, env=env or self.env, stdout=log, stderr=subprocess.STDOUT,
+                             start_new_session=True, cwd=str(self.home))
+        self.procs[name] = p
+        return p
+
+    def start_hub(self, *extra: str, timeout: float = 20) -> None:
+        self.hub = self.spawn("hub", self.forge("hub", "--host", "127.0.0.1", "--port", str(self.port),
+                                                "--data-dir", str(self.home / "hub"), *extra))
+        wait_until(self._hub_up, timeout, what="hub to listen")
+
+    def _hub_up(self) -> bool:
+        if self.hub and self.hub.poll() is not None:
+            raise AssertionError(f"hub exited early: {self.log('hub')}")
+        try:
+            return http("GET", self.url + "/api/health", timeout=2)[0] == 200
+        except OSError:
+            return False
+
+    def stop_hub(self) -> None:
+        self.stop("hub")
+
+    def token(self, node_id: str) -> str:
+        st, body = http("POST", self.url + "/api/tokens", {"node_id": node_id}, token=ADMIN)
+        assert st == 201, body
+        return body["token"]
+
+    def start_agent(self, node_id: str, *extra: str, token: str | None = None) -> subprocess.Popen:
+        tok = token or self.token(node_id)
+        return self.spawn("agent-" + node_id, self.forge("agent", "--hub", self.url, "--node-id", node_id,
+                                                          "--token", tok, *extra))
+
+    def stop(self, name: str, sig: int = signal.SIGTERM) -> None:
+        p = self.procs.get(name)
+        if p and p.poll() is None:
+            os.killpg(p.pid, sig)
+            try:
+                p.wait(15)
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)
+                p.wait(5)
+
+    def fleet(self) -> dict[str, dict]:
+        st, body = http("GET", self.url + "/api/fleet")
+        return {n["id"]: n for n in body["nodes"]} if st == 200 else {}
+
+    def log(self, name: str) -> str:
+        try:
+            return (self.home / f"{name}.log").read_text(errors="replace")[-3000:]
+        except OSError:
+            return ""
+
+    def close(self) -> None:
+        for name in list(self.procs):
+            self.stop(name)
+
+
+@pytest.fixture
+def live_hub(tmp_path):
+    """A real hub process on a free loopback port, with short status thresholds off by default."""
+    hubs: list[LiveHub] = []
+
+    def make(*extra: str, env: dict | None = None) -> LiveHub:
+        h = LiveHub(tmp_path / f"home{len(hubs)}", env)
+        h.home.mkdir()
+        h.start_hub(*extra)
+        hubs.append(h)
+        return h
+
+    yield make
+    for h in hubs:
+        h.close()
+
+
+@pytest.fixture
+def hub_config(tmp_path):
+    from hub.config import HubConfig
+
+    def make(**kw):
+        kw.setdefault("admin_secret", ADMIN)
+        return HubConfig(data_dir=tmp_path / "hubdata", **kw)
+    return make
+
+
+@pytest.fixture
+def artifacts() -> Path:
+    """Folder for screenshots (ignored by git)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS
