@@ -304,11 +304,12 @@ def test_install_service_writes_enables_and_uninstall_disables(home: Path) -> No
     places = host.HostPlaces(home=home, config_home=home / "cfg", appdata=None)
     runner, lines = RecordingRunner(), []
     before = snapshot(home)
-    service.install_service("agent", ["--hub", "http://hub:3000"], os_name="linux", places=places,
+    # The CLI passes its own sub-command first; it must not be repeated.
+    service.install_service("agent", ["agent", "--hub", "http://hub:3000"], os_name="linux", places=places,
                             runner=runner, out=lines.append)
     unit = home / "cfg" / "systemd" / "user" / "forge-agent.service"
-    assert unit.is_file()
-    assert " agent --hub http://hub:3000" in unit_sections(unit.read_text())["Service"]["ExecStart"]
+    exec_start = unit_sections(unit.read_text())["Service"]["ExecStart"]
+    assert exec_start.endswith(" agent --hub http://hub:3000") and "agent agent" not in exec_start
     assert runner.calls == [["systemctl", "--user", "daemon-reload"],
                             ["systemctl", "--user", "enable", "--now", "forge-agent.service"]]
     assert lines[0] == f"wrote {unit} (mode 644)"

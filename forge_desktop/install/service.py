@@ -226,12 +226,16 @@ def install_service(kind: str, args: Sequence[str], scope: str = "user", *, star
                     runner: Runner = run_command, out: Callable[[str], None] = print) -> list[str]:
     """`forge agent --install-service` / `forge hub --install-service` on this machine.
 
-    Writes the service files, then (with `start`) enables and starts the
-    service; on Windows the NSSM script is only written and its path printed,
+    `args` follow `forge <kind>` (a leading `<kind>`, as the CLI passes its
+    own sub-command, is taken as the sub-command, not repeated). Writes the
+    service files, then (with `start`) enables and starts the service; on Windows the NSSM script is only written and its path printed,
     since it needs an Administrator prompt.
     """
     os_name = os_name or host.current_os()
     places = places or host.HostPlaces.from_env()
+    args = list(args)
+    if args[:1] == [kind]:
+        args = args[1:]
     user = getpass.getuser() if scope == "system" else None
     files = service_files(os_name, kind, host.program_command("forge"), args, places.home, scope,
                           user=user, env=env, root=root, config_home=places.config_home,
