@@ -283,7 +283,11 @@ def is_loopback_nic(name: str) -> bool:
 
 
 class Collector:
-    """Samples this machine; cheap enough to call every second (see bench/collector_bench.py)."""
+    """Samples this machine; cheap enough to call every second (see bench/collector_bench.py).
+
+    Keeps counter state between calls, so one collector belongs to one sampling
+    thread; ``identity()`` may be called from anywhere.
+    """
 
     def __init__(
         self,
