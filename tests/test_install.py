@@ -8,6 +8,7 @@ import shlex
 import shutil
 import stat
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -336,6 +337,41 @@ def test_install_service_on_windows_only_writes_the_scripts(home: Path) -> None:
     script = home / "Roaming" / "Forge" / "services" / "install-forge-agent.cmd"
     assert script.is_file() and runner.calls == []
     assert lines[-1] == f"now run, as Administrator: {script}"
+
+
+# --- the command autostart and services run -------------------------------------------
+
+@pytest.fixture()
+def frozen_forge(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A one-file `forge` build as sys.executable, with an empty PATH."""
+    folder = tmp_path / "Forge"
+    folder.mkdir()
+    exe = folder / "forge"
+    exe.write_text("")
+    monkeypatch.setattr(sys, "frozen", True, raising=False)
+    monkeypatch.setattr(sys, "executable", str(exe))
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    return exe
+
+
+def test_a_frozen_build_runs_itself_or_the_build_beside_it(frozen_forge: Path) -> None:
+    assert host.program_command("forge") == [str(frozen_forge)]
+    assert host.program_command("forge-desktop", via_forge=["desktop"]) == [str(frozen_forge), "desktop"]
+    (frozen_forge.parent / "forge-desktop").write_text("")
+    assert host.program_command("forge-desktop", via_forge=["desktop"]) == [str(frozen_forge.parent / "forge-desktop")]
+
+
+def test_an_installed_package_runs_its_entry_script_from_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    script = bin_dir / "forge"
+    script.write_text("#!/bin/sh\n")
+    script.chmod(0o755)
+    monkeypatch.setenv("PATH", str(bin_dir))
+    assert host.program_command("forge") == [str(script)]
+    assert host.program_command("forge-desktop", via_forge=["desktop"]) == [str(script), "desktop"]
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    assert host.program_command("forge", via_forge=["x"]) == [sys.executable, "-m", "forge_desktop.cli", "x"]
 
 
 # --- bad input and templates ------------------------------------------------------------

@@ -48,28 +48,34 @@ class HostPlaces:
         )
 
 
+MACOS_APP_EXECUTABLES = ("/Applications/Forge.app/Contents/MacOS/forge-desktop",
+                         "~/Applications/Forge.app/Contents/MacOS/forge-desktop")
+
+
 def program_command(program: str, via_forge: Sequence[str] = ()) -> list[str]:
     """The command that starts `program` (`forge` or `forge-desktop`) on this machine.
 
-    A PyInstaller build is its own program, or finds the other build beside it;
-    an installed package has its entry script on PATH. When `program` itself is
-    not found, `forge` plus `via_forge` (e.g. `["desktop"]`) stands in for it,
-    and as a last resort the current interpreter runs the CLI module.
+    Looked for in order: this PyInstaller build itself, the other build beside
+    it, `program` on PATH, the macOS app bundle; then `forge` plus `via_forge`
+    (e.g. `["desktop"]`) stands in for it, and last the current interpreter
+    runs the CLI module.
     """
-    if getattr(sys, "frozen", False):
-        exe = Path(sys.executable)
-        if exe.stem == program:
-            return [str(exe)]
-        sibling = exe.with_name(program + exe.suffix)
-        if sibling.is_file():
-            return [str(sibling)]
-        return [str(exe), *via_forge]
+    frozen = Path(sys.executable) if getattr(sys, "frozen", False) else None
+    if frozen and frozen.stem == program:
+        return [str(frozen)]
+    candidates = [frozen.with_name(program + frozen.suffix)] if frozen else []
     found = shutil.which(program)
     if found:
-        return [str(Path(found).absolute())]
-    forge = shutil.which("forge")
+        candidates.append(Path(found).absolute())
+    if program == "forge-desktop" and sys.platform == "darwin":
+        candidates += [Path(p).expanduser() for p in MACOS_APP_EXECUTABLES]
+    for candidate in candidates:
+        if candidate.is_file():
+            return [str(candidate)]
+    on_path = shutil.which("forge")
+    forge = Path(on_path).absolute() if on_path and not (frozen and frozen.stem == "forge") else frozen
     if forge:
-        return [str(Path(forge).absolute()), *via_forge]
+        return [str(forge), *via_forge]
     return [sys.executable, "-m", "forge_desktop.cli", *via_forge]
 
 
