@@ -1,0 +1,125 @@
+"""Bench the solvers: Trigeiro lot sizing (textbook vs facility-location) and ft10 job shop.
+
+Every solve is bounded by --time-limit. Prints one table row per solve, then the
+medians, and the command line that made them (for docs/PERFORMANCE.md).
+
+    python bench/solvers_bench.py                       # all five Trigeiro + ft10, 120 s each
+    python bench/solvers_bench.py --instances G53 G62 --time-limit 60 --repeat 3
+    python bench/solvers_bench.py --skip-jobshop --formulations facility_location
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from forge_desktop.solvers import registry  # noqa: E402
+
+DATA = ROOT.parent / "shared" / "data"
+TRIGEIRO = ["G53", "G57", "G62", "G69", "G72"]
+FORMULATIONS = ["textbook", "facility_location"]
+
+
+def lp_bound(payload: dict) -> float:
+    """The LP relaxation of a prodplan payload's model."""
+    from forge_desktop.solvers import prodplan
+
+    normalized = registry.validate("prodplan", payload)
+    built = prodplan.BUILDERS[normalized["formulation"]](prodplan.Problem.from_payload(normalized))
+    highs = built.builder.to_highs()
+    highs.setOptionValue("solve_relaxation", True)
+    highs.run()
+    return highs.getInfo().objective_function_value
+
+
+def bench_prodplan(instance: str, formulation: str, time_limit: float, mip_gap: float) -> dict:
+    data = json.loads((DATA / "trigeiro" / f"{instance}.json").read_text())
+    payload = {**data, "formulation": formulation, "time_limit": time_limit, "mip_gap": mip_gap}
+    first_optimum: list[float] = []
+    started = time.perf_counter()
+
+    def watch(event: dict) -> None:
+        incumbent = event.get("incumbent")
+        if not first_optimum and incumbent is not None and incumbent <= data["known_optimum"] + 0.5:
+            first_optimum.append(time.perf_counter() - started)
+
+    result = registry.solve("prodplan", payload, progress=watch)
+    return {
+        "instance": instance, "formulation": formulation, "status": result["status"],
+        "objective": result["objective"], "optimum": data["known_optimum"],
+        "gap_pct": None if result["gap"] is None else 100 * result["gap"],
+        "time": result["solve_time"], "found_optimum_at": first_optimum[0] if first_optimum else None,
+        "lp_bound": lp_bound(payload),
+    }
+
+
+def bench_jobshop(name: str, time_limit: float, threads: int) -> dict:
+    text = (DATA / "jsplib" / "instances" / name).read_text()
+    result = registry.solve("jobshop", {"jsplib": text, "time_limit": time_limit, "threads": threads})
+    return {"instance": name, "threads": threads, "status": result["status"],
+            "makespan": result["makespan"], "lower_bound": result["lower_bound"],
+            "time": result["solve_time"]}
+
+
+def fmt(value: object, spec: str = "") -> str:
+    if value is None:
+        return "-"
+    return format(value, spec) if spec else str(value)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--instances", nargs="+", default=TRIGEIRO, choices=TRIGEIRO)
+    parser.add_argument("--formulations", nargs="+", default=FORMULATIONS, choices=FORMULATIONS)
+    parser.add_argument("--time-limit", type=float, default=120.0, help="seconds per solve")
+    parser.add_argument("--mip-gap", type=float, default=1e-6, help="relative gap that counts as solved")
+    parser.add_argument("--repeat", type=int, default=1, help="solves per (instance, formulation); medians")
+    parser.add_argument("--skip-jobshop", action="store_true")
+    parser.add_argument("--jobshop-threads", type=int, nargs="+", default=[1, 2])
+    args = parser.parse_args(argv)
+    command = "python " + " ".join(shlex.quote(a) for a in ["bench/solvers_bench.py", *(argv or sys.argv[1:])])
+
+    print(f"{'instance':8} {'formulation':18} {'status':10} {'objective':>10} {'optimum':>8} "
+          f"{'gap %':>7} {'time s':>7} {'opt@ s':>7} {'LP bound':>10}")
+    rows = []
+    for instance in args.instances:
+        for formulation in args.formulations:
+            for _ in range(args.repeat):
+                row = bench_prodplan(instance, formulation, args.time_limit, args.mip_gap)
+                rows.append(row)
+                print(f"{instance:8} {formulation:18} {row['status']:10} {fmt(row['objective']):>10} "
+                      f"{row['optimum']:>8} {fmt(row['gap_pct'], '.3f'):>7} {row['time']:>7.1f} "
+                      f"{fmt(row['found_optimum_at'], '.1f'):>7} {row['lp_bound']:>10.0f}", flush=True)
+    if args.repeat > 1:
+        print("\nmedians")
+        for instance in args.instances:
+            for formulation in args.formulations:
+                group = [r for r in rows if r["instance"] == instance and r["formulation"] == formulation]
+                gaps = [r["gap_pct"] for r in group if r["gap_pct"] is not None]
+                print(f"{instance:8} {formulation:18} time {statistics.median(r['time'] for r in group):7.1f} s"
+                      f"  gap {fmt(statistics.median(gaps) if gaps else None, '.3f')} %")
+    if not args.skip_jobshop:
+        print(f"\n{'instance':8} {'threads':>7} {'status':10} {'makespan':>8} {'bound':>6} {'time s':>7}")
+        for threads in args.jobshop_threads:
+            times = []
+            for _ in range(args.repeat):
+                row = bench_jobshop("ft10", args.time_limit, threads)
+                times.append(row["time"])
+                print(f"{row['instance']:8} {threads:>7} {row['status']:10} {fmt(row['makespan']):>8} "
+                      f"{fmt(row['lower_bound']):>6} {row['time']:>7.2f}", flush=True)
+            if args.repeat > 1:
+                print(f"ft10 threads={threads} median {statistics.median(times):.2f} s")
+    print(f"\ncommand: {command}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,398 @@
+"""The `prodplan` job type: multi-item capacitated lot sizing with setup times (HiGHS MIP).
+
+Two formulations of the same model (docs/SOLVERS.md has the math):
+
+- `facility_location` (default): x[i,t,k] = units of item i made in period t for
+  the demand of period k, linked to the setup by x[i,t,k] <= D[i,k] y[i,t]. Its LP
+  relaxation describes the uncapacitated single-item polytope exactly, so the bound
+  is far stronger than the textbook one and branch-and-bound has little left to do.
+- `textbook`: production, inventory and backlog per item and period, big-M linking
+  with M tightened to the remaining demand and the capacity. Kept for comparison
+  (bench/solvers_bench.py) and as a fallback.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from forge_desktop.solvers.payload import (
+    PayloadError, Progress, is_number, number, optional_number, reject_unknown, threads, time_limit,
+)
+
+DEFAULT_TIME_LIMIT = 300.0
+DEFAULT_MIP_GAP = 1e-4
+MAX_PERIODS = 1000
+MAX_ITEMS = 5000
+MAX_FL_VARIABLES = 3_000_000
+FORMULATIONS = ("facility_location", "textbook")
+ITEM_KEYS = {"id", "demand", "unit_time", "setup_time", "setup_cost", "holding_cost",
+             "initial_inventory", "backlog_cost"}
+
+
+@dataclass(frozen=True)
+class Item:
+    id: str
+    demand: list[float]
+    unit_time: float
+    setup_time: float
+    setup_cost: float
+    holding_cost: float
+    initial_inventory: float
+    backlog_cost: float | None
+
+    @property
+    def backlog_allowed(self) -> bool:
+        return self.backlog_cost is not None
+
+
+@dataclass(frozen=True)
+class Problem:
+    periods: int
+    capacity: list[float]
+    items: list[Item]
+    overtime_cost: list[float]
+    max_overtime: list[float | None]
+
+    @classmethod
+    def from_payload(cls, payload: dict) -> "Problem":
+        items = [Item(**item) for item in payload["items"]]
+        return cls(payload["periods"], payload["capacity"], items,
+                   payload["overtime_cost"], payload["max_overtime"])
+
+    def available(self, t: int) -> float:
+        """Capacity of period t including all the overtime it allows (inf if unlimited)."""
+        extra = self.max_overtime[t]
+        return self.capacity[t] + (float("inf") if extra is None else extra)
+
+
+# ---------------------------------------------------------------- validation
+
+def _per_period(value: object, field: str, periods: int, *, allow_none: bool = False) -> list:
+    """A scalar (same value every period) or a list of `periods` non-negative numbers."""
+    if allow_none and value is None:
+        return [None] * periods
+    if is_number(value):
+        if value < 0:
+            raise PayloadError(field, f"must not be negative, got {value!r}")
+        return [float(value)] * periods  # type: ignore[arg-type]
+    if not isinstance(value, list):
+        raise PayloadError(field, f"must be a number or a list of {periods} numbers, got {value!r}")
+    if len(value) != periods:
+        raise PayloadError(field, f"must have one value per period: {periods} expected, got {len(value)}")
+    out = []
+    for t, entry in enumerate(value):
+        if allow_none and entry is None:
+            out.append(None)
+            continue
+        out.append(number(entry, f"{field}[{t}]", minimum=0))
+    return out
+
+
+def _capacity(payload: dict, periods: int) -> list[float]:
+    field = "payload.capacity"
+    if "capacity" not in payload:
+        raise PayloadError(field, "is required: a positive number or a list of T numbers")
+    value = payload["capacity"]
+    if is_number(value) and value <= 0:
+        raise PayloadError(field, f"must be a positive number or a list of {periods} numbers, got {value!r}")
+    if not is_number(value) and not isinstance(value, list):
+        raise PayloadError(field, f"must be a positive number or a list of {periods} numbers, got {value!r}")
+    return _per_period(value, field, periods)
+
+
+def _item(raw: object, index: int, periods: int) -> dict:
+    field = f"payload.items[{index}]"
+    if not isinstance(raw, dict):
+        raise PayloadError(field, f"must be an object with id and demand, got {raw!r}")
+    reject_unknown(raw, ITEM_KEYS, prefix=field)
+    item_id = raw.get("id", str(index))
+    if not isinstance(item_id, (str, int)) or isinstance(item_id, bool) or str(item_id) == "":
+        raise PayloadError(f"{field}.id", f"must be a non-empty string or a whole number, got {item_id!r}")
+    demand = raw.get("demand")
+    if not isinstance(demand, list):
+        raise PayloadError(f"{field}.demand", f"must be a list of {periods} non-negative numbers")
+    if len(demand) != periods:
+        raise PayloadError(f"{field}.demand", f"must have one value per period: {periods} expected, "
+                                              f"got {len(demand)}")
+    backlog = raw.get("backlog_cost")
+    return {
+        "id": str(item_id),
+        "demand": [number(d, f"{field}.demand[{t}]", minimum=0) for t, d in enumerate(demand)],
+        "unit_time": optional_number(raw, "unit_time", 1.0, field, minimum=0),
+        "setup_time": optional_number(raw, "setup_time", 0.0, field, minimum=0),
+        "setup_cost": optional_number(raw, "setup_cost", 0.0, field, minimum=0),
+        "holding_cost": optional_number(raw, "holding_cost", 0.0, field, minimum=0),
+        "initial_inventory": optional_number(raw, "initial_inventory", 0.0, field, minimum=0),
+        "backlog_cost": None if backlog is None else number(backlog, f"{field}.backlog_cost", minimum=0),
+    }
+
+
+def validate(payload: dict) -> dict:
+    reject_unknown(payload, {"periods", "capacity", "items", "overtime_cost", "max_overtime",
+                             "time_limit", "mip_gap", "formulation", "threads"})
+    if "periods" not in payload:
+        raise PayloadError("payload.periods", "is required: the number of planning periods T")
+    periods = int(number(payload["periods"], "payload.periods", integer=True, positive=True))
+    if periods > MAX_PERIODS:
+        raise PayloadError("payload.periods", f"must be at most {MAX_PERIODS}, got {periods}")
+    capacity = _capacity(payload, periods)
+    raw_items = payload.get("items")
+    if not isinstance(raw_items, list) or not raw_items:
+        raise PayloadError("payload.items", "must be a non-empty list of items")
+    if len(raw_items) > MAX_ITEMS:
+        raise PayloadError("payload.items", f"has {len(raw_items)} items; at most {MAX_ITEMS} allowed")
+    items = [_item(raw, i, periods) for i, raw in enumerate(raw_items)]
+    seen: dict[str, int] = {}
+    for i, item in enumerate(items):
+        if item["id"] in seen:
+            raise PayloadError(f"payload.items[{i}].id", f"{item['id']!r} is already the id of "
+                                                         f"payload.items[{seen[item['id']]}]")
+        seen[item["id"]] = i
+    has_overtime_cost = payload.get("overtime_cost") is not None
+    overtime_cost = _per_period(payload.get("overtime_cost", 0.0) if has_overtime_cost else 0.0,
+                                "payload.overtime_cost", periods)
+    if "max_overtime" in payload:
+        max_overtime = _per_period(payload["max_overtime"], "payload.max_overtime", periods, allow_none=True)
+    else:
+        max_overtime = [None if has_overtime_cost else 0.0] * periods
+    formulation = payload.get("formulation", FORMULATIONS[0])
+    if formulation not in FORMULATIONS:
+        raise PayloadError("payload.formulation", f"must be one of {', '.join(FORMULATIONS)}, "
+                                                  f"got {formulation!r}")
+    fl_size = len(items) * periods * periods
+    if formulation == "facility_location" and fl_size > MAX_FL_VARIABLES:
+        raise PayloadError("payload.items", f"items x periods^2 = {fl_size} is too large for the "
+                                            f"facility_location formulation (max {MAX_FL_VARIABLES}); "
+                                            f"use formulation 'textbook'")
+    mip_gap = optional_number(payload, "mip_gap", DEFAULT_MIP_GAP, minimum=0)
+    if mip_gap is not None and mip_gap >= 1:
+        raise PayloadError("payload.mip_gap", f"must be a relative gap below 1 (0.01 = 1 %), got {mip_gap:g}")
+    normalized = {
+        "periods": periods, "capacity": capacity, "items": items,
+        "overtime_cost": overtime_cost, "max_overtime": max_overtime,
+        "time_limit": time_limit(payload, DEFAULT_TIME_LIMIT), "mip_gap": mip_gap,
+        "formulation": formulation, "threads": threads(payload),
+    }
+    _check_obviously_infeasible(Problem.from_payload(normalized))
+    return normalized
+
+
+def _check_obviously_infeasible(problem: Problem) -> None:
+    """Refuse demand that no plan can meet: cumulative work beyond cumulative capacity.
+
+    Only a necessary condition (setup times make the real test a MIP), but it turns
+    the common data error into a readable 400 instead of a failed job. Items that
+    allow backlog only need their demand met by the last period.
+    """
+    have = 0.0
+    last = problem.periods - 1
+    for t in range(problem.periods):
+        have += problem.available(t)
+        need = sum(item.unit_time * max(0.0, sum(item.demand[: t + 1]) - item.initial_inventory)
+                   for item in problem.items if t == last or not item.backlog_allowed)
+        if need > have * (1 + 1e-9) + 1e-6:
+            raise PayloadError("payload.capacity", f"demand up to period {t} needs {need:g} time units "
+                                                   f"but periods 0..{t} offer only {have:g}")
+
+
+# ---------------------------------------------------------------- models
+
+def net_demand(item: Item) -> tuple[list[float], float]:
+    """Demand left after the initial inventory serves the earliest periods, and its holding cost.
+
+    Serving the earliest demand first is optimal (any other use holds units longer),
+    so this is exact; inventory beyond all demand is held through every period.
+    """
+    stock = item.initial_inventory
+    net = []
+    holding = 0.0
+    for k, d in enumerate(item.demand):
+        used = min(stock, d)
+        stock -= used
+        holding += item.holding_cost * used * k
+        net.append(d - used)
+    holding += item.holding_cost * stock * len(item.demand)
+    return net, holding
+
+
+@dataclass
+class BuiltModel:
+    builder: object
+    setup: list[list[int]]
+    overtime: list[int]
+    production: list[list[list[tuple[int, float]]]]
+    """production[i][t]: (column, coefficient) pairs whose sum is the units made."""
+
+
+def _setup_upper(problem: Problem, item: Item, t: int) -> float:
+    return 0.0 if item.setup_time > problem.available(t) + 1e-9 else 1.0
+
+
+def _add_setups_and_overtime(problem: Problem, builder) -> tuple[list[list[int]], list[int]]:
+    setup = [[builder.add_col(item.setup_cost, 0.0, _setup_upper(problem, item, t), integer=True)
+              for t in range(problem.periods)] for item in problem.items]
+    overtime = [builder.add_col(problem.overtime_cost[t], 0.0,
+                                float("inf") if problem.max_overtime[t] is None else problem.max_overtime[t])
+                for t in range(problem.periods)]
+    return setup, overtime
+
+
+def _add_capacity(problem: Problem, builder, setup, overtime, production) -> None:
+    for t in range(problem.periods):
+        cols, vals = [], []
+        for i, item in enumerate(problem.items):
+            for col, coef in production[i][t]:
+                cols.append(col)
+                vals.append(item.unit_time * coef)
+            if item.setup_time:
+                cols.append(setup[i][t])
+                vals.append(item.setup_time)
+        cols.append(overtime[t])
+        vals.append(-1.0)
+        builder.add_row(cols, vals, float("-inf"), problem.capacity[t])
+
+
+def _add_capacity_linking(problem: Problem, builder, i: int, t: int, setup, production) -> None:
+    """a_i * produce[i,t] <= (C_t + overtime - st_i) y[i,t]: no capacity, no production."""
+    item = problem.items[i]
+    room = problem.available(t) - item.setup_time
+    if item.unit_time <= 0 or room == float("inf") or not production[i][t]:
+        return
+    cols = [col for col, _ in production[i][t]] + [setup[i][t]]
+    vals = [item.unit_time * coef for _, coef in production[i][t]] + [-max(room, 0.0)]
+    builder.add_row(cols, vals, float("-inf"), 0.0)
+
+
+def build_facility_location(problem: Problem) -> BuiltModel:
+    from forge_desktop.solvers.highs_backend import MipBuilder
+
+    builder = MipBuilder()
+    setup, overtime = _add_setups_and_overtime(problem, builder)
+    T = problem.periods
+    production: list[list[list[tuple[int, float]]]] = [[[] for _ in range(T)] for _ in problem.items]
+    for i, item in enumerate(problem.items):
+        net, constant = net_demand(item)
+        builder.offset += constant
+        for k in range(T):
+            if net[k] <= 0:
+                continue
+            last = T - 1 if item.backlog_allowed else k
+            cols = []
+            for t in range(last + 1):
+                cost = item.holding_cost * (k - t) if t <= k else item.backlog_cost * (t - k)
+                col = builder.add_col(cost, 0.0, net[k])
+                production[i][t].append((col, 1.0))
+                builder.add_row([col, setup[i][t]], [1.0, -net[k]], float("-inf"), 0.0)
+                cols.append(col)
+            builder.add_row(cols, [1.0] * len(cols), net[k], net[k])
+        for t in range(T):
+            _add_capacity_linking(problem, builder, i, t, setup, production)
+    _add_capacity(problem, builder, setup, overtime, production)
+    return BuiltModel(builder, setup, overtime, production)
+
+
+def build_textbook(problem: Problem) -> BuiltModel:
+    from forge_desktop.solvers.highs_backend import MipBuilder
+
+    builder = MipBuilder()
+    setup, overtime = _add_setups_and_overtime(problem, builder)
+    T = problem.periods
+    production: list[list[list[tuple[int, float]]]] = [[[] for _ in range(T)] for _ in problem.items]
+    for i, item in enumerate(problem.items):
+        total = sum(item.demand)
+        prev_stock: int | None = None
+        prev_back: int | None = None
+        for t in range(T):
+            remaining = sum(item.demand[t:]) + (sum(item.demand[:t]) if item.backlog_allowed else 0.0)
+            big_m = remaining
+            if item.unit_time > 0:
+                big_m = min(big_m, max(problem.available(t) - item.setup_time, 0.0) / item.unit_time)
+            big_m = min(big_m, total)
+            produce = builder.add_col(0.0, 0.0, big_m)
+            production[i][t].append((produce, 1.0))
+            stock = builder.add_col(item.holding_cost, 0.0, float("inf"))
+            back_upper = float("inf") if item.backlog_allowed and t < T - 1 else 0.0
+            back = builder.add_col(item.backlog_cost or 0.0, 0.0, back_upper)
+            cols = [produce, stock, back]
+            vals = [1.0, -1.0, 1.0]
+            rhs = item.demand[t] - (item.initial_inventory if t == 0 else 0.0)
+            if prev_stock is not None and prev_back is not None:
+                cols += [prev_stock, prev_back]
+                vals += [1.0, -1.0]
+            builder.add_row(cols, vals, rhs, rhs)
+            builder.add_row([produce, setup[i][t]], [1.0, -big_m], float("-inf"), 0.0)
+            prev_stock, prev_back = stock, back
+    _add_capacity(problem, builder, setup, overtime, production)
+    return BuiltModel(builder, setup, overtime, production)
+
+
+BUILDERS = {"facility_location": build_facility_location, "textbook": build_textbook}
+
+
+# ---------------------------------------------------------------- solve and report
+
+def solve(payload: dict, progress: Progress | None = None) -> dict:
+    from forge_desktop.solvers.highs_backend import run
+
+    problem = Problem.from_payload(payload)
+    built = BUILDERS[payload["formulation"]](problem)
+    highs = built.builder.to_highs()
+    outcome = run(highs, payload["time_limit"], payload["mip_gap"], progress)
+    result: dict = {
+        "status": outcome.status,
+        "objective": _round(outcome.objective),
+        "bound": _round(outcome.bound),
+        "gap": outcome.gap,
+        "solve_time": outcome.solve_time,
+        "formulation": payload["formulation"],
+        "plan": [],
+        "capacity_use": [],
+        "costs": None,
+    }
+    if outcome.has_solution:
+        values = list(highs.getSolution().col_value)
+        result.update(_report(problem, built, values))
+    return result
+
+
+def _round(value: float | None, digits: int = 6) -> float | None:
+    if value is None:
+        return None
+    rounded = round(value, digits)
+    return int(rounded) if rounded == int(rounded) else rounded
+
+
+def _report(problem: Problem, built: BuiltModel, values: list[float]) -> dict:
+    """Plan, capacity use and costs recomputed from production and setups alone.
+
+    Inventory and backlog follow from the balance, so both formulations report alike.
+    """
+    plan = []
+    costs = {"setup": 0.0, "holding": 0.0, "backlog": 0.0, "overtime": 0.0}
+    setup_time = [0.0] * problem.periods
+    production_time = [0.0] * problem.periods
+    for i, item in enumerate(problem.items):
+        position = item.initial_inventory
+        for t in range(problem.periods):
+            produce = sum(coef * values[col] for col, coef in built.production[i][t])
+            produce = max(0.0, round(produce, 6))
+            setup = int(round(values[built.setup[i][t]]))
+            position += produce - item.demand[t]
+            inventory, backlog = max(position, 0.0), max(-position, 0.0)
+            plan.append({"item": item.id, "period": t, "produce": _round(produce),
+                         "setup": setup, "inventory": _round(inventory), "backlog": _round(backlog)})
+            costs["setup"] += item.setup_cost * setup
+            costs["holding"] += item.holding_cost * inventory
+            costs["backlog"] += (item.backlog_cost or 0.0) * backlog
+            setup_time[t] += item.setup_time * setup
+            production_time[t] += item.unit_time * produce
+    capacity_use = []
+    for t in range(problem.periods):
+        used = setup_time[t] + production_time[t]
+        extra = max(0.0, used - problem.capacity[t])
+        costs["overtime"] += problem.overtime_cost[t] * extra
+        capacity_use.append({"period": t, "capacity": _round(problem.capacity[t]), "used": _round(used),
+                             "setup_time": _round(setup_time[t]),
+                             "production_time": _round(production_time[t]), "overtime": _round(extra)})
+    return {"plan": plan, "capacity_use": capacity_use,
+            "costs": {name: _round(value) for name, value in costs.items()}}

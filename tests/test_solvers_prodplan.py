@@ -1,0 +1,237 @@
+"""prodplan: the published Trigeiro G53 optimum, agreement with an independent scipy model,
+plans that keep their own balance and capacity, and clear payload errors."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy.optimize import LinearConstraint, milp
+from scipy.sparse import lil_matrix
+
+from forge_desktop.solvers import registry
+from forge_desktop.solvers.payload import PayloadError
+
+TRIGEIRO = Path(__file__).resolve().parents[2] / "shared" / "data" / "trigeiro"
+
+
+def independent_optimum(payload: dict) -> float:
+    """The textbook model written again in scipy.optimize.milp, for cross-checking.
+
+    Per item i and period t: produce p, stock s, backlog r, setup y; per period overtime o.
+    """
+    p = registry.validate("prodplan", payload)
+    T, items = p["periods"], p["items"]
+    n_item = 4 * T
+    n = len(items) * n_item + T
+    P, S, R, Y = (lambda i, t, k=k: i * n_item + k * T + t for k in range(4))
+    O = lambda t: len(items) * n_item + t  # noqa: E731
+    cost = np.zeros(n)
+    lower, upper = np.zeros(n), np.full(n, np.inf)
+    integrality = np.zeros(n)
+    rows = lil_matrix((len(items) * T + T + len(items) * T, n))
+    lo, hi = [], []
+    row = 0
+    for i, item in enumerate(items):
+        total = sum(item["demand"]) + item["initial_inventory"]
+        for t in range(T):
+            cost[S(i, t)] = item["holding_cost"]
+            cost[Y(i, t)] = item["setup_cost"]
+            upper[Y(i, t)] = 1
+            integrality[Y(i, t)] = 1
+            if item["backlog_cost"] is None or t == T - 1:
+                upper[R(i, t)] = 0
+            else:
+                cost[R(i, t)] = item["backlog_cost"]
+            rows[row, P(i, t)], rows[row, S(i, t)], rows[row, R(i, t)] = 1, -1, 1
+            if t:
+                rows[row, S(i, t - 1)], rows[row, R(i, t - 1)] = 1, -1
+            rhs = item["demand"][t] - (item["initial_inventory"] if t == 0 else 0)
+            lo.append(rhs)
+            hi.append(rhs)
+            row += 1
+            rows[row, P(i, t)], rows[row, Y(i, t)] = 1, -total
+            lo.append(-np.inf)
+            hi.append(0)
+            row += 1
+    for t in range(T):
+        for i, item in enumerate(items):
+            rows[row, P(i, t)] = item["unit_time"]
+            rows[row, Y(i, t)] = item["setup_time"]
+        rows[row, O(t)] = -1
+        cost[O(t)] = p["overtime_cost"][t]
+        upper[O(t)] = np.inf if p["max_overtime"][t] is None else p["max_overtime"][t]
+        lo.append(-np.inf)
+        hi.append(p["capacity"][t])
+        row += 1
+    from scipy.optimize import Bounds
+    res = milp(cost, constraints=LinearConstraint(rows.tocsr()[:row], lo, hi), integrality=integrality,
+               bounds=Bounds(lower, upper), options={"mip_rel_gap": 1e-9, "time_limit": 60})
+    assert res.status == 0, res.message
+    return float(res.fun)
+
+
+def check_plan(payload: dict, result: dict) -> None:
+    """Balance, setups, capacity and costs recomputed from the plan alone."""
+    p = registry.validate("prodplan", payload)
+    plan = {(e["item"], e["period"]): e for e in result["plan"]}
+    assert len(plan) == len(p["items"]) * p["periods"]
+    total = {"setup": 0.0, "holding": 0.0, "backlog": 0.0, "overtime": 0.0}
+    used = [0.0] * p["periods"]
+    for item in p["items"]:
+        position = item["initial_inventory"]
+        for t in range(p["periods"]):
+            e = plan[(item["id"], t)]
+            position += e["produce"] - item["demand"][t]
+            assert e["inventory"] - e["backlog"] == pytest.approx(position, abs=1e-5)
+            assert min(e["inventory"], e["backlog"]) == 0
+            if e["produce"] > 1e-6:
+                assert e["setup"] == 1, f"item {item['id']} produced without setup in {t}"
+            if item["backlog_cost"] is None:
+                assert e["backlog"] <= 1e-6
+            used[t] += item["unit_time"] * e["produce"] + item["setup_time"] * e["setup"]
+            total["setup"] += item["setup_cost"] * e["setup"]
+            total["holding"] += item["holding_cost"] * e["inventory"]
+            total["backlog"] += (item["backlog_cost"] or 0) * e["backlog"]
+        assert plan[(item["id"], p["periods"] - 1)]["backlog"] <= 1e-6
+    for t, use in enumerate(result["capacity_use"]):
+        assert use["used"] == pytest.approx(used[t], abs=1e-4)
+        overtime = max(0.0, used[t] - p["capacity"][t])
+        limit = p["max_overtime"][t]
+        assert limit is None or overtime <= limit + 1e-5
+        assert use["overtime"] == pytest.approx(overtime, abs=1e-4)
+        total["overtime"] += p["overtime_cost"][t] * overtime
+    for name, value in total.items():
+        assert result["costs"][name] == pytest.approx(value, rel=1e-6, abs=1e-4)
+    assert result["objective"] == pytest.approx(sum(total.values()), rel=1e-6, abs=1e-4)
+
+
+def test_trigeiro_g53_reaches_published_optimum():
+    data = json.loads((TRIGEIRO / "G53.json").read_text())
+    payload = {**data, "time_limit": 120}
+    result = registry.solve("prodplan", payload)
+    assert result["status"] == "optimal"
+    assert result["objective"] == pytest.approx(data["known_optimum"], abs=0.5)
+    assert result["bound"] <= result["objective"] + 1e-6
+    check_plan(payload, result)
+
+
+def random_instance(seed: int, items: int = 3, periods: int = 6, backlog: bool = False,
+                    overtime: bool = False) -> dict:
+    rng = random.Random(seed)
+    demand = [[rng.choice([0, rng.randint(5, 40)]) for _ in range(periods)] for _ in range(items)]
+    work = sum(map(sum, demand)) / periods
+    payload: dict = {
+        "periods": periods,
+        "capacity": [round(work * rng.uniform(1.1, 1.8)) + 20 for _ in range(periods)],
+        "items": [{"id": f"p{i}", "demand": demand[i], "unit_time": rng.choice([1, 1, 2]),
+                   "setup_time": rng.randint(0, 15), "setup_cost": rng.randint(20, 300),
+                   "holding_cost": rng.randint(1, 5), "initial_inventory": rng.choice([0, 0, 10])}
+                  for i in range(items)],
+        "time_limit": 30, "mip_gap": 0,
+    }
+    if backlog:
+        for item in payload["items"]:
+            item["backlog_cost"] = rng.randint(2, 12)
+    if overtime:
+        payload["overtime_cost"] = rng.randint(5, 30)
+        payload["max_overtime"] = [rng.randint(0, 25) for _ in range(periods)]
+        payload["capacity"] = [max(1, round(c * 0.7)) for c in payload["capacity"]]
+    return payload
+
+
+@pytest.mark.parametrize("formulation", ["facility_location", "textbook"])
+@pytest.mark.parametrize("seed, backlog, overtime", [
+    (1, False, False), (2, False, False), (3, True, False), (4, False, True), (5, True, True),
+])
+def test_small_instances_agree_with_independent_scipy_model(formulation, seed, backlog, overtime):
+    payload = {**random_instance(seed, backlog=backlog, overtime=overtime), "formulation": formulation}
+    expected = independent_optimum(payload)
+    result = registry.solve("prodplan", payload)
+    assert result["status"] == "optimal"
+    assert result["objective"] == pytest.approx(expected, rel=1e-6, abs=1e-4)
+    check_plan(payload, result)
+
+
+def test_backlog_is_used_when_cheaper_than_holding_and_setups():
+    payload = {"periods": 3, "capacity": 100, "time_limit": 10, "items": [
+        {"id": "a", "demand": [10, 0, 10], "setup_cost": 100, "holding_cost": 1, "backlog_cost": 2}]}
+    result = registry.solve("prodplan", payload)
+    assert result["objective"] == pytest.approx(120)
+    produced = [e["produce"] for e in result["plan"]]
+    assert sorted(produced) == [0, 0, 20]
+    check_plan(payload, result)
+
+
+def test_overtime_is_paid_only_beyond_capacity():
+    payload = {"periods": 1, "capacity": 10, "overtime_cost": 3, "max_overtime": 5, "time_limit": 10,
+               "items": [{"id": "a", "demand": [14], "setup_time": 0, "setup_cost": 7}]}
+    result = registry.solve("prodplan", payload)
+    assert result["costs"] == {"setup": 7, "holding": 0, "backlog": 0, "overtime": 12}
+    assert result["capacity_use"][0]["overtime"] == 4
+
+
+def test_setup_times_can_make_it_infeasible():
+    payload = {"periods": 1, "capacity": 10, "time_limit": 10,
+               "items": [{"id": "a", "demand": [10], "setup_time": 1}]}
+    result = registry.solve("prodplan", payload)
+    assert result["status"] == "infeasible"
+    assert result["objective"] is None and result["plan"] == []
+
+
+def test_progress_reports_incumbent_and_bound():
+    events: list[dict] = []
+    registry.solve("prodplan", random_instance(7, items=4, periods=8), progress=events.append)
+    assert events
+    last = events[-1]
+    assert last["incumbent"] is not None and last["bound"] <= last["incumbent"] + 1e-6
+
+
+def test_scalars_stand_for_every_period():
+    normalized = registry.validate("prodplan", {"periods": 3, "capacity": 7, "items": [{"demand": [1, 2, 3]}]})
+    assert normalized["capacity"] == [7, 7, 7]
+    assert normalized["items"][0]["id"] == "0"
+    assert normalized["max_overtime"] == [0, 0, 0]
+
+
+GOOD_ITEM = {"id": "a", "demand": [1, 2]}
+
+
+@pytest.mark.parametrize("payload, field, fragment", [
+    ({"capacity": 5, "items": [GOOD_ITEM]}, "payload.periods", "required"),
+    ({"periods": 0, "capacity": 5, "items": [GOOD_ITEM]}, "payload.periods", "positive"),
+    ({"periods": 2.5, "capacity": 5, "items": [GOOD_ITEM]}, "payload.periods", "whole number"),
+    ({"periods": 2, "items": [GOOD_ITEM]}, "payload.capacity", "required"),
+    ({"periods": 2, "capacity": 0, "items": [GOOD_ITEM]}, "payload.capacity",
+     "must be a positive number or a list of 2 numbers"),
+    ({"periods": 2, "capacity": [5], "items": [GOOD_ITEM]}, "payload.capacity", "2 expected, got 1"),
+    ({"periods": 2, "capacity": [5, -1], "items": [GOOD_ITEM]}, "payload.capacity[1]", "at least 0"),
+    ({"periods": 2, "capacity": "lots", "items": [GOOD_ITEM]}, "payload.capacity", "positive number"),
+    ({"periods": 2, "capacity": 5, "items": []}, "payload.items", "non-empty"),
+    ({"periods": 2, "capacity": 5, "items": [{"id": "a", "demand": [1]}]}, "payload.items[0].demand",
+     "2 expected, got 1"),
+    ({"periods": 2, "capacity": 5, "items": [{"id": "a", "demand": [1, -2]}]},
+     "payload.items[0].demand[1]", "at least 0"),
+    ({"periods": 2, "capacity": 5, "items": [{"id": "a"}]}, "payload.items[0].demand", "list of 2"),
+    ({"periods": 2, "capacity": 5, "items": [GOOD_ITEM, GOOD_ITEM]}, "payload.items[1].id",
+     "already the id of payload.items[0]"),
+    ({"periods": 2, "capacity": 5, "items": [{**GOOD_ITEM, "setup_cost": -1}]},
+     "payload.items[0].setup_cost", "at least 0"),
+    ({"periods": 2, "capacity": 5, "items": [{**GOOD_ITEM, "holdingcost": 1}]},
+     "payload.items[0].holdingcost", "unknown field"),
+    ({"periods": 2, "capacity": 5, "items": [GOOD_ITEM], "formulation": "magic"},
+     "payload.formulation", "facility_location"),
+    ({"periods": 2, "capacity": 5, "items": [GOOD_ITEM], "mip_gap": 1}, "payload.mip_gap", "below 1"),
+    ({"periods": 2, "capacity": 5, "items": [GOOD_ITEM], "max_overtime": [1]}, "payload.max_overtime",
+     "2 expected"),
+    ({"periods": 2, "capacity": 1, "items": [{"id": "a", "demand": [0, 5]}]}, "payload.capacity",
+     "demand up to period 1 needs 5 time units but periods 0..1 offer only 2"),
+])
+def test_bad_payload_names_the_field(payload, field, fragment):
+    with pytest.raises(PayloadError) as err:
+        registry.validate("prodplan", payload)
+    assert err.value.field == field
+    assert fragment in err.value.reason
