@@ -338,11 +338,12 @@ class Store:
             return "ok"
 
     def job_result(self, job_id: int, worker_id: str, attempt: int, result: dict | None,
-                   error: str | None, now: float) -> str:
+                   error: str | None, now: float, release: bool = False) -> str:
         """Record the outcome of one attempt; idempotent per (job, attempt).
 
         Returns 'accepted' (this attempt decided the job), 'retry' (failed, back to
-        pending), 'failed' (out of attempts), 'duplicate' (this attempt was already
+        pending), 'released' (the worker gave the job back unfinished, e.g. on quit:
+        the attempt does not count), 'failed' (out of attempts), 'duplicate' (this attempt was already
         recorded), 'late' (a reclaimed attempt: kept for review, job unchanged) or 'unknown'.
         """
         with self.tx() as c:
@@ -354,7 +355,7 @@ class Store:
                             (job_id, attempt)).fetchone()
             if att is None or att[1] != worker_id:
                 return "unknown"
-            if att[0] in ("succeeded", "failed", "late", "late-failed"):
+            if att[0] in ("succeeded", "failed", "late", "late-failed", "released"):
                 return "duplicate"
             res_json = json.dumps(result) if result is not None else None
             current = job[0] == "running" and job[1] == worker_id and job[2] == attempt
@@ -363,6 +364,12 @@ class Store:
                           "WHERE job_id = ? AND attempt = ?",
                           (now, "late" if error is None else "late-failed", error, res_json, job_id, attempt))
                 return "late"
+            if release and error is not None:
+                c.execute("UPDATE job_attempts SET ended_at = ?, outcome = 'released', error = ? "
+                          "WHERE job_id = ? AND attempt = ?", (now, error, job_id, attempt))
+                c.execute("UPDATE jobs SET status = 'pending', lease_until = NULL, "
+                          "max_attempts = max_attempts + 1 WHERE id = ?", (job_id,))
+                return "released"
             if error is None:
                 c.execute("UPDATE job_attempts SET ended_at = ?, outcome = 'succeeded', result = ? "
                           "WHERE job_id = ? AND attempt = ?", (now, res_json, job_id, attempt))

@@ -151,8 +151,11 @@ async def result(request: web.Request) -> web.Response:
         raise bad_request("'result' must be an object")
     if err is not None and not isinstance(err, str):
         raise bad_request("'error' must be a string")
+    release = body.get("release", False)
+    if not isinstance(release, bool) or (release and err is None):
+        raise bad_request("'release' must be true or false, and only comes with an 'error'")
     outcome = await hub.db.write(hub.db.store.job_result, job_id, worker, attempt, res,
-                                 err[:20_000] if err else None, time.time())
+                                 err[:20_000] if err else None, time.time(), release)
     if outcome == "unknown":
         raise not_found(f"job {job_id} has no attempt {attempt} by {worker}")
     hub.events.jobs_dirty = True
