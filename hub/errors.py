@@ -37,8 +37,8 @@ async def error_middleware(request: web.Request, handler):
         return await handler(request)
     except ApiError as e:
         return json_error(e.status, e.code, e.message)
-    except web.HTTPRequestEntityTooLarge as e:
-        return json_error(413, "too_large", f"request body too large (limit {e.max_size} bytes)")
+    except web.HTTPRequestEntityTooLarge:
+        return json_error(413, "too_large", f"request body too large (limit {request.client_max_size} bytes)")
     except web.HTTPException as e:
         if e.status < 400 or not request.path.startswith("/api/"):
             raise

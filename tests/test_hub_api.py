@@ -1,0 +1,287 @@
+"""The hub's HTTP contract, in-process (`aiohttp_client(create_app(config))`) with a real SQLite file."""
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+import time
+
+import pytest
+
+from hub.app import create_app
+from hub.store import Store, migrations
+
+from conftest import ADMIN
+
+
+def sample(ts: float, cpu: float = 10.0, **extra) -> dict:
+    s = {"schema_version": 1, "ts": ts, "cpu": {"percent": cpu, "per_core": [cpu, cpu]},
+         "memory": {"percent": 40.0, "total": 100, "used": 40, "available": 60}}
+    s.update(extra)
+    return s
+
+
+@pytest.fixture
+async def client(aiohttp_client, hub_config):
+    return await aiohttp_client(create_app(hub_config()))
+
+
+async def make_token(client, node_id: str) -> str:
+    r = await client.post("/api/tokens", json={"node_id": node_id}, headers={"Authorization": f"Bearer {ADMIN}"})
+    assert r.status == 201
+    return (await r.json())["token"]
+
+
+def auth(token: str) -> dict:
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def test_ingest_then_fleet_shows_node_with_latest_sample(client):
+    tok = await make_token(client, "box")
+    now = time.time()
+    r = await client.post("/api/ingest/box", json={"node": {"hostname": "box", "os": "Linux", "cores": 2},
+                                                   "samples": [sample(now - 1, 5.0), sample(now, 7.5)]},
+                          headers=auth(tok))
+    assert r.status == 200
+    assert await r.json() == {"accepted": 2, "duplicate": 0, "live": False}
+    fleet = await (await client.get("/api/fleet")).json()
+    [node] = fleet["nodes"]
+    assert node["id"] == "box" and node["os"] == "Linux" and node["cores"] == 2
+    assert node["status"] == "online"
+    assert node["cpu"] == 7.5 and node["mem"] == 40.0
+    assert node["spark"] == [5.0, 7.5]
+    assert node["latest"]["ts"] == now
+
+
+async def test_resent_samples_are_deduplicated_and_unknown_fields_kept(client):
+    tok = await make_token(client, "box")
+    now = time.time()
+    batch = [sample(now - 2), sample(now - 1, gpu={"percent": 3})]
+    r1 = await (await client.post("/api/ingest/box", json={"samples": batch}, headers=auth(tok))).json()
+    r2 = await (await client.post("/api/ingest/box", json={"samples": batch + [sample(now)]},
+                                  headers=auth(tok))).json()
+    assert r1["accepted"] == 2 and r2 == {"accepted": 1, "duplicate": 2, "live": False}
+    snap = await (await client.get("/api/nodes/box/snapshot?points=10")).json()
+    assert [s["ts"] for s in snap["samples"]] == [now - 2, now - 1, now]
+    assert snap["samples"][1]["gpu"] == {"percent": 3}
+
+
+async def test_ingest_auth_missing_wrong_and_other_nodes_token(client):
+    tok = await make_token(client, "a")
+    await make_token(client, "b")
+    body = {"samples": [sample(time.time())]}
+    r = await client.post("/api/ingest/b", json=body)
+    assert r.status == 401 and (await r.json())["error"] == "unauthorized"
+    r = await client.post("/api/ingest/b", json=body, headers=auth("fgn_not-a-real-token"))
+    assert r.status == 401
+    r = await client.post("/api/ingest/b", json=body, headers=auth(tok))
+    assert r.status == 403
+    assert "another node" in (await r.json())["message"]
+    assert (await (await client.get("/api/fleet")).json())["nodes"] == []
+
+
+@pytest.mark.parametrize("raw, fragment", [
+    (b"{not json", "not valid JSON"),
+    (b"[]", "JSON object"),
+    (json.dumps({"samples": "x"}).encode(), "'samples' must be a list"),
+    (json.dumps({"samples": [{"cpu": {}}]}).encode(), "samples[0].ts"),
+    (json.dumps({"samples": [{"ts": 1.0}]}).encode(), "plausible"),
+    (json.dumps({"samples": [{"ts": time.time(), "schema_version": "one"}]}).encode(), "schema_version"),
+    (json.dumps({"node": {"cores": -1}, "samples": []}).encode(), "node.cores"),
+])
+async def test_bad_ingest_is_a_clear_400_and_stores_nothing(client, raw, fragment):
+    tok = await make_token(client, "box")
+    good = await client.post("/api/ingest/box", json={"samples": [sample(time.time() - 5)]}, headers=auth(tok))
+    assert good.status == 200
+    r = await client.post("/api/ingest/box", data=raw, headers={**auth(tok), "Content-Type": "application/json"})
+    assert r.status == 400
+    err = await r.json()
+    assert set(err) == {"error", "message"} and fragment in err["message"]
+    snap = await (await client.get("/api/nodes/box/snapshot")).json()
+    assert len(snap["samples"]) == 1
+
+
+async def test_too_many_samples_and_too_large_body(client):
+    tok = await make_token(client, "box")
+    now = time.time()
+    r = await client.post("/api/ingest/box", json={"samples": [sample(now - i) for i in range(1001)]},
+                          headers=auth(tok))
+    assert r.status == 400 and "at most 1000" in (await r.json())["message"]
+    r = await client.post("/api/ingest/box", data=b"x" * (17 * 1024 * 1024),
+                          headers={**auth(tok), "Content-Type": "application/json"})
+    assert r.status == 413
+    assert (await r.json())["error"] == "too_large"
+
+
+async def test_tokens_need_admin_and_are_stored_hashed(client, hub_config):
+    r = await client.post("/api/tokens", json={"node_id": "x"})
+    assert r.status == 401
+    r = await client.post("/api/tokens", json={"node_id": "x"}, headers=auth("wrong"))
+    assert r.status == 401
+    r = await client.post("/api/tokens", json={"node_id": "bad id!"}, headers=auth(ADMIN))
+    assert r.status == 400 and "not valid" in (await r.json())["message"]
+    tok = await make_token(client, "x")
+    db = sqlite3.connect(hub_config().db_path)
+    stored = db.execute("SELECT token_hash FROM tokens WHERE node_id = 'x'").fetchone()[0]
+    assert tok not in stored and len(stored) == 64
+    listed = await (await client.get("/api/tokens", headers=auth(ADMIN))).json()
+    assert listed["tokens"][0]["node_id"] == "x" and "token" not in listed["tokens"][0]
+
+
+async def test_revoked_token_stops_working(client):
+    tok = await make_token(client, "x")
+    body = {"samples": [sample(time.time())]}
+    assert (await client.post("/api/ingest/x", json=body, headers=auth(tok))).status == 200
+    r = await client.delete("/api/tokens/x", headers=auth(ADMIN))
+    assert r.status == 200
+    assert (await client.post("/api/ingest/x", json=body, headers=auth(tok))).status == 401
+    assert (await client.delete("/api/tokens/x", headers=auth(ADMIN))).status == 404
+
+
+async def test_join_code_is_one_time_and_never_takes_over_a_node(client):
+    r = await client.post("/api/tokens", json={"join": True, "ttl_minutes": 5}, headers=auth(ADMIN))
+    code = (await r.json())["code"]
+    await make_token(client, "laptop")
+    r = await client.post("/api/join", json={"code": code.lower().replace("-", ""), "node_id": "laptop"})
+    assert r.status == 201
+    joined = await r.json()
+    assert joined["node_id"] == "laptop-2"
+    body = {"samples": [sample(time.time())]}
+    assert (await client.post("/api/ingest/laptop-2", json=body, headers=auth(joined["token"]))).status == 200
+    r = await client.post("/api/join", json={"code": code, "node_id": "other"})
+    assert r.status == 409 and "already used" in (await r.json())["message"]
+    r = await client.post("/api/join", json={"code": "AAAAA-BBBBB", "node_id": "other"})
+    assert r.status == 401 and "not known" in (await r.json())["message"]
+
+
+async def test_expired_join_code_is_refused(client, hub_config):
+    r = await client.post("/api/tokens", json={"join": True, "ttl_minutes": 0.001}, headers=auth(ADMIN))
+    code = (await r.json())["code"]
+    await asyncio.sleep(0.2)
+    r = await client.post("/api/join", json={"code": code, "node_id": "late"})
+    assert r.status == 410 and "expired" in (await r.json())["message"]
+
+
+async def test_join_attempts_are_rate_limited(aiohttp_client, hub_config):
+    client = await aiohttp_client(create_app(hub_config(join_attempts_per_minute=3)))
+    statuses = [(await client.post("/api/join", json={"code": "ZZZZZ-ZZZZZ", "node_id": "n"})).status
+                for _ in range(5)]
+    assert statuses == [401, 401, 401, 429, 429]
+
+
+async def test_node_status_goes_degraded_then_offline_with_sse_events(aiohttp_client, hub_config):
+    client = await aiohttp_client(create_app(hub_config(degraded_after_s=0.5, offline_after_s=1.2,
+                                                        status_interval_s=0.1, sse_coalesce_s=0.1)))
+    tok = await make_token(client, "n")
+    resp = await client.get("/api/fleet/events")
+    assert resp.headers["Content-Type"].startswith("text/event-stream")
+    await client.post("/api/ingest/n", json={"samples": [sample(time.time())]}, headers=auth(tok))
+    seen = []
+    deadline = time.monotonic() + 8
+    buf = b""
+    while time.monotonic() < deadline and not any(e == ("status", "offline") for e in seen):
+        chunk = await asyncio.wait_for(resp.content.readany(), 5)
+        buf += chunk
+        while b"\n\n" in buf:
+            raw, buf = buf.split(b"\n\n", 1)
+            lines = dict(l.split(": ", 1) for l in raw.decode().splitlines() if ": " in l)
+            if lines.get("event") == "status":
+                seen.append(("status", json.loads(lines["data"])["status"]))
+            elif lines.get("event") == "fleet":
+                seen.append(("fleet", json.loads(lines["data"])["nodes"][0]["id"]))
+    resp.close()
+    assert ("fleet", "n") in seen
+    assert seen.index(("status", "degraded")) < seen.index(("status", "offline"))
+    fleet = await (await client.get("/api/fleet")).json()
+    assert fleet["nodes"][0]["status"] == "offline"
+
+
+async def test_node_events_stream_samples_and_ingest_reports_live(client):
+    tok = await make_token(client, "n")
+    await client.post("/api/ingest/n", json={"samples": [sample(time.time() - 1)]}, headers=auth(tok))
+    resp = await client.get("/api/nodes/n/events")
+    await asyncio.sleep(0.05)
+    r = await client.post("/api/ingest/n", json={"samples": [sample(time.time(), 42.0)]}, headers=auth(tok))
+    assert (await r.json())["live"] is True
+    buf = b""
+    while b"event: sample" not in buf:
+        buf += await asyncio.wait_for(resp.content.readany(), 5)
+    assert b'"percent":42.0' in buf
+    resp.close()
+
+
+async def test_snapshot_resolutions_and_bad_params(client):
+    tok = await make_token(client, "n")
+    r = await client.get("/api/nodes/nobody/snapshot")
+    assert r.status == 404
+    await client.post("/api/ingest/n", json={"samples": [sample(time.time())]}, headers=auth(tok))
+    for q, fragment in (("resolution=5s", "resolution"), ("points=0", "points"), ("points=x", "points"),
+                        ("since=yesterday", "since")):
+        r = await client.get(f"/api/nodes/n/snapshot?{q}")
+        assert r.status == 400 and fragment in (await r.json())["message"]
+    r = await client.get("/api/nodes/n/snapshot?resolution=1m")
+    assert r.status == 200 and (await r.json())["resolution"] == "1m"
+
+
+async def test_viewer_token_guards_viewer_routes(aiohttp_client, hub_config):
+    client = await aiohttp_client(create_app(hub_config(viewer_token="look")))
+    r = await client.get("/api/fleet")
+    assert r.status == 401 and "viewer token" in (await r.json())["message"]
+    assert (await client.get("/api/fleet", headers=auth("look"))).status == 200
+    assert (await client.get("/api/fleet?token=look")).status == 200
+    assert (await client.get("/api/fleet", headers=auth(ADMIN))).status == 200
+    assert (await client.get("/api/health")).status == 200
+
+
+async def test_unknown_api_route_is_json_404(client):
+    r = await client.get("/api/nope")
+    assert r.status == 404
+    assert (await r.json())["error"] == "not_found"
+
+
+async def test_metrics_exposition(client):
+    tok = await make_token(client, "n")
+    await client.post("/api/ingest/n", json={"samples": [sample(time.time(), 12.5)]}, headers=auth(tok))
+    text = await (await client.get("/metrics")).text()
+    assert 'forge_node_up{node="n"} 1' in text
+    assert 'forge_node_cpu_percent{node="n"} 12.5' in text
+    assert 'forge_jobs{status="pending"} 0' in text
+
+
+def test_migrations_are_numbered_recorded_and_idempotent(tmp_path):
+    names = [m[1] for m in migrations()]
+    assert names == sorted(names) and names[0].startswith("001_")
+    db = tmp_path / "f.db"
+    store = Store(db)
+    assert [n for _, n in store.applied_migrations()] == names
+    assert store.migrate() == []
+    store.close()
+    con = sqlite3.connect(db)
+    assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_retention_prunes_old_raw_samples_only(tmp_path):
+    store = Store(tmp_path / "f.db")
+    now = time.time()
+    store.ingest("n", {}, [sample(now - 3 * 86400), sample(now - 100), sample(now)], now)
+    removed = store.prune(now, raw_s=48 * 3600, minute_s=30 * 86400, hour_s=400 * 86400)
+    assert removed["samples"] == 1
+    assert [s["ts"] for s in store.samples("n", "1s", 10)] == [now - 100, now]
+
+
+def test_rollups_average_numbers_and_skip_nulls(tmp_path):
+    from hub.rollup import Rollups
+    store = Store(tmp_path / "f.db")
+    base = (time.time() // 60 - 5) * 60
+    batch = [sample(base + 1, 10.0, load=None), sample(base + 2, 30.0, load=[1.0, 1.0, 1.0]),
+             sample(base + 61, 50.0)]
+    store.ingest("n", {}, batch, time.time())
+    r = Rollups(store)
+    r.mark("n", batch)
+    r.compute(r.take_ready(time.time()))
+    minutes = store.samples("n", "1m", 10)
+    assert [m["ts"] for m in minutes] == [base, base + 60]
+    assert minutes[0]["cpu"]["percent"] == 20.0 and minutes[0]["load"] == [1.0, 1.0, 1.0]
+    assert minutes[0]["cpu"]["per_core"] == [20.0, 20.0]
+    [hour] = store.samples("n", "1h", 10)
+    assert hour["cpu"]["percent"] == 35.0
