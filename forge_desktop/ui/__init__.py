@@ -1,0 +1,1 @@
+"""Qt widgets of the desktop app. Domain modules never import this package."""
