@@ -241,55 +241,107 @@ def forge_binary(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return binary
 
 
+class BinaryFleet:
+    """A hub run by the one-file binary, with a fresh home for everything the binary starts."""
+
+    def __init__(self, binary: Path, tmp_path: Path) -> None:
+        self.tmp = tmp_path
+        home = tmp_path / "home"
+        self.env = dict(os.environ, ADMIN_SECRET=ADMIN, HOME=str(home), XDG_CONFIG_HOME=str(home / "config"),
+                        XDG_DATA_HOME=str(home / "data"), XDG_CACHE_HOME=str(home / "cache"),
+                        PYTHON_KEYRING_BACKEND="keyrings.alt.file.PlaintextKeyring")
+        self.url = f"http://127.0.0.1:{free_port()}"
+        self.procs: list[subprocess.Popen] = []
+        self.start(binary, ["hub", "--host", "127.0.0.1", "--port", self.url.rsplit(":", 1)[1],
+                            "--data-dir", str(tmp_path / "hub")], "hub")
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if http("GET", f"{self.url}/api/fleet")[0] == 200:
+                    return
+            except OSError:
+                pass
+            assert self.procs[0].poll() is None and time.monotonic() < deadline, self.log("hub")
+            time.sleep(0.2)
+
+    def start(self, binary: Path, args: list[str], name: str) -> subprocess.Popen:
+        with open(self.tmp / f"{name}.log", "w") as log:
+            proc = subprocess.Popen([str(binary), *args], env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        self.procs.append(proc)
+        return proc
+
+    def log(self, name: str) -> str:
+        return (self.tmp / f"{name}.log").read_text()[-2000:]
+
+    def wait_for_node(self, node_id: str, proc: subprocess.Popen, started: float, limit_s: float) -> float | None:
+        while time.monotonic() - started < limit_s and proc.poll() is None:
+            nodes = http("GET", f"{self.url}/api/fleet")[1]["nodes"]
+            if any(n["id"] == node_id and n.get("cpu") is not None for n in nodes):
+                return time.monotonic() - started
+            time.sleep(0.25)
+        return None
+
+    def close(self) -> None:
+        for proc in self.procs:
+            proc.terminate()
+        for proc in self.procs:
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(os.environ.get("FORGE_BUILD_TEST") != "1", reason="set FORGE_BUILD_TEST=1 to build with PyInstaller")
+def test_unpacked_tarball_and_a_join_code_bring_a_card_live_within_a_minute(forge_binary: Path, tmp_path: Path) -> None:
+    """Issue 7's measure: from the tarball and a join code to a live card, as a new user types it."""
+    dist = tmp_path / "dist"
+    dist.mkdir()
+    (dist / "forge").symlink_to(forge_binary)
+    tarball = run_build_script(str(dist), str(tmp_path)).stdout.strip()
+    fleet = BinaryFleet(forge_binary, tmp_path)
+    try:
+        admin_env = dict(fleet.env, CENTRAL_URL=fleet.url)
+        code_out = subprocess.run([str(forge_binary), "tokens", "join-code"], env=admin_env,
+                                  capture_output=True, text=True, timeout=60)
+        assert code_out.returncode == 0, code_out.stderr
+        code = code_out.stdout.strip().splitlines()[-1]
+
+        started = time.monotonic()
+        with tarfile.open(tarball) as tar:
+            tar.extractall(tmp_path / "new-user", filter="data")
+        [folder] = (tmp_path / "new-user").iterdir()
+        unpacked = time.monotonic() - started
+        joined = subprocess.run([str(folder / "forge"), "join", fleet.url, code, "--node-id", "new-laptop"],
+                                env=fleet.env, capture_output=True, text=True, timeout=60)
+        assert joined.returncode == 0, joined.stdout + joined.stderr
+        join_done = time.monotonic() - started
+        agent = fleet.start(folder / "forge", ["agent"], "agent")
+        seen = fleet.wait_for_node("new-laptop", agent, started, 60)
+        assert seen is not None, fleet.log("agent")
+        print(f"\nunpacked {unpacked:.1f} s, joined {join_done:.1f} s, card live {seen:.1f} s")
+        again = subprocess.run([str(folder / "forge"), "join", fleet.url, code, "--node-id", "other"],
+                               env=fleet.env, capture_output=True, text=True, timeout=60)
+        assert again.returncode != 0 and "join code refused" in again.stderr
+    finally:
+        fleet.close()
+
+
 @pytest.mark.slow
 @pytest.mark.skipif(os.environ.get("FORGE_BUILD_TEST") != "1", reason="set FORGE_BUILD_TEST=1 to build with PyInstaller")
 def test_one_file_forge_binary_runs_a_hub_and_an_agent_whose_node_appears(forge_binary: Path, tmp_path: Path) -> None:
     version = subprocess.run([str(forge_binary), "--version"], capture_output=True, text=True, timeout=60)
     assert version.returncode == 0, version.stderr
     assert version.stdout.strip() == f"forge {forge_desktop.__version__}"
-
-    home = tmp_path / "home"
-    env = dict(os.environ, ADMIN_SECRET=ADMIN, HOME=str(home), XDG_CONFIG_HOME=str(home / "config"),
-               XDG_DATA_HOME=str(home / "data"), XDG_CACHE_HOME=str(home / "cache"),
-               PYTHON_KEYRING_BACKEND="keyrings.alt.file.PlaintextKeyring")
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    logs = {name: open(tmp_path / f"{name}.log", "w+") for name in ("hub", "agent")}
-    procs = [subprocess.Popen([str(forge_binary), "hub", "--host", "127.0.0.1", "--port", str(port),
-                               "--data-dir", str(tmp_path / "hub")], env=env, stdout=logs["hub"],
-                              stderr=subprocess.STDOUT)]
+    fleet = BinaryFleet(forge_binary, tmp_path)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if http("GET", f"{url}/api/fleet")[0] == 200:
-                    break
-            except OSError:
-                pass
-            assert procs[0].poll() is None and time.monotonic() < deadline, (tmp_path / "hub.log").read_text()[-2000:]
-            time.sleep(0.2)
-        status, body = http("POST", f"{url}/api/tokens", {"node_id": "pyi-node"}, token=ADMIN)
+        status, body = http("POST", f"{fleet.url}/api/tokens", {"node_id": "pyi-node"}, token=ADMIN)
         assert status == 201, body
         started = time.monotonic()
-        procs.append(subprocess.Popen([str(forge_binary), "agent", "--hub", url, "--node-id", "pyi-node",
-                                       "--token", body["token"]], env=env, stdout=logs["agent"],
-                                      stderr=subprocess.STDOUT))
-        seen = None
-        while time.monotonic() - started < 15 and procs[1].poll() is None:
-            nodes = http("GET", f"{url}/api/fleet")[1]["nodes"]
-            if any(n["id"] == "pyi-node" and n.get("cpu") is not None for n in nodes):
-                seen = time.monotonic() - started
-                break
-            time.sleep(0.25)
-        assert seen is not None, (tmp_path / "agent.log").read_text()[-2000:]
+        agent = fleet.start(forge_binary, ["agent", "--hub", fleet.url, "--node-id", "pyi-node",
+                                           "--token", body["token"]], "agent")
+        seen = fleet.wait_for_node("pyi-node", agent, started, 15)
+        assert seen is not None, fleet.log("agent")
         print(f"\nnode live {seen:.1f} s after the one-file agent started")
     finally:
-        for proc in procs:
-            proc.terminate()
-        for proc in procs:
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-        for log in logs.values():
-            log.close()
+        fleet.close()
