@@ -84,7 +84,8 @@ class LiveHub:
         self.hub: subprocess.Popen | None = None
 
     def forge(self, *args: str) -> list[str]:
-        return [sys.executable, "-m", "forge_desktop.cli", *args]
+        # -P: the cwd holds a data folder named "hub", which must not shadow the package
+        return [sys.executable, "-P", "-m", "forge_desktop.cli", *args]
 
     def spawn(self, name: str, args: list[str], env: dict | None = None) -> subprocess.Popen:
         log = open(self.home / f"{name}.log", "ab")
