@@ -1,0 +1,406 @@
+// One node's drill-down: live 5-minute window at 1 s, or 1 h / 24 h / 48 h from history.
+
+import { ApiError, getJSON, Stream } from "./api.js";
+import { drawCanvasSpark, loadColor, loadUPlot, TimeChart } from "./charts.js";
+import { h, setAttr, setText } from "./dom.js";
+import * as fmt from "./format.js";
+
+/** `step` is the expected spacing of points (a larger gap is drawn as a gap). */
+const RANGES = {
+  live: { label: "5 min live", seconds: 300, resolution: "1s", points: 300, step: 1, live: true },
+  "1h": { label: "1 h", seconds: 3600, resolution: "1s", points: 3600, step: 1, live: true },
+  "24h": { label: "24 h", seconds: 86400, resolution: "1m", points: 1440, step: 60, refreshS: 60 },
+  "48h": { label: "48 h", seconds: 172800, resolution: "1m", points: 2880, step: 60, refreshS: 60 },
+};
+const HOT_PCT = 80;
+const CORES_PER_PAGE = 64;
+const STATUS_POLL_MS = 5000;
+
+/** Samples of the chosen range, oldest first, with `null` rows marking gaps. */
+class History {
+  constructor(step) {
+    this.step = step;
+    this.rows = [];
+  }
+
+  lastTs() { return this.rows.length ? this.rows[this.rows.length - 1].ts : -Infinity; }
+
+  push(sample) {
+    const last = this.lastTs();
+    if (!(sample.ts > last)) return false;
+    if (Number.isFinite(last) && sample.ts - last > this.step * 3) this.rows.push({ ts: last + this.step, s: null });
+    this.rows.push({ ts: sample.ts, s: sample });
+    return true;
+  }
+
+  trimBefore(t) {
+    let i = 0;
+    while (i < this.rows.length && this.rows[i].ts < t) i++;
+    if (i) this.rows.splice(0, i);
+  }
+
+  xs() { return this.rows.map((r) => r.ts); }
+
+  col(fn) {
+    return this.rows.map((r) => {
+      if (!r.s) return null;
+      try { const v = fn(r.s); return v == null || !Number.isFinite(v) ? null : v; } catch { return null; }
+    });
+  }
+}
+
+function coreStats(perCore) {
+  const vals = (perCore || []).filter((v) => v != null);
+  if (!vals.length) return null;
+  const avg = vals.reduce((a, b) => a + b, 0) / vals.length;
+  const sd = Math.sqrt(vals.reduce((a, b) => a + (b - avg) ** 2, 0) / vals.length);
+  let maxI = 0;
+  perCore.forEach((v, i) => { if (v != null && v > (perCore[maxI] ?? -1)) maxI = i; });
+  return { avg, sd, max: perCore[maxI], maxI, hot: vals.filter((v) => v >= HOT_PCT).length };
+}
+
+function fact(label) {
+  const value = h("dd");
+  return { el: h("div", { class: "fact" }, h("dt", {}, label), value), value };
+}
+
+function stat(label) {
+  const value = h("span", { class: "stat-v" });
+  return { el: h("div", { class: "stat" }, h("span", { class: "stat-l" }, label), value), value };
+}
+
+function panel(title, ...body) {
+  const extra = h("span", { class: "panel-extra" });
+  return { el: h("section", { class: "panel" }, h("h2", {}, h("span", {}, title), extra), ...body), extra };
+}
+
+export function renderNode(view, { id }, { home = false } = {}) {
+  let range = RANGES.live;
+  let rangeKey = "live";
+  let hist = new History(1);
+  let node = null;
+  let latest = null;
+  let dirty = true;
+  let loadSeq = 0;
+  let clockOffset = 0;
+  let charts = null;
+  let cellCount = -1;
+  let corePage = 0;
+  let destroyed = false;
+  const coreCells = [];
+  const mountRows = new Map();
+
+  // --- DOM, built once ------------------------------------------------------------
+  const dot = h("span", { class: "dot", role: "img" });
+  const title = h("h1");
+  const sub = h("span", { class: "sub" });
+  const facts = { status: fact("Status"), uptime: fact("Uptime"), load: fact("Load 1 / 5 / 15"),
+                  seen: fact("Last seen"), memory: fact("Memory"), battery: fact("Battery") };
+  facts.battery.el.hidden = true;
+  const rangeButtons = Object.entries(RANGES).map(([key, r]) =>
+    h("button", { type: "button", "aria-pressed": String(key === rangeKey), dataset: { range: key },
+                  onclick: () => setRange(key) }, r.label));
+  const rangeNote = h("span", { class: "muted range-note" });
+  const head = h("header", { class: "node-head", dataset: { status: "online" } },
+    h("div", { class: "node-title" }, dot, title, sub),
+    h("dl", { class: "facts" }, ...Object.values(facts).map((f) => f.el)));
+
+  const stats = { now: stat("CPU now"), avg: stat("Core avg"), hot: stat(`Hot (≥ ${HOT_PCT} %)`),
+                  max: stat("Max core"), sd: stat("Std dev"), temp: stat("Package") };
+  const strip = h("div", { class: "strip", role: "list", "aria-label": "Per-core load" });
+  const coreGrid = h("div", { class: "core-grid" });
+  const pager = h("div", { class: "pager" });
+  const coreDetails = h("details", { class: "cores-detail" },
+    h("summary", {}, "Per-core history"), pager, coreGrid);
+  coreDetails.addEventListener("toggle", () => { buildCoreGrid(); dirty = true; render(); });
+
+  const cpuBox = h("div", { class: "chart" });
+  const memBox = h("div", { class: "chart" });
+  const diskBox = h("div", { class: "chart" });
+  const netBox = h("div", { class: "chart" });
+  const loadBox = h("div", { class: "chart" });
+  const mounts = h("div", { class: "mounts" });
+  const cpuPanel = panel("CPU", h("div", { class: "stats" }, ...Object.values(stats).map((s) => s.el)),
+    strip, cpuBox, coreDetails);
+  const memPanel = panel("Memory & swap", memBox);
+  const diskPanel = panel("Disk", diskBox, mounts);
+  const netPanel = panel("Network", netBox);
+  const loadPanel = panel("Load average", loadBox);
+  cpuPanel.el.classList.add("wide");
+  const message = h("p", { class: "error", hidden: true });
+
+  view.append(head, message,
+    h("div", { class: "toolbar" }, h("div", { class: "ranges", role: "group", "aria-label": "Time range" }, ...rangeButtons), rangeNote),
+    h("div", { class: "panels" }, cpuPanel.el, memPanel.el, diskPanel.el, netPanel.el, loadPanel.el));
+
+  const now = () => Date.now() / 1000 + clockOffset;
+
+  // --- header and CPU widgets -----------------------------------------------------
+  function renderHead() {
+    if (!node) return;
+    setText(title, node.name);
+    document.title = `${node.name} · Forge`;
+    setText(sub, [home ? "this machine" : null, node.hostname !== node.name ? node.hostname : null,
+                  [node.os, node.os_version].filter(Boolean).join(" "), node.arch,
+                  node.cores ? `${node.cores} cores` : null, node.agent_version ? `agent ${node.agent_version}` : null]
+      .filter(Boolean).join(" · "));
+    if (head.dataset.status !== node.status) head.dataset.status = node.status;
+    setAttr(dot, "aria-label", node.status);
+    setText(facts.status.value, node.status);
+    setText(facts.seen.value, fmt.ago(Math.round(now() - node.last_seen)));
+    setAttr(facts.seen.value, "title", fmt.dateTime(node.last_seen));
+    const s = latest;
+    setText(facts.uptime.value, fmt.duration(s?.uptime_s));
+    setText(facts.load.value, s?.load ? s.load.map((v) => fmt.num(v)).join(" / ") : "–");
+    setText(facts.memory.value, s?.memory ? `${fmt.bytes(s.memory.used)} / ${fmt.bytes(s.memory.total)}` : "–");
+    setAttr(facts.memory.value, "title", s?.memory ? `${s.memory.used} of ${s.memory.total} bytes (${fmt.pct(s.memory.percent, 1)})` : "");
+    const b = s?.battery;
+    facts.battery.el.hidden = !b;
+    if (b) setText(facts.battery.value, `${fmt.pct(b.percent)}${b.plugged ? " · plugged in" : b.secs_left ? ` · ${fmt.duration(b.secs_left)} left` : ""}`);
+  }
+
+  function ensureStrip(n) {
+    if (n === cellCount) return;
+    cellCount = n;
+    coreCells.length = 0;
+    const cells = [];
+    for (let i = 0; i < n; i++) {
+      const t = h("span", { class: "t" });
+      const cell = h("div", { class: "core", role: "listitem", tabindex: "0", dataset: { core: String(i) } }, t);
+      coreCells.push({ cell, t, key: "" });
+      cells.push(cell);
+    }
+    strip.replaceChildren(...cells);
+    strip.style.setProperty("--cols", String(Math.min(n, 32)));
+    buildCoreGrid();
+  }
+
+  function renderCpu() {
+    const cpu = latest?.cpu;
+    const per = cpu?.per_core || [];
+    ensureStrip(per.length || node?.cores || 0);
+    coreCells.forEach((c, i) => {
+      const load = per[i], temp = cpu?.temp_c?.[i], freq = cpu?.freq_mhz?.[i];
+      const key = `${load}|${temp}|${freq}`;
+      if (key === c.key) return;
+      c.key = key;
+      c.cell.style.background = loadColor(load);
+      setText(c.t, temp != null ? String(Math.round(temp)) : "");
+      c.cell.title = `Core ${i}: ${load == null ? "no data" : `${load.toFixed(1)} %`}` +
+        (freq != null ? ` · ${fmt.mhz(freq)}` : "") + (temp != null ? ` · ${temp.toFixed(1)} °C` : "");
+    });
+    const st = coreStats(per);
+    setText(stats.now.value, fmt.pct(cpu?.percent, 1));
+    setText(stats.avg.value, st ? fmt.pct(st.avg, 1) : "–");
+    setText(stats.hot.value, st ? `${st.hot} of ${per.length}` : "–");
+    setText(stats.max.value, st ? `${fmt.pct(st.max, 0)} (core ${st.maxI})` : "–");
+    setText(stats.sd.value, st ? `${st.sd.toFixed(1)} pts` : "–");
+    setText(stats.temp.value, fmt.temp(cpu?.package_temp_c));
+    const freqs = (cpu?.freq_mhz || []).filter((v) => v != null);
+    setText(cpuPanel.extra, freqs.length ? `avg ${fmt.mhz(freqs.reduce((a, b) => a + b, 0) / freqs.length)}` : "");
+  }
+
+  function renderMounts() {
+    const list = latest?.disk?.mounts || [];
+    const seen = new Set();
+    for (const m of list) {
+      seen.add(m.mount);
+      let row = mountRows.get(m.mount);
+      if (!row) {
+        const bar = h("i"), val = h("span", { class: "val" });
+        row = { el: h("div", { class: "mount" }, h("span", { class: "mount-name", title: m.mount }, m.mount),
+                      h("span", { class: "muted fstype" }, m.fstype || ""), h("div", { class: "bar" }, bar), val), bar, val };
+        mountRows.set(m.mount, row);
+        mounts.append(row.el);
+      }
+      const t = `scaleX(${(Math.max(0, Math.min(100, m.percent ?? 0)) / 100).toFixed(3)})`;
+      if (row.bar.style.transform !== t) row.bar.style.transform = t;
+      row.bar.style.background = (m.percent ?? 0) >= 90 ? "var(--bad)" : "";
+      setText(row.val, `${fmt.bytes(m.used)} / ${fmt.bytes(m.total)} (${fmt.pct(m.percent)})`);
+      setAttr(row.el, "title", `${m.mount}: ${m.used} of ${m.total} bytes used, ${m.free} free`);
+    }
+    for (const [k, row] of mountRows) if (!seen.has(k)) { row.el.remove(); mountRows.delete(k); }
+    const d = latest?.disk;
+    setText(diskPanel.extra, d ? `read ${fmt.rate(d.read_bps)} · write ${fmt.rate(d.write_bps)}` : "");
+    const n = latest?.net;
+    setText(netPanel.extra, n ? `rx ${fmt.rate(n.rx_bps)} · tx ${fmt.rate(n.tx_bps)}` : "");
+    const sw = latest?.swap;
+    setText(memPanel.extra, latest?.memory ? `${fmt.pct(latest.memory.percent)} used${sw?.total ? ` · swap ${fmt.pct(sw.percent)}` : " · no swap"}` : "");
+  }
+
+  // --- per-core sparkline grid (8 × 8 per page) ----------------------------------
+  function buildCoreGrid() {
+    if (!coreDetails.open) { coreGrid.replaceChildren(); pager.replaceChildren(); return; }
+    const n = cellCount;
+    const pages = Math.max(1, Math.ceil(n / CORES_PER_PAGE));
+    corePage = Math.min(corePage, pages - 1);
+    pager.replaceChildren();
+    if (pages > 1) {
+      for (let p = 0; p < pages; p++) {
+        pager.append(h("button", { type: "button", "aria-pressed": String(p === corePage),
+          onclick: () => { corePage = p; buildCoreGrid(); dirty = true; render(); } },
+          `Cores ${p * CORES_PER_PAGE}–${Math.min(n, (p + 1) * CORES_PER_PAGE) - 1}`));
+      }
+    }
+    const cells = [];
+    for (let i = corePage * CORES_PER_PAGE; i < Math.min(n, (corePage + 1) * CORES_PER_PAGE); i++) {
+      cells.push(h("div", { class: "core-cell", dataset: { coreSpark: String(i) } },
+        h("span", { class: "core-lbl" }, `${i}`), h("span", { class: "core-val" }), h("canvas")));
+    }
+    coreGrid.replaceChildren(...cells);
+  }
+
+  function renderCoreGrid() {
+    if (!coreDetails.open) return;
+    const color = getComputedStyle(document.documentElement).getPropertyValue("--accent").trim();
+    for (const cell of coreGrid.children) {
+      const i = Number(cell.dataset.coreSpark);
+      const vals = hist.col((s) => s.cpu.per_core[i]);
+      drawCanvasSpark(cell.lastChild, vals.slice(-300), color);
+      const last = vals[vals.length - 1];
+      setText(cell.children[1], fmt.pct(last));
+      cell.title = `Core ${i}: ${last == null ? "no data" : `${last.toFixed(1)} %`}`;
+    }
+  }
+
+  // --- charts --------------------------------------------------------------------
+  async function buildCharts() {
+    const uPlot = await loadUPlot();
+    if (destroyed) return;
+    const exactBytes = (v) => (v == null ? "–" : `${fmt.bytes(v)} (${Math.round(v).toLocaleString()} B)`);
+    const exactRate = (v) => (v == null ? "–" : `${fmt.rate(v)} (${Math.round(v).toLocaleString()} B/s)`);
+    const pct1 = (v) => fmt.pct(v, 1);
+    charts = {
+      cpu: new TimeChart(uPlot, cpuBox, { series: [{ label: "CPU", color: "#4aa8ff", fmt: pct1, fill: true }],
+                                          axisFmt: (v) => `${v} %`, yRange: [0, 100] }),
+      mem: new TimeChart(uPlot, memBox, { series: [{ label: "Memory used", color: "#b07cff", fmt: exactBytes, fill: true },
+                                                   { label: "Swap used", color: "#ff9f43", fmt: exactBytes }],
+                                          axisFmt: fmt.bytes }),
+      disk: new TimeChart(uPlot, diskBox, { series: [{ label: "Read", color: "#2ecc71", fmt: exactRate },
+                                                     { label: "Write", color: "#ff6b6b", fmt: exactRate }],
+                                            axisFmt: fmt.rate }),
+      net: new TimeChart(uPlot, netBox, { series: [{ label: "Receive", color: "#22c1c3", fmt: exactRate },
+                                                   { label: "Send", color: "#f7b731", fmt: exactRate }],
+                                          axisFmt: fmt.rate }),
+      load: new TimeChart(uPlot, loadBox, { series: [{ label: "1 min", color: "#4aa8ff", fmt: (v) => fmt.num(v) },
+                                                     { label: "5 min", color: "#b07cff", fmt: (v) => fmt.num(v) },
+                                                     { label: "15 min", color: "#8a94a6", fmt: (v) => fmt.num(v) }],
+                                            axisFmt: (v) => fmt.num(v, 1) }),
+    };
+    dirty = true;
+    render();
+  }
+
+  function renderCharts() {
+    if (!charts) return;
+    const xs = hist.xs();
+    const t = now();
+    const xRange = range.live ? [t - range.seconds, t] : null;
+    charts.cpu.setData([xs, hist.col((s) => s.cpu.percent)], xRange);
+    charts.mem.setData([xs, hist.col((s) => s.memory.used), hist.col((s) => s.swap.used)], xRange);
+    charts.disk.setData([xs, hist.col((s) => s.disk.read_bps), hist.col((s) => s.disk.write_bps)], xRange);
+    charts.net.setData([xs, hist.col((s) => s.net.rx_bps), hist.col((s) => s.net.tx_bps)], xRange);
+    charts.load.setData([xs, hist.col((s) => s.load[0]), hist.col((s) => s.load[1]), hist.col((s) => s.load[2])], xRange);
+  }
+
+  /** Redraw what changed; called at most once a second (and after loads). */
+  function render() {
+    if (destroyed || document.hidden) return;
+    if (range.live) hist.trimBefore(now() - range.seconds - 2);
+    renderHead();
+    if (!dirty && !range.live) return;
+    renderCpu();
+    renderMounts();
+    renderCharts();
+    renderCoreGrid();
+    dirty = false;
+  }
+
+  // --- data ----------------------------------------------------------------------
+  async function load() {
+    const seq = ++loadSeq;
+    const since = now() - range.seconds;
+    const q = `points=${range.points}&resolution=${range.resolution}&since=${since.toFixed(3)}`;
+    setText(rangeNote, "loading…");
+    try {
+      const body = await getJSON(`/api/nodes/${encodeURIComponent(id)}/snapshot?${q}`);
+      if (seq !== loadSeq || destroyed) return;
+      node = body.node;
+      const next = new History(range.step);
+      for (const s of body.samples) next.push(s);
+      if (range.live) for (const r of hist.rows) if (r.s && r.ts > next.lastTs()) next.push(r.s);
+      hist = next;
+      const last = hist.rows.length ? hist.rows[hist.rows.length - 1].s : null;
+      if (range.live || !latest) latest = last || latest;
+      if (!latest) latest = await latestSample();
+      message.hidden = true;
+      setText(rangeNote, range.live ? `${range.resolution} resolution · live` :
+        `${range.resolution === "1m" ? "1-minute averages" : "1 s samples"} · ${hist.rows.length} points`);
+      dirty = true;
+      render();
+    } catch (e) {
+      if (seq !== loadSeq || destroyed || e.name === "AuthError") return;
+      message.hidden = false;
+      if (e instanceof ApiError && e.status === 404) {
+        message.replaceChildren(`No node “${id}” has reported to this hub. `, h("a", { href: "#/fleet" }, "Back to the fleet"));
+      } else {
+        setText(message, `Could not load this node's history: ${e.message}`);
+      }
+    }
+  }
+
+  async function latestSample() {
+    const body = await getJSON(`/api/nodes/${encodeURIComponent(id)}/snapshot?points=1&resolution=1s`);
+    return body.samples[0] || null;
+  }
+
+  async function pollStatus() {
+    try {
+      const body = await getJSON(`/api/nodes/${encodeURIComponent(id)}/snapshot?points=1&resolution=1s`);
+      if (destroyed) return;
+      node = body.node;
+      if (!latest && body.samples[0]) { latest = body.samples[0]; dirty = true; }
+      renderHead();
+    } catch { /* shown by the stream state */ }
+  }
+
+  function setRange(key) {
+    if (key === rangeKey) return;
+    rangeKey = key;
+    range = RANGES[key];
+    for (const b of rangeButtons) b.setAttribute("aria-pressed", String(b.dataset.range === key));
+    hist = new History(range.step);
+    load();
+  }
+
+  const stream = new Stream(`/api/nodes/${encodeURIComponent(id)}/events`, {
+    hello: (d) => { clockOffset = d.now - Date.now() / 1000; },
+    sample: (s) => {
+      latest = s;
+      if (node) node.last_seen = Math.max(node.last_seen, now());
+      if (range.live) hist.push(s);
+      dirty = true;
+    },
+  }, { onOpen: (again) => { if (again) load(); } });
+
+  const onTheme = () => { if (charts) { for (const c of Object.values(charts)) c.retheme(); dirty = true; render(); } };
+  window.addEventListener("forge-theme", onTheme);
+  let lastRefresh = Date.now();
+  const timer = setInterval(() => {
+    if (range.refreshS && Date.now() - lastRefresh > range.refreshS * 1000) { lastRefresh = Date.now(); load(); }
+    render();
+  }, 1000);
+  const statusTimer = setInterval(pollStatus, STATUS_POLL_MS);
+
+  load();
+  buildCharts();
+
+  return () => {
+    destroyed = true;
+    stream.close();
+    clearInterval(timer);
+    clearInterval(statusTimer);
+    window.removeEventListener("forge-theme", onTheme);
+    if (charts) for (const c of Object.values(charts)) c.destroy();
+  };
+}
