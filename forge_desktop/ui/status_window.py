@@ -60,7 +60,7 @@ class StatusWindow(QWidget):
             self.icon.setPixmap(state_pixmap(view.state, 48))
             self.state = view.state
         self.state_label.setText(STATE_LABELS.get(view.state, view.state))
-        self.headline.setText(f"{view.headline}\nnode {view.node_id!r}")
+        self.headline.setText(f"{view.headline}\nthis machine reports as {view.node_id!r}")
         self.load.setText(view.load_line)
         self.setToolTip(view.tooltip)
         self.buttons["toggle_pause"].setText(pause_label(view.paused))
