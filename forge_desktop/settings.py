@@ -56,8 +56,8 @@ class Settings:
         return f
 
     def apply_env(self) -> "Settings":
-        self.hub_url = os.environ.get("CENTRAL_URL", self.hub_url)
-        self.node_id = os.environ.get("NODE_ID", self.node_id)
+        self.hub_url = os.environ.get("CENTRAL_URL") or self.hub_url
+        self.node_id = os.environ.get("NODE_ID") or self.node_id
         return self
 
     def validate(self) -> None:
