@@ -69,6 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
     hub.add_argument("--data-dir", type=Path, default=None, help="default: the platform data folder")
     hub.add_argument("--viewer-token", default=os.environ.get("FORGE_VIEWER_TOKEN", ""),
                      help="require this token for the dashboard and fleet API")
+    hub.add_argument("--downloads", type=Path, default=None,
+                     help="folder of agent builds offered on the dashboard's 'Add a machine' page")
     hub.add_argument("--allow-test-jobs", action="store_true", help=argparse.SUPPRESS)
     hub.add_argument("--install-service", action="store_true", help="install the hub as a service and exit")
     hub.add_argument("--uninstall-service", action="store_true", help="remove the hub service and exit")
@@ -156,7 +158,8 @@ def hub_config_from_args(args: argparse.Namespace):
         secret, created = ensure_admin_secret(data_dir)
     cfg = HubConfig.from_env(data_dir=Path(data_dir), host=args.host, port=args.port, admin_secret=secret,
                              viewer_token=getattr(args, "viewer_token", "") or None,
-                             allow_test_jobs=True if getattr(args, "allow_test_jobs", False) else None)
+                             allow_test_jobs=True if getattr(args, "allow_test_jobs", False) else None,
+                             agent_downloads_dir=getattr(args, "downloads", None))
     return cfg, created
 
 

@@ -285,3 +285,18 @@ def test_rollups_average_numbers_and_skip_nulls(tmp_path):
     assert minutes[0]["cpu"]["per_core"] == [20.0, 20.0]
     [hour] = store.samples("n", "1h", 10)
     assert hour["cpu"]["percent"] == 35.0
+
+
+async def test_agent_downloads_are_listed_and_served_from_the_configured_folder(aiohttp_client, hub_config, tmp_path):
+    folder = tmp_path / "builds"
+    folder.mkdir()
+    (folder / "forge-linux-x86_64.tar.gz").write_bytes(b"tarball-bytes")
+    (folder / "Forge-Setup.exe").write_bytes(b"exe")
+    client = await aiohttp_client(create_app(hub_config(agent_downloads_dir=folder)))
+    files = (await (await client.get("/api/downloads")).json())["files"]
+    assert {(f["name"], f["os"], f["size"]) for f in files} == {
+        ("forge-linux-x86_64.tar.gz", "linux", 13), ("Forge-Setup.exe", "windows", 3)}
+    r = await client.get("/downloads/forge-linux-x86_64.tar.gz")
+    assert r.status == 200 and await r.read() == b"tarball-bytes"
+    assert (await client.get("/downloads/..%2Fsecret")).status == 404
+    assert (await client.get("/downloads/missing.bin")).status == 404

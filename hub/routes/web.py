@@ -57,6 +57,45 @@ async def metrics(request: web.Request) -> web.Response:
                         headers={"X-Content-Type-Options": "nosniff"})
 
 
+def _downloads_dir(request: web.Request) -> Path | None:
+    d = hub_state(request).config.agent_downloads_dir
+    return Path(d) if d and Path(d).is_dir() else None
+
+
+def _os_of(name: str) -> str:
+    n = name.lower()
+    if n.endswith((".exe", ".msi")) or "win" in n:
+        return "windows"
+    if n.endswith((".dmg", ".pkg")) or "mac" in n or "darwin" in n:
+        return "macos"
+    return "linux"
+
+
+@routes.get("/api/downloads")
+async def downloads(request: web.Request) -> web.Response:
+    """Agent builds this hub offers (the folder set by --downloads), for the "Add a machine" page."""
+    folder = _downloads_dir(request)
+    files = []
+    if folder:
+        for f in sorted(folder.iterdir()):
+            if f.is_file() and not f.name.startswith("."):
+                files.append({"name": f.name, "size": f.stat().st_size, "os": _os_of(f.name),
+                              "url": f"/downloads/{f.name}"})
+    return web.json_response({"files": files})
+
+
+@routes.get("/downloads/{name}")
+async def download(request: web.Request) -> web.StreamResponse:
+    folder = _downloads_dir(request)
+    name = request.match_info["name"]
+    if folder is None or "/" in name or "\\" in name or name.startswith("."):
+        raise web.HTTPNotFound()
+    path = folder / name
+    if not path.is_file():
+        raise web.HTTPNotFound()
+    return web.FileResponse(path, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
 def setup_static(app: web.Application) -> None:
     if STATIC.exists():
         app.router.add_static("/static/", STATIC, append_version=False)
