@@ -24,7 +24,7 @@ export class Sparkline {
   constructor(capacity = 30, label = "CPU history") {
     this.capacity = capacity;
     this.line = h("svg:polyline", { class: "spark-line", fill: "none", "vector-effect": "non-scaling-stroke" });
-    this.el = h("svg:svg", { class: "spark", viewBox: `0 0 ${capacity - 1} 100`, preserveAspectRatio: "none",
+    this.el = h("svg:svg", { class: "spark", viewBox: `0 -6 ${capacity - 1} 112`, preserveAspectRatio: "none",
                              role: "img", "aria-label": label }, this.line);
     this.values = [];
     this.drawn = "";

@@ -295,7 +295,7 @@ export function renderNode(view, { id }, { home = false } = {}) {
     if (!charts) return;
     const xs = hist.xs();
     const t = now();
-    const xRange = range.live ? [t - range.seconds, t] : null;
+    const xRange = [t - range.seconds, t];
     charts.cpu.setData([xs, hist.col((s) => s.cpu.percent)], xRange);
     charts.mem.setData([xs, hist.col((s) => s.memory.used), hist.col((s) => s.swap.used)], xRange);
     charts.disk.setData([xs, hist.col((s) => s.disk.read_bps), hist.col((s) => s.disk.write_bps)], xRange);
@@ -334,8 +334,10 @@ export function renderNode(view, { id }, { home = false } = {}) {
       if (range.live || !latest) latest = last || latest;
       if (!latest) latest = await latestSample();
       message.hidden = true;
-      setText(rangeNote, range.live ? `${range.resolution} resolution · live` :
-        `${range.resolution === "1m" ? "1-minute averages" : "1 s samples"} · ${hist.rows.length} points`);
+      const points = hist.rows.length;
+      setText(rangeNote, (range.live ? `${range.resolution} resolution · live` :
+        `${range.resolution === "1m" ? "1-minute averages" : "1 s samples"} · ${points} points`) +
+        (points ? "" : " · no history in this range yet"));
       dirty = true;
       render();
     } catch (e) {
