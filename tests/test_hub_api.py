@@ -300,3 +300,24 @@ async def test_agent_downloads_are_listed_and_served_from_the_configured_folder(
     assert r.status == 200 and await r.read() == b"tarball-bytes"
     assert (await client.get("/downloads/..%2Fsecret")).status == 404
     assert (await client.get("/downloads/missing.bin")).status == 404
+
+
+async def test_openapi_describes_every_api_route_and_nothing_else(client):
+    doc = await (await client.get("/api/openapi.json")).json()
+    described = {(path, m.upper()) for path, ops in doc["paths"].items() for m in ops}
+    registered = set()
+    for route in client.app.router.routes():
+        info = route.resource.get_info() if route.resource else {}
+        path = info.get("path") or info.get("formatter")
+        if route.method in ("HEAD", "OPTIONS") or not path or not (path.startswith("/api/") or path == "/metrics"):
+            continue
+        registered.add((path, route.method))
+    assert registered == described
+
+
+def test_every_hub_setting_is_documented():
+    from pathlib import Path
+    from hub.config import settings_help
+    text = (Path(__file__).parent.parent / "docs" / "CONFIG.md").read_text()
+    missing = [name for name in settings_help() if f"`{name}`" not in text]
+    assert not missing, f"settings missing from docs/CONFIG.md: {missing}"

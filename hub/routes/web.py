@@ -29,6 +29,12 @@ async def health(request: web.Request) -> web.Response:
     return web.json_response({"service": "forge-hub", "version": __version__, "time": time.time()})
 
 
+@routes.get("/api/openapi.json")
+async def openapi(request: web.Request) -> web.Response:
+    from ..openapi import document
+    return web.json_response(document())
+
+
 @routes.get("/metrics")
 async def metrics(request: web.Request) -> web.Response:
     hub = hub_state(request)
