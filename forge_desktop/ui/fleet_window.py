@@ -59,7 +59,8 @@ class NodeCard(QFrame):
         self.node_id = node_id
         self.setObjectName("card")
         self.setFixedSize(CARD_W, CARD_H)
-        self.setStyleSheet("#card { background: white; border: 1px solid #d7dbe0; border-radius: 8px; }")
+        self.setStyleSheet("#card { background: white; border: 1px solid #d7dbe0; border-radius: 8px; }"
+                           "QLabel { background: transparent; }")
         self.name = QLabel(node_id)
         self.name.setStyleSheet("font-weight: 600; font-size: 13px")
         self.status = QLabel()
@@ -67,7 +68,7 @@ class NodeCard(QFrame):
         self.meta.setStyleSheet("color: #666; font-size: 11px")
         self.load = QLabel()
         self.load.setStyleSheet("font-size: 12px")
-        self.plot = pg.PlotWidget()
+        self.plot = pg.PlotWidget(background="#f5f7fa")
         self.plot.setFixedHeight(52)
         self.plot.setAttribute(Qt.WA_TransparentForMouseEvents)
         self.plot.hideAxis("left")
@@ -155,7 +156,8 @@ class FleetWindow(QMainWindow):
         self.summary = QLabel()
         self.summary.setStyleSheet("padding: 6px 10px; color: #444")
         self.grid_host = QWidget()
-        self.grid_host.setStyleSheet("background: #f3f4f6")
+        self.grid_host.setObjectName("grid")
+        self.grid_host.setStyleSheet("#grid { background: #eef0f3; }")
         self.grid = QGridLayout(self.grid_host)
         self.grid.setSpacing(10)
         self.grid.setContentsMargins(10, 10, 10, 10)

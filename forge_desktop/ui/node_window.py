@@ -110,8 +110,8 @@ class NodeWindow(QWidget):
         self.core_curves: list[pg.PlotDataItem] = []
         self.core_layout = self.charts.addLayout(row=0, col=0)
         self.mem_plot = self._plot(1, 0, "Memory %", (0, 100))
-        self.disk_plot = self._plot(2, 0, "Disk B/s")
-        self.net_plot = self._plot(3, 0, "Network B/s")
+        self.disk_plot = self._plot(2, 0, "Disk")
+        self.net_plot = self._plot(3, 0, "Network")
         self.load_plot = self._plot(4, 0, "Load")
         self.curves = {
             "mem": self.mem_plot.plot(pen=pg.mkPen(PALETTE[0], width=1.5), name="memory", connect="finite"),
@@ -125,7 +125,7 @@ class NodeWindow(QWidget):
             "load15": self.load_plot.plot(pen=pg.mkPen(PALETTE[2], width=1), name="15 min", connect="finite"),
         }
         for plot in (self.disk_plot, self.net_plot):
-            plot.getAxis("left").enableAutoSIPrefix(True)
+            plot.setLabel("left", units="B/s")
 
         layout = QVBoxLayout(self)
         layout.addLayout(head)
@@ -160,8 +160,6 @@ class NodeWindow(QWidget):
             self.core_plots.append(plot)
             self.core_curves.append(plot.plot(pen=pg.mkPen(PALETTE[0], width=1.2), fillLevel=0,
                                               brush=pg.mkBrush(47, 111, 214, 40), connect="finite"))
-            if self.core_plots[0] is not plot:
-                plot.setXLink(self.core_plots[0])
 
     # --- data -------------------------------------------------------------------------
     def set_span(self, span: Span) -> None:
@@ -220,7 +218,7 @@ class NodeWindow(QWidget):
             curve.setData(series.ts, series.columns[name])
         if len(series.ts):
             end = time.time() if self.span.live else float(np.nanmax(series.ts))
-            for plot in (self.mem_plot, self.disk_plot, self.net_plot, self.load_plot, *self.core_plots[:1]):
+            for plot in (self.mem_plot, self.disk_plot, self.net_plot, self.load_plot, *self.core_plots):
                 plot.setXRange(end - self.span.seconds, end, padding=0)
         node = getattr(self, "node_info", {}) or {}
         status = node.get("status", "")

@@ -1,0 +1,75 @@
+"""The native fleet window against a real hub process and real agent processes.
+
+GIVEN N agents pushing to a hub, THEN the fleet window shows N cards and keeps
+updating them from the SSE stream; double-clicking a card opens a node window with
+one plot per core.
+"""
+from __future__ import annotations
+
+import pytest
+
+from conftest import wait_until
+
+pytest.importorskip("pytestqt")
+
+AGENTS = ("alpha", "bravo", "charlie")
+
+
+@pytest.fixture
+def fleet_hub(live_hub):
+    hub = live_hub()
+    for node in AGENTS:
+        hub.start_agent(node, "--jobs", "never", "--push-interval", "1")
+    wait_until(lambda: set(AGENTS) <= set(hub.fleet()), 20, what="all agents in the fleet")
+    return hub
+
+
+def test_fleet_window_shows_a_card_per_agent_and_updates_them(qtbot, fleet_hub, artifacts):
+    from forge_desktop.ui.fleet_window import FleetWindow
+    win = FleetWindow(fleet_hub.url, None)
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitUntil(lambda: set(win.cards) == set(AGENTS), timeout=10000)
+    assert len(win.cards) == len(AGENTS)
+    first = {n: win.models[n].summary["last_sample_ts"] for n in AGENTS}
+    spark_len = {n: len(win.models[n].spark) for n in AGENTS}
+
+    qtbot.waitUntil(lambda: all(win.models[n].summary["last_sample_ts"] > first[n] for n in AGENTS),
+                    timeout=15000)
+    qtbot.waitUntil(lambda: all(len(win.models[n].spark) > spark_len[n] or spark_len[n] == 30 for n in AGENTS),
+                    timeout=5000)
+    win.flush()
+    card = win.cards["alpha"]
+    assert card.name.text() == "alpha"
+    assert card.status.text() == "online"
+    assert card.load.text().startswith("CPU ")
+    assert len(card.curve.getData()[1]) == len(win.models["alpha"].spark)
+    assert "3 nodes" in win.summary.text()
+    win.grab().save(str(artifacts / "desktop_fleet_window.png"))
+
+
+def test_double_click_opens_a_node_window_with_one_plot_per_core(qtbot, fleet_hub, artifacts):
+    from PySide6.QtCore import Qt
+    from forge_desktop.ui.fleet_window import FleetWindow
+    win = FleetWindow(fleet_hub.url, None)
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitUntil(lambda: "bravo" in win.cards, timeout=10000)
+    qtbot.mouseDClick(win.cards["bravo"], Qt.LeftButton)
+    assert len(win.node_windows) == 1
+    node_win = win.node_windows[0]
+    qtbot.addWidget(node_win)
+    cores = fleet_hub.fleet()["bravo"]["cores"]
+    qtbot.waitUntil(lambda: len(node_win.samples) > 0, timeout=10000)
+    assert len(node_win.core_plots) == cores
+    assert [p.titleLabel.text for p in node_win.core_plots] == [f"core {i}" for i in range(cores)]
+    shown = len(node_win.samples)
+    qtbot.waitUntil(lambda: len(node_win.samples) >= max(shown + 1, 8), timeout=15000)
+    xs, ys = node_win.core_curves[0].getData()
+    assert len(xs) == len(node_win.samples)
+    assert node_win.curves["mem"].getData()[1] is not None
+    node_win.grab().save(str(artifacts / "desktop_node_window.png"))
+
+    with qtbot.waitSignal(node_win.data_shown, timeout=10000):
+        node_win.span_buttons.button(1).click()
+    assert node_win.span.label == "1 h" and node_win.stream is None
