@@ -321,3 +321,40 @@ def test_every_hub_setting_is_documented():
     text = (Path(__file__).parent.parent / "docs" / "CONFIG.md").read_text()
     missing = [name for name in settings_help() if f"`{name}`" not in text]
     assert not missing, f"settings missing from docs/CONFIG.md: {missing}"
+
+
+async def test_job_counts_per_node_reach_fleet_and_its_events(aiohttp_client, hub_config):
+    client = await aiohttp_client(create_app(hub_config(allow_test_jobs=True, sse_coalesce_s=0.1)))
+    tok = await make_token(client, "w")
+    await client.post("/api/ingest/w", json={"samples": [sample(time.time())]}, headers=auth(tok))
+    r = await client.post("/api/jobs", json={"jobs": [{"type": "sleep", "payload": {"seconds": 0}}] * 3},
+                          headers=auth(ADMIN))
+    assert r.status == 201 and len((await r.json())["ids"]) == 3
+    events = await client.get("/api/fleet/events")
+    for outcome in ({"result": {"slept": 0}}, {"error": "boom"}):
+        job = (await (await client.post("/api/jobs/claim", json={"types": ["sleep"]}, headers=auth(tok))).json())["job"]
+        await client.post(f"/api/jobs/{job['id']}/result", json={"attempt": 1, **outcome}, headers=auth(tok))
+    await client.post("/api/jobs/claim", json={"types": ["sleep"]}, headers=auth(tok))
+    want = {"running": 1, "done": 1, "failed": 0}
+    buf = b""
+    deadline = time.monotonic() + 5
+    while f'"jobs":{json.dumps(want, separators=(",", ":"))}'.encode() not in buf:
+        assert time.monotonic() < deadline, buf[-500:]
+        buf += await asyncio.wait_for(events.content.readany(), 5)
+    events.close()
+    [node] = (await (await client.get("/api/fleet")).json())["nodes"]
+    assert node["jobs"] == want
+
+
+async def test_job_submission_errors_are_clear_and_enqueue_nothing(client):
+    cases = [({"type": "nope", "payload": {}}, "not a job type"),
+             ({"type": "jobshop", "payload": {"jobs": []}}, "payload"),
+             ({"type": "sleep", "payload": {"seconds": 1}}, "not a job type"),
+             ({"jobs": [{"type": "jobshop", "payload": {"jsplib": "1 1\n0 5\n"}}, {"type": "x"}]}, "jobs[1]"),
+             ({"type": "jobshop", "payload": {"jsplib": "1 1\n0 5\n"}, "priority": "high"}, "priority")]
+    for body, fragment in cases:
+        r = await client.post("/api/jobs", json=body, headers=auth(ADMIN))
+        assert r.status == 400, body
+        assert fragment in (await r.json())["message"]
+    listed = await (await client.get("/api/jobs")).json()
+    assert listed["total"] == 0
