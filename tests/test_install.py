@@ -404,6 +404,18 @@ def test_every_template_ships_and_installer_templates_is_the_same_folder() -> No
         assert templates.load(name).template
 
 
+def test_pyproject_package_data_ships_every_install_template() -> None:
+    """A wheel must carry the templates; fails until pyproject declares them (see the onboarding report)."""
+    import fnmatch
+    import tomllib
+
+    package_data = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
+    shipped = {f"{pkg.replace('.', '/')}/{glob}" for pkg, globs in package_data.items() for glob in globs}
+    for name in templates.TEMPLATE_NAMES:
+        path = f"forge_desktop/install/templates/{name}"
+        assert any(fnmatch.fnmatchcase(path, pattern) for pattern in shipped), f"{path} is not package data"
+
+
 def test_a_missing_template_value_is_an_error_not_a_dollar_left_in() -> None:
     with pytest.raises(InstallError, match="no value for 'icon'"):
         templates.render("xdg.desktop", exec="forge", extra="")
