@@ -97,7 +97,10 @@ class Card {
   tick(serverNow) {
     const n = this.node;
     setText(this.seen, fmt.ago(coarseAge(serverNow - n.last_seen)));
-    setAttr(this.seen, "title", `last push ${fmt.dateTime(n.last_seen)}`);
+    if (this.titledSeen !== n.last_seen) {
+      this.titledSeen = n.last_seen;
+      this.seen.title = `last push ${fmt.dateTime(n.last_seen)}`;
+    }
   }
 }
 

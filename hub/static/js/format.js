@@ -56,9 +56,10 @@ export function ago(seconds) {
   return `${duration(seconds)} ago`;
 }
 
+const DATE_TIME = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "medium" });
+
 export function dateTime(ts) {
-  if (ts == null) return "–";
-  return new Date(ts * 1000).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "medium" });
+  return ts == null ? "–" : DATE_TIME.format(new Date(ts * 1000));
 }
 
 export function clockTime(ts) {
