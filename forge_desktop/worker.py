@@ -161,7 +161,7 @@ class Worker:
             self._claim_backoff(now)
             log.warning("claim failed: %s", e)
             return
-        self.lease_s = float(answer.get("lease_s") or self.lease_s)
+        self._learn_lease(answer, now)
         job = answer.get("job")
         if not job:
             self._claim_backoff(now)
@@ -227,11 +227,17 @@ class Worker:
         except (HubUnreachable, HubError, NotAForgeHub) as e:
             log.warning("heartbeat failed: %s", e)
             return
-        self.lease_s = float(answer.get("lease_s") or self.lease_s)
+        self._learn_lease(answer, now)
         for job_id in answer.get("stop", []):
             job = self.jobs.get(job_id)
             if job:
                 self._abandon(job, "the hub no longer assigns it here")
+
+    def _learn_lease(self, answer: dict, now: float) -> None:
+        """Take the hub's lease length; a shorter lease than assumed brings the next heartbeat forward,
+        or a suspended job (which posts no progress) would lose its lease before the next one."""
+        self.lease_s = float(answer.get("lease_s") or self.lease_s)
+        self._next_heartbeat = min(self._next_heartbeat, now + min(self.options.heartbeat_s, self.lease_s / 3))
 
     # --- results outbox ------------------------------------------------------------------
     def _save_outbox(self, job_id: int, body: dict) -> None:

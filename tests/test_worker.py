@@ -1,0 +1,178 @@
+"""The Worker in this process against a real hub process, with real child processes.
+
+Only the user is scripted: `ScriptedInputs` stands in for the keyboard and mouse
+(IdleInputs protocol), so a test can make the user come back and leave again.
+"""
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+
+import psutil
+import pytest
+
+from conftest import ADMIN, LiveHub, http, wait_until
+from forge_desktop.client import HubClient
+from forge_desktop.worker import Worker, WorkerOptions
+
+QUEUE_ENV = {"FORGE_HUB_ALLOW_TEST_JOBS": "1", "FORGE_HUB_RECLAIM_INTERVAL_S": "0.5"}
+
+
+@dataclass
+class ScriptedInputs:
+    """A machine whose user the test controls; CPU is quiet and there is no battery."""
+    idle_s: float = 3600.0
+
+    def user_idle_seconds(self) -> float | None:
+        return self.idle_s
+
+    def on_battery(self) -> bool | None:
+        return False
+
+    def other_cpu_percent(self) -> float:
+        return 0.0
+
+    def logical_cores(self) -> int:
+        return 2
+
+
+def submit(hub: LiveHub, payload: dict) -> int:
+    st, body = http("POST", hub.url + "/api/jobs", {"type": "sleep", "payload": payload}, token=ADMIN)
+    assert st == 201, body
+    return body["id"]
+
+
+def job(hub: LiveHub, job_id: int) -> dict:
+    st, body = http("GET", f"{hub.url}/api/jobs/{job_id}")
+    assert st == 200, body
+    return body
+
+
+def child_status(worker: Worker, job_id: int) -> str:
+    running = worker.jobs.get(job_id)
+    if running is None:
+        return "gone"
+    try:
+        return psutil.Process(running.process.pid).status()
+    except psutil.NoSuchProcess:
+        return "gone"
+
+
+@pytest.fixture
+def make_worker(tmp_path):
+    workers: list[Worker] = []
+
+    def make(hub: LiveHub, node: str = "desk") -> tuple[Worker, ScriptedInputs]:
+        inputs = ScriptedInputs()
+        options = WorkerOptions(mode="idle", types=["sleep"], idle_after_s=60, tick_s=0.1,
+                                outbox=tmp_path / f"outbox-{node}")
+        worker = Worker(HubClient(hub.url, hub.token(node)), node, options, inputs=inputs)
+        worker.start()
+        workers.append(worker)
+        return worker, inputs
+
+    yield make
+    for w in workers:
+        w.stop()
+
+
+def wait_running_here(worker: Worker, job_id: int) -> int:
+    wait_until(lambda: child_status(worker, job_id) not in ("gone", psutil.STATUS_ZOMBIE), timeout=20,
+               what=f"job {job_id} to run in a child process")
+    return worker.jobs[job_id].process.pid
+
+
+def test_user_activity_suspends_the_child_at_once_and_idleness_resumes_it(live_hub, make_worker):
+    hub = live_hub(env={**QUEUE_ENV, "FORGE_HUB_LEASE_S": "3"})
+    job_id = submit(hub, {"seconds": 3})
+    worker, inputs = make_worker(hub)
+    wait_running_here(worker, job_id)
+
+    inputs.idle_s = 0.0
+    wait_until(lambda: child_status(worker, job_id) == psutil.STATUS_STOPPED, timeout=1.0, interval=0.05,
+               what="the child to be suspended within 1 s of user input")
+    assert worker.suspended_jobs == [job_id]
+
+    # Suspended for more than two leases: heartbeats must keep the job on this worker.
+    until = time.monotonic() + 7
+    while time.monotonic() < until:
+        held = job(hub, job_id)
+        assert (held["status"], held["claimed_by"], held["attempt_count"]) == ("running", "desk", 1)
+        assert child_status(worker, job_id) == psutil.STATUS_STOPPED
+        time.sleep(0.5)
+
+    inputs.idle_s = 3600.0
+    wait_until(lambda: child_status(worker, job_id) not in (psutil.STATUS_STOPPED,), timeout=1.0, interval=0.05,
+               what="the child to resume within 1 s of idleness")
+    done = wait_until(lambda: (j := job(hub, job_id))["status"] != "running" and j, timeout=15,
+                      what="the resumed job to finish")
+    assert (done["status"], done["result"], done["attempt_count"]) == ("succeeded", {"slept": 3.0}, 1)
+    assert [a["outcome"] for a in done["attempts"]] == ["succeeded"]
+    assert done["finished_at"] - done["attempts"][0]["started_at"] >= 7
+
+
+def test_pause_stops_claiming_and_suspends_the_running_job(live_hub, make_worker):
+    hub = live_hub(env={**QUEUE_ENV, "FORGE_HUB_LEASE_S": "3"})
+    first = submit(hub, {"seconds": 2})
+    worker, _ = make_worker(hub)
+    wait_running_here(worker, first)
+
+    worker.pause()
+    wait_until(lambda: child_status(worker, first) == psutil.STATUS_STOPPED, timeout=1.0, interval=0.05,
+               what="pause to suspend the running job")
+    second = submit(hub, {"seconds": 0})
+    until = time.monotonic() + 4
+    while time.monotonic() < until:
+        assert job(hub, second)["status"] == "pending"
+        assert job(hub, first)["status"] == "running"
+        time.sleep(0.5)
+    assert worker.running_jobs == [first]
+
+    worker.resume()
+    for job_id, slept in ((first, 2.0), (second, 0.0)):
+        done = wait_until(lambda: (j := job(hub, job_id))["status"] != "pending" and j["status"] != "running"
+                          and j, timeout=20, what=f"job {job_id} to finish after resume")
+        assert (done["status"], done["result"], done["claimed_by"]) == ("succeeded", {"slept": slept}, "desk")
+
+
+def test_result_waits_in_the_outbox_while_the_hub_is_down(live_hub, make_worker):
+    hub = live_hub(env={**QUEUE_ENV, "FORGE_HUB_LEASE_S": "120"})
+    job_id = submit(hub, {"seconds": 2})
+    worker, _ = make_worker(hub)
+    wait_running_here(worker, job_id)
+
+    hub.stop_hub()
+    outbox = worker.options.outbox
+    [saved] = wait_until(lambda: list(outbox.glob("*.json")), timeout=15, what="the result to reach the outbox")
+    assert saved.name == f"{job_id}-1.json"
+    assert json.loads(saved.read_text()) == {"attempt": 1, "result": {"slept": 2.0}}
+    time.sleep(1.0)
+    assert saved.exists(), "the result must stay on disk while the hub is unreachable"
+
+    hub.start_hub()
+    done = wait_until(lambda: (j := job(hub, job_id))["status"] == "succeeded" and j, timeout=20,
+                      what="the outboxed result to be delivered")
+    assert (done["result"], done["attempt_count"], done["claimed_by"]) == ({"slept": 2.0}, 1, "desk")
+    wait_until(lambda: not list(outbox.glob("*.json")), timeout=5, what="the outbox to empty")
+
+
+def test_cancelled_job_is_stopped_and_stop_releases_running_jobs(live_hub, make_worker):
+    hub = live_hub(env={**QUEUE_ENV, "FORGE_HUB_LEASE_S": "3"})
+    cancelled = submit(hub, {"seconds": 60})
+    worker, _ = make_worker(hub)
+    pid = wait_running_here(worker, cancelled)
+    st, _ = http("POST", f"{hub.url}/api/jobs/{cancelled}/cancel", {}, token=ADMIN)
+    assert st == 200
+    wait_until(lambda: cancelled not in worker.jobs and not psutil.pid_exists(pid) or
+               psutil.Process(pid).status() == psutil.STATUS_ZOMBIE, timeout=5,
+               what="the worker to kill the cancelled job's child")
+
+    released = submit(hub, {"seconds": 60})
+    pid = wait_running_here(worker, released)
+    worker.stop()
+    assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    back = job(hub, released)
+    assert back["status"] == "pending" and back["lease_until"] is None
+    assert [a["outcome"] for a in back["attempts"]] == ["released"]
+    assert job(hub, cancelled)["status"] == "cancelled"
