@@ -7,8 +7,10 @@ from PyInstaller.utils.hooks import collect_all, collect_data_files, collect_sub
 
 ROOT = Path(__file__).resolve().parent.parent
 
-# Modules neither build needs; the solvers and the hub stay in.
-EXCLUDES = ["tkinter", "matplotlib", "IPython", "pytest", "playwright", "scipy", "sphinx", "notebook"]
+# Modules neither build needs; the solvers and the hub stay in. botocore and pydantic
+# are optional imports of pandas and yarl (found only if installed): 15 MB for nothing.
+EXCLUDES = ["tkinter", "matplotlib", "IPython", "pytest", "playwright", "scipy", "sphinx", "notebook",
+            "botocore", "boto3", "s3transfer", "s3fs", "fsspec", "pydantic", "pydantic_core"]
 # Qt parts the tray app and pyqtgraph never load (each is megabytes).
 QT_EXCLUDES = [f"PySide6.{m}" for m in (
     "QtWebEngineCore", "QtWebEngineWidgets", "QtWebEngineQuick", "QtWebChannel", "QtWebSockets",
