@@ -1,0 +1,111 @@
+"""`forge jobs` as a user runs it: real CLI processes against a real hub process.
+
+Bad input must end with a readable message and exit status 2, with nothing enqueued.
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import ADMIN, SHARED, LiveHub, http
+
+FT06 = SHARED / "data" / "jsplib" / "instances" / "ft06"
+
+
+def forge_jobs(hub: LiveHub, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
+    """Run `forge jobs ...`; output is decoded by hand so the progress line's carriage returns survive."""
+    out = subprocess.run([sys.executable, "-m", "forge_desktop.cli", "jobs", "--hub", hub.url, *args],
+                         env=hub.env, capture_output=True, timeout=timeout, cwd=str(hub.home))
+    return subprocess.CompletedProcess(out.args, out.returncode, out.stdout.decode(), out.stderr.decode())
+
+
+def total_jobs(hub: LiveHub) -> int:
+    st, body = http("GET", hub.url + "/api/jobs?limit=1")
+    assert st == 200, body
+    return sum(body["counts"].values())
+
+
+@pytest.fixture
+def hub(live_hub) -> LiveHub:
+    return live_hub(env={"FORGE_HUB_ALLOW_TEST_JOBS": "1"})
+
+
+def write(tmp_path: Path, name: str, content: object) -> Path:
+    path = tmp_path / name
+    path.write_text(content if isinstance(content, str) else json.dumps(content))
+    return path
+
+
+@pytest.mark.parametrize("name, content, args, message", [
+    ("missing.json", None, [], "cannot read"),
+    ("notes.txt", "just some words\n", [], "is not JSON, a JSPLIB instance or an .mps/.lp model; pass --type"),
+    ("bare.json", {"seconds": 1}, [], "is a bare payload; pass --type"),
+    ("list.json", {"jobs": []}, [], "a batch must be a list of jobs"),
+    ("unknown.json", {"type": "nope", "payload": {}}, [], "job.type 'nope' is not a job type this hub runs"),
+    ("typed.json", {"seconds": 1}, ["--type", "nope"], "'nope' is not a job type"),
+    ("bad.json", {"type": "sleep", "payload": {"seconds": -1}}, [], "payload.seconds"),
+    ("extra.json", {"type": "sleep", "payload": {"sekonds": 1}}, [], "sekonds"),
+    ("batch.json", {"jobs": [{"type": "sleep", "payload": {}}, {"type": "sleep", "payload": {"seconds": "x"}}]},
+     [], "jobs[1]"),
+    ("jobshop.json", {"jobs": [[[0, 3], [7, 2]]], "machines": 2}, ["--type", "jobshop"], "payload"),
+])
+def test_bad_submissions_explain_themselves_and_enqueue_nothing(hub, tmp_path, name, content, args, message):
+    path = tmp_path / name if content is None else write(tmp_path, name, content)
+    out = forge_jobs(hub, "submit", str(path), *args)
+    assert out.returncode == 2, out
+    assert out.stderr.startswith("forge: ") and message in out.stderr, out.stderr
+    assert "Traceback" not in out.stderr
+    assert total_jobs(hub) == 0
+
+
+def test_submit_wait_shows_live_progress_and_ends_with_the_result(hub):
+    hub.start_agent("solver", "--jobs", "always")
+    out = forge_jobs(hub, "submit", str(FT06), "--wait", timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("submitted job 1\n")
+    frames = [f.strip() for f in out.stdout.split("\r") if f.strip()]
+    assert any(f.startswith("job 1 running  on solver") for f in frames), frames
+    assert out.stdout.rstrip().splitlines()[-1].startswith("job 1: succeeded  makespan=55")
+
+
+def test_submit_wait_exits_nonzero_when_the_job_fails(live_hub, tmp_path):
+    hub = live_hub(env={"FORGE_HUB_ALLOW_TEST_JOBS": "1", "FORGE_WORKER_TYPES": "sleep"})
+    hub.start_agent("solver", "--jobs", "always")
+    path = write(tmp_path, "fail.json", {"type": "sleep", "payload": {"fail": True}, "max_attempts": 1})
+    out = forge_jobs(hub, "submit", str(path), "--wait", timeout=60)
+    assert out.returncode == 1, out
+    summary = out.stdout[out.stdout.index("job 1: failed"):]
+    assert "RuntimeError: sleep job asked to fail" in summary
+
+
+def test_batch_list_show_and_cancel(hub, tmp_path):
+    path = write(tmp_path, "many.json", [{"seconds": 5}, {"seconds": 6}, {"seconds": 7}])
+    out = forge_jobs(hub, "submit", str(path), "--batch", "--type", "sleep")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("submitted 3 jobs (batch ") and "ids 1..3" in out.stdout
+
+    out = forge_jobs(hub, "cancel", "2")
+    assert (out.returncode, out.stdout.strip()) == (0, "cancelled job 2")
+    assert forge_jobs(hub, "cancel", "2").returncode == 0, "cancelling twice is idempotent"
+    missing = forge_jobs(hub, "cancel", "99")
+    assert missing.returncode == 2 and "no job 99" in missing.stderr
+
+    listing = forge_jobs(hub, "list")
+    assert listing.returncode == 0
+    lines = listing.stdout.splitlines()
+    assert lines[0] == "pending=2  running=0  succeeded=0  failed=0  cancelled=1"
+    assert [line.split()[:3] for line in lines[1:]] == [["3", "sleep", "pending"], ["2", "sleep", "cancelled"],
+                                                        ["1", "sleep", "pending"]]
+    pending = forge_jobs(hub, "list", "--status", "pending")
+    assert [line.split()[0] for line in pending.stdout.splitlines()[1:]] == ["3", "1"]
+
+    shown = forge_jobs(hub, "show", "3")
+    assert shown.returncode == 0
+    job = json.loads(shown.stdout)
+    assert (job["id"], job["payload"], job["status"], job["attempts"]) == (3, {"seconds": 7.0, "fail": False,
+                                                                                "crash": False}, "pending", [])
+    assert forge_jobs(hub, "show", "99").returncode == 2
