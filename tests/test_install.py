@@ -330,6 +330,13 @@ def test_install_service_reports_a_failing_start_and_keeps_the_files(home: Path)
     assert any(line.startswith("failed (5); run it yourself: launchctl bootstrap gui/$UID") for line in lines)
 
 
+def test_run_command_runs_real_processes_and_survives_a_missing_program(capsys: pytest.CaptureFixture) -> None:
+    assert service.run_command(["sh", "-c", 'test "$0" = "$1"', "$UID", str(os.getuid())]) == 0
+    assert service.run_command(["sh", "-c", "exit 3"]) == 3
+    assert service.run_command(["/nonexistent/systemctl", "--user"]) == 127
+    assert "could not run /nonexistent/systemctl" in capsys.readouterr().out
+
+
 def test_install_service_on_windows_only_writes_the_scripts(home: Path) -> None:
     places = host.HostPlaces(home=home, config_home=None, appdata=home / "Roaming")
     runner, lines = RecordingRunner(), []

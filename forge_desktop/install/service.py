@@ -16,10 +16,12 @@ macOS, and as LocalSystem on Windows (pass the token through `env` there).
 from __future__ import annotations
 
 import getpass
+import os
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path, PureWindowsPath
 from typing import Callable, Mapping, Sequence
+from xml.sax.saxutils import escape
 
 from forge_desktop import __version__
 from forge_desktop.install import host, quoting, templates
@@ -102,8 +104,6 @@ def _systemd_unit(spec: ServiceSpec) -> str:
 
 
 def _launchd_plist(spec: ServiceSpec, home: Path) -> str:
-    from xml.sax.saxutils import escape
-
     extra = ""
     if spec.scope == "system":
         extra += f"\t<key>UserName</key>\n\t<string>{escape(spec.user or '')}</string>\n"
@@ -116,6 +116,11 @@ def _launchd_plist(spec: ServiceSpec, home: Path) -> str:
     return templates.render("launchd-service.plist", label=spec.label,
                             program_arguments=quoting.plist_strings(spec.argv), extra=extra,
                             log_path=escape(str(logs / f"{spec.name}.log")))
+
+
+def _crlf(text: str) -> str:
+    """cmd.exe scripts keep Windows line ends whatever OS generated them."""
+    return text.replace("\r\n", "\n").replace("\n", "\r\n")
 
 
 def _nssm_scripts(spec: ServiceSpec) -> tuple[str, str]:
@@ -134,9 +139,8 @@ def _nssm_scripts(spec: ServiceSpec) -> tuple[str, str]:
                   program=quoting.batch_command_line(spec.argv[:1]),
                   arguments=quoting.batch_command_line(spec.argv[1:]),
                   log_path=log_path, log_dir=WINDOWS_LOG_DIR, extra=extra.rstrip("\n"))
-    as_crlf = lambda text: text.replace("\r\n", "\n").replace("\n", "\r\n")
-    return (as_crlf(templates.render("nssm-install.cmd", **values)),
-            as_crlf(templates.render("nssm-uninstall.cmd", **values)))
+    return (_crlf(templates.render("nssm-install.cmd", **values)),
+            _crlf(templates.render("nssm-uninstall.cmd", **values)))
 
 
 def service_files(os_name: str, kind: str, exe_cmd: Sequence[str], args: Sequence[str], home: Path,
@@ -200,9 +204,9 @@ Runner = Callable[[list[str]], int]
 
 
 def run_command(argv: list[str]) -> int:
-    import os
-
-    argv = [a.replace("$UID", str(os.getuid())) if hasattr(os, "getuid") else a for a in argv]
+    """Run one activation command; `$UID` (launchctl domains) becomes this user's id."""
+    if hasattr(os, "getuid"):
+        argv = [a.replace("$UID", str(os.getuid())) for a in argv]
     try:
         return subprocess.run(argv, check=False).returncode
     except OSError as error:
