@@ -330,6 +330,15 @@ def test_install_service_reports_a_failing_start_and_keeps_the_files(home: Path)
     assert any(line.startswith("failed (5); run it yourself: launchctl bootstrap gui/$UID") for line in lines)
 
 
+def test_a_failing_step_prints_every_remaining_step(home: Path) -> None:
+    places = host.HostPlaces(home=home, config_home=None, appdata=None)
+    lines: list[str] = []
+    service.install_service("agent", [], os_name="linux", places=places, runner=RecordingRunner(1),
+                            out=lines.append)
+    assert ("failed (1); run it yourself: systemctl --user daemon-reload && "
+            "systemctl --user enable --now forge-agent.service") in lines
+
+
 def test_run_command_runs_real_processes_and_survives_a_missing_program(capsys: pytest.CaptureFixture) -> None:
     assert service.run_command(["sh", "-c", 'test "$0" = "$1"', "$UID", str(os.getuid())]) == 0
     assert service.run_command(["sh", "-c", "exit 3"]) == 3

@@ -215,11 +215,12 @@ def run_command(argv: list[str]) -> int:
 
 
 def _run_all(commands: list[list[str]], runner: Runner, out: Callable[[str], None]) -> bool:
-    for argv in commands:
+    for i, argv in enumerate(commands):
         out("running " + " ".join(argv))
         code = runner(argv)
         if code != 0:
-            out(f"failed ({code}); run it yourself: {' '.join(argv)}")
+            rest = " && ".join(" ".join(a) for a in commands[i:])
+            out(f"failed ({code}); run it yourself: {rest}")
             return False
     return True
 
