@@ -42,8 +42,16 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
+SUBCOMMANDS = ("up", "hub", "agent", "desktop", "join", "tokens", "jobs")
+
+
 def desktop_main() -> int:
-    return main(["desktop", *sys.argv[1:]])
+    """`forge-desktop`: the tray app, or any `forge` sub-command when one is named (a
+    forge-desktop build alone can then also run `agent`, `join`, ...)."""
+    args = sys.argv[1:]
+    if args and (args[0] in SUBCOMMANDS or args[0] in ("-h", "--help", "--version")):
+        return main(args)
+    return main(["desktop", *args])
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -74,6 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
     hub.add_argument("--allow-test-jobs", action="store_true", help=argparse.SUPPRESS)
     hub.add_argument("--install-service", action="store_true", help="install the hub as a service and exit")
     hub.add_argument("--uninstall-service", action="store_true", help="remove the hub service and exit")
+    hub.add_argument("--system", action="store_true", help="with --install-service: a system-wide service")
     hub.set_defaults(func=cmd_hub)
 
     ag = sub.add_parser("agent", help="run the headless agent (metrics, and jobs when idle)",
@@ -82,6 +91,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_agent_args(ag)
     ag.add_argument("--install-service", action="store_true", help="install the agent as a service and exit")
     ag.add_argument("--uninstall-service", action="store_true", help="remove the agent service and exit")
+    ag.add_argument("--system", action="store_true", help="with --install-service: a system-wide service")
     ag.set_defaults(func=cmd_agent)
 
     de = sub.add_parser("desktop", help="the tray app (agent, worker, optional embedded hub)")
@@ -165,7 +175,8 @@ def hub_config_from_args(args: argparse.Namespace):
 
 def cmd_hub(args: argparse.Namespace) -> int:
     if args.install_service or args.uninstall_service:
-        return _service("hub", args.uninstall_service, ["hub", "--host", args.host, "--port", str(args.port)])
+        return _service("hub", args.uninstall_service, ["hub", "--host", args.host, "--port", str(args.port)],
+                        args.system)
     from hub.server import serve
     cfg, created = hub_config_from_args(args)
     if created:
@@ -230,7 +241,7 @@ def resolve_agent(args: argparse.Namespace) -> tuple[Settings, str]:
 def cmd_agent(args: argparse.Namespace) -> int:
     if args.install_service or args.uninstall_service:
         extra = ["agent"] + (["--hub", args.hub] if args.hub else []) + (["--jobs", args.jobs] if args.jobs else [])
-        return _service("agent", args.uninstall_service, extra)
+        return _service("agent", args.uninstall_service, extra, args.system)
     settings, token = resolve_agent(args)
     print(f"forge agent {__version__}: node {settings.node_id!r} -> {settings.hub_url} (jobs: {settings.jobs})",
           flush=True)
@@ -268,23 +279,24 @@ def run_agent(settings: Settings, token: str) -> None:
         agent.stop()
 
 
-def _service(kind: str, uninstall: bool, args: list[str]) -> int:
-    from .install import service
+def _service(kind: str, uninstall: bool, args: list[str], system: bool = False) -> int:
+    from . import install
+    scope = "system" if system else "user"
     if uninstall:
-        service.uninstall_service(kind)
+        install.uninstall_service(kind, scope=scope)
     else:
-        service.install_service(kind, args)
+        install.install_service(kind, args, scope=scope)
     return 0
 
 
 # --- desktop -------------------------------------------------------------------------
 def cmd_desktop(args: argparse.Namespace) -> int:
     if args.install_autostart or args.uninstall_autostart:
-        from .install import autostart
+        from . import install
         if args.uninstall_autostart:
-            autostart.uninstall_autostart()
+            install.uninstall_autostart()
         else:
-            autostart.install_autostart()
+            install.install_autostart()
         return 0
     from .desktop import run_desktop
     return run_desktop(hub_url=args.hub, embedded_hub=args.embedded_hub)
