@@ -188,7 +188,7 @@ class DesktopApp:
     def _reload_settings(self) -> Settings:
         """The dialog saves through onboarding.remember; pick up its hub and node id."""
         try:
-            fresh = Settings.load()
+            fresh = Settings.load().apply_env()
         except SettingsError as e:
             log.warning("%s", e)
             return self.settings
@@ -380,7 +380,7 @@ def run_desktop(hub_url: str | None = None, embedded_hub: bool = False) -> int:
     """`forge desktop`: the tray (or status window), first-run dialog, and a clean quit on Quit/SIGTERM."""
     from .ui.shell import Shell, make_qapp
     try:
-        settings = Settings.load()
+        settings = Settings.load().apply_env()
         settings.validate()
     except SettingsError as e:
         print(f"forge: {e}", file=sys.stderr)

@@ -73,3 +73,22 @@ def test_double_click_opens_a_node_window_with_one_plot_per_core(qtbot, fleet_hu
     with qtbot.waitSignal(node_win.data_shown, timeout=10000):
         node_win.span_buttons.button(1).click()
     assert node_win.span.label == "1 h" and node_win.stream is None
+
+
+def test_many_signal_emits_do_not_exhaust_true(qtbot):
+    """PySide6 6.12 drops a reference to True per emit; a long-lived fleet window emits thousands."""
+    import sys
+    from PySide6.QtCore import QObject, Signal
+    import forge_desktop.ui  # noqa: F401  (applies the workaround on import)
+
+    class Ticker(QObject):
+        tick = Signal(object)
+
+    ticker = Ticker()
+    seen = []
+    ticker.tick.connect(seen.append)
+    before = sys.getrefcount(True)
+    for i in range(20000):
+        ticker.tick.emit(i)
+    assert len(seen) == 20000
+    assert sys.getrefcount(True) > 1000 and sys.getrefcount(True) > before - 20001
