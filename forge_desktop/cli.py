@@ -446,6 +446,8 @@ def progress_line(job: dict, elapsed: float) -> str:
             parts.append(f"{label}={p[key]:g}")
     if p.get("gap") is not None:
         parts.append(f"gap={100 * p['gap']:.2f}%")
+    if p.get("percent") is not None:
+        parts.append(f"{p['percent']:.0f}% done")
     parts.append(f"{elapsed:.0f}s")
     return "  ".join(parts)
 
@@ -455,7 +457,8 @@ def summary_line(job: dict) -> str:
     if job["status"] == "succeeded":
         keys = [k for k in ("makespan", "objective", "optimal", "status", "gap") if k in r]
         return f"job {job['id']}: succeeded  " + "  ".join(f"{k}={r[k]}" for k in keys)
-    return f"job {job['id']}: {job['status']}  {job.get('error') or ''}".rstrip()
+    first_line = (job.get("error") or "").strip().splitlines()[:1]
+    return f"job {job['id']}: {job['status']}  {''.join(first_line)}".rstrip()
 
 
 def cmd_jobs_list(args: argparse.Namespace) -> int:

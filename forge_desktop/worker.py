@@ -13,6 +13,7 @@ import os
 import threading
 import time
 from dataclasses import dataclass, field
+from multiprocessing import connection as mp_connection
 from pathlib import Path
 from typing import Callable
 
@@ -36,6 +37,7 @@ class WorkerOptions:
     claim_backoff_cap_s: float = 15.0
     heartbeat_s: float = 30.0
     progress_s: float = 2.0
+    long_poll_s: float = 10.0
     default_time_limit_s: float = 3600.0
     time_limit_margin_s: float = 60.0
     memory_mb: int | None = 4096
@@ -126,8 +128,19 @@ class Worker:
                 self.step()
             except Exception:
                 log.exception("worker step failed; carrying on")
-            self._stop.wait(self.options.tick_s)
+            self._wait()
         self._shutdown()
+
+    def _wait(self) -> None:
+        """Sleep one tick, but wake at once when a child speaks or ends, or when a claim is due now."""
+        if self._next_claim <= self.clock() and self._free_cores(self.state.cores) > 0 and not self.paused:
+            return
+        conns = [j.conn for j in self.jobs.values() if not j.conn.closed]
+        if conns:
+            sentinels = [j.process.sentinel for j in self.jobs.values()]
+            mp_connection.wait([*conns, *sentinels], timeout=self.options.tick_s)
+        else:
+            self._stop.wait(self.options.tick_s)
 
     def step(self) -> None:
         now = self.clock()
@@ -155,16 +168,27 @@ class Worker:
         return cores - sum(int(j.job.get("cores", 1)) for j in self.jobs.values())
 
     def _claim(self, now: float, cores: int) -> None:
+        """Claim one job. With nothing running, the claim long-polls: the hub holds it open until a
+        job arrives (or `long_poll_s` pass), so an idle fleet picks up new work within a second."""
+        wait_s = self.options.long_poll_s if not self.jobs else 0
+        body = {"types": self.options.types, "cores": cores, "wait_s": wait_s}
         try:
-            answer = self.client.post("/api/jobs/claim", {"types": self.options.types, "cores": cores})
+            answer = self.client.post("/api/jobs/claim", body, timeout=self.client.timeout + wait_s)
         except (HubUnreachable, HubError, NotAForgeHub) as e:
             self._claim_backoff(now)
             log.warning("claim failed: %s", e)
             return
         self._learn_lease(answer, now)
         job = answer.get("job")
+        if job and self._stop.is_set():
+            self._save_outbox(job["id"], {"attempt": job["attempt_count"], "release": True,
+                                          "error": "worker stopped before the job started"})
+            return
         if not job:
-            self._claim_backoff(now)
+            if wait_s:
+                self._next_claim = now
+            else:
+                self._claim_backoff(now)
             return
         self._claim_failures = 0
         self._next_claim = now
@@ -199,6 +223,7 @@ class Worker:
             self._say(f"✗ job {job.id} failed: {str(value).splitlines()[0][:200]}")
         self._save_outbox(job.id, body)
         self._deliver_outbox()
+        self._next_claim = min(self._next_claim, now)
         self._changed()
 
     def _post_progress(self, job: RunningJob, progress: dict, now: float) -> None:

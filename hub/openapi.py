@@ -101,7 +101,9 @@ def document() -> dict:
             "cores": {"type": "integer"}, "max_attempts": {"type": "integer"}, "label": {"type": "string"},
             "jobs": {"type": "array", "items": obj}, "sweep": obj}},
         "Claim": {"type": "object", "properties": {
-            "types": {"type": "array", "items": {"type": "string"}}, "cores": {"type": "integer"}}},
+            "types": {"type": "array", "items": {"type": "string"}}, "cores": {"type": "integer"},
+            "wait_s": {"type": "number", "minimum": 0, "maximum": 30,
+                       "description": "long-poll: hold an empty claim open until a job arrives"}}},
         "Progress": {"type": "object", "required": ["attempt"], "properties": {
             "attempt": {"type": "integer"}, "progress": obj}},
         "Result": {"type": "object", "required": ["attempt"], "properties": {

@@ -72,6 +72,7 @@ def reclaim(hub: HubState) -> Callable[[], Awaitable[None]]:
         if ids:
             log.warning("reclaimed %d job(s) whose lease expired: %s", len(ids), ids[:20])
             hub.events.jobs_dirty = True
+            hub.events.jobs_ready.notify()
     return step
 
 

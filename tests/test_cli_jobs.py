@@ -62,14 +62,22 @@ def test_bad_submissions_explain_themselves_and_enqueue_nothing(hub, tmp_path, n
     assert total_jobs(hub) == 0
 
 
-def test_submit_wait_shows_live_progress_and_ends_with_the_result(hub):
-    hub.start_agent("solver", "--jobs", "always")
+def test_submit_wait_shows_live_progress_and_ends_with_the_result(hub, tmp_path):
+    hub.spawn("agent-solver", hub.forge("agent", "--hub", hub.url, "--node-id", "solver", "--token",
+                                        hub.token("solver"), "--jobs", "always"),
+              env=dict(hub.env, FORGE_WORKER_TYPES="sleep,jobshop"))
     out = forge_jobs(hub, "submit", str(FT06), "--wait", timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith("submitted job 1\n")
-    frames = [f.strip() for f in out.stdout.split("\r") if f.strip()]
-    assert any(f.startswith("job 1 running  on solver") for f in frames), frames
     assert out.stdout.rstrip().splitlines()[-1].startswith("job 1: succeeded  makespan=55")
+    slow = write(tmp_path, "slow.json", {"type": "sleep", "payload": {"seconds": 4}})
+    out = forge_jobs(hub, "submit", str(slow), "--wait", timeout=120)
+    assert out.returncode == 0, out.stderr
+    frames = [f.strip() for f in out.stdout.split("\r") if f.strip()]
+    running = [f for f in frames if f.startswith("job 2 running  on solver")]
+    assert running, frames
+    assert any("%" in f for f in running), "the live line shows the job's percent done"
+    assert out.stdout.rstrip().splitlines()[-1].startswith("job 2: succeeded")
 
 
 def test_submit_wait_exits_nonzero_when_the_job_fails(live_hub, tmp_path):

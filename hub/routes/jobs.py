@@ -15,6 +15,8 @@ from .fleet import require_viewer
 routes = web.RouteTableDef()
 
 MAX_BATCH = 10_000
+MAX_CLAIM_WAIT_S = 30
+JOB_RECHECK_S = 5.0  # a long-polling claim also looks again this often (reclaims, other hubs' writes)
 STATUSES = ("pending", "running", "succeeded", "failed", "cancelled")
 
 
@@ -69,6 +71,7 @@ async def submit(request: web.Request) -> web.Response:
         jobs = [validate_job(hub, s, f"sweep job {i}") for i, s in enumerate(specs)]
         batch = {"id": uuid.uuid4().hex[:12], "label": body["sweep"].get("label"), "spec": spec_doc}
         ids = await hub.db.write(hub.db.store.add_jobs, jobs, now, batch)
+        hub.events.jobs_ready.notify()
         return web.json_response({"ids": ids, "batch_id": batch["id"]}, status=201)
     if "jobs" in body:
         specs = body["jobs"]
@@ -79,9 +82,11 @@ async def submit(request: web.Request) -> web.Response:
         jobs = [validate_job(hub, s, f"jobs[{i}]") for i, s in enumerate(specs)]
         batch = {"id": uuid.uuid4().hex[:12], "label": body.get("label"), "spec": None}
         ids = await hub.db.write(hub.db.store.add_jobs, jobs, now, batch)
+        hub.events.jobs_ready.notify()
         return web.json_response({"ids": ids, "batch_id": batch["id"]}, status=201)
     job = validate_job(hub, body, "job")
     ids = await hub.db.write(hub.db.store.add_jobs, [job], now, None)
+    hub.events.jobs_ready.notify()
     return web.json_response({"id": ids[0]}, status=201)
 
 
@@ -105,7 +110,16 @@ async def claim(request: web.Request) -> web.Response:
         raise bad_request("'types' must be a list of job type names")
     types = [t for t in offered if t in known]
     cores = _int_body(body, "cores", 1, 1024, 1)
-    job = await hub.db.write(hub.db.store.claim_job, worker, types, cores, time.time(), hub.config.lease_s)
+    wait_s = body.get("wait_s", 0)
+    if isinstance(wait_s, bool) or not isinstance(wait_s, (int, float)) or not 0 <= wait_s <= MAX_CLAIM_WAIT_S:
+        raise bad_request(f"'wait_s' must be a number of seconds between 0 and {MAX_CLAIM_WAIT_S}")
+    deadline = time.monotonic() + wait_s
+    while True:
+        job = await hub.db.write(hub.db.store.claim_job, worker, types, cores, time.time(), hub.config.lease_s)
+        left = deadline - time.monotonic()
+        if job or left <= 0:
+            break
+        await hub.events.jobs_ready.wait(min(left, JOB_RECHECK_S))
     if job:
         hub.events.jobs_dirty = True
     return web.json_response({"job": job, "lease_s": hub.config.lease_s})
@@ -158,6 +172,8 @@ async def result(request: web.Request) -> web.Response:
                                  err[:20_000] if err else None, time.time(), release)
     if outcome == "unknown":
         raise not_found(f"job {job_id} has no attempt {attempt} by {worker}")
+    if outcome in ("retry", "released"):
+        hub.events.jobs_ready.notify()
     hub.events.jobs_dirty = True
     return web.json_response({"outcome": outcome})
 
