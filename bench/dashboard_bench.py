@@ -11,7 +11,7 @@ per node. Then, in Debian's Chromium:
   happened), median of --paint-runs fresh page loads;
 * main-thread busy share: CDP `Performance.getMetrics` TaskDuration over a window,
   divided by the window, for the fleet page alone (all cards updating every 5 s), the
-  drill-down of one node alone (live at 1 s), and both open at once;
+  drill-down of one node alone (live at 1 s, per-core grid open), and both open at once;
 * bytes per minute one browser receives on the fleet SSE (and on one node's SSE),
   counted on a raw socket: the same bytes the hub writes to a browser.
 
@@ -39,6 +39,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"
                  "--disable-component-update", "--disable-sync"]
 ADMIN = "bench-admin-secret"
 VIEWPORT = {"width": 1400, "height": 900}
+CORE_GRID = ".cores-detail summary"  # the drill-down is measured with its per-core sparkline grid open
 
 FULL_PAINT_JS = """
 (n) => {
@@ -127,13 +128,15 @@ def busy_over(pages_cdp: list, window_s: float) -> list[Busy]:
     return out
 
 
-def open_page(browser, url: str, ready_selector: str):
+def open_page(browser, url: str, ready_selector: str, click: str | None = None):
     ctx = browser.new_context(viewport=VIEWPORT)
     page = ctx.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.goto(url)
     page.wait_for_selector(ready_selector, timeout=30_000)
+    if click:
+        page.click(click)
     cdp = ctx.new_cdp_session(page)
     cdp.send("Performance.enable", {"timeDomain": "timeTicks"})
     return ctx, page, cdp, errors
@@ -156,7 +159,7 @@ def fmt_busy(label: str, runs: list[Busy]) -> str:
     return (f"{label}: busy {100 * med(lambda b: b.share):.1f} % of the main thread "
             f"(script {100 * med(lambda b: b.script_s / b.wall_s):.1f} %, style {100 * med(lambda b: b.style_s / b.wall_s):.1f} %, "
             f"layout {100 * med(lambda b: b.layout_s / b.wall_s):.1f} %; runs: "
-            + ", ".join(f"{100 * b.share:.1f}" for b in runs) + ")")
+            + ", ".join(f"{100 * b.share:.2f}" for b in runs) + ")")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -213,14 +216,14 @@ def run(args: argparse.Namespace) -> int:
                 errors += errs
                 ctx.close()
 
-                ctx, _, cdp, errs = open_page(browser, url + f"/#/node/{node_id}", ".uplot")
+                ctx, _, cdp, errs = open_page(browser, url + f"/#/node/{node_id}", ".uplot", click=CORE_GRID)
                 time.sleep(3)
                 node_runs += busy_over([cdp], args.window_s)
                 errors += errs
                 ctx.close()
 
                 c1, _, cdp1, e1 = open_page(browser, url + "/#/fleet", f".card >> nth={args.nodes - 1}")
-                c2, _, cdp2, e2 = open_page(browser, url + f"/#/node/{node_id}", ".uplot")
+                c2, _, cdp2, e2 = open_page(browser, url + f"/#/node/{node_id}", ".uplot", click=CORE_GRID)
                 time.sleep(3)
                 f, nd = busy_over([cdp1, cdp2], args.window_s)
                 both_runs.append(Busy(f.task_s + nd.task_s, f.script_s + nd.script_s, f.layout_s + nd.layout_s,

@@ -105,20 +105,27 @@ function cssVar(name) {
  * `setData([xs, ys1, ys2, ...])` updates in place; the chart follows its box's width.
  */
 export class TimeChart {
-  constructor(uPlot, container, { series, axisFmt, yRange = null, height = 180 }) {
+  constructor(uPlot, container, { series, axisFmt, yRange = null, yFloor = 1, height = 180 }) {
     this.uPlot = uPlot;
     this.container = container;
-    this.opts = { series, axisFmt, yRange, height };
+    this.opts = { series, axisFmt, yRange, yFloor, height };
     this.data = [[], ...series.map(() => [])];
     this.xRange = null;
     this.plot = null;
     this.build();
+    this.hovering = false;
+    container.addEventListener("pointerenter", () => { this.hovering = true; });
+    container.addEventListener("pointerleave", () => {
+      this.hovering = false;
+      // After uPlot's own mouseleave handler, which blanks the legend.
+      setTimeout(() => { if (!this.hovering && this.data[0].length) this.plot?.setLegend({ idx: this.data[0].length - 1 }, false); }, 0);
+    });
     this.resizer = new ResizeObserver(() => this.fit());
     this.resizer.observe(container);
   }
 
   build() {
-    const { series, axisFmt, yRange, height } = this.opts;
+    const { series, axisFmt, yRange, yFloor, height } = this.opts;
     const grid = cssVar("--grid"), text = cssVar("--muted");
     const axis = { stroke: text, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 },
                    font: "11px system-ui, sans-serif" };
@@ -127,7 +134,7 @@ export class TimeChart {
       height,
       cursor: { drag: { x: false, y: false }, points: { size: 6 } },
       legend: { live: true },
-      scales: { x: { time: true }, y: yRange ? { range: yRange } : { range: (u, lo, hi) => [0, Math.max(hi, 1) * 1.1] } },
+      scales: { x: { time: true }, y: yRange ? { range: yRange } : { range: (u, lo, hi) => [0, Math.max(hi ?? 0, yFloor) * 1.1] } },
       axes: [
         { ...axis, values: (u, splits) => timeLabels(splits, u.scales.x.max - u.scales.x.min) },
         { ...axis, size: 64, values: (u, vals) => vals.map((v) => axisFmt(v)) },
@@ -161,6 +168,8 @@ export class TimeChart {
       p.setData(data);
       if (xRange) p.setScale("x", { min: xRange[0], max: xRange[1] });
     });
+    // With the pointer elsewhere, the legend reads out the newest point instead of dashes.
+    if (!this.hovering && data[0].length) p.setLegend({ idx: data[0].length - 1 }, false);
   }
 
   /** Rebuild with the current theme's colours. */
