@@ -128,6 +128,8 @@ def measure_fleet_window(url: str, nodes: int, seconds: float, warmup: float) ->
     cpu = (c1.user - c0.user + c1.system - c0.system) / (w1 - w0) * 100
     result = {"cards": len(win.cards), "load_s": load_s, "cpu_pct_one_core": cpu,
               "card_updates_per_s": updates["cards"] / (w1 - w0), "rss_mb": proc.memory_info().rss / 2**20}
+    (ROOT / "artifacts").mkdir(exist_ok=True)
+    win.grab().save(str(ROOT / "artifacts" / "desktop_fleet_bench.png"))
     win.close()
     run_for(0.5)
     return result

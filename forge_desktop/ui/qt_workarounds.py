@@ -1,12 +1,13 @@
 """Work around a PySide6 reference bug that crashes long-running Qt apps on CPython 3.11.
 
-PySide6 6.12.0 returns `True` from every `SignalInstance.emit()` without taking a
-reference for it, so each emit (ours and pyqtgraph's, e.g. two per `setData`) drops
-one reference to `True`. On CPython < 3.12, where `True` is not immortal, its count
-reaches zero after a few thousand emits and the interpreter aborts with
-"bool_dealloc: deallocating True or False" (a fleet window with 200 cards gets there
-within a minute). We detect the leak by measuring it, and only then give `True` a
-reference count no run can exhaust. CPython >= 3.12 makes bools immortal: nothing to do.
+PySide6 6.12.0 hands back `None` from every void method (`setText`, `resize`, …) and
+`True` from every `SignalInstance.emit()` without taking a reference for them, as if
+they were immortal, which they are only from CPython 3.12 on. On 3.11 each such call
+drops one reference; after some thousands the count reaches zero and the interpreter
+aborts with "none_dealloc: deallocating None" or "bool_dealloc: deallocating True or
+False" (a fleet window with 200 cards gets there within a minute, the tray in hours).
+We measure the leak at import and only when it is there give `None` and `True` a
+reference count no run can exhaust. CPython >= 3.12: nothing to do.
 """
 from __future__ import annotations
 
@@ -18,31 +19,38 @@ from PySide6.QtCore import QObject, Signal
 
 log = logging.getLogger("forge.ui")
 
-PROBE_EMITS = 16
+PROBE_CALLS = 16
 RESERVE = 1 << 40
-_applied = False
+_applied: list[object] | None = None
 
 
 class _Probe(QObject):
     ping = Signal()
 
 
-def emit_leaks_true() -> bool:
-    """True when an emit drops a reference to True (measured, not guessed from versions)."""
+def leaked_singletons() -> list[object]:
+    """Which of None/True lose a reference per call (measured, not guessed from versions)."""
     probe = _Probe()
-    before = sys.getrefcount(True)
-    for _ in range(PROBE_EMITS):
-        probe.ping.emit()
-    return sys.getrefcount(True) - before <= -PROBE_EMITS // 2
+    leaks = []
+    for singleton, call in ((None, lambda: probe.setObjectName("probe")), (True, probe.ping.emit)):
+        before = sys.getrefcount(singleton)
+        for _ in range(PROBE_CALLS):
+            call()
+        if sys.getrefcount(singleton) - before <= -PROBE_CALLS // 2:
+            leaks.append(singleton)
+    return leaks
 
 
-def protect_bool_refcounts() -> bool:
-    """Apply the reserve once if this PySide6/CPython pair leaks; returns whether it was applied."""
+def protect_singleton_refcounts() -> list[object]:
+    """Apply the reserve once where this PySide6/CPython pair leaks; returns the objects reserved."""
     global _applied
-    if _applied or sys.version_info >= (3, 12) or sys.implementation.name != "cpython":
+    if _applied is not None:
         return _applied
-    if emit_leaks_true():
-        ctypes.c_ssize_t.from_address(id(True)).value += RESERVE
-        _applied = True
-        log.info("PySide6 drops a reference to True per signal emit; reserved %d references", RESERVE)
+    _applied = []
+    if sys.version_info >= (3, 12) or sys.implementation.name != "cpython":
+        return _applied
+    for singleton in leaked_singletons():
+        ctypes.c_ssize_t.from_address(id(singleton)).value += RESERVE
+        _applied.append(singleton)
+        log.info("PySide6 drops a reference to %r per call; reserved %d references", singleton, RESERVE)
     return _applied
