@@ -1,7 +1,8 @@
 """Bench the solvers: Trigeiro lot sizing (textbook vs facility-location) and ft10 job shop.
 
-Every solve is bounded by --time-limit. Prints one table row per solve, then the
-medians, and the command line that made them (for docs/PERFORMANCE.md).
+Every solve is bounded by --time-limit. Prints one table row per solve, then a
+markdown table of medians over --repeat runs (default 1) for every formulation, and
+the command line that made them (for docs/PERFORMANCE.md).
 
     python bench/solvers_bench.py                       # all five Trigeiro + ft10, 120 s each
     python bench/solvers_bench.py --instances G53 G62 --time-limit 60 --repeat 3
@@ -40,9 +41,10 @@ def lp_bound(payload: dict) -> float:
     return highs.getInfo().objective_function_value
 
 
-def bench_prodplan(instance: str, formulation: str, time_limit: float, mip_gap: float) -> dict:
+def bench_prodplan(instance: str, formulation: str, time_limit: float, mip_gap: float, threads: int) -> dict:
     data = json.loads((DATA / "trigeiro" / f"{instance}.json").read_text())
-    payload = {**data, "formulation": formulation, "time_limit": time_limit, "mip_gap": mip_gap}
+    payload = {**data, "formulation": formulation, "time_limit": time_limit, "mip_gap": mip_gap,
+               "threads": threads}
     first_optimum: list[float] = []
     started = time.perf_counter()
 
@@ -59,6 +61,30 @@ def bench_prodplan(instance: str, formulation: str, time_limit: float, mip_gap: 
         "time": result["solve_time"], "found_optimum_at": first_optimum[0] if first_optimum else None,
         "lp_bound": lp_bound(payload),
     }
+
+
+def median_or_none(values: list[float | None]) -> float | None:
+    """Median of the runs that have a value; None when none has (e.g. optimum never found)."""
+    present = [v for v in values if v is not None]
+    return statistics.median(present) if present else None
+
+
+def print_medians(rows: list[dict], instances: list[str], formulations: list[str], repeat: int) -> None:
+    """One markdown row per instance: median time, gap and time-to-optimum per formulation."""
+    print(f"\nmedians over {repeat} run(s) per cell; 'solved' counts runs that proved the optimum")
+    header = " | ".join(f"{f}: time / gap % / opt@ / solved" for f in formulations)
+    print(f"| instance | {header} |")
+    print("|---|" + "---|" * len(formulations))
+    for instance in instances:
+        cells = []
+        for formulation in formulations:
+            group = [r for r in rows if r["instance"] == instance and r["formulation"] == formulation]
+            solved = sum(r["status"] == "optimal" for r in group)
+            cells.append(f"{statistics.median(r['time'] for r in group):.1f} s / "
+                         f"{fmt(median_or_none([r['gap_pct'] for r in group]), '.3f')} / "
+                         f"{fmt(median_or_none([r['found_optimum_at'] for r in group]), '.1f')} / "
+                         f"{solved}/{len(group)}")
+        print(f"| {instance} | " + " | ".join(cells) + " |")
 
 
 def bench_jobshop(name: str, time_limit: float, threads: int) -> dict:
@@ -82,6 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--time-limit", type=float, default=120.0, help="seconds per solve")
     parser.add_argument("--mip-gap", type=float, default=1e-6, help="relative gap that counts as solved")
     parser.add_argument("--repeat", type=int, default=1, help="solves per (instance, formulation); medians")
+    parser.add_argument("--threads", type=int, default=1, help="HiGHS threads per prodplan solve")
     parser.add_argument("--skip-jobshop", action="store_true")
     parser.add_argument("--jobshop-threads", type=int, nargs="+", default=[1, 2])
     args = parser.parse_args(argv)
@@ -93,19 +120,13 @@ def main(argv: list[str] | None = None) -> int:
     for instance in args.instances:
         for formulation in args.formulations:
             for _ in range(args.repeat):
-                row = bench_prodplan(instance, formulation, args.time_limit, args.mip_gap)
+                row = bench_prodplan(instance, formulation, args.time_limit, args.mip_gap, args.threads)
                 rows.append(row)
                 print(f"{instance:8} {formulation:18} {row['status']:10} {fmt(row['objective']):>10} "
                       f"{row['optimum']:>8} {fmt(row['gap_pct'], '.3f'):>7} {row['time']:>7.1f} "
                       f"{fmt(row['found_optimum_at'], '.1f'):>7} {row['lp_bound']:>10.0f}", flush=True)
-    if args.repeat > 1:
-        print("\nmedians")
-        for instance in args.instances:
-            for formulation in args.formulations:
-                group = [r for r in rows if r["instance"] == instance and r["formulation"] == formulation]
-                gaps = [r["gap_pct"] for r in group if r["gap_pct"] is not None]
-                print(f"{instance:8} {formulation:18} time {statistics.median(r['time'] for r in group):7.1f} s"
-                      f"  gap {fmt(statistics.median(gaps) if gaps else None, '.3f')} %")
+    if rows:
+        print_medians(rows, args.instances, args.formulations, args.repeat)
     if not args.skip_jobshop:
         print(f"\n{'instance':8} {'threads':>7} {'status':10} {'makespan':>8} {'bound':>6} {'time s':>7}")
         for threads in args.jobshop_threads:

@@ -6,6 +6,7 @@ Import this module only inside a solve function: it loads highspy and numpy.
 from __future__ import annotations
 
 import math
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -110,9 +111,29 @@ class RunOutcome:
     is_mip: bool
 
 
+_scheduler_lock = threading.Lock()
+_scheduler_threads: list[int] = []
+
+
+def use_threads(highs: highspy.Highs, threads: int) -> None:
+    """Set HiGHS's thread count, restarting its process-wide scheduler when the count changes.
+
+    HiGHS starts one scheduler per process on the first solve and refuses a different
+    `threads` option afterwards; a worker solves one job at a time, so restarting it
+    between jobs is safe.
+    """
+    with _scheduler_lock:
+        if _scheduler_threads != [threads]:
+            highspy.Highs.resetThreadScheduler(True)
+            _scheduler_threads[:] = [threads]
+        highs.setOptionValue("threads", int(threads))
+
+
 def run(highs: highspy.Highs, time_limit: float, mip_gap: float | None,
-        progress: Progress | None) -> RunOutcome:
+        progress: Progress | None, threads: int | None = None) -> RunOutcome:
     """Solve with a time limit and relative gap, reporting MIP progress through `progress`."""
+    if threads is not None:
+        use_threads(highs, threads)
     highs.setOptionValue("time_limit", float(time_limit))
     if mip_gap is not None:
         highs.setOptionValue("mip_rel_gap", float(mip_gap))
