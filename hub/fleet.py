@@ -24,6 +24,8 @@ class NodeState:
     spark: deque = field(default_factory=lambda: deque(maxlen=SPARK_POINTS))
     status: str = "online"
     jobs: dict = field(default_factory=lambda: {"running": 0, "done": 0, "failed": 0})
+    spark_tail: list = field(default_factory=list)
+    identity_changed: bool = True
 
 
 def node_status(last_seen: float, now: float, degraded_s: float, offline_s: float) -> str:
@@ -76,13 +78,15 @@ class FleetState:
             node = NodeState(id=node_id, name=node_id, identity=identity or {}, first_seen=now,
                              last_seen=now, latest=None)
             self.nodes[node_id] = node
-        if identity:
+        if identity and identity != node.identity:
             node.identity = identity
+            node.identity_changed = True
         node.last_seen = now
         latest_ts = node.latest["ts"] if node.latest else float("-inf")
         for s in sorted(samples, key=lambda s: s["ts"]):
             if s["ts"] > latest_ts:
                 node.spark.append(_cpu(s))
+                node.spark_tail.append(_cpu(s))
                 node.latest = s
                 latest_ts = s["ts"]
         return node
@@ -106,6 +110,27 @@ class FleetState:
                 changes.append((node, node.status))
                 node.status = s
         return changes
+
+    def event_summary(self, node: NodeState, now: float) -> dict:
+        """What a fleet SSE event carries for one node: what changes, plus identity only when it
+        changed, plus the CPU points since the previous event (`spark_tail`). Resets both."""
+        out = {
+            "id": node.id,
+            "status": self.status(node, now),
+            "last_seen": round(node.last_seen, 3),
+            "last_sample_ts": round(node.latest["ts"], 3) if node.latest else None,
+            "cpu": _cpu(node.latest),
+            "mem": _mem(node.latest),
+            "jobs": dict(node.jobs),
+            "spark_tail": node.spark_tail[-SPARK_POINTS:],
+        }
+        node.spark_tail = []
+        if node.identity_changed:
+            node.identity_changed = False
+            full = self.summary(node, now, full=False)
+            out.update({k: full[k] for k in ("name", "hostname", "os", "os_version", "arch", "cores",
+                                              "agent_version", "first_seen")})
+        return out
 
     def summary(self, node: NodeState, now: float, *, full: bool) -> dict:
         ident = node.identity

@@ -34,7 +34,7 @@ def fleet_events(hub: HubState) -> Callable[[], Awaitable[None]]:
             return
         dirty, hub.events.dirty = hub.events.dirty, set()
         now = time.time()
-        nodes = [hub.fleet.summary(hub.fleet.nodes[i], now, full=False) for i in sorted(dirty) if i in hub.fleet.nodes]
+        nodes = [hub.fleet.event_summary(hub.fleet.nodes[i], now) for i in sorted(dirty) if i in hub.fleet.nodes]
         if nodes:
             hub.events.publish_fleet(encode("fleet", {"now": now, "nodes": nodes}))
     return step
@@ -43,7 +43,9 @@ def fleet_events(hub: HubState) -> Callable[[], Awaitable[None]]:
 def status_watch(hub: HubState) -> Callable[[], Awaitable[None]]:
     async def step() -> None:
         for node, previous in hub.fleet.check_status(time.time()):
-            hub.events.publish_fleet(encode("status", {"id": node.id, "status": node.status, "previous": previous}))
+            chunk = encode("status", {"id": node.id, "status": node.status, "previous": previous})
+            hub.events.publish_fleet(chunk)
+            hub.events.publish_node(node.id, chunk)
             hub.events.dirty.add(node.id)
     return step
 

@@ -99,6 +99,7 @@ def test_card_opens_drilldown_with_one_cell_per_core(live_hub, page, artifacts):
     page.locator(".uplot").first.wait_for(timeout=10_000)
     assert page.locator(".uplot").count() == 5
     page.locator("summary", has_text="Per-core history").click()
+    page.locator("[data-core-spark]").first.wait_for(timeout=5_000)  # built on the async `toggle` event
     assert page.locator("[data-core-spark]").count() == min(cores, 64)
     page.wait_for_timeout(2500)
     shot(page, artifacts, "node_drilldown")

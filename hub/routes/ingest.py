@@ -74,6 +74,8 @@ async def ingest(request: web.Request) -> web.Response:
             hub.events.publish_node(node_id, encode("sample", s))
     if node.status != "online":
         previous, node.status = node.status, "online"
-        hub.events.publish_fleet(encode("status", {"id": node_id, "status": "online", "previous": previous}))
+        chunk = encode("status", {"id": node_id, "status": "online", "previous": previous})
+        hub.events.publish_fleet(chunk)
+        hub.events.publish_node(node_id, chunk)
     return web.json_response({"accepted": res.accepted, "duplicate": res.duplicate,
                               "live": hub.events.watched(node_id)})

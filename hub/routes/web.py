@@ -1,6 +1,7 @@
 """The dashboard's static files, Prometheus metrics and the OpenAPI document."""
 from __future__ import annotations
 
+import socket
 import time
 from importlib import resources
 from pathlib import Path
@@ -26,7 +27,8 @@ async def index(request: web.Request) -> web.StreamResponse:
 @routes.get("/api/health")
 async def health(request: web.Request) -> web.Response:
     from forge_desktop import __version__
-    return web.json_response({"service": "forge-hub", "version": __version__, "time": time.time()})
+    return web.json_response({"service": "forge-hub", "version": __version__, "time": time.time(),
+                              "hostname": socket.gethostname()})
 
 
 @routes.get("/api/openapi.json")
@@ -102,6 +104,14 @@ async def download(request: web.Request) -> web.StreamResponse:
     return web.FileResponse(path, headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
+async def _revalidate_static(request: web.Request, response: web.StreamResponse) -> None:
+    """Dashboard files are revalidated (ETag/Last-Modified) on each load, so an upgraded hub
+    never runs old JS under a new index.html."""
+    if request.path.startswith("/static/"):
+        response.headers.setdefault("Cache-Control", "no-cache")
+
+
 def setup_static(app: web.Application) -> None:
+    app.on_response_prepare.append(_revalidate_static)
     if STATIC.exists():
         app.router.add_static("/static/", STATIC, append_version=False)

@@ -71,7 +71,9 @@ class Card {
     const j = n.jobs || { running: 0, done: 0 };
     setText(this.jobs, `${j.running} running · ${j.done} done`);
     if (full) {
-      this.spark.set(n.spark || (n.cpu != null ? [n.cpu] : []));
+      this.spark.set(n.spark || (node.spark_tail?.length ? node.spark_tail : (n.cpu != null ? [n.cpu] : [])));
+    } else if (node.spark_tail && node.spark_tail.length) {
+      for (const v of node.spark_tail) this.spark.push(v);
     } else if (n.last_sample_ts != null && n.last_sample_ts !== this.lastSampleTs) {
       this.spark.push(n.cpu);
     }
@@ -254,7 +256,11 @@ export function renderFleet(view) {
     hello: (d) => { clockOffset = d.now - Date.now() / 1000; },
     fleet: (d) => {
       clockOffset = d.now - Date.now() / 1000;
-      for (const n of d.nodes) pending.set(n.id, { ...(pending.get(n.id) || {}), ...n });
+      for (const n of d.nodes) {
+        const prev = pending.get(n.id) || {};
+        const tail = [...(prev.spark_tail || []), ...(n.spark_tail || [])];
+        pending.set(n.id, { ...prev, ...n, spark_tail: tail });
+      }
       schedule();
     },
     status: (d) => {
