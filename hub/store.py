@@ -360,24 +360,27 @@ class Store:
             res_json = json.dumps(result) if result is not None else None
             current = job[0] == "running" and job[1] == worker_id and job[2] == attempt
             if not current:
-                c.execute("UPDATE job_attempts SET ended_at = ?, outcome = ?, error = ?, result = ? "
+                c.execute("UPDATE job_attempts SET ended_at = COALESCE(ended_at, ?), reported_at = ?, "
+                          "outcome = ?, error = CASE WHEN ? IS NULL THEN error "
+                          "ELSE COALESCE(error || '; then reported: ', '') || ? END, result = ? "
                           "WHERE job_id = ? AND attempt = ?",
-                          (now, "late" if error is None else "late-failed", error, res_json, job_id, attempt))
+                          (now, now, "late" if error is None else "late-failed", error, error, res_json,
+                           job_id, attempt))
                 return "late"
             if release and error is not None:
-                c.execute("UPDATE job_attempts SET ended_at = ?, outcome = 'released', error = ? "
-                          "WHERE job_id = ? AND attempt = ?", (now, error, job_id, attempt))
+                c.execute("UPDATE job_attempts SET ended_at = ?, reported_at = ?, outcome = 'released', error = ? "
+                          "WHERE job_id = ? AND attempt = ?", (now, now, error, job_id, attempt))
                 c.execute("UPDATE jobs SET status = 'pending', lease_until = NULL, "
                           "max_attempts = max_attempts + 1 WHERE id = ?", (job_id,))
                 return "released"
             if error is None:
-                c.execute("UPDATE job_attempts SET ended_at = ?, outcome = 'succeeded', result = ? "
-                          "WHERE job_id = ? AND attempt = ?", (now, res_json, job_id, attempt))
+                c.execute("UPDATE job_attempts SET ended_at = ?, reported_at = ?, outcome = 'succeeded', result = ? "
+                          "WHERE job_id = ? AND attempt = ?", (now, now, res_json, job_id, attempt))
                 c.execute("UPDATE jobs SET status = 'succeeded', result = ?, error = NULL, finished_at = ?, "
                           "lease_until = NULL WHERE id = ?", (res_json, now, job_id))
                 return "accepted"
-            c.execute("UPDATE job_attempts SET ended_at = ?, outcome = 'failed', error = ? "
-                      "WHERE job_id = ? AND attempt = ?", (now, error, job_id, attempt))
+            c.execute("UPDATE job_attempts SET ended_at = ?, reported_at = ?, outcome = 'failed', error = ? "
+                      "WHERE job_id = ? AND attempt = ?", (now, now, error, job_id, attempt))
             if job[2] >= job[3]:
                 c.execute("UPDATE jobs SET status = 'failed', error = ?, finished_at = ?, lease_until = NULL, "
                           "review = 1 WHERE id = ?", (error, now, job_id))
@@ -424,9 +427,9 @@ class Store:
         job = _job(r)
         job["attempts"] = [
             dict(attempt=a[0], worker_id=a[1], started_at=a[2], ended_at=a[3], outcome=a[4], error=a[5],
-                 result=json.loads(a[6]) if a[6] else None)
-            for a in c.execute("SELECT attempt, worker_id, started_at, ended_at, outcome, error, result "
-                               "FROM job_attempts WHERE job_id = ? ORDER BY attempt", (job_id,))]
+                 result=json.loads(a[6]) if a[6] else None, reported_at=a[7])
+            for a in c.execute("SELECT attempt, worker_id, started_at, ended_at, outcome, error, result, "
+                               "reported_at FROM job_attempts WHERE job_id = ? ORDER BY attempt", (job_id,))]
         return job
 
     def jobs(self, status: str | None = None, type_: str | None = None, node: str | None = None,

@@ -137,6 +137,9 @@ def test_reclaimed_job_goes_to_another_worker_and_the_late_result_never_wins(sto
     assert (job["status"], job["claimed_by"], job["result"]) == ("succeeded", "second", {"v": "winner"})
     assert [(a["worker_id"], a["outcome"], a["result"]) for a in job["attempts"]] == [
         ("first", "late", {"v": "late"}), ("second", "succeeded", {"v": "winner"})]
+    first = job["attempts"][0]
+    assert (first["ended_at"], first["reported_at"]) == (T0 + LEASE + 1, T0 + 71), \
+        "when the lease ran out and when the late report came are both kept"
 
 
 def test_late_result_after_the_winner_is_kept_for_review_only(store):
@@ -148,7 +151,9 @@ def test_late_result_after_the_winner_is_kept_for_review_only(store):
     assert store.job_result(job_id, "first", 1, None, "it broke late", T0 + 80) == "late"
     job = store.job(job_id)
     assert (job["status"], job["result"], job["error"]) == ("succeeded", {"v": "winner"}, None)
-    assert job["attempts"][0]["outcome"] == "late-failed" and job["attempts"][0]["error"] == "it broke late"
+    first = job["attempts"][0]
+    assert first["outcome"] == "late-failed"
+    assert first["error"].startswith("lease expired on worker first") and first["error"].endswith("it broke late")
 
 
 def test_failing_job_retries_then_ends_failed_with_every_error_kept(store):
