@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Callable
 
 from .buffer import SampleBuffer
+from .console import say
 from .client import HubClient, HubError, HubUnreachable, NotAForgeHub
 
 log = logging.getLogger("forge.agent")
@@ -207,12 +208,7 @@ class Agent:
         return False
 
     def _say(self, line: str) -> None:
-        log.info(line)
-        if self.echo:
-            try:
-                print(line, flush=True)
-            except UnicodeEncodeError:
-                print(line.encode("ascii", "replace").decode(), flush=True)
+        say(log, line, self.echo)
 
 
 def _pct(v: float | None) -> str:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Callable
 
 from . import paths
+from .console import say
 from .client import HubClient, HubError, HubUnreachable, NotAForgeHub
 from .idle import IdleGate, IdleInputs, IdlePolicy, SystemInputs
 from .runner import RunningJob, start_job
@@ -306,9 +307,4 @@ class Worker:
                 log.exception("worker listener failed")
 
     def _say(self, line: str) -> None:
-        log.info(line)
-        if self.echo:
-            try:
-                print(line, flush=True)
-            except UnicodeEncodeError:
-                print(line.encode("ascii", "replace").decode(), flush=True)
+        say(log, line, self.echo)

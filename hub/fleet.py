@@ -37,20 +37,20 @@ def node_status(last_seen: float, now: float, degraded_s: float, offline_s: floa
     return "offline"
 
 
-def _cpu(sample: dict | None) -> float | None:
+def _percent(sample: dict | None, family: str) -> float | None:
     try:
-        v = sample["cpu"]["percent"]  # type: ignore[index]
+        v = sample[family]["percent"]  # type: ignore[index]
         return float(v) if v is not None else None
     except (KeyError, TypeError, ValueError):
         return None
+
+
+def _cpu(sample: dict | None) -> float | None:
+    return _percent(sample, "cpu")
 
 
 def _mem(sample: dict | None) -> float | None:
-    try:
-        v = sample["memory"]["percent"]  # type: ignore[index]
-        return float(v) if v is not None else None
-    except (KeyError, TypeError, ValueError):
-        return None
+    return _percent(sample, "memory")
 
 
 class FleetState:

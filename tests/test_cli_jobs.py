@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ADMIN, SHARED, LiveHub, http
+from conftest import SHARED, LiveHub, http
 
 FT06 = SHARED / "data" / "jsplib" / "instances" / "ft06"
 

@@ -12,7 +12,6 @@ import re
 import signal
 import sqlite3
 import time
-from pathlib import Path
 
 import pytest
 
