@@ -2,8 +2,12 @@
 
 import { onAuthRequired, onConnection, setViewerToken, viewerToken } from "./api.js";
 import { h } from "./dom.js";
+import { renderAdd } from "./add.js";
+import { renderBatch } from "./batch.js";
 import { renderFleet } from "./fleet.js";
 import { renderHome } from "./home.js";
+import { renderJob } from "./job.js";
+import { renderJobs } from "./jobs.js";
 import { renderNode } from "./node.js";
 import { route, Router } from "./router.js";
 
@@ -15,6 +19,10 @@ const THEME_KEY = "forge.theme";
 route("/", renderHome, { nav: "This machine", order: 10 });
 route("/fleet", renderFleet, { nav: "Fleet", order: 20 });
 route("/node/:id", renderNode);
+route("/jobs", renderJobs, { nav: "Jobs", order: 30 });
+route("/jobs/:id", renderJob);
+route("/batch/:id", renderBatch);
+route("/add", renderAdd, { nav: "Add a machine", order: 40 });
 
 function applyTheme(theme) {
   document.documentElement.dataset.theme = theme;

@@ -1,0 +1,342 @@
+// The job queue: filters (status, type, machine), live every 2 s, progress bars for
+// running jobs. Also the small pieces the job and batch pages share.
+
+import { getJSON } from "./api.js";
+import { h, setAttr, setText } from "./dom.js";
+import * as fmt from "./format.js";
+
+export const STATUSES = ["pending", "running", "succeeded", "failed", "cancelled"];
+export const FINAL = new Set(["succeeded", "failed", "cancelled"]);
+export const POLL_MS = 2000;
+const PAGE_SIZE = 50;
+
+export function jobHref(id) { return `#/jobs/${encodeURIComponent(id)}`; }
+export function batchHref(id) { return `#/batch/${encodeURIComponent(id)}`; }
+export function nodeHref(id) { return `#/node/${encodeURIComponent(id)}`; }
+
+/** A status pill; `data-status` drives its colour. */
+export function statusBadge(status) {
+  return h("span", { class: "job-status", dataset: { status } }, status);
+}
+
+export function setStatusBadge(el, status) {
+  if (el.dataset.status !== status) el.dataset.status = status;
+  setText(el, status);
+}
+
+/** A number as people read it: integers whole, others to a few significant digits. */
+export function value(v) {
+  if (v == null) return "–";
+  if (typeof v === "boolean") return v ? "yes" : "no";
+  if (typeof v !== "number") return String(v);
+  if (!Number.isFinite(v)) return String(v);
+  if (Number.isInteger(v)) return v.toLocaleString(undefined);
+  const a = Math.abs(v);
+  if (a >= 1000) return v.toLocaleString(undefined, { maximumFractionDigits: 1 });
+  if (a >= 1 || a === 0) return v.toLocaleString(undefined, { maximumFractionDigits: 3 });
+  return v.toPrecision(3);
+}
+
+export function gapText(g) {
+  if (g == null || !Number.isFinite(g)) return "–";
+  return g === 0 ? "0 %" : `${(g * 100).toFixed(g < 0.001 ? 3 : 2)} %`;
+}
+
+export function seconds(s) {
+  if (s == null || !Number.isFinite(s)) return "–";
+  if (s < 1) return `${Math.round(s * 1000)} ms`;
+  if (s < 60) return `${s.toFixed(s < 10 ? 2 : 1)} s`;
+  return fmt.duration(s);
+}
+
+/** One line on what a finished job found (or why it failed), from its scalar result fields. */
+export function resultSummary(job) {
+  if (job.status === "failed" || (job.error && job.status !== "succeeded")) {
+    return (job.error || "failed").split("\n")[0];
+  }
+  const r = job.result;
+  if (!r) return "";
+  const parts = [];
+  if (job.type === "jobshop") {
+    if (r.makespan != null) parts.push(`makespan ${value(r.makespan)}`);
+    parts.push(r.optimal ? "optimal" : r.lower_bound != null ? `bound ${value(r.lower_bound)}` : r.status);
+  } else if ("objective" in r) {
+    parts.push(`objective ${value(r.objective)}`);
+    if (r.gap != null && r.gap > 0) parts.push(`gap ${gapText(r.gap)}`);
+    else if (r.status) parts.push(r.status);
+  } else {
+    for (const [k, v] of Object.entries(r).slice(0, 3)) parts.push(`${k} ${value(v)}`);
+  }
+  return parts.filter(Boolean).join(" · ");
+}
+
+/**
+ * The share done of a running job: the time-limit share the solver reports, or 1 - gap
+ * when that is further along (a MIP closing its gap long before its time limit).
+ */
+export function progressShare(progress) {
+  if (!progress) return null;
+  const byTime = Number.isFinite(progress.percent) ? progress.percent / 100 : null;
+  const byGap = Number.isFinite(progress.gap) ? Math.max(0, 1 - progress.gap) : null;
+  const share = Math.max(byTime ?? 0, byGap ?? 0);
+  return byTime == null && byGap == null ? null : Math.min(1, share);
+}
+
+export function progressText(progress) {
+  if (!progress) return "starting…";
+  const bits = [];
+  if (progress.incumbent != null) bits.push(`best ${value(progress.incumbent)}`);
+  if (progress.bound != null) bits.push(`bound ${value(progress.bound)}`);
+  if (progress.gap != null) bits.push(`gap ${gapText(progress.gap)}`);
+  if (progress.elapsed != null) bits.push(seconds(progress.elapsed));
+  return bits.join(" · ") || "running";
+}
+
+/** A progress bar with its text beside it; `update(progress)` moves it in place. */
+export class ProgressBar {
+  constructor() {
+    this.fill = h("i");
+    this.bar = h("div", { class: "bar job-bar", role: "progressbar", "aria-valuemin": "0", "aria-valuemax": "100" }, this.fill);
+    this.text = h("span", { class: "job-progress-text" });
+    this.el = h("div", { class: "job-progress" }, this.bar, this.text);
+  }
+
+  update(progress) {
+    const share = progressShare(progress);
+    const t = `scaleX(${(share ?? 0).toFixed(3)})`;
+    if (this.fill.style.transform !== t) this.fill.style.transform = t;
+    this.bar.classList.toggle("indeterminate", share == null);
+    setAttr(this.bar, "aria-valuenow", share == null ? "0" : (share * 100).toFixed(0));
+    setText(this.text, progressText(progress));
+  }
+}
+
+/** A poller that skips hidden tabs and stops when the page is left; `run()` fetches now. */
+export class Poller {
+  constructor(fn, ms = POLL_MS) {
+    this.fn = fn;
+    this.ms = ms;
+    this.timer = 0;
+    this.stopped = false;
+    this.busy = false;
+    this.onVisible = () => { if (!document.hidden) this.run(); };
+    document.addEventListener("visibilitychange", this.onVisible);
+  }
+
+  async run() {
+    clearTimeout(this.timer);
+    if (this.stopped || this.busy) return;
+    this.busy = true;
+    let again = true;
+    try { again = (await this.fn()) !== false; } catch (e) { if (e?.name === "AuthError") again = false; }
+    this.busy = false;
+    if (again && !this.stopped && !document.hidden) this.timer = setTimeout(() => this.run(), this.ms);
+  }
+
+  stop() {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    document.removeEventListener("visibilitychange", this.onVisible);
+  }
+}
+
+function sinceCreated(job, now) {
+  return fmt.ago(now - job.created_at);
+}
+
+function runTime(job, now) {
+  if (!job.claimed_at) return "–";
+  return seconds((job.finished_at || now) - job.claimed_at);
+}
+
+/** One queue row, built once and updated in place as the job moves on. */
+class Row {
+  constructor(job) {
+    this.id = job.id;
+    this.status = statusBadge(job.status);
+    this.label = h("td", { class: "job-label" });
+    this.progress = new ProgressBar();
+    this.summary = h("span", { class: "job-summary" });
+    this.resultCell = h("td", { class: "job-result" }, this.progress.el, this.summary);
+    this.node = h("td");
+    this.attempts = h("td", { class: "num" });
+    this.created = h("td", { class: "num" });
+    this.took = h("td", { class: "num" });
+    this.el = h("tr", { dataset: { job: job.id } },
+      h("td", { class: "num" }, h("a", { href: jobHref(job.id) }, `#${job.id}`)),
+      h("td", {}, job.type),
+      this.label,
+      h("td", {}, this.status),
+      this.resultCell, this.node, this.attempts, this.created, this.took);
+    this.key = "";
+  }
+
+  update(job, now) {
+    setStatusBadge(this.status, job.status);
+    this.el.dataset.status = job.status;
+    const key = `${job.status}|${job.claimed_by}|${job.label}|${job.batch_id}|${job.attempt_count}|${JSON.stringify(job.result)}|${job.error}`;
+    if (key !== this.key) {
+      this.key = key;
+      this.label.replaceChildren(...[
+        job.label ? h("span", {}, job.label) : null,
+        job.batch_id ? h("a", { class: "job-batch", href: batchHref(job.batch_id), title: "Compare this batch's results" },
+          job.label ? "batch" : `batch ${job.batch_id}`) : null,
+        !job.label && !job.batch_id ? h("span", { class: "muted" }, "–") : null].filter(Boolean));
+      this.node.replaceChildren(job.claimed_by ? h("a", { href: nodeHref(job.claimed_by) }, job.claimed_by) : h("span", { class: "muted" }, "–"));
+      setText(this.attempts, `${job.attempt_count}/${job.max_attempts}`);
+      const summary = resultSummary(job);
+      setText(this.summary, summary);
+      this.summary.classList.toggle("error", job.status === "failed");
+      setAttr(this.summary, "title", job.status === "failed" ? (job.error || "") : summary);
+    }
+    const running = job.status === "running";
+    this.progress.el.hidden = !running;
+    this.summary.hidden = running;
+    if (running) this.progress.update(job.progress);
+    setText(this.created, sinceCreated(job, now));
+    setAttr(this.created, "title", fmt.dateTime(job.created_at));
+    setText(this.took, runTime(job, now));
+  }
+}
+
+/** Filters live in the hash (#/jobs?status=failed&type=prodplan) so a view can be linked. */
+function readFilters() {
+  const q = new URLSearchParams(location.hash.split("?")[1] || "");
+  return { status: q.get("status") || "", type: q.get("type") || "", node: q.get("node") || "",
+           offset: Math.max(0, parseInt(q.get("offset") || "0", 10) || 0) };
+}
+
+function writeFilters(f) {
+  const q = new URLSearchParams();
+  for (const k of ["status", "type", "node"]) if (f[k]) q.set(k, f[k]);
+  if (f.offset) q.set("offset", String(f.offset));
+  const s = q.toString();
+  history.replaceState(null, "", `#/jobs${s ? `?${s}` : ""}`);
+}
+
+function select(label, options, current) {
+  const el = h("select", { "aria-label": label },
+    ...options.map(([v, text]) => h("option", { value: v }, text)));
+  el.value = current;
+  return el;
+}
+
+function fillOptions(el, options) {
+  const want = options.map(([v, t]) => `${v}=${t}`).join("|");
+  if (el.dataset.opts === want) return;
+  const cur = el.value;
+  el.replaceChildren(...options.map(([v, text]) => h("option", { value: v }, text)));
+  el.dataset.opts = want;
+  el.value = options.some(([v]) => v === cur) ? cur : options[0][0];
+}
+
+export function renderJobs(view) {
+  const f = readFilters();
+  const rows = new Map();
+  let serverSkew = 0;
+
+  const counts = h("span", { class: "counts", "aria-live": "polite" });
+  const statusSel = select("Show status", [["", "All statuses"], ...STATUSES.map((s) => [s, s])], f.status);
+  const typeSel = select("Show type", [["", "All types"], ...(f.type ? [[f.type, f.type]] : [])], f.type);
+  const nodeSel = select("Show machine", [["", "All machines"], ...(f.node ? [[f.node, f.node]] : [])], f.node);
+  const tbody = h("tbody");
+  const table = h("table", { class: "jobs-table" },
+    h("thead", {}, h("tr", {}, ...["Job", "Type", "Label", "Status", "Progress / result", "Machine", "Attempts", "Submitted", "Run time"]
+      .map((t, i) => h("th", { scope: "col", class: i === 0 || i >= 6 ? "num" : null }, t)))),
+    tbody);
+  const empty = h("div", { class: "empty", hidden: true });
+  const error = h("p", { class: "error", role: "alert", hidden: true });
+  const prev = h("button", { type: "button" }, "← Newer");
+  const next = h("button", { type: "button" }, "Older →");
+  const pageInfo = h("span", { class: "muted" });
+  const pager = h("div", { class: "pager jobs-pager" }, prev, pageInfo, next);
+  view.append(
+    h("div", { class: "toolbar" }, h("h1", {}, "Jobs"), counts, h("span", { class: "grow" }), statusSel, typeSel, nodeSel),
+    error, h("div", { class: "table-wrap" }, table), empty, pager);
+
+  const poller = new Poller(load);
+
+  async function load() {
+    const q = new URLSearchParams({ limit: String(PAGE_SIZE), offset: String(f.offset) });
+    for (const k of ["status", "type", "node"]) if (f[k]) q.set(k, f[k]);
+    let body;
+    try {
+      body = await getJSON(`/api/jobs?${q}`);
+    } catch (e) {
+      if (e.name === "AuthError") throw e;
+      error.hidden = false;
+      setText(error, `Could not load the queue: ${e.message}`);
+      return true;
+    }
+    error.hidden = true;
+    render(body);
+    return true;
+  }
+
+  async function loadNodes() {
+    try {
+      const fleet = await getJSON("/api/fleet");
+      serverSkew = fleet.now - Date.now() / 1000;
+      const ids = fleet.nodes.map((n) => n.id).sort((a, b) => a.localeCompare(b, undefined, { numeric: true }));
+      if (f.node && !ids.includes(f.node)) ids.push(f.node);
+      fillOptions(nodeSel, [["", "All machines"], ...ids.map((id) => [id, id])]);
+    } catch { /* the filter keeps what it has */ }
+  }
+
+  function render(body) {
+    const now = Date.now() / 1000 + serverSkew;
+    const c = body.counts || {};
+    setText(counts, STATUSES.map((s) => `${c[s] || 0} ${s}`).join(" · "));
+    const types = [...new Set([...(body.types || []), ...(f.type ? [f.type] : [])])];
+    fillOptions(typeSel, [["", "All types"], ...types.map((t) => [t, t])]);
+
+    const seen = new Set();
+    const ordered = body.jobs.map((job) => {
+      let row = rows.get(job.id);
+      if (!row) { row = new Row(job); rows.set(job.id, row); }
+      row.update(job, now);
+      seen.add(job.id);
+      return row.el;
+    });
+    for (const [id, row] of rows) if (!seen.has(id)) { row.el.remove(); rows.delete(id); }
+    const current = tbody.children;
+    let same = current.length === ordered.length;
+    for (let i = 0; same && i < ordered.length; i++) same = current[i] === ordered[i];
+    if (!same) tbody.append(...ordered);
+
+    const filtered = f.status || f.type || f.node;
+    table.hidden = !body.jobs.length;
+    empty.hidden = body.jobs.length > 0;
+    if (!body.jobs.length) {
+      empty.replaceChildren(...(filtered
+        ? [h("p", {}, "No job matches these filters.")]
+        : [h("p", {}, "The queue is empty."),
+           h("p", { class: "muted" }, "Submit work with ", h("code", {}, "forge jobs submit FILE"),
+             " (a JSON job, a JSPLIB instance or an MPS/LP model), or POST it to ", h("code", {}, "/api/jobs"), ".")]));
+    }
+    const from = body.total ? f.offset + 1 : 0;
+    setText(pageInfo, `${from}–${f.offset + body.jobs.length} of ${body.total}`);
+    prev.disabled = f.offset === 0;
+    next.disabled = f.offset + body.jobs.length >= body.total;
+    pager.hidden = body.total <= PAGE_SIZE && f.offset === 0;
+  }
+
+  const onFilter = () => {
+    f.status = statusSel.value;
+    f.type = typeSel.value;
+    f.node = nodeSel.value;
+    f.offset = 0;
+    writeFilters(f);
+    poller.run();
+  };
+  statusSel.addEventListener("change", onFilter);
+  typeSel.addEventListener("change", onFilter);
+  nodeSel.addEventListener("change", onFilter);
+  prev.addEventListener("click", () => { f.offset = Math.max(0, f.offset - PAGE_SIZE); writeFilters(f); poller.run(); });
+  next.addEventListener("click", () => { f.offset += PAGE_SIZE; writeFilters(f); poller.run(); });
+
+  loadNodes();
+  const nodeTimer = setInterval(loadNodes, 30000);
+  poller.run();
+  return () => { poller.stop(); clearInterval(nodeTimer); };
+}
