@@ -85,6 +85,8 @@ export function progressShare(progress) {
 export function progressText(progress) {
   if (!progress) return "starting…";
   const bits = [];
+  const share = progressShare(progress);
+  if (share != null) bits.push(`${Math.floor(share * 100)} %`);
   if (progress.incumbent != null) bits.push(`best ${value(progress.incumbent)}`);
   if (progress.bound != null) bits.push(`bound ${value(progress.bound)}`);
   if (progress.gap != null) bits.push(`gap ${gapText(progress.gap)}`);
