@@ -198,9 +198,10 @@ export function renderJob(view, { id }) {
   const progressPanel = h("section", { class: "panel wide" }, h("h2", {}, h("span", {}, "Progress")), progress.el);
   const body = h("div", { class: "panels job-panels" });
   const loadError = h("p", { class: "error", role: "alert", hidden: true });
-  view.append(loadError,
+  view.append(
     h("p", { class: "crumbs" }, h("a", { href: "#/jobs" }, "← All jobs")),
     h("div", { class: "node-head" }, h("div", { class: "node-title" }, title, badge, sub), facts),
+    loadError,
     h("div", { class: "panels job-panels" }, progressPanel), body);
 
   function render(job) {
