@@ -240,3 +240,11 @@ def test_bad_payload_names_the_field(payload, field, fragment):
         registry.validate("prodplan", payload)
     assert err.value.field == field
     assert fragment in err.value.reason
+
+
+def test_thread_count_can_change_between_solves_in_one_process():
+    """HiGHS keeps one scheduler per process; a later job asking for other threads must still run."""
+    payload = random_instance(8, items=3, periods=6)
+    results = [registry.solve("prodplan", {**payload, "threads": n}) for n in (2, 1, 2)]
+    assert [r["status"] for r in results] == ["optimal"] * 3
+    assert len({r["objective"] for r in results}) == 1

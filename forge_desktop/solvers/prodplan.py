@@ -277,6 +277,8 @@ def build_facility_location(problem: Problem) -> BuiltModel:
     for i, item in enumerate(problem.items):
         net, constant = net_demand(item)
         builder.offset += constant
+        limits = [_production_limit(problem, item, t, sum(net) if item.backlog_allowed else sum(net[t:]))
+                  for t in range(T)]
         serves: list[list[int]] = [[] for _ in range(T)]
         for k in range(T):
             if net[k] <= 0:
@@ -285,16 +287,16 @@ def build_facility_location(problem: Problem) -> BuiltModel:
             cols = []
             for t in range(last + 1):
                 cost = item.holding_cost * (k - t) if t <= k else item.backlog_cost * (t - k)
-                col = builder.add_col(cost, 0.0, net[k])
+                most = min(net[k], limits[t])
+                col = builder.add_col(cost, 0.0, most)
                 serves[t].append(col)
-                builder.add_row([col, setup[i][t]], [1.0, -net[k]], float("-inf"), 0.0)
+                builder.add_row([col, setup[i][t]], [1.0, -most], float("-inf"), 0.0)
                 cols.append(col)
             builder.add_row(cols, [1.0] * len(cols), net[k], net[k])
         for t in range(T):
             if not serves[t]:
                 continue
-            left = sum(net) if item.backlog_allowed else sum(net[t:])
-            limit = _production_limit(problem, item, t, left)
+            limit = limits[t]
             produce = builder.add_col(0.0, 0.0, limit)
             builder.add_row([produce] + serves[t], [1.0] + [-1.0] * len(serves[t]), 0.0, 0.0)
             builder.add_row([produce, setup[i][t]], [1.0, -limit], float("-inf"), 0.0)
