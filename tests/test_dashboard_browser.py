@@ -6,48 +6,19 @@ from __future__ import annotations
 
 import os
 import time
-from pathlib import Path
 
 import pytest
 
-from conftest import wait_until
+from conftest import shot, wait_until
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(not os.path.exists("/usr/bin/chromium"), reason="needs Debian's /usr/bin/chromium"),
 ]
 
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
 # Short thresholds so a stopped agent turns degraded and offline within seconds; agents push
 # every 5 s, so "degraded" must stay above that or live agents would flap.
 FAST_STATUS = {"FORGE_HUB_DEGRADED_AFTER_S": "7", "FORGE_HUB_OFFLINE_AFTER_S": "12"}
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
-@pytest.fixture
-def page(browser):
-    """A fresh page (own storage); the test fails if the page throws an uncaught error."""
-    context = browser.new_context(viewport={"width": 1280, "height": 860})
-    p = context.new_page()
-    errors: list[str] = []
-    p.on("pageerror", lambda e: errors.append(str(e)))
-    p.errors = errors
-    yield p
-    context.close()
-    assert not errors, f"page errors: {errors}"
-
-
-def shot(page, artifacts: Path, name: str) -> None:
-    page.screenshot(path=str(artifacts / f"dashboard_{name}.png"), full_page=True)
 
 
 def card(page, node_id: str):

@@ -9,19 +9,16 @@ import os
 import shlex
 import subprocess
 import urllib.request
-from pathlib import Path
 
 import pytest
 
-from conftest import ADMIN, SHARED, LiveHub, http, wait_until
+from conftest import shot, ADMIN, SHARED, LiveHub, http, wait_until
 
 pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(not os.path.exists("/usr/bin/chromium"), reason="needs Debian's /usr/bin/chromium"),
 ]
 
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
 WORKER_TYPES = "sleep,jobshop,prodplan,mps"
 FT06 = SHARED / "data" / "jsplib" / "instances" / "ft06"
 SMALL_PLAN = {"periods": 4, "capacity": 100, "items": [
@@ -39,32 +36,6 @@ def hub(tmp_path_factory):
             env=dict(h.env, FORGE_WORKER_TYPES=WORKER_TYPES))
     yield h
     h.close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
-@pytest.fixture
-def page(browser):
-    """A fresh page (own storage); the test fails if the page throws an uncaught error."""
-    context = browser.new_context(viewport={"width": 1280, "height": 860})
-    p = context.new_page()
-    errors: list[str] = []
-    p.on("pageerror", lambda e: errors.append(str(e)))
-    p.errors = errors
-    yield p
-    context.close()
-    assert not errors, f"page errors: {errors}"
-
-
-def shot(page, artifacts: Path, name: str) -> None:
-    page.screenshot(path=str(artifacts / f"dashboard_{name}.png"), full_page=True)
 
 
 def submit(hub: LiveHub, body: dict) -> dict:
