@@ -3,9 +3,10 @@
 Two formulations of the same model (docs/SOLVERS.md has the math):
 
 - `facility_location` (default): x[i,t,k] = units of item i made in period t for
-  the demand of period k, linked to the setup by x[i,t,k] <= D[i,k] y[i,t]. Its LP
+  the demand of period k, linked to the setup by x[i,t,k] <= D[i,k] y[i,t], plus an
+  aggregate production column per item and period for the capacity rows. Its LP
   relaxation describes the uncapacitated single-item polytope exactly, so the bound
-  is far stronger than the textbook one and branch-and-bound has little left to do.
+  is far stronger than the textbook one; what is left comes from the shared capacity.
 - `textbook`: production, inventory and backlog per item and period, big-M linking
   with M tightened to the remaining demand and the capacity. Kept for comparison
   (bench/solvers_bench.py) and as a fallback.
@@ -266,7 +267,7 @@ def build_facility_location(problem: Problem) -> BuiltModel:
 
     The aggregate carries the variable upper bound p <= U y that HiGHS's flow-cover
     and knapsack cuts look for in the capacity rows; with the capacity written over
-    the many x[i,t,k] instead, those cuts are weaker (bench: fewer nodes on G69/G72).
+    the many x[i,t,k] instead, those cuts are weaker (docs/PERFORMANCE.md, "Solvers").
     """
     from forge_desktop.solvers.highs_backend import MipBuilder
 
