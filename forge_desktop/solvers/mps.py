@@ -76,7 +76,7 @@ def solve(payload: dict, progress: Progress | None = None) -> dict:
     from forge_desktop.solvers.highs_backend import run
 
     highs = _read(payload)
-    outcome = run(highs, payload["time_limit"], payload["mip_gap"], progress)
+    outcome = run(highs, payload["time_limit"], payload["mip_gap"], progress, threads=payload["threads"])
     lp = highs.getLp()
     result: dict = {
         "status": outcome.status,
