@@ -193,6 +193,9 @@ class Worker:
             return
         self._claim_failures = 0
         self._next_claim = now
+        if "threads" in job["payload"]:
+            # The solver may use every core the job reserved, never more.
+            job["payload"]["threads"] = max(1, int(job.get("cores", 1)))
         limit = float(job["payload"].get("time_limit") or self.options.default_time_limit_s)
         running = start_job(job, limit + self.options.time_limit_margin_s, self.options.memory_mb)
         self.jobs[running.id] = running
