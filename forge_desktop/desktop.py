@@ -8,6 +8,7 @@ news to their own thread (the UI does so through a Qt signal).
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import sys
@@ -120,6 +121,7 @@ class DesktopApp:
         self.paused = False
         self.error: str | None = None
         self._listeners: list[Callable[[], None]] = []
+        self._closed = False
         self._lock = threading.RLock()
         psutil.cpu_percent(None)
 
@@ -129,6 +131,8 @@ class DesktopApp:
         self._listeners.append(listener)
 
     def _changed(self, *_: Any) -> None:
+        if self._closed:
+            return
         for listener in list(self._listeners):
             try:
                 listener()
@@ -166,8 +170,6 @@ class DesktopApp:
         """(Re)start agent and worker against the current target, with the keyring token."""
         with self._lock:
             self._stop_reporting()
-            self.settings = self._reload_settings()
-            self.node_id = self.settings.node_id or self.node_id
             url = self.target_url
             token = self._embedded_token() if self.embedded_running else (
                 os.environ.get("BEARER_TOKEN") or load_token(url, self.node_id))
@@ -185,16 +187,6 @@ class DesktopApp:
             self._start_worker()
         self._changed()
 
-    def _reload_settings(self) -> Settings:
-        """The dialog saves through onboarding.remember; pick up its hub and node id."""
-        try:
-            fresh = Settings.load().apply_env()
-        except SettingsError as e:
-            log.warning("%s", e)
-            return self.settings
-        fresh.embedded_hub = self.embedded_wanted
-        return fresh
-
     def _start_worker(self) -> None:
         if self.settings.jobs == "never" or not self.client:
             return
@@ -202,7 +194,8 @@ class DesktopApp:
         if module is None:
             return
         try:
-            self.worker = module.Worker(self.client, self.node_id, module.worker_options(self.settings))
+            options = module.worker_options(dataclasses.replace(self.settings, node_id=self.node_id))
+            self.worker = module.Worker(self.client, self.node_id, options, on_change=self._changed)
             if self.paused:
                 self.worker.pause()
             self.worker.start()
@@ -224,7 +217,12 @@ class DesktopApp:
             self.agent = None
 
     def shutdown(self) -> None:
-        """Quit: worker, agent (final push or buffer), then the embedded hub. Safe to call twice."""
+        """Quit: worker, agent (final push or buffer), then the embedded hub. Safe to call twice.
+
+        Listeners hear nothing afterwards: a thread that outlives its stop timeout must not
+        reach widgets that are gone.
+        """
+        self._closed = True
         with self._lock:
             self._stop_reporting()
             self._stop_hub()

@@ -99,6 +99,45 @@ def test_pause_flips_the_worker_and_the_state_icon(embedded_shell, qtbot):
         assert not shell.app.worker.paused
 
 
+def test_pause_stops_claiming_and_resume_picks_the_job_up(qtbot, desktop_home, live_hub, monkeypatch):
+    """GIVEN the app reporting to a hub with jobs 'always', WHEN paused, THEN a queued job stays pending."""
+    from forge_desktop.desktop import DesktopApp, intent_handlers
+    from forge_desktop.settings import Settings
+    from forge_desktop.ui.shell import Shell
+    pytest.importorskip("forge_desktop.worker")
+    hub = live_hub("--allow-test-jobs")
+    monkeypatch.setenv("BEARER_TOKEN", hub.token("desk"))
+    monkeypatch.setenv("FORGE_WORKER_TYPES", "sleep")
+    app = DesktopApp(Settings(node_id="desk", jobs="always"), hub_url=hub.url)
+    app.start()
+    shell = Shell(app, announce=lambda line: None, quit_app=lambda: None)
+    shell.wire(intent_handlers(app, shell))
+    shell.show()
+    win = shell.status_window
+    try:
+        assert app.worker is not None
+        qtbot.mouseClick(win.buttons["toggle_pause"], qtbot_left())
+        assert app.worker.paused and win.state == "paused"
+        # A long-poll claim sent before the click may still hand out a job (reported to the
+        # worker's owner); wait it out so this checks what pausing promises from now on.
+        from forge_desktop.worker import WorkerOptions
+        qtbot.wait(int((WorkerOptions().long_poll_s + 1) * 1000))
+        st, body = http("POST", hub.url + "/api/jobs", {"type": "sleep", "payload": {"seconds": 3}}, token=ADMIN)
+        assert st == 201, body
+        job = body["id"]
+        qtbot.wait(3000)
+        assert http("GET", f"{hub.url}/api/jobs/{job}")[1]["status"] == "pending"
+
+        qtbot.mouseClick(win.buttons["toggle_pause"], qtbot_left())
+        assert not app.worker.paused
+        qtbot.waitUntil(lambda: win.state == "job", timeout=15000)
+        assert http("GET", f"{hub.url}/api/jobs/{job}")[1]["status"] == "running"
+        wait_until(lambda: http("GET", f"{hub.url}/api/jobs/{job}")[1]["status"] == "succeeded", 20,
+                   what="the job to finish")
+    finally:
+        shell.quit()
+
+
 def test_open_dashboard_and_fleet_window(embedded_shell, qtbot):
     shell, win = embedded_shell, embedded_shell.status_window
     opened: list[str] = []

@@ -96,17 +96,24 @@ class FetchJson(QRunnable):
             pass
 
 
-_inflight: set[FetchJson] = set()
-"""Fetches kept alive until their signal is delivered on the GUI thread."""
+_inflight: set[QObject] = set()
+"""Signal carriers kept alive until their result is delivered on the GUI thread.
+
+The runnables themselves stay auto-deleted by the pool: dropping the last Python
+reference to a runnable the pool may still be finishing would free it under the pool.
+"""
+
+
+def _keep_until_delivered(signals: QObject) -> None:
+    _inflight.add(signals)
+    signals.done.connect(lambda *_: _inflight.discard(signals))
+    signals.failed.connect(lambda *_: _inflight.discard(signals))
 
 
 def fetch(url: str, token: str | None, path: str, query: dict | None = None,
           on_done=None, on_failed=None) -> FetchJson:
     job = FetchJson(url, token, path, query)
-    job.setAutoDelete(False)
-    _inflight.add(job)
-    job.signals.done.connect(lambda *_: _inflight.discard(job))
-    job.signals.failed.connect(lambda *_: _inflight.discard(job))
+    _keep_until_delivered(job.signals)
     if on_done:
         job.signals.done.connect(on_done)
     if on_failed:
@@ -222,7 +229,6 @@ class BackgroundCall(QRunnable):
         super().__init__()
         self.fn, self.args, self.expected = fn, args, expected
         self.signals = _CallSignals()
-        self.setAutoDelete(False)
 
     def run(self) -> None:
         try:
@@ -235,6 +241,9 @@ class BackgroundCall(QRunnable):
         else:
             self.signals.done.emit(result)
 
-    def start(self) -> "BackgroundCall":
+    def start(self) -> QObject:
+        """Run it; returns the signals object (the runnable belongs to the pool from here on)."""
+        signals = self.signals
+        _keep_until_delivered(signals)
         QThreadPool.globalInstance().start(self)
-        return self
+        return signals

@@ -151,10 +151,10 @@ class FleetWindow(QMainWindow):
     """Fleet of any hub; `token` is a viewer token (or the admin secret), optional."""
     fleet_loaded = Signal(int)
     cards_updated = Signal(int)
+    closed = Signal()
 
     def __init__(self, hub_url: str = "", token: str | None = None, parent: QWidget | None = None):
         super().__init__(parent)
-        self.setAttribute(Qt.WA_DeleteOnClose)
         self.setWindowTitle("Forge fleet")
         self.resize(4 * (CARD_W + 12) + 40, 560)
         self.hub_url = normalize_url(hub_url)
@@ -328,7 +328,7 @@ class FleetWindow(QMainWindow):
         from .node_window import NodeWindow
         win = NodeWindow(self.hub_url, self.token, node_id)
         self.node_windows.append(win)
-        win.destroyed.connect(lambda *_: self.node_windows.remove(win) if win in self.node_windows else None)
+        win.closed.connect(lambda: self.node_windows.remove(win) if win in self.node_windows else None)
         win.show()
         return win
 
@@ -340,8 +340,10 @@ class FleetWindow(QMainWindow):
             self.stream = None
 
     def closeEvent(self, event) -> None:
+        self._generation += 1
         self.flush_timer.stop()
         self._stop_stream()
         for win in list(self.node_windows):
             win.close()
         super().closeEvent(event)
+        self.closed.emit()

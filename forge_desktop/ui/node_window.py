@@ -76,10 +76,10 @@ class Series:
 class NodeWindow(QWidget):
     """Charts for one node of `hub_url`; `token` is an optional viewer token."""
     data_shown = Signal(int)
+    closed = Signal()
 
     def __init__(self, hub_url: str, token: str | None, node_id: str, parent: QWidget | None = None):
         super().__init__(parent)
-        self.setAttribute(Qt.WA_DeleteOnClose)
         self.hub_url, self.token, self.node_id = hub_url, token, node_id
         self.setWindowTitle(f"Forge — {node_id}")
         self.resize(1100, 820)
@@ -234,6 +234,8 @@ class NodeWindow(QWidget):
             self.stream = None
 
     def closeEvent(self, event) -> None:
+        self._generation += 1
         self.redraw_timer.stop()
         self._stop_stream()
         super().closeEvent(event)
+        self.closed.emit()

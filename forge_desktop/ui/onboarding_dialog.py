@@ -70,7 +70,6 @@ class OnboardingDialog(QDialog):
         layout.addWidget(self.message)
         layout.addWidget(self.buttons)
         self.setMinimumWidth(460)
-        self._call: BackgroundCall | None = None
 
     def _kind_changed(self) -> None:
         code = self.by_code.isChecked()
@@ -103,7 +102,7 @@ class OnboardingDialog(QDialog):
             call = BackgroundCall(connect_with_token, url, node, secret, expected=EXPECTED)
             call.signals.done.connect(lambda hub_url: self._accepted(hub_url, node))
         call.signals.failed.connect(self._refused)
-        self._call = call.start()
+        call.start()
 
     def _accepted(self, hub_url: str, node_id: str) -> None:
         self.check_button.setEnabled(True)

@@ -54,3 +54,31 @@ def protect_singleton_refcounts() -> list[object]:
         _applied.append(singleton)
         log.info("PySide6 drops a reference to %r per call; reserved %d references", singleton, RESERVE)
     return _applied
+
+
+def delete_widgets_before_pyside_cleanup() -> None:
+    """At exit, delete our top-level widgets through Qt before PySide's own cleanup runs.
+
+    PySide6 6.12's exit cleanup deletes every Python-owned wrapper in no particular
+    order; a parent deleted first takes its children with it, and the child's later
+    delete crashes the process after a clean quit ("shared QObject was deleted
+    directly", then SIGSEGV). Deleting top-level widgets first, through shiboken,
+    invalidates every wrapper under them so the cleanup skips them.
+    """
+    import shiboken6
+    from PySide6.QtWidgets import QApplication
+    app = QApplication.instance()
+    if app is None or not shiboken6.isValid(app):
+        return
+    for widget in QApplication.topLevelWidgets():
+        if shiboken6.isValid(widget) and widget.parent() is None:
+            try:
+                shiboken6.delete(widget)
+            except RuntimeError:
+                pass
+
+
+def install_exit_cleanup() -> None:
+    """Registered after PySide's own atexit hook (QtCore import), so it runs before it."""
+    import atexit
+    atexit.register(delete_widgets_before_pyside_cleanup)

@@ -67,6 +67,7 @@ class Shell(QObject):
         self._handlers: dict[str, Callable[[], None]] = {}
         self.intents.triggered.connect(self._dispatch)
         self._quit_done = False
+        self._signal_timer: QTimer | None = None
 
     def wire(self, handlers: dict[str, Callable[[], None]]) -> None:
         self._handlers = handlers
@@ -98,7 +99,7 @@ class Shell(QObject):
         from .fleet_window import FleetWindow
         url, token = self.app.fleet_target()
         win = FleetWindow(url, token)
-        win.destroyed.connect(lambda *_: self._forget(win))
+        win.closed.connect(lambda: self._forget(win))
         self.fleet_windows.append(win)
         win.show()
         win.raise_()
@@ -140,6 +141,8 @@ class Shell(QObject):
             return
         self._quit_done = True
         self.timer.stop()
+        if self._signal_timer is not None:
+            self._signal_timer.stop()
         for win in list(self.fleet_windows):
             win.close()
         self.app.shutdown()
