@@ -126,6 +126,7 @@ class NodeWindow(QWidget):
         }
         for plot in (self.disk_plot, self.net_plot):
             plot.setLabel("left", units="B/s")
+            plot.getViewBox().setLimits(yMin=0, minYRange=1024)
 
         layout = QVBoxLayout(self)
         layout.addLayout(head)
