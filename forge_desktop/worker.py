@@ -181,9 +181,12 @@ class Worker:
             return
         self._learn_lease(answer, now)
         job = answer.get("job")
-        if job and self._stop.is_set():
+        if job and (self._stop.is_set() or self.paused):
+            # A long-polled claim can come back after stop or pause: give the job straight back.
+            why = "worker stopped" if self._stop.is_set() else "jobs paused"
             self._save_outbox(job["id"], {"attempt": job["attempt_count"], "release": True,
-                                          "error": "worker stopped before the job started"})
+                                          "error": f"{why} before the job started"})
+            self._deliver_outbox()
             return
         if not job:
             if wait_s:
