@@ -111,22 +111,22 @@ class RunOutcome:
     is_mip: bool
 
 
-_scheduler_lock = threading.Lock()
-_scheduler_threads: list[int] = []
+_scheduler = threading.local()
 
 
 def use_threads(highs: highspy.Highs, threads: int) -> None:
-    """Set HiGHS's thread count, restarting its process-wide scheduler when the count changes.
+    """Set HiGHS's thread count, restarting the calling thread's scheduler when the count changes.
 
-    HiGHS starts one scheduler per process on the first solve and refuses a different
-    `threads` option afterwards; a worker solves one job at a time, so restarting it
-    between jobs is safe.
+    HiGHS keeps one task scheduler per OS thread (a thread_local executor, started by
+    that thread's first solve) and refuses a different `threads` option on a later
+    solve in the same thread. The count is tracked per thread too, so solves running
+    side by side in other threads (the prodplan portfolio) never restart each other's
+    scheduler, and a restart here only touches this thread's.
     """
-    with _scheduler_lock:
-        if _scheduler_threads != [threads]:
-            highspy.Highs.resetThreadScheduler(True)
-            _scheduler_threads[:] = [threads]
-        highs.setOptionValue("threads", int(threads))
+    if getattr(_scheduler, "threads", None) != threads:
+        highspy.Highs.resetThreadScheduler(True)
+        _scheduler.threads = threads
+    highs.setOptionValue("threads", int(threads))
 
 
 def run(highs: highspy.Highs, time_limit: float, mip_gap: float | None,
@@ -179,3 +179,144 @@ def _outcome(highs: highspy.Highs, elapsed: float) -> RunOutcome:
 
 def _finite(value: float) -> float | None:
     return float(value) if math.isfinite(value) else None
+
+
+# ---------------------------------------------------------------- racing models of one problem
+
+DECISIVE = frozenset({"optimal", "infeasible", "unbounded", "infeasible_or_unbounded"})
+"""Statuses that settle the problem: the first entrant to reach one wins the race."""
+
+
+@dataclass
+class RaceOutcome:
+    """How a race of several models of the same minimisation problem ended.
+
+    `winner` holds the plan to report (None only if every entrant failed without a
+    solution). `proof` says how it was settled: "winner" (the winner itself reached a
+    decisive status), "joint" (the best incumbent of one and the best bound of another
+    met within the gap, neither alone had proved it), or "none" (time limit).
+    `bound` is the best bound any entrant proved; `stopped_after` the wall seconds
+    from the start until every entrant had returned.
+    """
+
+    winner: str | None
+    proof: str
+    bound: float | None
+    outcomes: dict[str, RunOutcome]
+    errors: dict[str, str]
+    stopped_after: float
+
+
+class _Race:
+    """State the entrants' callbacks share: best incumbent and bound of each, and the stop flag."""
+
+    def __init__(self, names: list[str], time_limit: float, mip_gap: float | None,
+                 progress: Progress | None) -> None:
+        self.lock = threading.Lock()
+        self.stop = threading.Event()
+        self.primal = {name: math.inf for name in names}
+        self.dual = {name: -math.inf for name in names}
+        self.winner: str | None = None
+        self.proof = "none"
+        self.time_limit = time_limit
+        self.mip_gap = mip_gap or 0.0
+        self.throttle = ProgressThrottle(progress)
+
+    def best(self) -> tuple[str | None, float, float]:
+        holder = min(self.primal, key=self.primal.__getitem__)
+        incumbent = self.primal[holder]
+        return (holder if math.isfinite(incumbent) else None), incumbent, max(self.dual.values())
+
+    def observe(self, name: str, primal: float, dual: float, running_time: float) -> None:
+        """Record one entrant's progress; stop the race when the pooled gap is closed."""
+        with self.lock:
+            self.primal[name] = min(self.primal[name], primal)
+            self.dual[name] = max(self.dual[name], dual)
+            holder, incumbent, bound = self.best()
+            if self.winner is None and holder is not None and self._closed(incumbent, bound) \
+                    and not self._closed(incumbent, self.dual[holder]):
+                self.winner, self.proof = holder, "joint"
+                self.stop.set()
+        self.throttle.report(incumbent, bound, percent=100.0 * running_time / self.time_limit)
+
+    def _closed(self, incumbent: float, bound: float) -> bool:
+        """Within the gap. An entrant that closes its own gap is left to finish and win by itself."""
+        return math.isfinite(incumbent) and math.isfinite(bound) and \
+            incumbent - bound <= self.mip_gap * max(abs(incumbent), 1e-9)
+
+    def finish(self, name: str, outcome: RunOutcome) -> None:
+        with self.lock:
+            if outcome.objective is not None:
+                self.primal[name] = min(self.primal[name], outcome.objective)
+            if outcome.bound is not None:
+                self.dual[name] = max(self.dual[name], outcome.bound)
+            if self.winner is None and outcome.status in DECISIVE:
+                self.winner, self.proof = name, "winner"
+                self.stop.set()
+
+
+def race(models: dict[str, highspy.Highs], time_limit: float, mip_gap: float | None,
+         progress: Progress | None) -> RaceOutcome:
+    """Solve several models of one minimisation problem side by side, one thread and one HiGHS thread each.
+
+    `Highs.run` releases the GIL, so the entrants really run in parallel. Each checks a
+    shared stop flag in its MIP interrupt callback (and reports its incumbent and bound
+    there); the flag is set as soon as one entrant settles the problem, or the best
+    incumbent and best bound across entrants meet within `mip_gap`. The others then
+    return within one callback interval, with status "interrupted".
+    """
+    shared = _Race(list(models), time_limit, mip_gap, progress)
+    outcomes: dict[str, RunOutcome] = {}
+    errors: dict[str, str] = {}
+
+    def enter(name: str, highs: highspy.Highs) -> None:
+        def on_interrupt(event) -> None:
+            if shared.stop.is_set():
+                event.interrupt()
+                return
+            out = event.data_out
+            shared.observe(name, out.mip_primal_bound, out.mip_dual_bound, out.running_time)
+
+        try:
+            use_threads(highs, 1)
+            highs.setOptionValue("time_limit", float(time_limit))
+            if mip_gap is not None:
+                highs.setOptionValue("mip_rel_gap", float(mip_gap))
+            highs.cbMipInterrupt.subscribe(on_interrupt)
+            began = time.perf_counter()
+            try:
+                highs.run()
+            finally:
+                highs.cbMipInterrupt.unsubscribe(on_interrupt)
+            outcome = _outcome(highs, time.perf_counter() - began)
+        except Exception as exc:  # one entrant failing must not take down the other
+            errors[name] = f"{type(exc).__name__}: {exc}"
+            return
+        outcomes[name] = outcome
+        shared.finish(name, outcome)
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=enter, args=(name, highs), name=f"highs-{name}", daemon=True)
+               for name, highs in models.items()]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    stopped_after = round(time.perf_counter() - started, 3)
+    winner, proof = shared.winner, shared.proof
+    if winner is None:
+        winner = _best_incumbent(outcomes)
+    _, _, bound = shared.best()
+    result = RaceOutcome(winner, proof, _finite(bound), outcomes, errors, stopped_after)
+    final = outcomes.get(winner) if winner else None
+    shared.throttle.report(final.objective if final else None, result.bound, percent=100.0, force=True)
+    return result
+
+
+def _best_incumbent(outcomes: dict[str, RunOutcome]) -> str | None:
+    """The entrant with the lowest objective (then the highest bound) when none settled the problem."""
+    solved = [(o.objective, -(o.bound if o.bound is not None else -math.inf), name)
+              for name, o in outcomes.items() if o.objective is not None]
+    if solved:
+        return min(solved)[2]
+    return next(iter(outcomes), None)

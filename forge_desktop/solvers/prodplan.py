@@ -10,6 +10,10 @@ Two formulations of the same model (docs/SOLVERS.md has the math):
 - `textbook`: production, inventory and backlog per item and period, big-M linking
   with M tightened to the remaining demand and the capacity. Kept for comparison
   (bench/solvers_bench.py) and as a fallback.
+
+`portfolio` (the default when the job has `threads` >= 2) solves both side by side,
+one HiGHS thread each, and stops the other as soon as one settles it: neither
+formulation is faster on every instance (docs/PERFORMANCE.md, "Solvers").
 """
 
 from __future__ import annotations
@@ -25,7 +29,9 @@ DEFAULT_MIP_GAP = 1e-4
 MAX_PERIODS = 1000
 MAX_ITEMS = 5000
 MAX_FL_VARIABLES = 3_000_000
-FORMULATIONS = ("facility_location", "textbook")
+FORMULATIONS = ("facility_location", "textbook", "portfolio")
+PORTFOLIO = ("textbook", "facility_location")
+"""The portfolio's entrants, in the order their threads start."""
 ITEM_KEYS = {"id", "demand", "unit_time", "setup_time", "setup_cost", "holding_cost",
              "initial_inventory", "backlog_cost"}
 
@@ -156,14 +162,12 @@ def validate(payload: dict) -> dict:
         max_overtime = _per_period(payload["max_overtime"], "payload.max_overtime", periods, allow_none=True)
     else:
         max_overtime = [None if has_overtime_cost else 0.0] * periods
-    formulation = payload.get("formulation", FORMULATIONS[0])
-    if formulation not in FORMULATIONS:
-        raise PayloadError("payload.formulation", f"must be one of {', '.join(FORMULATIONS)}, "
-                                                  f"got {formulation!r}")
+    job_threads = threads(payload)
+    formulation = _formulation(payload, job_threads)
     fl_size = len(items) * periods * periods
-    if formulation == "facility_location" and fl_size > MAX_FL_VARIABLES:
+    if formulation in ("facility_location", "portfolio") and fl_size > MAX_FL_VARIABLES:
         raise PayloadError("payload.items", f"items x periods^2 = {fl_size} is too large for the "
-                                            f"facility_location formulation (max {MAX_FL_VARIABLES}); "
+                                            f"{formulation} formulation (max {MAX_FL_VARIABLES}); "
                                             f"use formulation 'textbook'")
     mip_gap = optional_number(payload, "mip_gap", DEFAULT_MIP_GAP, minimum=0)
     if mip_gap is not None and mip_gap >= 1:
@@ -172,10 +176,23 @@ def validate(payload: dict) -> dict:
         "periods": periods, "capacity": capacity, "items": items,
         "overtime_cost": overtime_cost, "max_overtime": max_overtime,
         "time_limit": time_limit(payload, DEFAULT_TIME_LIMIT), "mip_gap": mip_gap,
-        "formulation": formulation, "threads": threads(payload),
+        "formulation": formulation, "threads": job_threads,
     }
     _check_obviously_infeasible(Problem.from_payload(normalized))
     return normalized
+
+
+def _formulation(payload: dict, job_threads: int) -> str:
+    """The requested formulation; by default `portfolio` when the job has two threads, else facility location."""
+    default = "portfolio" if job_threads >= 2 else "facility_location"
+    formulation = payload.get("formulation", default)
+    if formulation not in FORMULATIONS:
+        raise PayloadError("payload.formulation", f"must be one of {', '.join(FORMULATIONS)}, "
+                                                  f"got {formulation!r}")
+    if formulation == "portfolio" and job_threads < 2:
+        raise PayloadError("payload.formulation", f"'portfolio' runs two solves at once and needs "
+                                                  f"threads >= 2, got threads {job_threads}")
+    return formulation
 
 
 def _check_obviously_infeasible(problem: Problem) -> None:
@@ -347,27 +364,73 @@ BUILDERS = {"facility_location": build_facility_location, "textbook": build_text
 # ---------------------------------------------------------------- solve and report
 
 def solve(payload: dict, progress: Progress | None = None) -> dict:
+    problem = Problem.from_payload(payload)
+    if payload["formulation"] == "portfolio":
+        return _solve_portfolio(problem, payload, progress)
     from forge_desktop.solvers.highs_backend import run
 
-    problem = Problem.from_payload(payload)
     built = BUILDERS[payload["formulation"]](problem)
     highs = built.builder.to_highs()
     outcome = run(highs, payload["time_limit"], payload["mip_gap"], progress, threads=payload["threads"])
-    result: dict = {
-        "status": outcome.status,
-        "objective": _round(outcome.objective),
-        "bound": _round(outcome.bound),
-        "gap": outcome.gap,
-        "solve_time": outcome.solve_time,
-        "formulation": payload["formulation"],
+    result = _result(outcome.status, outcome.objective, outcome.bound, outcome.gap, outcome.solve_time,
+                     payload["formulation"])
+    if outcome.has_solution:
+        result.update(_report(problem, built, list(highs.getSolution().col_value)))
+    return result
+
+
+def _solve_portfolio(problem: Problem, payload: dict, progress: Progress | None) -> dict:
+    """Both formulations at once; the plan, bound and gap come from the one that settled it first.
+
+    If neither settles it within the time limit, the plan is the better incumbent and the
+    bound the best either proved. `portfolio` reports each entrant's own state at the stop.
+    """
+    from forge_desktop.solvers.highs_backend import race
+    from forge_desktop.solvers.progress import relative_gap
+
+    built = {name: BUILDERS[name](problem) for name in PORTFOLIO}
+    models = {name: model.builder.to_highs() for name, model in built.items()}
+    raced = race(models, payload["time_limit"], payload["mip_gap"], progress)
+    if raced.winner is None or raced.winner not in raced.outcomes:
+        raise RuntimeError("every portfolio solve failed: " + "; ".join(
+            f"{name}: {error}" for name, error in raced.errors.items()))
+    won = raced.outcomes[raced.winner]
+    status, bound, gap = won.status, won.bound, won.gap
+    if raced.proof == "joint":
+        status = "optimal"
+    if raced.proof != "winner" and raced.bound is not None and won.objective is not None:
+        bound = raced.bound if bound is None else max(bound, raced.bound)
+        gap = relative_gap(won.objective, bound)
+    result = _result(status, won.objective, bound, gap, raced.stopped_after, raced.winner)
+    result["portfolio"] = {name: _entrant(raced, name) for name in PORTFOLIO}
+    if won.has_solution:
+        result.update(_report(problem, built[raced.winner], list(models[raced.winner].getSolution().col_value)))
+    return result
+
+
+def _entrant(raced, name: str) -> dict:
+    """One portfolio entrant's own time, status, objective, bound and gap when it stopped."""
+    outcome = raced.outcomes.get(name)
+    if outcome is None:
+        return {"status": "error", "error": raced.errors.get(name), "solve_time": None,
+                "objective": None, "bound": None, "gap": None}
+    return {"status": outcome.status, "solve_time": outcome.solve_time, "objective": _round(outcome.objective),
+            "bound": _round(outcome.bound), "gap": outcome.gap}
+
+
+def _result(status: str, objective: float | None, bound: float | None, gap: float | None,
+            solve_time: float, formulation: str) -> dict:
+    return {
+        "status": status,
+        "objective": _round(objective),
+        "bound": _round(bound),
+        "gap": gap,
+        "solve_time": solve_time,
+        "formulation": formulation,
         "plan": [],
         "capacity_use": [],
         "costs": None,
     }
-    if outcome.has_solution:
-        values = list(highs.getSolution().col_value)
-        result.update(_report(problem, built, values))
-    return result
 
 
 def _round(value: float | None, digits: int = 6) -> float | None:
