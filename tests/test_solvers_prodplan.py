@@ -119,6 +119,64 @@ def test_trigeiro_g53_reaches_published_optimum():
     check_plan(payload, result)
 
 
+def test_portfolio_reaches_g53_optimum_and_stops_the_loser():
+    """GIVEN two threads, WHEN the default formulation runs, THEN both race and the loser stops with the winner."""
+    data = json.loads((TRIGEIRO / "G53.json").read_text())
+    payload = {**data, "time_limit": 120, "mip_gap": 1e-6, "threads": 2}
+    assert registry.validate("prodplan", payload)["formulation"] == "portfolio"
+    events: list[dict] = []
+    result = registry.solve("prodplan", payload, progress=events.append)
+    assert result["status"] == "optimal"
+    assert result["objective"] == pytest.approx(data["known_optimum"], abs=0.5)
+    assert result["bound"] <= result["objective"] + 1e-6
+    check_plan(payload, result)
+    entrants = result["portfolio"]
+    assert set(entrants) == {"textbook", "facility_location"}
+    winner = entrants[result["formulation"]]
+    loser = entrants[({"textbook", "facility_location"} - {result["formulation"]}).pop()]
+    assert winner["status"] == "optimal" and winner["gap"] == result["gap"]
+    assert loser["status"] in ("interrupted", "optimal")
+    # Alone, the slower formulation takes twice as long or more on G53 (docs/PERFORMANCE.md):
+    # a loser left running would hold the call far past the winner's proof.
+    assert loser["solve_time"] <= winner["solve_time"] + 2.0
+    assert result["solve_time"] <= winner["solve_time"] + 2.0
+    incumbents = [e["incumbent"] for e in events if e["incumbent"] is not None]
+    bounds = [e["bound"] for e in events if e["bound"] is not None]
+    assert incumbents == sorted(incumbents, reverse=True) and bounds == sorted(bounds)
+    assert events[-1]["incumbent"] == pytest.approx(result["objective"])
+
+
+def test_race_stops_when_one_incumbent_meets_the_others_bound():
+    from forge_desktop.solvers.highs_backend import _Race
+
+    race = _Race(["textbook", "facility_location"], time_limit=10, mip_gap=1e-4, progress=None)
+    race.observe("textbook", 100.0, 90.0, 1.0)
+    race.observe("facility_location", float("inf"), 99.5, 1.0)
+    assert not race.stop.is_set()
+    race.observe("facility_location", 101.0, 100.0, 2.0)
+    assert race.stop.is_set() and (race.winner, race.proof) == ("textbook", "joint")
+
+
+def test_race_leaves_an_entrant_that_closed_its_own_gap_to_finish():
+    from forge_desktop.solvers.highs_backend import _Race, RunOutcome
+
+    race = _Race(["textbook", "facility_location"], time_limit=10, mip_gap=1e-4, progress=None)
+    race.observe("facility_location", 100.0, 100.0, 1.0)
+    assert not race.stop.is_set()
+    race.finish("facility_location", RunOutcome("optimal", True, 100.0, 100.0, 0.0, 1.0, True))
+    assert race.stop.is_set() and (race.winner, race.proof) == ("facility_location", "winner")
+
+
+def test_solves_in_other_threads_leave_this_threads_scheduler_alone():
+    """HiGHS keeps a scheduler per OS thread: a portfolio (threads=1 in two threads) between
+    two solves in this thread must neither break them nor be broken by them."""
+    payload = random_instance(8, items=3, periods=6)
+    runs = [("textbook", 2), ("portfolio", 2), ("textbook", 1), ("portfolio", 2), ("textbook", 2)]
+    results = [registry.solve("prodplan", {**payload, "formulation": f, "threads": n}) for f, n in runs]
+    assert [r["status"] for r in results] == ["optimal"] * len(runs)
+    assert len({r["objective"] for r in results}) == 1
+
+
 def random_instance(seed: int, items: int = 3, periods: int = 6, backlog: bool = False,
                     overtime: bool = False) -> dict:
     """Random small instance, feasible by construction: capacity covers the steepest
@@ -148,12 +206,13 @@ def random_instance(seed: int, items: int = 3, periods: int = 6, backlog: bool =
     return payload
 
 
-@pytest.mark.parametrize("formulation", ["facility_location", "textbook"])
+@pytest.mark.parametrize("formulation", ["facility_location", "textbook", "portfolio"])
 @pytest.mark.parametrize("seed, backlog, overtime", [
     (1, False, False), (2, False, False), (3, True, False), (4, False, True), (5, True, True),
 ])
 def test_small_instances_agree_with_independent_scipy_model(formulation, seed, backlog, overtime):
-    payload = {**random_instance(seed, backlog=backlog, overtime=overtime), "formulation": formulation}
+    payload = {**random_instance(seed, backlog=backlog, overtime=overtime), "formulation": formulation,
+               "threads": 2 if formulation == "portfolio" else 1}
     expected = independent_optimum(payload)
     result = registry.solve("prodplan", payload)
     assert result["status"] == "optimal"
@@ -202,6 +261,14 @@ def test_scalars_stand_for_every_period():
     assert normalized["max_overtime"] == [0, 0, 0]
 
 
+def test_default_formulation_follows_the_thread_count():
+    base = {"periods": 2, "capacity": 5, "items": [{"id": "a", "demand": [1, 2]}]}
+    assert registry.validate("prodplan", base)["formulation"] == "facility_location"
+    assert registry.validate("prodplan", {**base, "threads": 2})["formulation"] == "portfolio"
+    assert registry.validate("prodplan", {**base, "threads": 2, "formulation": "textbook"})["formulation"] \
+        == "textbook"
+
+
 GOOD_ITEM = {"id": "a", "demand": [1, 2]}
 
 
@@ -229,6 +296,8 @@ GOOD_ITEM = {"id": "a", "demand": [1, 2]}
      "payload.items[0].holdingcost", "unknown field"),
     ({"periods": 2, "capacity": 5, "items": [GOOD_ITEM], "formulation": "magic"},
      "payload.formulation", "facility_location"),
+    ({"periods": 2, "capacity": 5, "items": [GOOD_ITEM], "formulation": "portfolio"},
+     "payload.formulation", "needs threads >= 2, got threads 1"),
     ({"periods": 2, "capacity": 5, "items": [GOOD_ITEM], "mip_gap": 1}, "payload.mip_gap", "below 1"),
     ({"periods": 2, "capacity": 5, "items": [GOOD_ITEM], "max_overtime": [1]}, "payload.max_overtime",
      "2 expected"),
