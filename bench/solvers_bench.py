@@ -1,18 +1,23 @@
-"""Bench the solvers: Trigeiro lot sizing (textbook vs facility-location) and ft10 job shop.
+"""Bench the solvers: Trigeiro lot sizing (textbook, facility-location, portfolio) and ft10 job shop.
 
 Every solve is bounded by --time-limit. Prints one table row per solve, then a
 markdown table of medians over --repeat runs (default 1) for every formulation, and
-the command line that made them (for docs/PERFORMANCE.md).
+the command line that made them (for docs/PERFORMANCE.md). The portfolio races the
+other two, one HiGHS thread each, so it runs with --portfolio-threads (default 2);
+"cores" is the process CPU time over the wall time of the solve, and the load
+average before each solve is printed as the machine may be shared.
 
     python bench/solvers_bench.py                       # all five Trigeiro + ft10, 120 s each
     python bench/solvers_bench.py --instances G53 G62 --time-limit 60 --repeat 3
     python bench/solvers_bench.py --skip-jobshop --formulations facility_location
+    python bench/solvers_bench.py --skip-jobshop --formulations portfolio --portfolio-threads 2
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
 import statistics
 import sys
@@ -26,14 +31,16 @@ from forge_desktop.solvers import registry  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
 TRIGEIRO = ["G53", "G57", "G62", "G69", "G72"]
-FORMULATIONS = ["textbook", "facility_location"]
+FORMULATIONS = ["textbook", "facility_location", "portfolio"]
 
 
-def lp_bound(payload: dict) -> float:
-    """The LP relaxation of a prodplan payload's model."""
+def lp_bound(payload: dict) -> float | None:
+    """The LP relaxation of a prodplan payload's model (None for the portfolio, which has two)."""
     from forge_desktop.solvers import prodplan
 
     normalized = registry.validate("prodplan", payload)
+    if normalized["formulation"] not in prodplan.BUILDERS:
+        return None
     built = prodplan.BUILDERS[normalized["formulation"]](prodplan.Problem.from_payload(normalized))
     highs = built.builder.to_highs()
     highs.setOptionValue("solve_relaxation", True)
@@ -46,6 +53,8 @@ def bench_prodplan(instance: str, formulation: str, time_limit: float, mip_gap: 
     payload = {**data, "formulation": formulation, "time_limit": time_limit, "mip_gap": mip_gap,
                "threads": threads}
     first_optimum: list[float] = []
+    load = os.getloadavg()[0]
+    cpu_before = time.process_time()
     started = time.perf_counter()
 
     def watch(event: dict) -> None:
@@ -54,8 +63,15 @@ def bench_prodplan(instance: str, formulation: str, time_limit: float, mip_gap: 
             first_optimum.append(time.perf_counter() - started)
 
     result = registry.solve("prodplan", payload, progress=watch)
+    wall = time.perf_counter() - started
+    cores = (time.process_time() - cpu_before) / wall
+    entrants = result.get("portfolio", {})
     return {
         "instance": instance, "formulation": formulation, "status": result["status"],
+        "won_by": result["formulation"] if entrants else None,
+        "others": ", ".join(f"{name} {e['status']} {fmt(e['solve_time'], '.1f')} s"
+                            for name, e in entrants.items() if name != result["formulation"]),
+        "cores": cores, "load": load,
         "objective": result["objective"], "optimum": data["known_optimum"],
         "gap_pct": None if result["gap"] is None else 100 * result["gap"],
         "time": result["solve_time"], "found_optimum_at": first_optimum[0] if first_optimum else None,
@@ -72,7 +88,8 @@ def median_or_none(values: list[float | None]) -> float | None:
 def print_medians(rows: list[dict], instances: list[str], formulations: list[str], repeat: int) -> None:
     """One markdown row per instance: median time, gap and time-to-optimum per formulation."""
     print(f"\nmedians over {repeat} run(s) per cell; 'solved' counts runs that proved the optimum")
-    header = " | ".join(f"{f}: time / gap % / opt@ / solved" for f in formulations)
+    header = " | ".join(f"{f}: time / gap % / opt@ / solved" + (" / won by" if f == "portfolio" else "")
+                        for f in formulations)
     print(f"| instance | {header} |")
     print("|---|" + "---|" * len(formulations))
     for instance in instances:
@@ -83,7 +100,9 @@ def print_medians(rows: list[dict], instances: list[str], formulations: list[str
             cells.append(f"{statistics.median(r['time'] for r in group):.1f} s / "
                          f"{fmt(median_or_none([r['gap_pct'] for r in group]), '.3f')} / "
                          f"{fmt(median_or_none([r['found_optimum_at'] for r in group]), '.1f')} / "
-                         f"{solved}/{len(group)}")
+                         f"{solved}/{len(group)}"
+                         + (f" / {', '.join(sorted({fmt(r['won_by']) for r in group}))}"
+                            if formulation == "portfolio" else ""))
         print(f"| {instance} | " + " | ".join(cells) + " |")
 
 
@@ -108,23 +127,29 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--time-limit", type=float, default=120.0, help="seconds per solve")
     parser.add_argument("--mip-gap", type=float, default=1e-6, help="relative gap that counts as solved")
     parser.add_argument("--repeat", type=int, default=1, help="solves per (instance, formulation); medians")
-    parser.add_argument("--threads", type=int, default=1, help="HiGHS threads per prodplan solve")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="HiGHS threads per textbook or facility_location solve")
+    parser.add_argument("--portfolio-threads", type=int, default=2,
+                        help="the portfolio job's threads (each of its two solves uses one)")
     parser.add_argument("--skip-jobshop", action="store_true")
     parser.add_argument("--jobshop-threads", type=int, nargs="+", default=[1, 2])
     args = parser.parse_args(argv)
     command = "python " + " ".join(shlex.quote(a) for a in ["bench/solvers_bench.py", *(argv or sys.argv[1:])])
 
     print(f"{'instance':8} {'formulation':18} {'status':10} {'objective':>10} {'optimum':>8} "
-          f"{'gap %':>7} {'time s':>7} {'opt@ s':>7} {'LP bound':>10}")
+          f"{'gap %':>7} {'time s':>7} {'opt@ s':>7} {'LP bound':>10} {'cores':>5} {'load':>5}  won by")
     rows = []
     for instance in args.instances:
         for formulation in args.formulations:
             for _ in range(args.repeat):
-                row = bench_prodplan(instance, formulation, args.time_limit, args.mip_gap, args.threads)
+                threads = args.portfolio_threads if formulation == "portfolio" else args.threads
+                row = bench_prodplan(instance, formulation, args.time_limit, args.mip_gap, threads)
                 rows.append(row)
+                won = f"  {row['won_by']} (stopped: {row['others']})" if row["won_by"] else ""
                 print(f"{instance:8} {formulation:18} {row['status']:10} {fmt(row['objective']):>10} "
                       f"{row['optimum']:>8} {fmt(row['gap_pct'], '.3f'):>7} {row['time']:>7.1f} "
-                      f"{fmt(row['found_optimum_at'], '.1f'):>7} {row['lp_bound']:>10.0f}", flush=True)
+                      f"{fmt(row['found_optimum_at'], '.1f'):>7} {fmt(row['lp_bound'], '10.0f'):>10} "
+                      f"{row['cores']:>5.2f} {row['load']:>5.2f}{won}", flush=True)
     if rows:
         print_medians(rows, args.instances, args.formulations, args.repeat)
     if not args.skip_jobshop:
