@@ -163,6 +163,7 @@ class FleetWindow(QMainWindow):
         self.cards: dict[str, NodeCard] = {}
         self.dirty: set[str] = set()
         self.node_windows: list = []
+        self.jobs_windows: list = []
         self.stream: SseStream | None = None
         self._columns = 0
         self._generation = 0
@@ -183,6 +184,11 @@ class FleetWindow(QMainWindow):
         bar.addWidget(QLabel("  "))
         bar.addWidget(self.token_edit)
         bar.addWidget(connect)
+        bar.addSeparator()
+        self.jobs_button = QPushButton("Jobs")
+        self.jobs_button.setToolTip("The job queue of this hub, and each job's result")
+        self.jobs_button.clicked.connect(self.open_jobs)
+        bar.addWidget(self.jobs_button)
         self.addToolBar(bar)
 
         self.summary = QLabel()
@@ -332,6 +338,14 @@ class FleetWindow(QMainWindow):
         win.show()
         return win
 
+    def open_jobs(self):
+        from .jobs_window import JobsWindow
+        win = JobsWindow(self.hub_url, self.token)
+        self.jobs_windows.append(win)
+        win.closed.connect(lambda: self.jobs_windows.remove(win) if win in self.jobs_windows else None)
+        win.show()
+        return win
+
     # --- closing --------------------------------------------------------------------------
     def _stop_stream(self) -> None:
         if self.stream is not None:
@@ -343,7 +357,7 @@ class FleetWindow(QMainWindow):
         self._generation += 1
         self.flush_timer.stop()
         self._stop_stream()
-        for win in list(self.node_windows):
+        for win in [*self.node_windows, *self.jobs_windows]:
             win.close()
         super().closeEvent(event)
         self.closed.emit()

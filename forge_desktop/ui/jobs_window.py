@@ -1,0 +1,1138 @@
+"""The native jobs view: the hub's queue, and a window per job with its result drawn by type.
+
+Reads the same API as the dashboard's `#/jobs` pages (GET /api/jobs every 2 s, GET
+/api/jobs/{id} every 2 s until the job ends), always through `api_reader.fetch`, so
+no request runs on the GUI thread. Charts are painted with QPainter: a job-shop Gantt
+chart (one row per machine) and a lot-sizing capacity chart; a plan is a table.
+"""
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from PySide6.QtCore import QPointF, QRectF, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPen
+from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFrame, QGridLayout, QHBoxLayout, QHeaderView, QLabel,
+                               QMainWindow, QProgressBar, QPushButton, QScrollArea, QSizePolicy, QStyledItemDelegate,
+                               QTableWidget, QTableWidgetItem, QToolBar, QToolTip, QVBoxLayout, QWidget)
+
+from ..client import normalize_url
+from .api_reader import fetch
+
+STATUSES = ("pending", "running", "succeeded", "failed", "cancelled")
+FINAL = frozenset(("succeeded", "failed", "cancelled"))
+POLL_MS = 2000
+NODES_POLL_MS = 30000
+PAGE_SIZE = 100
+MPS_ROWS = 50
+PAYLOAD_CHARS = 20000
+STATUS_COLORS = {"pending": "#6b7280", "running": "#2f6fd6", "succeeded": "#2e9d58", "failed": "#b3261e",
+                 "cancelled": "#7a7f87", "accepted": "#2e9d58", "retry": "#d9822b", "late": "#7a7f87",
+                 "released": "#7a7f87", "duplicate": "#7a7f87"}
+ERROR_RED = "#b3261e"
+COLUMNS = ("Job", "Type", "Label", "Status", "Progress / result", "Machine", "Attempts", "Submitted", "Run time")
+COL_ID, COL_TYPE, COL_LABEL, COL_STATUS, COL_RESULT, COL_NODE, COL_ATTEMPTS, COL_CREATED, COL_TOOK = range(9)
+SHARE_ROLE = Qt.UserRole + 1
+JOB_ID_ROLE = Qt.UserRole + 2
+
+
+# --- how numbers read (the dashboard's jobs.js, in Python) -----------------------------
+def value(v: Any) -> str:
+    """A number as people read it: integers whole with separators, others to a few digits."""
+    if v is None:
+        return "–"
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if not isinstance(v, (int, float)):
+        return str(v)
+    if isinstance(v, float) and not math.isfinite(v):
+        return str(v)
+    if isinstance(v, int) or float(v).is_integer():
+        return f"{int(v):,}"
+    a = abs(v)
+    if a >= 1000:
+        return f"{v:,.1f}".rstrip("0").rstrip(".")
+    if a >= 1:
+        return f"{v:.3f}".rstrip("0").rstrip(".")
+    return f"{v:.3g}"
+
+
+def gap_text(g: float | None) -> str:
+    if g is None or not math.isfinite(g):
+        return "–"
+    return "0 %" if g == 0 else f"{g * 100:.{3 if g < 0.001 else 2}f} %"
+
+
+def duration(s: float | None) -> str:
+    """Compact: 45 s, 12 min, 3 h 5 min, 4 d 2 h."""
+    if s is None or not math.isfinite(s):
+        return "–"
+    s = max(0, int(s))
+    if s < 60:
+        return f"{s} s"
+    m = s // 60
+    if m < 60:
+        return f"{m} min"
+    h = m // 60
+    return f"{h} h {m % 60} min" if h < 24 else f"{h // 24} d {h % 24} h"
+
+
+def seconds(s: float | None) -> str:
+    if s is None or not math.isfinite(s):
+        return "–"
+    if s < 1:
+        return f"{round(s * 1000)} ms"
+    if s < 60:
+        return f"{s:.{2 if s < 10 else 1}f} s"
+    return duration(s)
+
+
+def ago(s: float | None) -> str:
+    if s is None or not math.isfinite(s):
+        return "never"
+    return "just now" if s < 2 else f"{duration(s)} ago"
+
+
+def when(ts: float | None) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts)) if ts else "–"
+
+
+def progress_share(progress: dict | None) -> float | None:
+    """The share done: the time-limit share the solver reports, or 1 - gap when that is further."""
+    if not isinstance(progress, dict):
+        return None
+    pct, gap = progress.get("percent"), progress.get("gap")
+    by_time = pct / 100 if isinstance(pct, (int, float)) and math.isfinite(pct) else None
+    by_gap = max(0.0, 1 - gap) if isinstance(gap, (int, float)) and math.isfinite(gap) else None
+    if by_time is None and by_gap is None:
+        return None
+    return min(1.0, max(by_time or 0.0, by_gap or 0.0))
+
+
+def progress_text(progress: dict | None) -> str:
+    if not isinstance(progress, dict):
+        return "starting…"
+    bits = []
+    share = progress_share(progress)
+    if share is not None:
+        bits.append(f"{math.floor(share * 100)} %")
+    for key, name in (("incumbent", "best"), ("bound", "bound")):
+        if progress.get(key) is not None:
+            bits.append(f"{name} {value(progress[key])}")
+    if progress.get("gap") is not None:
+        bits.append(f"gap {gap_text(progress['gap'])}")
+    if progress.get("elapsed") is not None:
+        bits.append(seconds(progress["elapsed"]))
+    return " · ".join(bits) or "running"
+
+
+def result_summary(job: dict) -> str:
+    """One line on what a finished job found, or the first line of why it failed."""
+    if job.get("status") == "failed" or (job.get("error") and job.get("status") != "succeeded"):
+        return (job.get("error") or "failed").split("\n")[0]
+    r = job.get("result")
+    if not isinstance(r, dict):
+        return ""
+    parts: list[str] = []
+    if job.get("type") == "jobshop":
+        if r.get("makespan") is not None:
+            parts.append(f"makespan {value(r['makespan'])}")
+        parts.append("optimal" if r.get("optimal") else
+                     f"bound {value(r['lower_bound'])}" if r.get("lower_bound") is not None else str(r.get("status")))
+    elif "objective" in r:
+        parts.append(f"objective {value(r['objective'])}")
+        if r.get("gap"):
+            parts.append(f"gap {gap_text(r['gap'])}")
+        elif r.get("status"):
+            parts.append(str(r["status"]))
+    else:
+        parts.extend(f"{k} {value(v)}" for k, v in list(r.items())[:3])
+    return " · ".join(p for p in parts if p)
+
+
+def job_color(job: int) -> QColor:
+    """A colour per job that stays apart from its neighbours (golden-angle hues)."""
+    return QColor.fromHslF(((job * 137.508) % 360) / 360, 0.58, 0.52)
+
+
+def nice_ticks(top: float, target: int) -> list[float]:
+    """Round tick values from 0 to about `top`, about `target` of them."""
+    if not top > 0:
+        return [0.0]
+    raw = top / max(1, target)
+    mag = 10 ** math.floor(math.log10(raw))
+    norm = raw / mag
+    step = (1 if norm <= 1 else 2 if norm <= 2 else 2.5 if norm <= 2.5 else 5 if norm <= 5 else 10) * mag
+    return [round(i * step, 10) for i in range(int(top / step + 1e-9) + 1)]
+
+
+# --- small widgets ---------------------------------------------------------------------
+def status_style(status: str) -> str:
+    color = STATUS_COLORS.get(status, "#7a7f87")
+    return (f"color: white; background: {color}; border-radius: 8px; padding: 1px 8px; font-size: 12px;"
+            "font-weight: 600")
+
+
+def heading(text: str) -> QLabel:
+    label = QLabel(text)
+    label.setStyleSheet("font-weight: 600; font-size: 13px; margin-top: 8px")
+    return label
+
+
+def fit_table(table: QTableWidget, max_column_width: int = 480) -> None:
+    """Show every row: the window scrolls, not the table. Wider cells elide (their tooltip has it all)."""
+    table.resizeColumnsToContents()
+    for col in range(table.columnCount()):
+        if table.columnWidth(col) > max_column_width:
+            table.setColumnWidth(col, max_column_width)
+    table.resizeRowsToContents()
+    frame = 2 * table.frameWidth()
+    table.setFixedHeight(table.horizontalHeader().sizeHint().height() + table.verticalHeader().length() + frame)
+    width = table.horizontalHeader().length() + frame
+    table.setFixedWidth(width)
+
+
+def readonly_table(columns: list[str] | tuple[str, ...], rows: int) -> QTableWidget:
+    table = QTableWidget(rows, len(columns))
+    table.setHorizontalHeaderLabels(list(columns))
+    table.verticalHeader().hide()
+    table.setEditTriggers(QAbstractItemView.NoEditTriggers)
+    table.setSelectionMode(QAbstractItemView.NoSelection)
+    table.setFocusPolicy(Qt.NoFocus)
+    table.setVerticalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+    table.setHorizontalScrollBarPolicy(Qt.ScrollBarAlwaysOff)
+    return table
+
+
+def cell(text: str, *, align_right: bool = False, color: str | None = None,
+         background: str | None = None, tip: str | None = None) -> QTableWidgetItem:
+    item = QTableWidgetItem(text)
+    if align_right:
+        item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
+    if color:
+        item.setForeground(QColor(color))
+    if background:
+        item.setBackground(QColor(background))
+    if tip:
+        item.setToolTip(tip)
+    return item
+
+
+class StatRow(QWidget):
+    """Labelled values side by side; `values[name]` is the label showing one value."""
+
+    def __init__(self, stats: list[tuple[str, str, bool]], parent: QWidget | None = None):
+        super().__init__(parent)
+        self.values: dict[str, QLabel] = {}
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(22)
+        for name, text, good in stats:
+            box = QVBoxLayout()
+            box.setSpacing(0)
+            caption = QLabel(name)
+            caption.setStyleSheet("color: #666; font-size: 11px")
+            shown = QLabel(text)
+            shown.setStyleSheet(f"font-size: 16px; font-weight: 600; color: {'#2e9d58' if good else '#222'}")
+            shown.setTextInteractionFlags(Qt.TextSelectableByMouse)
+            box.addWidget(caption)
+            box.addWidget(shown)
+            layout.addLayout(box)
+            self.values[name.lower()] = shown
+        layout.addStretch(1)
+
+
+# --- charts ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Operation:
+    job: int
+    op: int
+    machine: int
+    start: float
+    end: float
+
+
+class GanttChart(QWidget):
+    """A job-shop schedule: one row per machine, one bar per operation coloured by its job.
+
+    Pointing at an operation names it in a tooltip and dims every other job.
+    """
+    LEFT, RIGHT, TOP, BOTTOM, GAP = 84, 16, 8, 28, 4
+
+    def __init__(self, schedule: list[dict], makespan: float | None = None, machines: int | None = None,
+                 parent: QWidget | None = None):
+        super().__init__(parent)
+        self.ops = [Operation(int(s["job"]), int(s.get("op", 0)), int(s["machine"]), float(s["start"]),
+                              float(s["end"])) for s in schedule]
+        ids = {o.machine for o in self.ops}
+        if isinstance(machines, int):
+            ids |= set(range(machines))
+        self.machines = sorted(ids)
+        self.makespan = makespan
+        self.end = max([makespan or 0, *(o.end for o in self.ops), 1])
+        self.row_h = 16 if len(self.machines) > 30 else 24
+        self.hover_job: int | None = None
+        self.setMouseTracking(True)
+        self.setMinimumWidth(360)
+        self.setFixedHeight(self.TOP + len(self.machines) * (self.row_h + self.GAP) + self.BOTTOM)
+
+    def _x(self, t: float) -> float:
+        plot_w = max(50, self.width() - self.LEFT - self.RIGHT)
+        return self.LEFT + t / self.end * plot_w
+
+    def lane(self, machine: int) -> QRectF:
+        i = self.machines.index(machine)
+        return QRectF(self.LEFT, self.TOP + i * (self.row_h + self.GAP),
+                      max(50, self.width() - self.LEFT - self.RIGHT), self.row_h)
+
+    def op_rect(self, op: Operation) -> QRectF:
+        lane = self.lane(op.machine)
+        x0 = self._x(op.start)
+        return QRectF(x0, lane.top() + 1, max(1.0, self._x(op.end) - x0), self.row_h - 2)
+
+    def op_at(self, pos: QPointF) -> Operation | None:
+        return next((o for o in self.ops if self.op_rect(o).contains(pos)), None)
+
+    def paintEvent(self, event) -> None:
+        p = QPainter(self)
+        p.setRenderHint(QPainter.Antialiasing)
+        p.fillRect(self.rect(), Qt.white)
+        bottom = self.height() - self.BOTTOM
+        small = QFont(self.font())
+        small.setPointSizeF(max(7.0, small.pointSizeF() - 1))
+        p.setFont(small)
+        for m in self.machines:
+            lane = self.lane(m)
+            p.fillRect(lane, QColor("#f1f3f6"))
+            p.setPen(QColor("#444"))
+            p.drawText(QRectF(0, lane.top(), self.LEFT - 8, lane.height()), Qt.AlignRight | Qt.AlignVCenter,
+                       f"Machine {m}")
+        plot_w = self.width() - self.LEFT - self.RIGHT
+        for t in nice_ticks(self.end, max(2, plot_w // 70)):
+            x = self._x(t)
+            p.setPen(QPen(QColor(0, 0, 0, 30), 1))
+            p.drawLine(QPointF(x, self.TOP), QPointF(x, bottom + 4))
+            p.setPen(QColor("#555"))
+            p.drawText(QRectF(x - 30, bottom + 6, 60, 16), Qt.AlignCenter, value(t))
+        for op in self.ops:
+            rect = self.op_rect(op)
+            color = job_color(op.job)
+            if self.hover_job is not None and op.job != self.hover_job:
+                color.setAlpha(70)
+            p.setPen(QPen(QColor("#222"), 1.5) if op.job == self.hover_job else Qt.NoPen)
+            p.setBrush(color)
+            p.drawRoundedRect(rect, 3, 3)
+            if rect.width() >= 22 and self.row_h >= 20:
+                p.setPen(QColor("white"))
+                p.drawText(rect, Qt.AlignCenter, f"J{op.job}")
+        if self.makespan is not None:
+            x = self._x(self.makespan)
+            p.setPen(QPen(QColor(ERROR_RED), 1.5, Qt.DashLine))
+            p.drawLine(QPointF(x, self.TOP - 4), QPointF(x, bottom + 4))
+        p.end()
+
+    def mouseMoveEvent(self, event) -> None:
+        op = self.op_at(event.position())
+        job = op.job if op else None
+        if job != self.hover_job:
+            self.hover_job = job
+            self.update()
+        if op:
+            QToolTip.showText(event.globalPosition().toPoint(),
+                              f"<b>Job {op.job}, operation {op.op}</b><br>Machine {op.machine}<br>"
+                              f"{value(op.start)} → {value(op.end)} ({value(op.end - op.start)})", self)
+        else:
+            QToolTip.hideText()
+
+    def leaveEvent(self, event) -> None:
+        self.hover_job = None
+        self.update()
+
+
+class CapacityChart(QWidget):
+    """Capacity use per period: production and setup time stacked against the capacity line;
+    overtime is the part above it."""
+    LEFT, RIGHT, TOP, BOTTOM = 60, 12, 20, 30
+    COLORS = {"production": "#2f6fd6", "setup": "#d9822b", "overtime": ERROR_RED, "capacity": "#222"}
+
+    def __init__(self, use: list[dict], parent: QWidget | None = None):
+        super().__init__(parent)
+        self.use = use
+        top = max([1.0, *(max(u.get("capacity", 0) + (u.get("overtime") or 0), u.get("used", 0)) for u in use)])
+        self.y_ticks = nice_ticks(1.08 * top, 5)
+        if self.y_ticks[-1] < 1.08 * top:
+            step = self.y_ticks[1] - self.y_ticks[0] if len(self.y_ticks) > 1 else 1.08 * top
+            self.y_ticks.append(self.y_ticks[-1] + step)
+        self.y_max = self.y_ticks[-1]
+        self.setMouseTracking(True)
+        self.setMinimumWidth(360)
+        self.setFixedHeight(240)
+
+    def _geometry(self) -> tuple[float, float, float]:
+        plot_w = max(50, self.width() - self.LEFT - self.RIGHT)
+        plot_h = self.height() - self.TOP - self.BOTTOM
+        return plot_w, plot_h, plot_w / max(1, len(self.use))
+
+    def _y(self, v: float) -> float:
+        _, plot_h, _ = self._geometry()
+        return self.TOP + plot_h - v / self.y_max * plot_h
+
+    def bar_rects(self, i: int) -> dict[str, QRectF]:
+        """Production, setup and overtime boxes of period index `i` at the current size."""
+        _, _, slot = self._geometry()
+        u = self.use[i]
+        bar_w = max(2.0, min(64.0, slot * 0.62))
+        x0 = self.LEFT + slot * (i + 0.5) - bar_w / 2
+        prod, setup = u.get("production_time") or 0, u.get("setup_time") or 0
+        out = {"production": QRectF(x0, self._y(prod), bar_w, self._y(0) - self._y(prod)),
+               "setup": QRectF(x0, self._y(prod + setup), bar_w, self._y(prod) - self._y(prod + setup))}
+        over = u.get("overtime") or 0
+        if over > 0:
+            cap = u.get("capacity", 0)
+            out["overtime"] = QRectF(x0, self._y(cap + over), bar_w, self._y(cap) - self._y(cap + over))
+        return out
+
+    def paintEvent(self, event) -> None:
+        p = QPainter(self)
+        p.setRenderHint(QPainter.Antialiasing)
+        p.fillRect(self.rect(), Qt.white)
+        plot_w, plot_h, slot = self._geometry()
+        small = QFont(self.font())
+        small.setPointSizeF(max(7.0, small.pointSizeF() - 1))
+        p.setFont(small)
+        for v in self.y_ticks:
+            y = self._y(v)
+            p.setPen(QPen(QColor(0, 0, 0, 30), 1))
+            p.drawLine(QPointF(self.LEFT, y), QPointF(self.LEFT + plot_w, y))
+            p.setPen(QColor("#555"))
+            p.drawText(QRectF(0, y - 8, self.LEFT - 6, 16), Qt.AlignRight | Qt.AlignVCenter, value(v))
+        every = math.ceil(len(self.use) / max(1, int(plot_w // 28)))
+        for i, u in enumerate(self.use):
+            cx = self.LEFT + slot * (i + 0.5)
+            p.setPen(Qt.NoPen)
+            for part, rect in self.bar_rects(i).items():
+                p.setBrush(QColor(self.COLORS[part]))
+                p.drawRect(rect)
+            cap_y = self._y(u.get("capacity", 0))
+            p.setPen(QPen(QColor(self.COLORS["capacity"]), 2))
+            p.drawLine(QPointF(cx - slot * 0.45, cap_y), QPointF(cx + slot * 0.45, cap_y))
+            p.setPen(QColor("#555"))
+            if i % every == 0:
+                p.drawText(QRectF(cx - 20, self.height() - self.BOTTOM + 6, 40, 16), Qt.AlignCenter,
+                           str(u.get("period", i) + 1))
+            share = self.share(u)
+            if share is not None and slot >= 34:
+                top_y = self._y(max(u.get("used", 0), u.get("capacity", 0)))
+                p.drawText(QRectF(cx - 30, top_y - 18, 60, 16), Qt.AlignCenter, f"{share:.0f} %")
+        p.end()
+
+    @staticmethod
+    def share(u: dict) -> float | None:
+        cap = u.get("capacity") or 0
+        return u.get("used", 0) / cap * 100 if cap > 0 else None
+
+    def period_at(self, x: float) -> int | None:
+        plot_w, _, slot = self._geometry()
+        i = int((x - self.LEFT) // slot)
+        return i if 0 <= i < len(self.use) and x >= self.LEFT else None
+
+    def mouseMoveEvent(self, event) -> None:
+        i = self.period_at(event.position().x())
+        if i is None:
+            QToolTip.hideText()
+            return
+        u = self.use[i]
+        share = self.share(u)
+        lines = [f"<b>Period {u.get('period', i) + 1}</b>", f"Production time {value(u.get('production_time'))}",
+                 f"Setup time {value(u.get('setup_time'))}",
+                 f"Used {value(u.get('used'))} of {value(u.get('capacity'))}"
+                 + ("" if share is None else f" ({share:.0f} %)")]
+        if (u.get("overtime") or 0) > 0:
+            lines.append(f"Overtime {value(u['overtime'])}")
+        QToolTip.showText(event.globalPosition().toPoint(), "<br>".join(lines), self)
+
+
+def legend(entries: list[tuple[str, str]]) -> QLabel:
+    label = QLabel("&nbsp;&nbsp;&nbsp;".join(f"<span style='color:{c}'>■</span> {name}" for name, c in entries))
+    label.setStyleSheet("color: #444; font-size: 11px")
+    return label
+
+
+# --- results by type --------------------------------------------------------------------
+@dataclass
+class ResultView:
+    """The widgets one result is drawn with; the tests and the window look them up here."""
+    widgets: list[QWidget]
+    stats: StatRow | None = None
+    gantt: GanttChart | None = None
+    capacity: CapacityChart | None = None
+    plan: QTableWidget | None = None
+    values: QTableWidget | None = None
+
+
+def jobshop_view(job: dict) -> ResultView:
+    r = job["result"]
+    stats = StatRow([("Makespan", value(r.get("makespan")), False),
+                     ("Lower bound", value(r.get("lower_bound")), False),
+                     ("Optimal", "proved" if r.get("optimal") else "not proved", bool(r.get("optimal"))),
+                     ("Status", str(r.get("status") or "–"), False),
+                     ("Solve time", seconds(r.get("solve_time")), False)])
+    view = ResultView([heading("Schedule"), stats], stats=stats)
+    schedule = r.get("schedule")
+    if isinstance(schedule, list) and schedule:
+        machines = (job.get("payload") or {}).get("machines")
+        view.gantt = GanttChart(schedule, r.get("makespan"), machines if isinstance(machines, int) else None)
+        note = QLabel("One row per machine; each bar is an operation, coloured by its job "
+                      "(the dashed line is the makespan). Point at one to see its job's other operations.")
+        note.setStyleSheet("color: #666; font-size: 11px")
+        note.setWordWrap(True)
+        view.widgets += [view.gantt, note]
+    return view
+
+
+PLAN_ROWS: tuple[tuple[str, Callable[[dict], str], Callable[[dict], float] | None], ...] = (
+    ("produce", lambda c: value(c.get("produce")), lambda c: c.get("produce") or 0),
+    ("setup", lambda c: "●" if c.get("setup") else "", lambda c: 1 if c.get("setup") else 0),
+    ("inventory", lambda c: value(c.get("inventory")), None),
+    ("backlog", lambda c: value(c["backlog"]) if c.get("backlog") else "", None),
+)
+
+
+def plan_table(plan: list[dict], periods: int) -> QTableWidget:
+    """Items × periods: produce (setup periods highlighted), setup, inventory, backlog when any."""
+    items: dict[str, dict[int, dict]] = {}
+    for entry in plan:
+        items.setdefault(str(entry.get("item")), {})[int(entry.get("period", 0))] = entry
+    periods = max([periods, *(max(cells) + 1 for cells in items.values() if cells)])
+    layout = []
+    for item, cells in items.items():
+        rows = [r for r in PLAN_ROWS if r[0] != "backlog" or any(c.get("backlog") for c in cells.values())]
+        layout.append((item, cells, rows))
+    table = readonly_table(["Item", "", *(str(t + 1) for t in range(periods)), "Total"],
+                           sum(len(rows) for _, _, rows in layout))
+    r = 0
+    for item, cells, rows in layout:
+        table.setItem(r, 0, cell(item))
+        if len(rows) > 1:
+            table.setSpan(r, 0, len(rows), 1)
+        table.item(r, 0).setFont(QFont(table.font().family(), weight=QFont.Bold))
+        for what, show, total in rows:
+            table.setItem(r, 1, cell(what, color="#666"))
+            for t in range(periods):
+                c = cells.get(t)
+                text = show(c) if c else ""
+                setup_here = what == "produce" and bool(c and c.get("setup"))
+                table.setItem(r, 2 + t, cell(text, align_right=True, color="#aaa" if text == "0" else None,
+                                             background="#e3ecfb" if setup_here else None,
+                                             tip=f"setup in period {t + 1}" if setup_here else None))
+            if total:
+                table.setItem(r, 2 + periods, cell(value(sum(total(c) for c in cells.values())), align_right=True))
+            r += 1
+    fit_table(table)
+    return table
+
+
+def prodplan_view(job: dict) -> ResultView:
+    r = job["result"]
+    costs = r.get("costs") or {}
+    stats = StatRow([("Objective", value(r.get("objective")), False), ("Bound", value(r.get("bound")), False),
+                     ("Gap", gap_text(r.get("gap")), False),
+                     ("Status", str(r.get("status") or "–"), r.get("status") == "optimal"),
+                     ("Solve time", seconds(r.get("solve_time")), False),
+                     ("Formulation", str(r.get("formulation") or "–"), False)])
+    cost_row = StatRow([(f"{k.capitalize()} cost", value(costs[k]), False) for k in ("setup", "holding", "backlog", "overtime")
+                        if k in costs and (costs[k] or k in ("setup", "holding"))])
+    view = ResultView([heading("Plan"), stats, cost_row], stats=stats)
+    use = r.get("capacity_use")
+    if isinstance(use, list) and use:
+        view.capacity = CapacityChart(use)
+        entries = [("Production time", CapacityChart.COLORS["production"]),
+                   ("Setup time", CapacityChart.COLORS["setup"]), ("Capacity", CapacityChart.COLORS["capacity"])]
+        if any((u.get("overtime") or 0) > 0 for u in use):
+            entries.append(("Overtime", CapacityChart.COLORS["overtime"]))
+        view.widgets += [heading("Capacity use per period"), view.capacity, legend(entries)]
+    plan = r.get("plan")
+    if isinstance(plan, list) and plan:
+        periods = (job.get("payload") or {}).get("periods") or len(use or [])
+        view.plan = plan_table(plan, int(periods))
+        note = QLabel("Periods are numbered from 1. ● marks a setup; highlighted quantities are made in a setup period.")
+        note.setStyleSheet("color: #666; font-size: 11px")
+        view.widgets += [heading("Production plan (items × periods)"), view.plan, note]
+    return view
+
+
+def key_value_table(entries: list[tuple[str, Any]], header: str) -> QTableWidget:
+    table = readonly_table([header, "Value"], len(entries))
+    for i, (k, v) in enumerate(entries):
+        table.setItem(i, 0, cell(str(k)))
+        table.setItem(i, 1, cell(value(v), align_right=True))
+    fit_table(table)
+    return table
+
+
+def mps_view(job: dict) -> ResultView:
+    r = job["result"]
+    kind = f"{str(r['kind']).upper()}, {r.get('sense') or ''}".rstrip(", ") if r.get("kind") else "–"
+    stats = StatRow([("Status", str(r.get("status") or "–"), r.get("status") == "optimal"),
+                     ("Objective", value(r.get("objective")), False), ("Bound", value(r.get("bound")), False),
+                     ("Gap", gap_text(r.get("gap")), False), ("Kind", kind, False),
+                     ("Solve time", seconds(r.get("solve_time")), False)])
+    view = ResultView([heading("Model"), stats], stats=stats)
+    values = list((r.get("values") or {}).items())
+    nonzero = [(k, v) for k, v in values if v != 0]
+    if values:
+        shown = (nonzero or values)[:MPS_ROWS]
+        total = len(nonzero or values)
+        title = "Non-zero variables" if nonzero and len(nonzero) < len(values) else "Variables"
+        more = f" (first {len(shown)} of {total})" if total > len(shown) else f" ({total})"
+        view.values = key_value_table(shown, "Variable")
+        tables = QHBoxLayout()
+        col = QVBoxLayout()
+        col.addWidget(heading(title + more))
+        col.addWidget(view.values)
+        col.addStretch(1)
+        tables.addLayout(col)
+        duals = list((r.get("duals") or {}).items())
+        if duals:
+            dcol = QVBoxLayout()
+            dcol.addWidget(heading(f"Duals ({len(duals)})" if len(duals) <= MPS_ROWS
+                                   else f"Duals (first {MPS_ROWS} of {len(duals)})"))
+            dcol.addWidget(key_value_table(duals[:MPS_ROWS], "Row"))
+            dcol.addStretch(1)
+            tables.addLayout(dcol)
+        tables.addStretch(1)
+        host = QWidget()
+        host.setLayout(tables)
+        view.widgets.append(host)
+    return view
+
+
+def generic_view(job: dict) -> ResultView:
+    text = QLabel(json.dumps(job["result"], indent=2)[:PAYLOAD_CHARS])
+    text.setTextFormat(Qt.PlainText)
+    text.setStyleSheet("font-family: monospace; background: #f5f7fa; padding: 6px")
+    text.setTextInteractionFlags(Qt.TextSelectableByMouse)
+    return ResultView([heading("Result"), text])
+
+
+RESULT_VIEWS: dict[str, Callable[[dict], ResultView]] = {"jobshop": jobshop_view, "prodplan": prodplan_view,
+                                                         "mps": mps_view}
+
+
+# --- one job ---------------------------------------------------------------------------
+class JobWindow(QWidget):
+    """One job of `hub_url`: status, progress while it runs, its error, its result by type, attempts.
+
+    Polls GET /api/jobs/{id} every 2 s until the job ends.
+    """
+    shown = Signal(dict)
+    closed = Signal()
+
+    def __init__(self, hub_url: str, token: str | None, job_id: int, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.hub_url, self.token, self.job_id = normalize_url(hub_url), token, int(job_id)
+        self.job: dict | None = None
+        self.result_view: ResultView | None = None
+        self._shown_key: str | None = None
+        self._generation = 0
+        self._busy = False
+        self.setWindowTitle(f"Forge — job #{self.job_id}")
+        self.resize(980, 760)
+
+        self.title = QLabel(f"Job #{self.job_id}")
+        self.title.setStyleSheet("font-weight: 600; font-size: 16px")
+        self.status_badge = QLabel("loading")
+        self.status_badge.setStyleSheet(status_style("pending"))
+        self.sub = QLabel()
+        self.sub.setStyleSheet("color: #555")
+        head = QHBoxLayout()
+        head.addWidget(self.title)
+        head.addWidget(self.status_badge)
+        head.addWidget(self.sub, 1)
+        self.facts = QLabel()
+        self.facts.setTextFormat(Qt.RichText)
+        self.facts.setWordWrap(True)
+        self.facts.setStyleSheet("color: #333")
+        self.load_error = QLabel()
+        self.load_error.setStyleSheet(f"color: {ERROR_RED}")
+        self.load_error.hide()
+
+        self.progress_bar = QProgressBar()
+        self.progress_bar.setRange(0, 1000)
+        self.progress_bar.setTextVisible(False)
+        self.progress_bar.setFixedHeight(12)
+        self.progress_text = QLabel()
+        self.progress_box = QWidget()
+        prow = QHBoxLayout(self.progress_box)
+        prow.setContentsMargins(0, 0, 0, 0)
+        prow.addWidget(self.progress_bar, 1)
+        prow.addWidget(self.progress_text, 2)
+        self.progress_box.hide()
+
+        self.error_heading = heading("Why it failed")
+        self.error_heading.setStyleSheet(f"font-weight: 600; font-size: 13px; color: {ERROR_RED}; margin-top: 8px")
+        self.error_text = QLabel()
+        self.error_text.setTextFormat(Qt.PlainText)
+        self.error_text.setWordWrap(True)
+        self.error_text.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.error_text.setStyleSheet(f"font-family: monospace; color: {ERROR_RED}; background: #fdecea;"
+                                      f"border: 1px solid #f3c1bc; border-radius: 6px; padding: 8px")
+        for w in (self.error_heading, self.error_text):
+            w.hide()
+
+        self.result_host = QWidget()
+        self.result_layout = QVBoxLayout(self.result_host)
+        self.result_layout.setContentsMargins(0, 0, 0, 0)
+        self.waiting = QLabel()
+        self.waiting.setStyleSheet("color: #666")
+        self.attempts_heading = heading("Attempts")
+        self.attempts = readonly_table(["#", "Machine", "Started", "Ended", "Took", "Outcome", "Error"], 0)
+        self.payload_button = QPushButton("Show payload")
+        self.payload_button.setCheckable(True)
+        self.payload_text = QLabel()
+        self.payload_text.setTextFormat(Qt.PlainText)
+        self.payload_text.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.payload_text.setStyleSheet("font-family: monospace; background: #f5f7fa; padding: 6px")
+        self.payload_text.hide()
+        self.payload_button.toggled.connect(self._toggle_payload)
+
+        body = QWidget()
+        body.setObjectName("jobBody")
+        body.setStyleSheet("#jobBody { background: white; }")
+        layout = self.body_layout = QVBoxLayout(body)
+        layout.setContentsMargins(14, 12, 14, 12)
+        layout.setSpacing(6)
+        layout.addLayout(head)
+        layout.addWidget(self.facts)
+        layout.addWidget(self.load_error)
+        layout.addWidget(self.progress_box)
+        layout.addWidget(self.error_heading)
+        layout.addWidget(self.error_text)
+        layout.addWidget(self.waiting)
+        layout.addWidget(self.result_host)
+        layout.addWidget(self.attempts_heading)
+        layout.addWidget(self.attempts)
+        payload_row = QHBoxLayout()
+        payload_row.addWidget(self.payload_button)
+        payload_row.addStretch(1)
+        layout.addLayout(payload_row)
+        layout.addWidget(self.payload_text)
+        layout.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.NoFrame)
+        scroll.setWidget(body)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(scroll)
+
+        self.timer = QTimer(self)
+        self.timer.timeout.connect(self.reload)
+        self.timer.start(POLL_MS)
+        self.reload()
+
+    @property
+    def gantt(self) -> GanttChart | None:
+        return self.result_view.gantt if self.result_view else None
+
+    def reload(self) -> None:
+        if self._busy:
+            return
+        self._busy = True
+        gen = self._generation
+        fetch(self.hub_url, self.token, f"/api/jobs/{self.job_id}",
+              on_done=lambda body: self._on_job(body, gen), on_failed=lambda msg: self._on_failed(msg, gen))
+
+    def _on_failed(self, message: str, generation: int) -> None:
+        if generation != self._generation:
+            return
+        self._busy = False
+        self.load_error.setText(f"Could not load this job: {message}")
+        self.load_error.show()
+        if "HTTP 404" in message:
+            self.timer.stop()
+
+    def _on_job(self, job: dict, generation: int) -> None:
+        if generation != self._generation or not isinstance(job, dict):
+            return
+        self._busy = False
+        self.load_error.hide()
+        self.job = job
+        self.render(job)
+        if job.get("status") in FINAL:
+            self.timer.stop()
+        self.shown.emit(job)
+
+    def render(self, job: dict) -> None:
+        status = job.get("status") or "unknown"
+        self.status_badge.setText(status)
+        self.status_badge.setStyleSheet(status_style(status))
+        self.sub.setText(" · ".join(str(x) for x in (job.get("type"), job.get("label")) if x))
+        running = status == "running"
+        self.progress_box.setVisible(running)
+        if running:
+            share = progress_share(job.get("progress"))
+            if share is None:
+                self.progress_bar.setRange(0, 0)
+            else:
+                self.progress_bar.setRange(0, 1000)
+                self.progress_bar.setValue(round(share * 1000))
+            self.progress_text.setText(progress_text(job.get("progress")))
+        key = "|".join(str(job.get(k)) for k in ("status", "attempt_count", "claimed_by", "error", "finished_at"))
+        if key == self._shown_key:
+            return
+        self._shown_key = key
+        self._show_facts(job)
+        self._show_error(job)
+        self._show_result(job)
+        self._show_attempts(job.get("attempts") or [])
+        self.payload_text.setText(self._payload_text(job.get("payload")))
+        self.body_layout.activate()
+
+    def _show_facts(self, job: dict) -> None:
+        facts = [("Machine", job.get("claimed_by") or "not claimed yet"),
+                 ("Attempts", f"{job.get('attempt_count', 0)} of {job.get('max_attempts', '?')}"),
+                 ("Submitted", when(job.get("created_at"))), ("Started", when(job.get("claimed_at"))),
+                 ("Finished", when(job.get("finished_at")))]
+        if job.get("claimed_at") and job.get("finished_at"):
+            facts.append(("Run time", seconds(job["finished_at"] - job["claimed_at"])))
+        if job.get("batch_id"):
+            facts.append(("Batch", job["batch_id"]))
+        if job.get("priority"):
+            facts.append(("Priority", str(job["priority"])))
+        self.facts.setText("&nbsp;&nbsp;·&nbsp;&nbsp;".join(
+            f"<span style='color:#777'>{name}</span> {_escape(str(v))}" for name, v in facts))
+
+    def _show_error(self, job: dict) -> None:
+        error = job.get("error")
+        retrying = job.get("status") in ("pending", "running")
+        self.error_heading.setText("Last attempt failed (the job will be retried)" if retrying else "Why it failed")
+        self.error_text.setText(error or "")
+        self.error_heading.setVisible(bool(error))
+        self.error_text.setVisible(bool(error))
+
+    def _show_result(self, job: dict) -> None:
+        while self.result_layout.count():
+            item = self.result_layout.takeAt(0)
+            if item.widget():
+                item.widget().deleteLater()
+        self.result_view = None
+        self.waiting.hide()
+        if job.get("result") is not None:
+            self.result_view = RESULT_VIEWS.get(job.get("type"), generic_view)(job)
+            for w in self.result_view.widgets:
+                self.result_layout.addWidget(w)
+                w.show()
+        elif job.get("status") == "pending":
+            self.waiting.setText(f"Waiting: queued until a worker that runs {job.get('type')} jobs is idle.")
+            self.waiting.show()
+
+    def _show_attempts(self, attempts: list[dict]) -> None:
+        self.attempts_heading.setVisible(bool(attempts))
+        self.attempts.setVisible(bool(attempts))
+        self.attempts.setRowCount(len(attempts))
+        for i, a in enumerate(attempts):
+            outcome = a.get("outcome") or "running"
+            took = seconds(a["ended_at"] - a["started_at"]) if a.get("ended_at") and a.get("started_at") else "–"
+            error = a.get("error") or ""
+            for col, item in enumerate((cell(str(a.get("attempt")), align_right=True), cell(a.get("worker_id") or "–"),
+                                        cell(when(a.get("started_at"))), cell(when(a.get("ended_at"))),
+                                        cell(took, align_right=True),
+                                        cell(outcome, color=STATUS_COLORS.get(outcome)),
+                                        cell(error.split("\n")[0], color=ERROR_RED, tip=error or None))):
+                self.attempts.setItem(i, col, item)
+        if attempts:
+            fit_table(self.attempts)
+
+    @staticmethod
+    def _payload_text(payload: Any) -> str:
+        if payload is None:
+            return ""
+        text = json.dumps(payload, indent=1)
+        return text if len(text) <= PAYLOAD_CHARS else f"{text[:PAYLOAD_CHARS]}\n… ({len(text):,} characters in all)"
+
+    def _toggle_payload(self, on: bool) -> None:
+        self.payload_text.setVisible(on)
+        self.payload_button.setText("Hide payload" if on else "Show payload")
+
+    def closeEvent(self, event) -> None:
+        self._generation += 1
+        self.timer.stop()
+        super().closeEvent(event)
+        self.closed.emit()
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+# --- the queue -------------------------------------------------------------------------
+class ProgressDelegate(QStyledItemDelegate):
+    """Running rows draw a bar (their share done) and the progress text beside it."""
+    BAR_W = 110
+
+    def paint(self, painter: QPainter, option, index) -> None:
+        share = index.data(SHARE_ROLE)
+        if share is None or share == "":
+            super().paint(painter, option, index)
+            return
+        painter.save()
+        rect = option.rect.adjusted(6, 0, -4, 0)
+        bar = QRectF(rect.left(), rect.center().y() - 4, min(self.BAR_W, rect.width() * 0.45), 8)
+        painter.setRenderHint(QPainter.Antialiasing)
+        painter.setPen(Qt.NoPen)
+        painter.setBrush(QColor("#e3e7ee"))
+        painter.drawRoundedRect(bar, 4, 4)
+        if share >= 0:
+            painter.setBrush(QColor(STATUS_COLORS["running"]))
+            painter.drawRoundedRect(QRectF(bar.left(), bar.top(), bar.width() * share, bar.height()), 4, 4)
+        painter.setPen(option.palette.text().color())
+        text_rect = rect.adjusted(int(bar.width()) + 8, 0, 0, 0)
+        painter.drawText(text_rect, Qt.AlignVCenter | Qt.AlignLeft,
+                         option.fontMetrics.elidedText(str(index.data(Qt.DisplayRole) or ""), Qt.ElideRight,
+                                                       text_rect.width()))
+        painter.restore()
+
+    def sizeHint(self, option, index) -> QSize:
+        size = super().sizeHint(option, index)
+        return QSize(max(size.width(), 320), size.height())
+
+
+class JobsWindow(QMainWindow):
+    """The queue of `hub_url` with status/type/machine filters; `token` is an optional viewer token."""
+    jobs_shown = Signal(int)
+    closed = Signal()
+
+    def __init__(self, hub_url: str, token: str | None = None, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.hub_url, self.token = normalize_url(hub_url), token or None
+        self.rows_by_id: dict[int, int] = {}
+        self.jobs: list[dict] = []
+        self.job_windows: list[JobWindow] = []
+        self._generation = 0
+        self._in_flight = 0
+        self._server_skew = 0.0
+        self.setWindowTitle(f"Forge jobs — {self.hub_url}")
+        self.resize(1180, 620)
+
+        bar = QToolBar()
+        bar.setMovable(False)
+        title = QLabel(" Jobs ")
+        title.setStyleSheet("font-weight: 600; font-size: 14px")
+        self.counts = QLabel()
+        self.counts.setStyleSheet("color: #444; padding-left: 8px")
+        self.status_box = self._combo("All statuses", [(s, s) for s in STATUSES])
+        self.type_box = self._combo("All types", [])
+        self.node_box = self._combo("All machines", [])
+        spacer = QWidget()
+        spacer.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Preferred)
+        for w in (title, self.counts, spacer, self.status_box, self.type_box, self.node_box):
+            bar.addWidget(w)
+        self.addToolBar(bar)
+
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setHorizontalHeaderLabels(list(COLUMNS))
+        self.table.verticalHeader().hide()
+        self.table.setEditTriggers(QAbstractItemView.NoEditTriggers)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SingleSelection)
+        self.table.setAlternatingRowColors(True)
+        self.table.setWordWrap(False)
+        self.table.setItemDelegateForColumn(COL_RESULT, ProgressDelegate(self.table))
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeToContents)
+        header.setSectionResizeMode(COL_RESULT, QHeaderView.Stretch)
+        self.table.cellDoubleClicked.connect(lambda row, _col: self._open_row(row))
+        self.table.setToolTip("Double-click a job for its result")
+        self.message = QLabel()
+        self.message.setWordWrap(True)
+        self.message.setStyleSheet("padding: 6px 10px; color: #555")
+        body = QWidget()
+        layout = QVBoxLayout(body)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.message)
+        layout.addWidget(self.table, 1)
+        self.setCentralWidget(body)
+        self.message.setText(f"Loading {self.hub_url}/api/jobs …")
+
+        for box in (self.status_box, self.type_box, self.node_box):
+            box.currentIndexChanged.connect(self._filters_changed)
+        self.timer = QTimer(self)
+        self.timer.timeout.connect(self.reload)
+        self.timer.start(POLL_MS)
+        self.nodes_timer = QTimer(self)
+        self.nodes_timer.timeout.connect(self._load_nodes)
+        self.nodes_timer.start(NODES_POLL_MS)
+        self._load_nodes()
+        self.reload()
+
+    @staticmethod
+    def _combo(everything: str, options: list[tuple[str, str]]) -> QComboBox:
+        box = QComboBox()
+        box.setMinimumWidth(130)
+        box.addItem(everything, "")
+        for data, text in options:
+            box.addItem(text, data)
+        return box
+
+    def filters(self) -> dict[str, str]:
+        f = {"status": self.status_box.currentData(), "type": self.type_box.currentData(),
+             "node": self.node_box.currentData()}
+        return {k: v for k, v in f.items() if v}
+
+    def set_filter(self, name: str, value_: str) -> None:
+        """Select `value_` in the status/type/node filter (adding it if the hub has not listed it yet)."""
+        box = {"status": self.status_box, "type": self.type_box, "node": self.node_box}[name]
+        i = box.findData(value_)
+        if i < 0:
+            box.addItem(value_, value_)
+            i = box.count() - 1
+        box.setCurrentIndex(i)
+
+    # --- data -----------------------------------------------------------------------
+    def _filters_changed(self) -> None:
+        self._generation += 1
+        self.reload(force=True)
+
+    def reload(self, force: bool = False) -> None:
+        if self._in_flight and not force:
+            return
+        self._in_flight += 1
+        gen = self._generation
+        fetch(self.hub_url, self.token, "/api/jobs", {"limit": PAGE_SIZE, **self.filters()},
+              on_done=lambda body: self._on_jobs(body, gen), on_failed=lambda msg: self._on_failed(msg, gen))
+
+    def _on_failed(self, message: str, generation: int) -> None:
+        self._in_flight = max(0, self._in_flight - 1)
+        if generation == self._generation:
+            self.message.setText(f"<span style='color:{ERROR_RED}'>Could not load the queue: {_escape(message)}</span>")
+
+    def _on_jobs(self, body: dict, generation: int) -> None:
+        self._in_flight = max(0, self._in_flight - 1)
+        if generation != self._generation or not isinstance(body, dict):
+            return
+        self._fill_combo(self.type_box, body.get("types") or [])
+        self._fill_combo(self.node_box, sorted({j["claimed_by"] for j in body.get("jobs") or [] if j.get("claimed_by")}))
+        self.show_jobs(body.get("jobs") or [], body.get("total", 0), body.get("counts") or {})
+
+    def _load_nodes(self) -> None:
+        fetch(self.hub_url, self.token, "/api/fleet", on_done=self._on_fleet)
+
+    def _on_fleet(self, body: dict) -> None:
+        if not isinstance(body, dict):
+            return
+        if isinstance(body.get("now"), (int, float)):
+            self._server_skew = body["now"] - time.time()
+        ids = sorted(n["id"] for n in body.get("nodes") or [] if isinstance(n, dict) and "id" in n)
+        self._fill_combo(self.node_box, ids)
+
+    @staticmethod
+    def _fill_combo(box: QComboBox, values: list[str]) -> None:
+        """Add the options the hub knows about, keeping the current choice (and any extra one)."""
+        have = {box.itemData(i) for i in range(box.count())}
+        box.blockSignals(True)
+        for v in values:
+            if v not in have:
+                box.addItem(v, v)
+        box.blockSignals(False)
+
+    # --- drawing --------------------------------------------------------------------------
+    def show_jobs(self, jobs: list[dict], total: int, counts: dict) -> None:
+        now = time.time() + self._server_skew
+        self.jobs = jobs
+        self.counts.setText(" · ".join(f"{counts.get(s, 0)} {s}" for s in STATUSES))
+        selected = self._selected_id()
+        self.table.setUpdatesEnabled(False)
+        self.table.setRowCount(len(jobs))
+        self.rows_by_id = {}
+        for row, job in enumerate(jobs):
+            self.rows_by_id[int(job["id"])] = row
+            self._show_row(row, job, now)
+        self.table.setUpdatesEnabled(True)
+        if selected in self.rows_by_id:
+            self.table.selectRow(self.rows_by_id[selected])
+        if not jobs:
+            self.message.setText("No job matches these filters." if self.filters() else
+                                 "The queue is empty. Submit work with <code>forge jobs submit FILE</code> "
+                                 "(a JSON job, a JSPLIB instance or an MPS/LP model), or POST it to "
+                                 "<code>/api/jobs</code>.")
+        else:
+            more = f" (the newest {len(jobs)} shown)" if total > len(jobs) else ""
+            self.message.setText(f"{total} job{'s' if total != 1 else ''}{' matching' if self.filters() else ''}"
+                                 f"{more} · updated {time.strftime('%H:%M:%S')} · double-click a job for its result")
+        self.jobs_shown.emit(len(jobs))
+
+    def _show_row(self, row: int, job: dict, now: float) -> None:
+        status = job.get("status") or "unknown"
+        running = status == "running"
+        summary = progress_text(job.get("progress")) if running else result_summary(job)
+        took = "–"
+        if job.get("claimed_at"):
+            took = seconds((job.get("finished_at") or now) - job["claimed_at"])
+        label = " · ".join(x for x in (job.get("label"), f"batch {job['batch_id']}" if job.get("batch_id") else None)
+                           if x) or "–"
+        texts = {COL_ID: f"#{job['id']}", COL_TYPE: str(job.get("type")), COL_LABEL: label, COL_STATUS: status,
+                 COL_RESULT: summary, COL_NODE: job.get("claimed_by") or "–",
+                 COL_ATTEMPTS: f"{job.get('attempt_count', 0)}/{job.get('max_attempts', '?')}",
+                 COL_CREATED: ago(now - job["created_at"]) if job.get("created_at") else "–", COL_TOOK: took}
+        for col, text in texts.items():
+            item = self.table.item(row, col)
+            if item is None:
+                item = QTableWidgetItem()
+                if col in (COL_ID, COL_ATTEMPTS, COL_CREATED, COL_TOOK):
+                    item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
+                self.table.setItem(row, col, item)
+            if item.text() != text:
+                item.setText(text)
+        self.table.item(row, COL_ID).setData(JOB_ID_ROLE, int(job["id"]))
+        status_item = self.table.item(row, COL_STATUS)
+        status_item.setForeground(QColor(STATUS_COLORS.get(status, "#444")))
+        font = status_item.font()
+        font.setBold(True)
+        font.setStrikeOut(status == "cancelled")
+        status_item.setFont(font)
+        result_item = self.table.item(row, COL_RESULT)
+        share = progress_share(job.get("progress")) if running else None
+        result_item.setData(SHARE_ROLE, (-1.0 if share is None else share) if running else None)
+        result_item.setForeground(QColor(ERROR_RED if status == "failed" else "#222"))
+        result_item.setToolTip(job.get("error") or summary if status == "failed" else summary)
+        if job.get("created_at"):
+            self.table.item(row, COL_CREATED).setToolTip(when(job["created_at"]))
+
+    def _selected_id(self) -> int | None:
+        rows = self.table.selectionModel().selectedRows()
+        if not rows:
+            return None
+        item = self.table.item(rows[0].row(), COL_ID)
+        return item.data(JOB_ID_ROLE) if item else None
+
+    # --- job windows -------------------------------------------------------------------------
+    def _open_row(self, row: int) -> None:
+        item = self.table.item(row, COL_ID)
+        if item is not None and item.data(JOB_ID_ROLE) is not None:
+            self.open_job(int(item.data(JOB_ID_ROLE)))
+
+    def open_job(self, job_id: int) -> JobWindow:
+        for win in self.job_windows:
+            if win.job_id == job_id:
+                win.show()
+                win.raise_()
+                return win
+        win = JobWindow(self.hub_url, self.token, job_id)
+        self.job_windows.append(win)
+        win.closed.connect(lambda: self.job_windows.remove(win) if win in self.job_windows else None)
+        win.show()
+        return win
+
+    def closeEvent(self, event) -> None:
+        self._generation += 1
+        self.timer.stop()
+        self.nodes_timer.stop()
+        for win in list(self.job_windows):
+            win.close()
+        super().closeEvent(event)
+        self.closed.emit()

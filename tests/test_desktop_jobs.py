@@ -1,0 +1,201 @@
+"""The native jobs view against a real hub process and a real worker solving real jobs.
+
+GIVEN a hub that takes test jobs and one worker running sleep, jobshop and prodplan,
+THEN the jobs window lists what is submitted and follows each job's status live, and a
+job's window draws its result by type: ft06's Gantt chart (6 machines, makespan 55), a
+prodplan's items × periods table and capacity chart, a crashed job's error.
+Screenshots go to `artifacts/` (ignored by git) for a person to look at.
+"""
+from __future__ import annotations
+
+import pytest
+
+from conftest import ADMIN, SHARED, LiveHub, http, wait_until
+
+pytest.importorskip("pytestqt")
+
+FT06 = SHARED / "data" / "jsplib" / "instances" / "ft06"
+SMALL_PLAN = {"periods": 4, "capacity": 100, "items": [
+    {"id": "A", "demand": [20, 40, 30, 50], "unit_time": 1, "setup_time": 10, "setup_cost": 100, "holding_cost": 1},
+    {"id": "B", "demand": [30, 10, 60, 20], "unit_time": 1, "setup_time": 5, "setup_cost": 80, "holding_cost": 2}]}
+FINAL = ("succeeded", "failed", "cancelled")
+
+
+@pytest.fixture(scope="module")
+def hub(tmp_path_factory):
+    """One hub that takes test jobs, and one worker that runs them one after another."""
+    h = LiveHub(tmp_path_factory.mktemp("desktop-jobs"))
+    h.start_hub("--allow-test-jobs")
+    h.spawn("agent-w1", h.forge("agent", "--hub", h.url, "--node-id", "w1", "--token", h.token("w1"),
+                                "--jobs", "always"),
+            env=dict(h.env, FORGE_WORKER_TYPES="sleep,jobshop,prodplan"))
+    yield h
+    h.close()
+
+
+def submit(hub: LiveHub, body: dict) -> int:
+    st, out = http("POST", hub.url + "/api/jobs", body, token=ADMIN, timeout=30)
+    assert st == 201, out
+    return out["id"]
+
+
+def job(hub: LiveHub, job_id: int) -> dict:
+    st, body = http("GET", f"{hub.url}/api/jobs/{job_id}")
+    assert st == 200, body
+    return body
+
+
+def wait_final(hub: LiveHub, job_id: int, timeout: float = 60) -> dict:
+    return wait_until(lambda: (j := job(hub, job_id))["status"] in FINAL and j, timeout,
+                      what=f"job {job_id} to end (worker log: {hub.log('agent-w1')})")
+
+
+def row_text(win, job_id: int, col: int) -> str | None:
+    row = win.rows_by_id.get(job_id)
+    return None if row is None else win.table.item(row, col).text()
+
+
+@pytest.fixture
+def jobs_window(qtbot, hub):
+    from forge_desktop.ui.jobs_window import JobsWindow
+    win = JobsWindow(hub.url, None)
+    qtbot.addWidget(win)
+    win.show()
+    with qtbot.waitSignal(win.jobs_shown, timeout=10000):
+        pass
+    yield win
+    for w in list(win.job_windows):
+        w.close()
+
+
+def test_jobs_window_lists_submitted_jobs_and_follows_them_live(qtbot, hub, jobs_window, artifacts):
+    from forge_desktop.ui.jobs_window import COL_NODE, COL_RESULT, COL_STATUS, SHARE_ROLE
+    win = jobs_window
+    job_id = submit(hub, {"type": "sleep", "payload": {"seconds": 4}, "label": "four seconds"})
+
+    qtbot.waitUntil(lambda: job_id in win.rows_by_id, timeout=5000)  # appears without any click
+    qtbot.waitUntil(lambda: row_text(win, job_id, COL_STATUS) == "running", timeout=15000)
+    qtbot.waitUntil(lambda: (win.table.item(win.rows_by_id[job_id], COL_RESULT).data(SHARE_ROLE) or 0) > 0.1,
+                    timeout=6000)  # the bar moves with the worker's reports
+    result = win.table.item(win.rows_by_id[job_id], COL_RESULT)
+    assert result.data(SHARE_ROLE) <= 1 and result.text().startswith(f"{int(result.data(SHARE_ROLE) * 100)} %")
+    assert row_text(win, job_id, COL_NODE) == "w1"
+    win.grab().save(str(artifacts / "desktop_jobs_running.png"))
+
+    qtbot.waitUntil(lambda: row_text(win, job_id, COL_STATUS) == "succeeded", timeout=20000)
+    assert win.table.item(win.rows_by_id[job_id], COL_RESULT).data(SHARE_ROLE) is None
+    assert row_text(win, job_id, COL_RESULT) == "slept 4"
+    counts = http("GET", hub.url + "/api/jobs")[1]["counts"]
+    qtbot.waitUntil(lambda: f"{counts['succeeded']} succeeded" in win.counts.text(), timeout=5000)
+
+    win.set_filter("status", "failed")
+    qtbot.waitUntil(lambda: job_id not in win.rows_by_id, timeout=5000)
+    assert all(j["status"] == "failed" for j in win.jobs)
+    win.set_filter("status", "succeeded")
+    qtbot.waitUntil(lambda: job_id in win.rows_by_id, timeout=5000)
+    assert win.type_box.findData("jobshop") >= 0 and win.type_box.findData("sleep") >= 0
+    qtbot.waitUntil(lambda: win.node_box.findData("w1") >= 0, timeout=5000)
+
+
+def test_ft06_job_window_draws_a_gantt_row_per_machine(qtbot, hub, jobs_window, artifacts):
+    from PySide6.QtCore import QPoint, Qt
+    from forge_desktop.ui.jobs_window import COL_ID, COL_RESULT, COL_STATUS
+    win = jobs_window
+    job_id = submit(hub, {"type": "jobshop", "payload": {"jsplib": FT06.read_text()}})
+    qtbot.waitUntil(lambda: job_id in win.rows_by_id, timeout=5000)
+
+    rect = win.table.visualItemRect(win.table.item(win.rows_by_id[job_id], COL_ID))
+    qtbot.mouseClick(win.table.viewport(), Qt.LeftButton, pos=rect.center())  # a real double-click presses first
+    qtbot.mouseDClick(win.table.viewport(), Qt.LeftButton, pos=rect.center())
+    assert [w.job_id for w in win.job_windows] == [job_id]
+    detail = win.job_windows[0]
+    qtbot.waitUntil(lambda: detail.gantt is not None, timeout=60000)  # opened early, follows the job to its end
+    assert detail.job["status"] == "succeeded"
+    gantt = detail.gantt
+    assert gantt.machines == list(range(6))
+    assert len(gantt.ops) == 36 and gantt.makespan == 55
+    assert max(op.end for op in gantt.ops) == 55
+    stats = detail.result_view.stats.values
+    assert stats["makespan"].text() == "55" and stats["optimal"].text() == "proved"
+    assert detail.status_badge.text() == "succeeded" and not detail.error_text.isVisible()
+    lanes = [gantt.lane(m) for m in gantt.machines]
+    assert all(a.bottom() < b.top() for a, b in zip(lanes, lanes[1:]))
+
+    op = next(o for o in gantt.ops if o.job == 2)
+    qtbot.mouseMove(gantt, gantt.op_rect(op).center().toPoint())
+    qtbot.waitUntil(lambda: gantt.hover_job == 2, timeout=3000)
+    detail.grab().save(str(artifacts / "desktop_job_jobshop_gantt.png"))
+    qtbot.mouseMove(gantt, QPoint(2, 2))
+    qtbot.waitUntil(lambda: row_text(win, job_id, COL_STATUS) == "succeeded", timeout=5000)
+    assert row_text(win, job_id, COL_RESULT) == "makespan 55 · optimal"
+    win.grab().save(str(artifacts / "desktop_jobs_queue.png"))
+
+
+def test_prodplan_job_window_shows_the_plan_table_and_capacity_chart(qtbot, hub, jobs_window, artifacts):
+    win = jobs_window
+    job_id = submit(hub, {"type": "prodplan", "payload": SMALL_PLAN, "label": "two items"})
+    done = wait_final(hub, job_id)
+    assert done["status"] == "succeeded", done
+    result = done["result"]
+
+    detail = win.open_job(job_id)
+    qtbot.waitUntil(lambda: detail.result_view is not None, timeout=10000)
+    view = detail.result_view
+    table = view.plan
+    headers = [table.horizontalHeaderItem(c).text() for c in range(table.columnCount())]
+    assert headers == ["Item", "", "1", "2", "3", "4", "Total"]
+    assert table.rowCount() == 2 * 3  # items × (produce, setup, inventory): no backlog in this plan
+    rows = {(table.item(r - r % 3, 0).text(), table.item(r, 1).text()): r for r in range(table.rowCount())}
+    for item in ("A", "B"):
+        mine = [p for p in result["plan"] if p["item"] == item]
+        produce = [float(table.item(rows[item, "produce"], 2 + t).text().replace(",", "")) for t in range(4)]
+        assert produce == pytest.approx([p["produce"] for p in mine])
+        setups = [table.item(rows[item, "setup"], 2 + t).text() == "●" for t in range(4)]
+        assert setups == [bool(p["setup"]) for p in mine]
+        total = float(table.item(rows[item, "produce"], 6).text().replace(",", ""))
+        assert total == pytest.approx(sum(SMALL_PLAN["items"][0 if item == "A" else 1]["demand"]))
+    assert view.capacity is not None and len(view.capacity.use) == 4
+    bars = view.capacity.bar_rects(1)
+    use = result["capacity_use"][1]
+    assert bars["production"].height() > 0
+    assert bars["production"].height() / bars["setup"].height() == pytest.approx(
+        use["production_time"] / use["setup_time"], rel=1e-6)
+    objective = float(view.stats.values["objective"].text().replace(",", ""))
+    assert objective == pytest.approx(result["objective"])
+    detail.grab().save(str(artifacts / "desktop_job_prodplan.png"))
+
+
+def test_crashed_job_shows_its_error_plainly(qtbot, hub, jobs_window, artifacts):
+    from forge_desktop.ui.jobs_window import COL_RESULT, COL_STATUS
+    win = jobs_window
+    job_id = submit(hub, {"type": "sleep", "payload": {"seconds": 0.2, "crash": True}, "max_attempts": 1})
+    done = wait_final(hub, job_id)
+    assert done["status"] == "failed" and done["error"], done
+
+    qtbot.waitUntil(lambda: row_text(win, job_id, COL_STATUS) == "failed", timeout=5000)
+    assert row_text(win, job_id, COL_RESULT) == done["error"].split("\n")[0]
+    detail = win.open_job(job_id)
+    qtbot.waitUntil(lambda: detail.job is not None, timeout=10000)
+    assert detail.error_text.isVisible() and detail.error_text.text() == done["error"]
+    assert detail.error_heading.text() == "Why it failed"
+    assert detail.result_view is None
+    assert detail.attempts.rowCount() == 1
+    assert detail.attempts.item(0, 1).text() == "w1"
+    detail.grab().save(str(artifacts / "desktop_job_failed.png"))
+
+
+def test_fleet_window_opens_the_jobs_window_for_its_hub(qtbot, hub):
+    from forge_desktop.ui.fleet_window import FleetWindow
+    fleet = FleetWindow(hub.url, ADMIN)
+    qtbot.addWidget(fleet)
+    fleet.show()
+    fleet.jobs_button.click()
+    assert len(fleet.jobs_windows) == 1
+    jobs = fleet.jobs_windows[0]
+    qtbot.addWidget(jobs)
+    assert (jobs.hub_url, jobs.token) == (fleet.hub_url, fleet.token)
+    with qtbot.waitSignal(jobs.jobs_shown, timeout=10000):
+        pass
+    assert "Could not load" not in jobs.message.text()
+    fleet.close()
+    assert not jobs.isVisible() and not fleet.jobs_windows
