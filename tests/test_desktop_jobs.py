@@ -1,9 +1,10 @@
 """The native jobs view against a real hub process and a real worker solving real jobs.
 
-GIVEN a hub that takes test jobs and one worker running sleep, jobshop and prodplan,
+GIVEN a hub that takes test jobs and one worker running sleep, jobshop, prodplan and mps,
 THEN the jobs window lists what is submitted and follows each job's status live, and a
 job's window draws its result by type: ft06's Gantt chart (6 machines, makespan 55), a
-prodplan's items × periods table and capacity chart, a crashed job's error.
+prodplan's items × periods table and capacity chart, an LP's summary and values, a
+crashed job's error.
 Screenshots go to `artifacts/` (ignored by git) for a person to look at.
 """
 from __future__ import annotations
@@ -18,6 +19,15 @@ FT06 = SHARED / "data" / "jsplib" / "instances" / "ft06"
 SMALL_PLAN = {"periods": 4, "capacity": 100, "items": [
     {"id": "A", "demand": [20, 40, 30, 50], "unit_time": 1, "setup_time": 10, "setup_cost": 100, "holding_cost": 1},
     {"id": "B", "demand": [30, 10, 60, 20], "unit_time": 1, "setup_time": 5, "setup_cost": 80, "holding_cost": 2}]}
+SMALL_LP = """Maximize
+ obj: 3 x + 2 y
+Subject To
+ c1: x + y <= 4
+ c2: x + 3 y <= 6
+Bounds
+ x <= 3
+End
+"""  # optimum 11 at x = 3, y = 1
 FINAL = ("succeeded", "failed", "cancelled")
 
 
@@ -28,7 +38,7 @@ def hub(tmp_path_factory):
     h.start_hub("--allow-test-jobs")
     h.spawn("agent-w1", h.forge("agent", "--hub", h.url, "--node-id", "w1", "--token", h.token("w1"),
                                 "--jobs", "always"),
-            env=dict(h.env, FORGE_WORKER_TYPES="sleep,jobshop,prodplan"))
+            env=dict(h.env, FORGE_WORKER_TYPES="sleep,jobshop,prodplan,mps"))
     yield h
     h.close()
 
@@ -163,6 +173,24 @@ def test_prodplan_job_window_shows_the_plan_table_and_capacity_chart(qtbot, hub,
     objective = float(view.stats.values["objective"].text().replace(",", ""))
     assert objective == pytest.approx(result["objective"])
     detail.grab().save(str(artifacts / "desktop_job_prodplan.png"))
+
+
+def test_mps_job_window_shows_its_summary_and_values(qtbot, hub, jobs_window, artifacts):
+    job_id = submit(hub, {"type": "mps", "payload": {"model": SMALL_LP, "format": "lp"}})
+    done = wait_final(hub, job_id)
+    assert done["status"] == "succeeded", done
+
+    detail = jobs_window.open_job(job_id)
+    qtbot.waitUntil(lambda: detail.result_view is not None, timeout=10000)
+    stats = detail.result_view.stats.values
+    assert stats["objective"].text() == "11" and stats["status"].text() == "optimal"
+    assert stats["kind"].text() == "LP, " + done["result"]["sense"]
+    table = detail.result_view.values
+    shown = {table.item(r, 0).text(): table.item(r, 1).text() for r in range(table.rowCount())}
+    assert shown == {"x": "3", "y": "1"}
+    detail.payload_button.click()
+    assert detail.payload_text.isVisible() and "Maximize" in detail.payload_text.text()
+    detail.grab().save(str(artifacts / "desktop_job_mps.png"))
 
 
 def test_crashed_job_shows_its_error_plainly(qtbot, hub, jobs_window, artifacts):

@@ -590,6 +590,8 @@ def mps_view(job: dict) -> ResultView:
         more = f" (first {len(shown)} of {total})" if total > len(shown) else f" ({total})"
         view.values = key_value_table(shown, "Variable")
         tables = QHBoxLayout()
+        tables.setContentsMargins(0, 0, 0, 0)
+        tables.setSpacing(24)
         col = QVBoxLayout()
         col.addWidget(heading(title + more))
         col.addWidget(view.values)
