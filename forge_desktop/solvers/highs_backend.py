@@ -304,8 +304,8 @@ def race(models: dict[str, highspy.Highs], time_limit: float, mip_gap: float | N
         thread.join()
     stopped_after = round(time.perf_counter() - started, 3)
     winner, proof = shared.winner, shared.proof
-    if winner is None:
-        winner = _best_incumbent(outcomes)
+    if winner not in outcomes:
+        winner, proof = _best_incumbent(outcomes), "none"
     _, _, bound = shared.best()
     result = RaceOutcome(winner, proof, _finite(bound), outcomes, errors, stopped_after)
     final = outcomes.get(winner) if winner else None

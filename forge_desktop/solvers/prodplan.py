@@ -19,10 +19,14 @@ formulation is faster on every instance (docs/PERFORMANCE.md, "Solvers").
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from forge_desktop.solvers.payload import (
     PayloadError, Progress, is_number, number, optional_number, reject_unknown, threads, time_limit,
 )
+
+if TYPE_CHECKING:
+    from forge_desktop.solvers.highs_backend import RaceOutcome
 
 DEFAULT_TIME_LIMIT = 300.0
 DEFAULT_MIP_GAP = 1e-4
@@ -391,7 +395,7 @@ def _solve_portfolio(problem: Problem, payload: dict, progress: Progress | None)
     built = {name: BUILDERS[name](problem) for name in PORTFOLIO}
     models = {name: model.builder.to_highs() for name, model in built.items()}
     raced = race(models, payload["time_limit"], payload["mip_gap"], progress)
-    if raced.winner is None or raced.winner not in raced.outcomes:
+    if raced.winner is None:
         raise RuntimeError("every portfolio solve failed: " + "; ".join(
             f"{name}: {error}" for name, error in raced.errors.items()))
     won = raced.outcomes[raced.winner]
@@ -408,7 +412,7 @@ def _solve_portfolio(problem: Problem, payload: dict, progress: Progress | None)
     return result
 
 
-def _entrant(raced, name: str) -> dict:
+def _entrant(raced: "RaceOutcome", name: str) -> dict:
     """One portfolio entrant's own time, status, objective, bound and gap when it stopped."""
     outcome = raced.outcomes.get(name)
     if outcome is None:
