@@ -358,3 +358,28 @@ async def test_job_submission_errors_are_clear_and_enqueue_nothing(client):
         assert fragment in (await r.json())["message"]
     listed = await (await client.get("/api/jobs")).json()
     assert listed["total"] == 0
+
+
+@pytest.mark.parametrize("node_id", ["a/b", "..", "x'; DROP TABLE samples; --", 'quo"te', "n" * 65, "-lead",
+                                     "spa ce", "ünï"])
+async def test_hostile_node_ids_are_refused_and_nothing_is_stored(client, node_id):
+    from urllib.parse import quote
+    r = await client.post("/api/tokens", json={"node_id": node_id}, headers=auth(ADMIN))
+    assert r.status == 400 and "not valid" in (await r.json())["message"]
+    tok = await make_token(client, "good")
+    r = await client.post(f"/api/ingest/{quote(node_id, safe='')}", json={"samples": [sample(time.time())]},
+                          headers=auth(tok))
+    assert r.status in (400, 404)
+    assert (await r.json())["error"] in ("invalid_node_id", "not_found")
+    assert (await (await client.get("/api/fleet")).json())["nodes"] == []
+
+
+async def test_missing_fields_and_wrong_types_are_named(client):
+    tok = await make_token(client, "n")
+    for body, fragment in (({}, "'samples' must be a list"), ({"samples": [{"ts": "now"}]}, "samples[0].ts"),
+                           ({"samples": [], "node": "x"}, "'node' must be an object"),
+                           ({"samples": [], "node": {"hostname": 5}}, "node.hostname")):
+        r = await client.post("/api/ingest/n", json=body, headers=auth(tok))
+        assert r.status == 400 and fragment in (await r.json())["message"], body
+    r = await client.post("/api/tokens", json={}, headers=auth(ADMIN))
+    assert r.status == 400 and "'node_id' is required" in (await r.json())["message"]
