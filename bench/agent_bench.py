@@ -134,7 +134,7 @@ def stop_all(procs: dict[str, subprocess.Popen]) -> None:
     for p in procs.values():
         if p.poll() is None:
             p.terminate()
-    for name, p in procs.items():
+    for p in procs.values():
         try:
             p.wait(10)
         except subprocess.TimeoutExpired:
