@@ -36,10 +36,11 @@ import time
 import urllib.request
 import zlib
 from collections import namedtuple
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from forge_desktop.collector import Collector, HostInfo
 
