@@ -1,11 +1,14 @@
-"""Hub ingest under a simulated fleet: a real `forge hub` process on loopback, N nodes
-pushing 5 one-second samples every 5 s (the agent's rhythm), plus a saturation run.
+"""Hub ingest under a simulated fleet: a real `forge hub` process on loopback.
 
-    python bench/ingest_bench.py --nodes 500 --seconds 30 --repeat 3
+    python bench/ingest_bench.py --nodes 500 --known 10000 --seconds 20 --repeat 3
 
-Reports per run: push latency p50/p95, hub CPU share of one core (psutil), and for the
-saturation run the pushes/s and samples/s the hub sustains. Medians over runs at the end.
-Bounded: loopback only, fixed duration, temp data folder.
+Per run: (1) `--nodes` nodes push 5 one-second samples every 5 s (the agent's rhythm):
+push latency p50/p95 and the hub's CPU share of one core; (2) saturation: wrk (Debian's,
+C, so the load generator does not starve the hub of the 2 cores) pushes as fast as 32
+connections can for `--known` nodes, each with its own token, 5 new samples a push:
+pushes/s, latency p50/p99 (wrk --latency), and the hub's RSS with that many nodes known.
+Without wrk, a Python client does the saturation run (slower: it shares the CPU).
+Medians over runs at the end. Bounded: loopback only, fixed durations, temp data folder.
 """
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ import asyncio
 import json
 import os
 import random
+import shutil
 import socket
 import statistics
 import subprocess
@@ -67,7 +71,7 @@ def start_hub(tmp: str, port: int) -> subprocess.Popen:
 async def make_tokens(session: aiohttp.ClientSession, url: str, n: int) -> list[str]:
     toks = []
     for i in range(n):
-        async with session.post(url + "/api/tokens", json={"node_id": f"sim-{i:04d}"},
+        async with session.post(url + "/api/tokens", json={"node_id": f"sim-{i:05d}"},
                                 headers={"Authorization": f"Bearer {ADMIN}"}) as r:
             toks.append((await r.json())["token"])
     return toks
@@ -75,13 +79,13 @@ async def make_tokens(session: aiohttp.ClientSession, url: str, n: int) -> list[
 
 async def node_loop(session, url, i, tok, stop_at, latencies, errors):
     await asyncio.sleep(random.uniform(0, 5))
-    ident = {"hostname": f"sim-{i:04d}", "os": "Linux", "cores": 8}
+    ident = {"hostname": f"sim-{i:05d}", "os": "Linux", "cores": 8}
     while time.time() < stop_at:
         now = time.time()
         body = json.dumps({"node": ident, "samples": [fake_sample(now - k) for k in range(5)]})
         t0 = time.perf_counter()
         try:
-            async with session.post(f"{url}/api/ingest/sim-{i:04d}", data=body,
+            async with session.post(f"{url}/api/ingest/sim-{i:05d}", data=body,
                                     headers={"Authorization": f"Bearer {tok}",
                                              "Content-Type": "application/json"}) as r:
                 await r.read()
@@ -117,7 +121,7 @@ async def saturate(url: str, toks: list[str], seconds: float) -> dict:
         while time.time() < stop_at:
             ts += 5
             body = json.dumps({"samples": [fake_sample(ts + k) for k in range(5)]})
-            async with s.post(f"{url}/api/ingest/sim-{i:04d}", data=body,
+            async with s.post(f"{url}/api/ingest/sim-{i:05d}", data=body,
                               headers={"Authorization": f"Bearer {tok}", "Content-Type": "application/json"}) as r:
                 await r.read()
             count += 1
@@ -129,31 +133,81 @@ async def saturate(url: str, toks: list[str], seconds: float) -> dict:
     return {"pushes_per_s": count / wall, "samples_per_s": 5 * count / wall}
 
 
-async def one_run(nodes: int, seconds: float) -> dict:
+async def make_tokens_fast(url: str, n: int) -> list[str]:
+    sem = asyncio.Semaphore(16)
+
+    async def one(session, i):
+        async with sem:
+            async with session.post(url + "/api/tokens", json={"node_id": f"sim-{i:05d}"},
+                                    headers={"Authorization": f"Bearer {ADMIN}"}) as r:
+                return (await r.json())["token"]
+
+    async with aiohttp.ClientSession() as s:
+        return list(await asyncio.gather(*(one(s, i) for i in range(n))))
+
+
+def parse_ms(text: str) -> float:
+    unit = text.lstrip("0123456789.")
+    return {"us": 1e-3, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit] * float(text[:len(text) - len(unit)])
+
+
+def saturate_wrk(url: str, toks: list[str], seconds: float, tmp: str, connections: int = 32,
+                 delay_ms: float = 0, prefix: str = "sat") -> dict:
+    """wrk against the ingest route; with `delay_ms` each connection pauses between pushes,
+    which paces the load (30 connections x 10 ms ~ 2,000 pushes/s) instead of saturating."""
+    import re
+    nodes_file = os.path.join(tmp, "nodes.txt")
+    with open(nodes_file, "w") as f:
+        f.writelines(f"sim-{i:05d} {t}\n" for i, t in enumerate(toks))
+    sample_file = os.path.join(tmp, "sample.json")
+    with open(sample_file, "w") as f:
+        f.write(json.dumps(fake_sample(0), separators=(",", ":")))
+    env = dict(os.environ, FORGE_BENCH_NODES=nodes_file, FORGE_BENCH_SAMPLE=sample_file,
+               FORGE_BENCH_T0=str(int(time.time()) - 3600 - (7200 if delay_ms else 0)),
+               FORGE_BENCH_DELAY_MS=str(delay_ms))
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "ingest_wrk.lua")
+    out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{int(seconds)}s", "--latency", "-s", script, url],
+                         env=env, capture_output=True, text=True, timeout=seconds + 60).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    lat = dict(re.findall(r"^\s+(50|99)%\s+(\S+)", out, re.M))
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {f"{prefix}_pushes_per_s": rps, f"{prefix}_p50_ms": parse_ms(lat["50"]),
+            f"{prefix}_p99_ms": parse_ms(lat["99"]), f"{prefix}_errors": int(non2xx.group(1)) if non2xx else 0}
+
+
+async def one_run(nodes: int, known: int, seconds: float) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         port = free_port()
         proc = start_hub(tmp, port)
         url = f"http://127.0.0.1:{port}"
+        hub = psutil.Process(proc.pid)
         try:
-            async with aiohttp.ClientSession() as s:
-                toks = await make_tokens(s, url, nodes)
-            r = await realistic(url, toks, seconds, psutil.Process(proc.pid))
-            r.update(await saturate(url, toks, min(10.0, seconds)))
+            toks = await make_tokens_fast(url, max(nodes, known))
+            r = await realistic(url, toks[:nodes], seconds, hub)
+            if shutil.which("wrk"):
+                r.update(saturate_wrk(url, toks[:known], seconds, tmp, 30, 10, "paced"))
+                r.update(saturate_wrk(url, toks[:known], seconds, tmp))
+            else:
+                r.update(await saturate(url, toks, min(10.0, seconds)))
+            fleet = json.loads(urllib.request.urlopen(url + "/api/fleet", timeout=30).read())
+            r["known_nodes"] = len(fleet["nodes"])
+            r["hub_rss_mb"] = hub.memory_info().rss / 2**20
             return r
         finally:
             proc.terminate()
-            proc.wait(10)
+            proc.wait(120)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--nodes", type=int, default=500)
+    ap.add_argument("--nodes", type=int, default=500, help="nodes at the agents' rhythm")
+    ap.add_argument("--known", type=int, default=10000, help="nodes (tokens) the saturation run spreads over")
     ap.add_argument("--seconds", type=float, default=30)
     ap.add_argument("--repeat", type=int, default=3)
     a = ap.parse_args()
     runs = []
     for i in range(a.repeat):
-        r = asyncio.run(one_run(a.nodes, a.seconds))
+        r = asyncio.run(one_run(a.nodes, a.known, a.seconds))
         runs.append(r)
         print(f"run {i + 1}: " + "  ".join(f"{k}={v:.1f}" if isinstance(v, float) else f"{k}={v}"
                                             for k, v in r.items()), flush=True)

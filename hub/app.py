@@ -15,6 +15,7 @@ from .config import HubConfig
 from .errors import error_middleware
 from .events import Broadcaster
 from .fleet import SPARK_POINTS, FleetState
+from .group_commit import GroupCommit
 from .rollup import Rollups
 from .routes import fleet, ingest, jobs, tokens, web as web_routes
 from .state import HUB, HubState
@@ -38,11 +39,11 @@ def create_app(config: HubConfig) -> web.Application:
 def _hub_context(config: HubConfig):
     async def ctx(app: web.Application) -> AsyncIterator[None]:
         Path(config.data_dir).mkdir(parents=True, exist_ok=True)
-        db = AsyncStore(await asyncio.to_thread(Store, config.db_path))
+        db = AsyncStore(await asyncio.to_thread(Store, config.db_path, False))
         hub = HubState(config=config, db=db,
                        fleet=FleetState(config.degraded_after_s, config.offline_after_s),
                        events=Broadcaster(), tokens=TokenCache(db), rollups=Rollups(db.store),
-                       join_attempts={})
+                       join_attempts={}, ingest_writes=GroupCommit(db))
         await _load_fleet(hub)
         app[HUB] = hub
         tasks = [asyncio.create_task(every(interval, step, name), name=name)
@@ -52,9 +53,11 @@ def _hub_context(config: HubConfig):
         for t in tasks:
             t.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        await hub.ingest_writes.close()
         ready = hub.rollups.take_ready(time.time() + 3600)
         if ready:
             await db.write(hub.rollups.compute, ready)
+        await db.write(db.store.checkpoint, "TRUNCATE")
         await asyncio.to_thread(db.close)
     return ctx
 

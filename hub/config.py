@@ -26,6 +26,7 @@ class HubConfig:
     rollup_interval_s: float = _setting(30.0, "How often completed minutes are averaged into tiers.")
     sse_coalesce_s: float = _setting(1.0, "Fleet SSE events are coalesced to at most one per this many seconds.")
     status_interval_s: float = _setting(1.0, "How often node status changes are checked.")
+    checkpoint_interval_s: float = _setting(1.0, "How often the WAL is copied into the database (off the write path).")
     max_samples_per_push: int = _setting(1000, "Largest batch an agent may push at once.")
     lease_s: float = _setting(300.0, "A running job whose lease is not renewed for this long is reclaimed.")
     reclaim_interval_s: float = _setting(10.0, "How often expired job leases are reclaimed.")

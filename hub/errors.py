@@ -1,8 +1,9 @@
 """JSON errors: every failure the API reports is `{"error": code, "message": text}`."""
 from __future__ import annotations
 
-import json
 import logging
+
+import msgspec
 
 from aiohttp import web
 
@@ -56,8 +57,8 @@ async def read_json(request: web.Request) -> object:
     if not raw:
         raise bad_request("request body is empty; expected JSON", "invalid_json")
     try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as e:
+        return msgspec.json.decode(raw)
+    except msgspec.DecodeError as e:
         raise bad_request(f"body is not valid JSON: {e}", "invalid_json") from None
 
 

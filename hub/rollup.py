@@ -54,20 +54,24 @@ class Rollups:
         self.dirty_minutes -= ready
         return ready
 
+    def averages(self, source: str, buckets: set[tuple[str, int]], width: int) -> list[tuple]:
+        """(node, bucket, n, averaged sample) rows for the given buckets. Reads only, so it runs
+        on a reader thread and never holds up the writer."""
+        out = []
+        for node_id, bucket in sorted(buckets):
+            rows = self.store.raw_between(node_id, bucket, bucket + width, source)
+            if rows:
+                avg = average(rows)
+                avg["ts"] = bucket / 1000
+                out.append((node_id, bucket, len(rows), avg))
+        return out
+
     def compute(self, ready: set[tuple[str, int]]) -> int:
-        """Recompute the given minute buckets and their hours (runs on the store's writer thread)."""
-        hours: set[tuple[str, int]] = set()
-        for node_id, bucket in sorted(ready):
-            self._bucket("samples", "samples_1m", node_id, bucket, MINUTE_MS)
-            hours.add((node_id, bucket // HOUR_MS * HOUR_MS))
-        for node_id, bucket in sorted(hours):
-            self._bucket("samples_1m", "samples_1h", node_id, bucket, HOUR_MS)
+        """Recompute the given minute buckets and their hours, synchronously (tests, shutdown)."""
+        self.store.put_rollups("samples_1m", self.averages("samples", ready, MINUTE_MS))
+        self.store.put_rollups("samples_1h", self.averages("samples_1m", hours_of(ready), HOUR_MS))
         return len(ready)
 
-    def _bucket(self, source: str, target: str, node_id: str, bucket: int, width: int) -> None:
-        rows = self.store.raw_between(node_id, bucket, bucket + width, source)
-        if not rows:
-            return
-        avg = average(rows)
-        avg["ts"] = bucket / 1000
-        self.store.put_rollup(target, node_id, bucket, len(rows), avg)
+
+def hours_of(minutes: set[tuple[str, int]]) -> set[tuple[str, int]]:
+    return {(node_id, bucket // HOUR_MS * HOUR_MS) for node_id, bucket in minutes}

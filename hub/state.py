@@ -9,6 +9,7 @@ from .auth import TokenCache
 from .config import HubConfig
 from .events import Broadcaster
 from .fleet import FleetState
+from .group_commit import GroupCommit
 from .rollup import Rollups
 from .store import AsyncStore
 
@@ -22,6 +23,7 @@ class HubState:
     tokens: TokenCache
     rollups: Rollups
     join_attempts: dict
+    ingest_writes: GroupCommit
 
 
 HUB = web.AppKey("hub", HubState)

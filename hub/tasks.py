@@ -7,6 +7,7 @@ import time
 from typing import Awaitable, Callable
 
 from .events import encode
+from .rollup import HOUR_MS, MINUTE_MS, hours_of
 from .state import HubState
 
 log = logging.getLogger("forge.hub")
@@ -33,6 +34,8 @@ def fleet_events(hub: HubState) -> Callable[[], Awaitable[None]]:
         if not hub.events.dirty:
             return
         dirty, hub.events.dirty = hub.events.dirty, set()
+        if not hub.events.fleet:
+            return  # nobody watching: summaries would be built for no one
         now = time.time()
         nodes = [hub.fleet.event_summary(hub.fleet.nodes[i], now) for i in sorted(dirty) if i in hub.fleet.nodes]
         if nodes:
@@ -51,10 +54,15 @@ def status_watch(hub: HubState) -> Callable[[], Awaitable[None]]:
 
 
 def rollups(hub: HubState) -> Callable[[], Awaitable[None]]:
+    """Average finished minutes (and their hours) on a reader thread, then write them in one go."""
     async def step() -> None:
         ready = hub.rollups.take_ready(time.time())
-        if ready:
-            await hub.db.write(hub.rollups.compute, ready)
+        if not ready:
+            return
+        db, r = hub.db, hub.rollups
+        await db.write(db.store.put_rollups, "samples_1m", await db.read(r.averages, "samples", ready, MINUTE_MS))
+        hours = hours_of(ready)
+        await db.write(db.store.put_rollups, "samples_1h", await db.read(r.averages, "samples_1m", hours, HOUR_MS))
     return step
 
 
@@ -78,6 +86,12 @@ def reclaim(hub: HubState) -> Callable[[], Awaitable[None]]:
     return step
 
 
+def checkpoint(hub: HubState) -> Callable[[], Awaitable[None]]:
+    async def step() -> None:
+        await hub.db.read(hub.db.store.checkpoint)
+    return step
+
+
 def all_tasks(hub: HubState) -> list[tuple[str, float, Callable[[], Awaitable[None]]]]:
     c = hub.config
     return [
@@ -86,4 +100,5 @@ def all_tasks(hub: HubState) -> list[tuple[str, float, Callable[[], Awaitable[No
         ("rollups", c.rollup_interval_s, rollups(hub)),
         ("retention", c.prune_interval_s, retention(hub)),
         ("reclaim", c.reclaim_interval_s, reclaim(hub)),
+        ("wal-checkpoint", c.checkpoint_interval_s, checkpoint(hub)),
     ]

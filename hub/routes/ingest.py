@@ -65,7 +65,7 @@ async def ingest(request: web.Request) -> web.Response:
     body = await read_object(request)
     now = time.time()
     identity, samples = validate_batch(body, now, hub.config.max_samples_per_push)
-    res = await hub.db.write(hub.db.store.ingest, node_id, identity, samples, now)
+    res = await hub.ingest_writes.ingest(node_id, identity, samples, now)
     node = hub.fleet.apply_ingest(node_id, identity, samples, now)
     hub.rollups.mark(node_id, samples)
     hub.events.dirty.add(node_id)

@@ -10,7 +10,7 @@ const PREFS_KEY = "forge.fleetPrefs";
 const LIVE_RESORT_MS = 10000;
 
 const SORTS = {
-  name: (a, b) => a.name.localeCompare(b.name, undefined, { numeric: true }),
+  name: (a, b) => (a.name ?? a.id).localeCompare(b.name ?? b.id, undefined, { numeric: true }),
   status: (a, b) => STATUS_RANK[a.status] - STATUS_RANK[b.status] || SORTS.name(a, b),
   cpu: (a, b) => (b.cpu ?? -1) - (a.cpu ?? -1) || SORTS.name(a, b),
   mem: (a, b) => (b.mem ?? -1) - (a.mem ?? -1) || SORTS.name(a, b),
@@ -196,14 +196,26 @@ export function renderFleet(view) {
   function flush() {
     frame = 0;
     const hadNew = [...pending.keys()].some((id) => !cards.has(id));
-    for (const n of pending.values()) upsert(n, false);
+    let unknown = false;
+    for (const n of pending.values()) {
+      // Events carry identity only when it changes; a node we have never seen in full
+      // (its identity went out before this page connected) is fetched whole instead.
+      if (!cards.has(n.id) && n.name == null) { unknown = true; continue; }
+      upsert(n, false);
+    }
     pending.clear();
+    if (unknown) refetchSoon();
     if (resortDue) arrange(hadNew);
     refreshVisibility();
   }
 
   function schedule() {
     if (!frame) frame = requestAnimationFrame(flush);
+  }
+
+  let refetching = null;
+  function refetchSoon() {
+    if (!refetching) refetching = loadAll().catch(() => {}).finally(() => { refetching = null; });
   }
 
   async function loadAll() {
