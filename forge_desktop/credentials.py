@@ -5,9 +5,6 @@ keyrings.alt's file backend; nothing here falls back to a plain file silently.
 """
 from __future__ import annotations
 
-import keyring
-import keyring.errors
-
 SERVICE = "forge-monitor"
 
 
@@ -20,6 +17,8 @@ def _account(hub_url: str, node_id: str) -> str:
 
 
 def save_token(hub_url: str, node_id: str, token: str) -> None:
+    import keyring  # imported on use: an agent given its token never pays for it
+    import keyring.errors
     try:
         keyring.set_password(SERVICE, _account(hub_url, node_id), token)
     except keyring.errors.KeyringError as e:
@@ -29,6 +28,8 @@ def save_token(hub_url: str, node_id: str, token: str) -> None:
 
 
 def load_token(hub_url: str, node_id: str) -> str | None:
+    import keyring
+    import keyring.errors
     try:
         return keyring.get_password(SERVICE, _account(hub_url, node_id))
     except keyring.errors.KeyringError:
@@ -36,6 +37,8 @@ def load_token(hub_url: str, node_id: str) -> str | None:
 
 
 def delete_token(hub_url: str, node_id: str) -> None:
+    import keyring
+    import keyring.errors
     try:
         keyring.delete_password(SERVICE, _account(hub_url, node_id))
     except keyring.errors.KeyringError:

@@ -39,6 +39,7 @@ class WorkerOptions:
     heartbeat_s: float = 30.0
     progress_s: float = 2.0
     long_poll_s: float = 10.0
+    idle_recheck_s: float = 5.0
     default_time_limit_s: float = 3600.0
     time_limit_margin_s: float = 60.0
     memory_mb: int | None = 4096
@@ -86,6 +87,8 @@ class Worker:
         self._next_heartbeat = 0.0
         self._last_progress_post: dict[int, float] = {}
         self.lease_s = 300.0
+        self._decision = None
+        self._decided_at = 0.0
         self.options.outbox.mkdir(parents=True, exist_ok=True)
 
     # --- control --------------------------------------------------------------------
@@ -102,10 +105,12 @@ class Worker:
 
     def pause(self) -> None:
         self.gate.policy = dataclasses.replace(self.gate.policy, paused=True)
+        self._decision = None
         self._changed()
 
     def resume(self) -> None:
         self.gate.policy = dataclasses.replace(self.gate.policy, paused=False)
+        self._decision = None
         self._changed()
 
     @property
@@ -145,7 +150,7 @@ class Worker:
 
     def step(self) -> None:
         now = self.clock()
-        decision = self.gate.update(self.inputs, now)
+        decision = self._decide(now)
         if (decision.reason, decision.cores) != (self.state.reason, self.state.cores):
             self.state.reason, self.state.detail, self.state.cores = decision.reason, decision.detail, decision.cores
             self._changed()
@@ -164,6 +169,16 @@ class Worker:
             self._heartbeat(now, decision)
         if decision.run and now >= self._next_claim and self._free_cores(decision.cores) > 0:
             self._claim(now, self._free_cores(decision.cores))
+
+    def _decide(self, now: float):
+        """The idle decision: every tick while a job runs (so it is suspended the moment the user
+        is back), at most every `idle_recheck_s` otherwise (probing input idle time can mean a
+        subprocess, e.g. loginctl, and a job cannot start before minutes of idleness anyway)."""
+        decision = self._decision  # pause()/resume() on another thread may clear it meanwhile
+        if self.jobs or decision is None or now - self._decided_at >= self.options.idle_recheck_s:
+            decision = self._decision = self.gate.update(self.inputs, now)
+            self._decided_at = now
+        return decision
 
     def _free_cores(self, cores: int) -> int:
         return cores - sum(int(j.job.get("cores", 1)) for j in self.jobs.values())

@@ -14,6 +14,7 @@ Input idle time, first source that answers:
 from __future__ import annotations
 
 import ctypes
+import functools
 import ctypes.util
 import logging
 import os
@@ -48,6 +49,7 @@ class _XScreenSaverInfo(ctypes.Structure):
     ]
 
 
+@functools.cache
 def _load_x_libraries() -> tuple[ctypes.CDLL, ctypes.CDLL] | None:
     x11_name = ctypes.util.find_library("X11")
     xss_name = ctypes.util.find_library("Xss")
