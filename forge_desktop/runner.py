@@ -1,6 +1,6 @@
 """One job in a child process: limits, progress messages, and suspend/resume from the parent.
 
-The child is started with the `spawn` method (never `fork` from a threaded parent),
+The child comes from a fork server (or `spawn` on Windows; never `fork` from a threaded parent),
 caps its own address space where the OS allows it, solves through the registry and
 sends `("progress", dict)`, then `("result", dict)` or `("error", text)` on a pipe.
 A child that dies without a word (a crashing solver, the OOM killer, a kill) is
@@ -16,7 +16,21 @@ from multiprocessing.connection import Connection
 
 import psutil
 
-_CTX = mp.get_context("spawn")
+PRELOAD = ["forge_desktop.runner", "forge_desktop.solvers.registry", "ortools.sat.python.cp_model"]
+
+
+def _context() -> mp.context.BaseContext:
+    """`forkserver` where the OS has it: job children fork from a small server process that
+    imported the solver registry and CP-SAT once (about 0.3 s saved per job), and never from
+    our threaded process. `spawn` elsewhere (Windows)."""
+    if "forkserver" in mp.get_all_start_methods():
+        ctx = mp.get_context("forkserver")
+        ctx.set_forkserver_preload(PRELOAD)
+        return ctx
+    return mp.get_context("spawn")
+
+
+_CTX = _context()
 
 
 def _limit_memory(mb: int | None) -> None:
