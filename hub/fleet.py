@@ -8,6 +8,8 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
+import msgspec
+
 from .store import NodeRow
 
 SPARK_POINTS = 30
@@ -20,12 +22,28 @@ class NodeState:
     identity: dict
     first_seen: float
     last_seen: float
-    latest: dict | None
+    latest_raw: bytes | None = None
     spark: deque = field(default_factory=lambda: deque(maxlen=SPARK_POINTS))
     status: str = "online"
     jobs: dict = field(default_factory=lambda: {"running": 0, "done": 0, "failed": 0})
     spark_tail: list = field(default_factory=list)
     identity_changed: bool = True
+    latest_ts: float | None = None
+    cpu: float | None = None
+    mem: float | None = None
+
+    @property
+    def latest(self) -> dict | None:
+        """The newest sample. Kept encoded (a few hundred bytes instead of a tree of Python
+        objects), which is most of the hub's memory at thousands of nodes."""
+        return msgspec.json.decode(self.latest_raw) if self.latest_raw is not None else None
+
+    def set_latest(self, sample: dict | None) -> None:
+        if sample is None:
+            return
+        self.latest_raw = msgspec.json.encode(sample)
+        self.latest_ts = sample["ts"]
+        self.cpu, self.mem = _cpu(sample), _mem(sample)
 
 
 def node_status(last_seen: float, now: float, degraded_s: float, offline_s: float) -> str:
@@ -63,7 +81,8 @@ class FleetState:
              job_counts: dict[str, dict[str, int]], now: float) -> None:
         for r in rows:
             st = NodeState(id=r.id, name=r.name, identity=r.identity, first_seen=r.first_seen,
-                           last_seen=r.last_seen, latest=r.latest)
+                           last_seen=r.last_seen)
+            st.set_latest(r.latest)
             st.spark.extend(sparks.get(r.id, []))
             st.status = self.status(st, now)
             self.nodes[r.id] = st
@@ -76,19 +95,21 @@ class FleetState:
         node = self.nodes.get(node_id)
         if node is None:
             node = NodeState(id=node_id, name=node_id, identity=identity or {}, first_seen=now,
-                             last_seen=now, latest=None)
+                             last_seen=now)
             self.nodes[node_id] = node
         if identity and identity != node.identity:
             node.identity = identity
             node.identity_changed = True
         node.last_seen = now
-        latest_ts = node.latest["ts"] if node.latest else float("-inf")
+        latest_ts = node.latest_ts if node.latest_ts is not None else float("-inf")
+        newest = None
         for s in sorted(samples, key=lambda s: s["ts"]):
             if s["ts"] > latest_ts:
                 node.spark.append(_cpu(s))
                 node.spark_tail.append(_cpu(s))
-                node.latest = s
+                newest = s
                 latest_ts = s["ts"]
+        node.set_latest(newest)
         return node
 
     def set_job_counts(self, counts: dict[str, dict[str, int]]) -> list[str]:
@@ -118,9 +139,9 @@ class FleetState:
             "id": node.id,
             "status": self.status(node, now),
             "last_seen": round(node.last_seen, 3),
-            "last_sample_ts": round(node.latest["ts"], 3) if node.latest else None,
-            "cpu": _cpu(node.latest),
-            "mem": _mem(node.latest),
+            "last_sample_ts": round(node.latest_ts, 3) if node.latest_ts is not None else None,
+            "cpu": node.cpu,
+            "mem": node.mem,
             "jobs": dict(node.jobs),
             "spark_tail": node.spark_tail[-SPARK_POINTS:],
         }
@@ -146,9 +167,9 @@ class FleetState:
             "status": self.status(node, now),
             "last_seen": node.last_seen,
             "first_seen": node.first_seen,
-            "last_sample_ts": node.latest["ts"] if node.latest else None,
-            "cpu": _cpu(node.latest),
-            "mem": _mem(node.latest),
+            "last_sample_ts": node.latest_ts,
+            "cpu": node.cpu,
+            "mem": node.mem,
             "jobs": dict(node.jobs),
         }
         if full:

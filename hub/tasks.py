@@ -53,16 +53,20 @@ def status_watch(hub: HubState) -> Callable[[], Awaitable[None]]:
     return step
 
 
+ROLLUP_CHUNK = 500
+
+
 def rollups(hub: HubState) -> Callable[[], Awaitable[None]]:
-    """Average finished minutes (and their hours) on a reader thread, then write them in one go."""
+    """Average finished minutes (and then their hours) on a reader thread and write them, a chunk
+    at a time, so memory stays flat and neither the writer nor the event loop waits long."""
     async def step() -> None:
-        ready = hub.rollups.take_ready(time.time())
-        if not ready:
-            return
+        ready = sorted(hub.rollups.take_ready(time.time()))
         db, r = hub.db, hub.rollups
-        await db.write(db.store.put_rollups, "samples_1m", await db.read(r.averages, "samples", ready, MINUTE_MS))
-        hours = hours_of(ready)
-        await db.write(db.store.put_rollups, "samples_1h", await db.read(r.averages, "samples_1m", hours, HOUR_MS))
+        for source, target, width, buckets in (("samples", "samples_1m", MINUTE_MS, ready),
+                                               ("samples_1m", "samples_1h", HOUR_MS, sorted(hours_of(set(ready))))):
+            for i in range(0, len(buckets), ROLLUP_CHUNK):
+                chunk = set(buckets[i:i + ROLLUP_CHUNK])
+                await db.write(db.store.put_rollups, target, await db.read(r.averages, source, chunk, width))
     return step
 
 
