@@ -19,7 +19,6 @@ import json
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -27,18 +26,12 @@ import time
 import urllib.request
 from pathlib import Path
 
+from loopback import free_port
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 ADMIN = "bench-admin-secret-0123456789abcdef"
 PUSH_EVERY_S = 5.0
-
-
-def free_port() -> int:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def post(url: str, body: dict, token: str) -> dict:
@@ -102,7 +95,7 @@ def measure_fleet_window(url: str, nodes: int, seconds: float, warmup: float) ->
     from PySide6.QtCore import QEventLoop, QTimer
     from PySide6.QtWidgets import QApplication
     from forge_desktop.ui.fleet_window import FleetWindow
-    app = QApplication.instance() or QApplication([])
+    _app = QApplication.instance() or QApplication([])  # held for the window's lifetime
     proc = psutil.Process()
     win = FleetWindow(url, None)
     win.resize(1280, 900)

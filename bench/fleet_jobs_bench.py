@@ -37,12 +37,12 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import psutil
+
+from loopback import http
 
 ROOT = Path(__file__).resolve().parents[1]
 JSPLIB = ROOT.parent / "shared" / "data" / "jsplib"
@@ -86,20 +86,6 @@ class Budget:
 
     def allows(self, needed_s: float) -> bool:
         return self.left() >= needed_s
-
-
-def http(method: str, url: str, body=None, token: str | None = None, timeout: float = 60):
-    data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(url, data=data, method=method)
-    if data is not None:
-        req.add_header("Content-Type", "application/json")
-    if token:
-        req.add_header("Authorization", "Bearer " + token)
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as r:
-            return r.status, json.loads(r.read() or b"null")
-    except urllib.error.HTTPError as e:
-        return e.code, e.read().decode(errors="replace")
 
 
 def load_average() -> float:

@@ -18,7 +18,6 @@ import json
 import os
 import random
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -29,15 +28,9 @@ import urllib.request
 import aiohttp
 import psutil
 
+from loopback import free_port
+
 ADMIN = "bench-admin-secret"
-
-
-def free_port() -> int:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
 
 
 def fake_sample(ts: float, cores: int = 8) -> dict:

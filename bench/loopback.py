@@ -1,0 +1,30 @@
+"""What every bench needs to talk to a hub on 127.0.0.1: a free port and one JSON request."""
+from __future__ import annotations
+
+import json
+import socket
+import urllib.error
+import urllib.request
+
+
+def free_port() -> int:
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def http(method: str, url: str, body=None, token: str | None = None, timeout: float = 60):
+    """(status, parsed JSON body) for one request; an HTTP error's body comes back as text."""
+    data = None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(url, data=data, method=method)
+    if data is not None:
+        req.add_header("Content-Type", "application/json")
+    if token:
+        req.add_header("Authorization", "Bearer " + token)
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as r:
+            return r.status, json.loads(r.read() or b"null")
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode(errors="replace")
