@@ -42,7 +42,7 @@ from pathlib import Path
 
 import psutil
 
-from loopback import http
+from loopback import http, wait_for_hub
 
 ROOT = Path(__file__).resolve().parents[1]
 JSPLIB = ROOT.parent / "shared" / "data" / "jsplib"
@@ -129,15 +129,8 @@ class Fleet:
     def start_hub(self, budget: Budget) -> None:
         self._spawn("hub", "hub", "--host", "127.0.0.1", "--port", str(self.port),
                     "--data-dir", str(self.home / "hub"))
-        deadline = time.monotonic() + min(30.0, max(budget.left(), 0.0))
-        while time.monotonic() < deadline:
-            try:
-                if http("GET", self.url + "/api/health", timeout=2)[0] == 200:
-                    return
-            except OSError:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError(f"hub did not start; see {self.home / 'hub.log'}")
+        if not wait_for_hub(self.url, min(30.0, max(budget.left(), 0.0))):
+            raise RuntimeError(f"hub did not start; see {self.home / 'hub.log'}")
 
     def token(self, node: str) -> str:
         st, body = http("POST", self.url + "/api/tokens", {"node_id": node}, token=ADMIN)

@@ -28,3 +28,17 @@ def http(method: str, url: str, body=None, token: str | None = None, timeout: fl
             return r.status, json.loads(r.read() or b"null")
     except urllib.error.HTTPError as e:
         return e.code, e.read().decode(errors="replace")
+
+
+def wait_for_hub(url: str, timeout: float) -> bool:
+    """Poll /api/health until the hub answers (True) or `timeout` seconds pass (False)."""
+    import time
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if http("GET", url + "/api/health", timeout=2)[0] == 200:
+                return True
+        except OSError:
+            pass
+        time.sleep(0.1)
+    return False

@@ -31,7 +31,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from loopback import http
+from loopback import http, wait_for_hub
 
 ROOT = Path(__file__).resolve().parents[1]
 ADMIN = "bench-admin-secret-0123456789abcdef"
@@ -65,15 +65,8 @@ class Fleet:
     def start_hub(self) -> None:
         self._spawn("hub", "hub", "--host", "127.0.0.1", "--port", str(self.port),
                     "--data-dir", str(self.home / "hub"))
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if http("GET", self.url + "/api/health", timeout=2)[0] == 200:
-                    return
-            except OSError:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError(f"hub did not start; see {self.home / 'hub.log'}")
+        if not wait_for_hub(self.url, 30):
+            raise RuntimeError(f"hub did not start; see {self.home / 'hub.log'}")
 
     def token(self, node: str) -> str:
         st, body = http("POST", self.url + "/api/tokens", {"node_id": node}, token=ADMIN)
