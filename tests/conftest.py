@@ -129,6 +129,16 @@ class LiveHub:
                 os.killpg(p.pid, signal.SIGKILL)
                 p.wait(5)
 
+    def job(self, job_id: int) -> dict:
+        st, body = http("GET", f"{self.url}/api/jobs/{job_id}")
+        assert st == 200, body
+        return body
+
+    def wait_job_final(self, job_id: int, timeout: float = 60, worker: str = "agent-w1") -> dict:
+        """The job once it succeeded, failed or was cancelled."""
+        return wait_until(lambda: (j := self.job(job_id))["status"] in ("succeeded", "failed", "cancelled") and j,
+                          timeout, what=f"job {job_id} to end (worker log: {self.log(worker)})")
+
     def fleet(self) -> dict[str, dict]:
         st, body = http("GET", self.url + "/api/fleet")
         return {n["id"]: n for n in body["nodes"]} if st == 200 else {}

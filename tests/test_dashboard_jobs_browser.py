@@ -24,7 +24,6 @@ FT06 = SHARED / "data" / "jsplib" / "instances" / "ft06"
 SMALL_PLAN = {"periods": 4, "capacity": 100, "items": [
     {"id": "A", "demand": [20, 40, 30, 50], "unit_time": 1, "setup_time": 10, "setup_cost": 100, "holding_cost": 1},
     {"id": "B", "demand": [30, 10, 60, 20], "unit_time": 1, "setup_time": 5, "setup_cost": 80, "holding_cost": 2}]}
-FINAL = ("succeeded", "failed", "cancelled")
 
 
 @pytest.fixture(scope="module")
@@ -42,17 +41,6 @@ def submit(hub: LiveHub, body: dict) -> dict:
     st, out = http("POST", hub.url + "/api/jobs", body, token=ADMIN, timeout=30)
     assert st == 201, out
     return out
-
-
-def job(hub: LiveHub, job_id: int) -> dict:
-    st, body = http("GET", f"{hub.url}/api/jobs/{job_id}")
-    assert st == 200, body
-    return body
-
-
-def wait_final(hub: LiveHub, job_id: int, timeout: float = 60) -> dict:
-    return wait_until(lambda: (j := job(hub, job_id))["status"] in FINAL and j, timeout,
-                      what=f"job {job_id} to end (worker log: {hub.log('agent-w1')})")
 
 
 def row(page, job_id: int):
@@ -88,7 +76,7 @@ def test_queue_shows_ft06_finish_live_and_its_gantt_chart(hub, page, artifacts):
 
 def test_prodplan_job_shows_its_plan_table_and_capacity_chart(hub, page, artifacts):
     job_id = submit(hub, {"type": "prodplan", "payload": SMALL_PLAN, "label": "two items"})["id"]
-    done = wait_final(hub, job_id)
+    done = hub.wait_job_final(job_id)
     assert done["status"] == "succeeded", done
     result = done["result"]
 
@@ -116,7 +104,7 @@ def test_prodplan_job_shows_its_plan_table_and_capacity_chart(hub, page, artifac
 def test_sweep_batch_page_compares_its_scenarios(hub, page, artifacts):
     out = submit(hub, {"sweep": {"type": "prodplan", "base": SMALL_PLAN, "grid": {"capacity": [0.8, 1, 1.2]},
                                  "label": "capacity sweep"}})
-    jobs = [wait_final(hub, i) for i in out["ids"]]
+    jobs = [hub.wait_job_final(i) for i in out["ids"]]
     assert all(j["status"] == "succeeded" for j in jobs), jobs
     best = min(j["result"]["objective"] for j in jobs)
 
@@ -142,7 +130,7 @@ def test_sweep_batch_page_compares_its_scenarios(hub, page, artifacts):
 
 def test_failed_job_shows_its_error_plainly(hub, page, artifacts):
     job_id = submit(hub, {"type": "sleep", "payload": {"seconds": 0, "crash": True}, "max_attempts": 1})["id"]
-    failed = wait_final(hub, job_id)
+    failed = hub.wait_job_final(job_id)
     assert failed["status"] == "failed" and failed["error"]
 
     page.goto(hub.url + "/#/jobs?status=failed")
@@ -161,7 +149,7 @@ def test_failed_job_shows_its_error_plainly(hub, page, artifacts):
 
 def test_running_job_has_a_moving_progress_bar_and_cancel_shows_live(hub, page, artifacts):
     job_id = submit(hub, {"type": "sleep", "payload": {"seconds": 30}})["id"]
-    wait_until(lambda: job(hub, job_id)["status"] == "running", 60, what="sleep job to start")
+    wait_until(lambda: hub.job(job_id)["status"] == "running", 60, what="sleep job to start")
     page.goto(hub.url + "/#/jobs")
     bar = row(page, job_id).locator("[role=progressbar]")
     bar.wait_for(state="visible", timeout=10_000)

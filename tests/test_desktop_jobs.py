@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import ADMIN, SHARED, LiveHub, http, wait_until
+from conftest import ADMIN, SHARED, LiveHub, http
 
 pytest.importorskip("pytestqt")
 
@@ -28,7 +28,6 @@ Bounds
  x <= 3
 End
 """  # optimum 11 at x = 3, y = 1
-FINAL = ("succeeded", "failed", "cancelled")
 
 
 @pytest.fixture(scope="module")
@@ -47,17 +46,6 @@ def submit(hub: LiveHub, body: dict) -> int:
     st, out = http("POST", hub.url + "/api/jobs", body, token=ADMIN, timeout=30)
     assert st == 201, out
     return out["id"]
-
-
-def job(hub: LiveHub, job_id: int) -> dict:
-    st, body = http("GET", f"{hub.url}/api/jobs/{job_id}")
-    assert st == 200, body
-    return body
-
-
-def wait_final(hub: LiveHub, job_id: int, timeout: float = 60) -> dict:
-    return wait_until(lambda: (j := job(hub, job_id))["status"] in FINAL and j, timeout,
-                      what=f"job {job_id} to end (worker log: {hub.log('agent-w1')})")
 
 
 def row_text(win, job_id: int, col: int) -> str | None:
@@ -144,7 +132,7 @@ def test_ft06_job_window_draws_a_gantt_row_per_machine(qtbot, hub, jobs_window, 
 def test_prodplan_job_window_shows_the_plan_table_and_capacity_chart(qtbot, hub, jobs_window, artifacts):
     win = jobs_window
     job_id = submit(hub, {"type": "prodplan", "payload": SMALL_PLAN, "label": "two items"})
-    done = wait_final(hub, job_id)
+    done = hub.wait_job_final(job_id)
     assert done["status"] == "succeeded", done
     result = done["result"]
 
@@ -177,7 +165,7 @@ def test_prodplan_job_window_shows_the_plan_table_and_capacity_chart(qtbot, hub,
 
 def test_mps_job_window_shows_its_summary_and_values(qtbot, hub, jobs_window, artifacts):
     job_id = submit(hub, {"type": "mps", "payload": {"model": SMALL_LP, "format": "lp"}})
-    done = wait_final(hub, job_id)
+    done = hub.wait_job_final(job_id)
     assert done["status"] == "succeeded", done
 
     detail = jobs_window.open_job(job_id)
@@ -197,7 +185,7 @@ def test_crashed_job_shows_its_error_plainly(qtbot, hub, jobs_window, artifacts)
     from forge_desktop.ui.jobs_window import COL_RESULT, COL_STATUS
     win = jobs_window
     job_id = submit(hub, {"type": "sleep", "payload": {"seconds": 0.2, "crash": True}, "max_attempts": 1})
-    done = wait_final(hub, job_id)
+    done = hub.wait_job_final(job_id)
     assert done["status"] == "failed" and done["error"], done
 
     qtbot.waitUntil(lambda: row_text(win, job_id, COL_STATUS) == "failed", timeout=5000)

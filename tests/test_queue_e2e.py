@@ -39,12 +39,6 @@ def counts(hub: LiveHub) -> dict[str, int]:
     return body["counts"]
 
 
-def job(hub: LiveHub, job_id: int) -> dict:
-    st, body = http("GET", f"{hub.url}/api/jobs/{job_id}")
-    assert st == 200, body
-    return body
-
-
 def hub_db(hub: LiveHub) -> sqlite3.Connection:
     return sqlite3.connect(f"file:{hub.home / 'hub' / 'forge.db'}?mode=ro", uri=True)
 
@@ -114,15 +108,15 @@ def test_killed_worker_job_is_reclaimed_and_its_late_result_cannot_win(live_hub)
     [job_id] = submit(hub, [{"type": "sleep", "payload": {"seconds": 4}}])
     first_token = hub.token("first")
     hub.start_agent("first", "--jobs", "always", token=first_token)
-    held = wait_until(lambda: (j := job(hub, job_id))["status"] == "running" and j, timeout=30,
+    held = wait_until(lambda: (j := hub.job(job_id))["status"] == "running" and j, timeout=30,
                       what="the first worker to claim the job")
     assert held["claimed_by"] == "first"
     wait_until(lambda: "▶ job" in hub.log("agent-first"), timeout=10, what="the child process to start")
 
-    lease_at_kill = job(hub, job_id)["lease_until"]
+    lease_at_kill = hub.job(job_id)["lease_until"]
     hub.stop("agent-first", signal.SIGKILL)
     hub.start_agent("second", "--jobs", "always")
-    done = wait_until(lambda: (j := job(hub, job_id))["status"] in ("succeeded", "failed") and j,
+    done = wait_until(lambda: (j := hub.job(job_id))["status"] in ("succeeded", "failed") and j,
                       timeout=40, what="the job to be reclaimed and finished")
 
     assert done["status"] == "succeeded" and done["claimed_by"] == "second"
@@ -136,7 +130,7 @@ def test_killed_worker_job_is_reclaimed_and_its_late_result_cannot_win(live_hub)
     st, body = http("POST", f"{hub.url}/api/jobs/{job_id}/result",
                     {"attempt": 1, "result": {"slept": 999}}, token=first_token)
     assert (st, body) == (200, {"outcome": "late"})
-    after = job(hub, job_id)
+    after = hub.job(job_id)
     assert after["status"] == "succeeded" and after["result"] == {"slept": 4.0}
     assert after["attempts"][0]["outcome"] == "late" and after["attempts"][0]["result"] == {"slept": 999}
     assert after["attempts"][1]["result"] == {"slept": 4.0}
@@ -149,7 +143,7 @@ def test_job_whose_solver_always_crashes_fails_after_three_attempts(live_hub):
     hub = queue_hub(live_hub, lease_s=30)
     [crash] = submit(hub, [{"type": "sleep", "payload": {"seconds": 0, "crash": True}}])
     hub.start_agent("w", "--jobs", "always")
-    done = wait_until(lambda: (j := job(hub, crash))["status"] in ("succeeded", "failed") and j,
+    done = wait_until(lambda: (j := hub.job(crash))["status"] in ("succeeded", "failed") and j,
                       timeout=60, what="the crashing job to end")
     assert done["status"] == "failed" and done["review"] is True
     assert done["attempt_count"] == 3
@@ -157,7 +151,7 @@ def test_job_whose_solver_always_crashes_fails_after_three_attempts(live_hub):
     assert all("exit code 3" in a["error"] for a in done["attempts"]), done["attempts"]
     assert "exit code 3" in done["error"]
     time.sleep(1.5)
-    assert job(hub, crash)["attempt_count"] == 3, "a failed job must not be claimed again"
+    assert hub.job(crash)["attempt_count"] == 3, "a failed job must not be claimed again"
 
 
 @pytest.fixture
@@ -201,7 +195,7 @@ def test_oversized_payload_and_foreign_results_are_refused(idle_hub):
     assert st == 409 and answer["error"] == "not_claimed", answer
     st, answer = http("POST", f"{idle_hub.url}/api/jobs/{job_id}/result", {"attempt": 1}, token=holder)
     assert st == 400 and "exactly one of 'result'" in answer["message"]
-    held = job(idle_hub, job_id)
+    held = idle_hub.job(job_id)
     assert (held["status"], held["claimed_by"], held["result"]) == ("running", "holder", None)
     st, answer = http("POST", f"{idle_hub.url}/api/jobs/{job_id}/result",
                       {"attempt": 1, "result": {"slept": 0}}, token=holder)

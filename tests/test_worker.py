@@ -43,12 +43,6 @@ def submit(hub: LiveHub, payload: dict) -> int:
     return body["id"]
 
 
-def job(hub: LiveHub, job_id: int) -> dict:
-    st, body = http("GET", f"{hub.url}/api/jobs/{job_id}")
-    assert st == 200, body
-    return body
-
-
 def child_status(worker: Worker, job_id: int) -> str:
     running = worker.jobs.get(job_id)
     if running is None:
@@ -97,7 +91,7 @@ def test_user_activity_suspends_the_child_at_once_and_idleness_resumes_it(live_h
     # Suspended for more than two leases: heartbeats must keep the job on this worker.
     until = time.monotonic() + 7
     while time.monotonic() < until:
-        held = job(hub, job_id)
+        held = hub.job(job_id)
         assert (held["status"], held["claimed_by"], held["attempt_count"]) == ("running", "desk", 1)
         assert child_status(worker, job_id) == psutil.STATUS_STOPPED
         time.sleep(0.5)
@@ -105,7 +99,7 @@ def test_user_activity_suspends_the_child_at_once_and_idleness_resumes_it(live_h
     inputs.idle_s = 3600.0
     wait_until(lambda: child_status(worker, job_id) not in (psutil.STATUS_STOPPED,), timeout=1.0, interval=0.05,
                what="the child to resume within 1 s of idleness")
-    done = wait_until(lambda: (j := job(hub, job_id))["status"] != "running" and j, timeout=15,
+    done = wait_until(lambda: (j := hub.job(job_id))["status"] != "running" and j, timeout=15,
                       what="the resumed job to finish")
     assert (done["status"], done["result"], done["attempt_count"]) == ("succeeded", {"slept": 3.0}, 1)
     assert [a["outcome"] for a in done["attempts"]] == ["succeeded"]
@@ -124,14 +118,14 @@ def test_pause_stops_claiming_and_suspends_the_running_job(live_hub, make_worker
     second = submit(hub, {"seconds": 0})
     until = time.monotonic() + 4
     while time.monotonic() < until:
-        assert job(hub, second)["status"] == "pending"
-        assert job(hub, first)["status"] == "running"
+        assert hub.job(second)["status"] == "pending"
+        assert hub.job(first)["status"] == "running"
         time.sleep(0.5)
     assert worker.running_jobs == [first]
 
     worker.resume()
     for job_id, slept in ((first, 2.0), (second, 0.0)):
-        done = wait_until(lambda: (j := job(hub, job_id))["status"] != "pending" and j["status"] != "running"
+        done = wait_until(lambda: (j := hub.job(job_id))["status"] != "pending" and j["status"] != "running"
                           and j, timeout=20, what=f"job {job_id} to finish after resume")
         assert (done["status"], done["result"], done["claimed_by"]) == ("succeeded", {"slept": slept}, "desk")
 
@@ -151,7 +145,7 @@ def test_result_waits_in_the_outbox_while_the_hub_is_down(live_hub, make_worker)
     assert saved.exists(), "the result must stay on disk while the hub is unreachable"
 
     hub.start_hub()
-    done = wait_until(lambda: (j := job(hub, job_id))["status"] == "succeeded" and j, timeout=20,
+    done = wait_until(lambda: (j := hub.job(job_id))["status"] == "succeeded" and j, timeout=20,
                       what="the outboxed result to be delivered")
     assert (done["result"], done["attempt_count"], done["claimed_by"]) == ({"slept": 2.0}, 1, "desk")
     wait_until(lambda: not list(outbox.glob("*.json")), timeout=5, what="the outbox to empty")
@@ -172,7 +166,7 @@ def test_cancelled_job_is_stopped_and_stop_releases_running_jobs(live_hub, make_
     pid = wait_running_here(worker, released)
     worker.stop()
     assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
-    back = job(hub, released)
+    back = hub.job(released)
     assert back["status"] == "pending" and back["lease_until"] is None
     assert [a["outcome"] for a in back["attempts"]] == ["released"]
-    assert job(hub, cancelled)["status"] == "cancelled"
+    assert hub.job(cancelled)["status"] == "cancelled"
