@@ -29,7 +29,6 @@ import argparse
 import json
 import os
 import shlex
-import signal
 import socket
 import sqlite3
 import statistics
@@ -42,7 +41,7 @@ from pathlib import Path
 
 import psutil
 
-from loopback import http, wait_for_hub
+from loopback import http, stop_process_groups, wait_for_hub
 
 ROOT = Path(__file__).resolve().parents[1]
 JSPLIB = ROOT.parent / "shared" / "data" / "jsplib"
@@ -191,15 +190,7 @@ class Fleet:
         return t.user + t.system, t.children_user + t.children_system
 
     def close(self) -> None:
-        for p in self.procs:
-            if p.poll() is None:
-                os.killpg(p.pid, signal.SIGTERM)
-        for p in self.procs:
-            try:
-                p.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(p.pid, signal.SIGKILL)
-                p.wait(5)
+        stop_process_groups(self.procs)
 
 
 # --- ft10: fleet against direct --------------------------------------------------------------

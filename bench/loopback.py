@@ -42,3 +42,19 @@ def wait_for_hub(url: str, timeout: float) -> bool:
             pass
         time.sleep(0.1)
     return False
+
+
+def stop_process_groups(procs) -> None:
+    """SIGTERM each process group started by a bench, SIGKILL what is still there after 20 s."""
+    import os
+    import signal
+    import subprocess
+    for p in procs:
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGTERM)
+    for p in procs:
+        try:
+            p.wait(20)
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, signal.SIGKILL)
+            p.wait(5)

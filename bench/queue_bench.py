@@ -19,7 +19,6 @@ import collections
 import json
 import os
 import shlex
-import signal
 import socket
 import sqlite3
 import statistics
@@ -31,7 +30,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from loopback import http, wait_for_hub
+from loopback import http, stop_process_groups, wait_for_hub
 
 ROOT = Path(__file__).resolve().parents[1]
 ADMIN = "bench-admin-secret-0123456789abcdef"
@@ -90,14 +89,7 @@ class Fleet:
         return sqlite3.connect(f"file:{self.home / 'hub' / 'forge.db'}?mode=ro", uri=True)
 
     def close(self) -> None:
-        for p in self.procs:
-            if p.poll() is None:
-                os.killpg(p.pid, signal.SIGTERM)
-        for p in self.procs:
-            try:
-                p.wait(20)
-            except subprocess.TimeoutExpired:
-                os.killpg(p.pid, signal.SIGKILL)
+        stop_process_groups(self.procs)
 
 
 def throughput(workers: int, jobs: int) -> dict:
