@@ -6,6 +6,9 @@ buffer simply mark old buckets again, so tiers stay right.
 """
 from __future__ import annotations
 
+import functools
+import json
+import re
 from typing import Any
 
 from .store import Store, ts_ms
@@ -14,28 +17,54 @@ MINUTE_MS = 60_000
 HOUR_MS = 3_600_000
 
 
-def average(samples: list[Any]) -> Any:
-    """Average numbers leaf by leaf, ignoring nulls; lists element-wise; strings from the last."""
-    present = [s for s in samples if s is not None]
-    if not present:
-        return None
-    first = present[-1]
-    if isinstance(first, bool):
-        return first
-    if isinstance(first, (int, float)):
-        nums = [float(s) for s in present if isinstance(s, (int, float)) and not isinstance(s, bool)]
-        return round(sum(nums) / len(nums), 3) if nums else None
-    if isinstance(first, dict):
-        keys: dict[str, None] = {}
-        for s in present:
-            if isinstance(s, dict):
-                keys.update(dict.fromkeys(s))
-        return {k: average([s.get(k) if isinstance(s, dict) else None for s in present]) for k in keys}
-    if isinstance(first, list):
-        width = max(len(s) for s in present if isinstance(s, list))
-        return [average([s[i] if isinstance(s, list) and i < len(s) else None for s in present])
-                for i in range(width)]
-    return first
+_STEP = re.compile(r'\.("(?:[^"\\]|\\.)*"|[^.\[]+)|\[(\d+)\]')
+
+
+@functools.lru_cache(maxsize=4096)
+def path_steps(fullkey: str) -> tuple[str | int, ...]:
+    """SQLite json_tree full key (`$.cpu."per_core"[1]`) as steps: ["cpu", "per_core", 1]."""
+    if not fullkey.startswith("$"):
+        raise ValueError(f"not a JSON path: {fullkey!r}")
+    steps: list[str | int] = []
+    pos = 1
+    for m in _STEP.finditer(fullkey, 1):
+        if m.start() != pos:
+            raise ValueError(f"not a JSON path: {fullkey!r}")
+        key, index = m.groups()
+        steps.append(int(index) if index is not None else json.loads(key) if key.startswith('"') else key)
+        pos = m.end()
+    if pos != len(fullkey):
+        raise ValueError(f"not a JSON path: {fullkey!r}")
+    return tuple(steps)
+
+
+def put_leaf(root: dict, steps: tuple[str | int, ...], value: object) -> None:
+    """Set root[steps...] = value, making the dicts and lists on the way (lists padded with
+    nulls) where the latest sample lacks them."""
+    node: Any = root
+    for step, nxt in zip(steps, steps[1:] + (None,)):
+        if isinstance(step, int):
+            node.extend([None] * (step + 1 - len(node)))
+        if nxt is None:
+            node[step] = value
+            return
+        child = node[step] if isinstance(step, int) else node.get(step)
+        if not isinstance(child, list if isinstance(nxt, int) else dict):
+            child = [] if isinstance(nxt, int) else {}
+            node[step] = child
+        node = child
+
+
+def bucket_average(latest: str, leaves: list[tuple[str, float | None, str | None]]) -> dict:
+    """The averaged sample of one bucket, shaped like its latest sample: every number is its
+    mean over the bucket (nulls ignored, lists element-wise), every string or boolean the
+    latest one given."""
+    out = json.loads(latest)
+    for fullkey, mean, last in leaves:
+        value = round(mean, 3) if mean is not None else json.loads(last[16:]) if last else None
+        if value is not None:
+            put_leaf(out, path_steps(fullkey), value)
+    return out
 
 
 class Rollups:
@@ -59,11 +88,11 @@ class Rollups:
         on a reader thread and never holds up the writer."""
         out = []
         for node_id, bucket in sorted(buckets):
-            rows = self.store.raw_between(node_id, bucket, bucket + width, source)
-            if rows:
-                avg = average(rows)
+            n, latest, leaves = self.store.bucket_leaves(node_id, bucket, bucket + width, source)
+            if latest is not None:
+                avg = bucket_average(latest, leaves)
                 avg["ts"] = bucket / 1000
-                out.append((node_id, bucket, len(rows), avg))
+                out.append((node_id, bucket, n, avg))
         return out
 
     def compute(self, ready: set[tuple[str, int]]) -> int:

@@ -1,0 +1,85 @@
+"""Minute and hour tiers: the averages SQLite computes match a plain Python average."""
+from __future__ import annotations
+
+import json
+import random
+import time
+
+import pytest
+
+from hub.rollup import Rollups, bucket_average, path_steps, put_leaf
+from hub.store import Store
+
+
+def python_average(values: list):
+    """Reference: mean of numbers leaf by leaf (nulls skipped, lists element-wise)."""
+    present = [v for v in values if v is not None]
+    if not present:
+        return None
+    last = present[-1]
+    if isinstance(last, (int, float)) and not isinstance(last, bool):
+        nums = [v for v in present if isinstance(v, (int, float)) and not isinstance(v, bool)]
+        return round(sum(nums) / len(nums), 3)
+    if isinstance(last, dict):
+        keys = dict.fromkeys(k for v in present if isinstance(v, dict) for k in v)
+        return {k: python_average([v.get(k) for v in present if isinstance(v, dict)]) for k in keys}
+    if isinstance(last, list):
+        width = max(len(v) for v in present if isinstance(v, list))
+        return [python_average([v[i] for v in present if isinstance(v, list) and i < len(v)]) for i in range(width)]
+    return last
+
+
+def random_sample(rng: random.Random, ts: float) -> dict:
+    cores = rng.choice([2, 4])
+    mounts = [{"mount": m, "fstype": "ext4", "total": 1000, "used": rng.randint(0, 1000),
+               "percent": rng.uniform(0, 100)} for m in ("/", "/boot", "/data")[:rng.randint(1, 3)]]
+    return {
+        "schema_version": 1, "ts": ts,
+        "cpu": {"percent": rng.uniform(0, 100), "per_core": [rng.uniform(0, 100) for _ in range(cores)],
+                "temp_c": rng.choice([None, [rng.uniform(30, 90) if rng.random() > .2 else None
+                                             for _ in range(cores)]])},
+        "memory": {"total": 25_000_000_000, "used": rng.randint(0, 25_000_000_000)},
+        "disk": {"mounts": mounts},
+        "load": rng.choice([None, [rng.uniform(0, 4) for _ in range(3)]]),
+        "battery": rng.choice([None, {"percent": rng.uniform(0, 100), "plugged": rng.random() > .5}]),
+        "odd keys": {'a"b.c[0]': rng.randint(0, 9), "/boot": rng.uniform(0, 1), "ü": 1},
+    }
+
+
+def test_path_steps_reads_sqlite_full_keys_with_quoted_and_odd_keys():
+    assert path_steps('$.cpu."per_core"[1]') == ("cpu", "per_core", 1)
+    assert path_steps('$."a\\"b.c[0]"."/boot"[2][0]') == ('a"b.c[0]', "/boot", 2, 0)
+    with pytest.raises(ValueError):
+        path_steps("cpu.percent")
+
+
+def test_put_leaf_makes_what_the_latest_sample_lacks():
+    out = {"load": None, "cpu": {"per_core": [1.0]}}
+    put_leaf(out, ("load", 2), 0.5)
+    put_leaf(out, ("cpu", "per_core", 3), 7.0)
+    put_leaf(out, ("disk", "mounts", 1, "used"), 9.0)
+    assert out == {"load": [None, None, 0.5], "cpu": {"per_core": [1.0, None, None, 7.0]},
+                   "disk": {"mounts": [None, {"used": 9.0}]}}
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_minute_and_hour_tiers_match_a_python_average_of_the_raw_samples(tmp_path, seed):
+    rng = random.Random(seed)
+    store = Store(tmp_path / "f.db")
+    hour = (time.time() // 3600 - 3) * 3600
+    samples = [random_sample(rng, hour + 60 * m + s) for m in range(3) for s in rng.sample(range(60), 12)]
+    store.ingest("n", {}, samples, time.time())
+    r = Rollups(store)
+    r.mark("n", samples)
+    assert r.compute(r.take_ready(time.time())) == 3
+    minutes = store.samples("n", "1m", 10)
+    assert [m["ts"] for m in minutes] == [hour, hour + 60, hour + 120]
+    for m, got in enumerate(minutes):
+        raw = sorted((s for s in samples if hour + 60 * m <= s["ts"] < hour + 60 * (m + 1)), key=lambda s: s["ts"])
+        want = python_average(raw)
+        want["ts"] = got["ts"]
+        assert json.dumps(got, sort_keys=True) == json.dumps(want, sort_keys=True)
+    [hour_row] = store.samples("n", "1h", 10)
+    assert hour_row["cpu"]["percent"] == pytest.approx(
+        sum(m["cpu"]["percent"] for m in minutes) / 3, abs=2e-3)
+    store.close()
