@@ -10,15 +10,23 @@ end
 local f = io.open(os.getenv("FORGE_BENCH_SAMPLE")); local sample = f:read("*a"); f:close()
 local head, tail = sample:match('^(.-"ts":)0(.*)$')
 local counter = 0
-local thread_no = 0
+local next_thread = 0
+local threads = tonumber(os.getenv("FORGE_BENCH_THREADS") or "2")
 local base = tonumber(os.getenv("FORGE_BENCH_T0"))
+local delay_ms = tonumber(os.getenv("FORGE_BENCH_DELAY_MS") or "0")
 
 function setup(thread)
-  thread:set("thread_no", thread_no)
-  thread_no = thread_no + 1
+  thread:set("thread_no", next_thread)  -- a global of that thread's own Lua state
+  next_thread = next_thread + 1
 end
 
-local delay_ms = tonumber(os.getenv("FORGE_BENCH_DELAY_MS") or "0")
+-- Each wrk thread owns every threads-th node, so no two threads push the same node, and
+-- keeps each node's clock as a real agent's: push k carries seconds 5k .. 5k+4, so a node
+-- fills one minute bucket with 60 samples, as on a real fleet.
+local mine = {}
+function init(args)
+  for i = thread_no + 1, #nodes, threads do mine[#mine + 1] = { node = nodes[i], pushes = 0 } end
+end
 
 function delay()
   return delay_ms
@@ -26,11 +34,12 @@ end
 
 function request()
   counter = counter + 1
-  local n = nodes[(counter * 7 + thread_no) % #nodes + 1]
-  local t = base + (counter * 2 + thread_no) * 0.01  -- per node, pushes land >= 40 s apart
+  local m = mine[(counter - 1) % #mine + 1]
+  local t = base + m.pushes * 5
+  m.pushes = m.pushes + 1
   local parts = {}
   for k = 0, 4 do parts[#parts + 1] = head .. string.format("%.3f", t + k) .. tail end
   local body = '{"samples":[' .. table.concat(parts, ",") .. ']}'
-  return wrk.format("POST", "/api/ingest/" .. n.id,
-    { ["Authorization"] = n.auth, ["Content-Type"] = "application/json" }, body)
+  return wrk.format("POST", "/api/ingest/" .. m.node.id,
+    { ["Authorization"] = m.node.auth, ["Content-Type"] = "application/json" }, body)
 end
