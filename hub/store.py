@@ -517,19 +517,20 @@ class Store:
             return None
         return dict(id=r[0], label=r[1], spec=json.loads(r[2]) if r[2] else None, created_at=r[3])
 
-    def heartbeat(self, worker_id: str, state: dict, now: float, lease_s: float) -> int:
-        """Record a worker heartbeat and renew the leases of its running jobs."""
+    def heartbeat(self, worker_id: str, state: dict, now: float, lease_s: float) -> set[int]:
+        """Record a worker heartbeat and renew the leases of its running jobs; returns the ids
+        renewed, so the ones missing are jobs the worker should stop (cancelled, reclaimed)."""
         with self.tx() as c:
             c.execute("""INSERT INTO workers (id, last_heartbeat, state) VALUES (?, ?, ?)
                          ON CONFLICT (id) DO UPDATE SET last_heartbeat = excluded.last_heartbeat,
                            state = excluded.state""", (worker_id, now, json.dumps(state)))
             running = [int(x) for x in state.get("running", []) if isinstance(x, int)]
             if not running:
-                return 0
+                return set()
             marks = ",".join("?" * len(running))
-            cur = c.execute(f"UPDATE jobs SET lease_until = ? WHERE status = 'running' AND claimed_by = ? "
-                            f"AND id IN ({marks})", (now + lease_s, worker_id, *running))
-            return cur.rowcount
+            return {r[0] for r in c.execute(
+                f"UPDATE jobs SET lease_until = ? WHERE status = 'running' AND claimed_by = ? "
+                f"AND id IN ({marks}) RETURNING id", (now + lease_s, worker_id, *running))}
 
     def workers(self) -> list[dict]:
         return [dict(id=r[0], last_heartbeat=r[1], state=json.loads(r[2]))

@@ -207,3 +207,25 @@ def test_production_hub_refuses_test_job_types(live_hub):
     st, body = http("POST", hub.url + "/api/jobs", {"type": "sleep", "payload": {}}, token=ADMIN)
     assert st == 400 and body["error"] == "unknown_job_type", body
     assert "jobshop" in body["message"]
+
+
+def test_heartbeat_renews_own_running_jobs_and_names_the_rest_to_stop(idle_hub):
+    first, second = submit(idle_hub, [{"type": "sleep", "payload": {"seconds": 0}}] * 2)
+    worker, other = idle_hub.token("worker"), idle_hub.token("other")
+    for tok in (worker, other):
+        st, claimed = http("POST", idle_hub.url + "/api/jobs/claim", {"types": ["sleep"]}, token=tok)
+        assert st == 200, claimed
+    mine, theirs = (first, second) if idle_hub.job(first)["claimed_by"] == "worker" else (second, first)
+
+    def beat(running: list[int]) -> tuple[int, dict]:
+        return http("POST", idle_hub.url + "/api/workers/worker/heartbeat", {"running": running}, token=worker)
+
+    st, answer = beat([mine, theirs, 999_999])
+    assert st == 200 and answer["stop"] == [theirs, 999_999], answer
+    st, _ = http("POST", f"{idle_hub.url}/api/jobs/{mine}/cancel", {}, token=ADMIN)
+    assert st == 200
+    st, answer = beat([mine])
+    assert answer["stop"] == [mine], answer
+    st, answer = beat(list(range(1, 1000)))
+    assert st == 400 and "at most" in answer["message"], answer
+    assert idle_hub.job(theirs)["claimed_by"] == "other"

@@ -109,10 +109,10 @@ def test_progress_and_heartbeat_renew_the_lease(store):
     claim(store, "w")
     claim(store, "w")
     assert store.job_progress(a, "w", 1, {"percent": 50}, T0 + 50, LEASE) == "ok"
-    assert store.heartbeat("w", {"running": [b]}, T0 + 55, LEASE) == 1
+    assert store.heartbeat("w", {"running": [b]}, T0 + 55, LEASE) == {b}
     assert store.reclaim_expired(T0 + LEASE + 1) == []
     assert store.job(a)["progress"] == {"percent": 50}
-    assert store.heartbeat("other", {"running": [a, b]}, T0 + 60, LEASE) == 0
+    assert store.heartbeat("other", {"running": [a, b]}, T0 + 60, LEASE) == set()
     assert sorted(store.reclaim_expired(T0 + 200)) == [a, b]
     assert [w["id"] for w in store.workers()] == ["other", "w"]
 

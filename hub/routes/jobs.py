@@ -16,6 +16,7 @@ routes = web.RouteTableDef()
 
 MAX_BATCH = 10_000
 MAX_CLAIM_WAIT_S = 30
+MAX_RUNNING = 256  # job ids one heartbeat may list (SQLite binds each as a parameter)
 JOB_RECHECK_S = 5.0  # a long-polling claim also looks again this often (reclaims, other hubs' writes)
 STATUSES = ("pending", "running", "succeeded", "failed", "cancelled")
 
@@ -186,13 +187,10 @@ async def heartbeat(request: web.Request) -> web.Response:
     running = body.get("running", [])
     if not isinstance(running, list) or not all(isinstance(x, int) and not isinstance(x, bool) for x in running):
         raise bad_request("'running' must be a list of job ids")
-    now = time.time()
-    await hub.db.write(hub.db.store.heartbeat, worker, body, now, hub.config.lease_s)
-    stop = []
-    for job_id in running:
-        job = await hub.db.read(hub.db.store.job, job_id)
-        if job is None or job["status"] != "running" or job["claimed_by"] != worker:
-            stop.append(job_id)
+    if len(running) > MAX_RUNNING:
+        raise bad_request(f"'running' lists {len(running)} jobs; a worker runs at most {MAX_RUNNING}")
+    renewed = await hub.db.write(hub.db.store.heartbeat, worker, body, time.time(), hub.config.lease_s)
+    stop = [job_id for job_id in running if job_id not in renewed]
     return web.json_response({"ok": True, "stop": stop, "lease_s": hub.config.lease_s})
 
 
