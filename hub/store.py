@@ -59,6 +59,9 @@ class IngestResult:
     new_node: bool
 
 
+_NUMBERS = "('integer', 'real')"  # json_tree types of numeric leaves
+
+
 class Store:
     def __init__(self, path: Path | str, autocheckpoint: bool = True):
         """`autocheckpoint=False` leaves WAL checkpoints to `checkpoint()` (the hub runs it on a
@@ -206,30 +209,35 @@ class Store:
     def bucket_leaves(self, node_id: str, lo_ms: int, hi_ms: int,
                       table: str = "samples") -> tuple[int, str | None, list[tuple[str, float | None, str | None]]]:
         """One node's samples in [lo_ms, hi_ms), summed up leaf by leaf inside SQLite: the
-        count, the latest sample's JSON, and per json_tree full key the mean of its numbers
-        and the latest of its strings and booleans (as a JSON literal after a 16-digit ts).
+        count, the latest sample's JSON, and per leaf (a json_tree full key) the mean of its
+        numbers, or for a string or boolean the latest one given (a JSON literal after a
+        16-digit ts).
 
         SQLite releases the GIL while it steps, so a big rollup on a reader thread does not
-        hold up the event loop as averaging in Python did."""
+        hold up the event loop as averaging in Python did. Strings and booleans are looked
+        up only when the numbers show the bucket changed shape (a mount came or went): else
+        the latest sample already holds the latest of each."""
         assert table in ("samples", "samples_1m")
         c = self.conn()
-        n, latest = c.execute(
-            f"SELECT count(*), (SELECT data FROM {table} WHERE node_id = ?1 AND ts_ms >= ?2 AND ts_ms < ?3 "
-            f"ORDER BY ts_ms DESC LIMIT 1) FROM {table} WHERE node_id = ?1 AND ts_ms >= ?2 AND ts_ms < ?3",
-            (node_id, lo_ms, hi_ms)).fetchone()
+        where = f"FROM {table} WHERE node_id = ?1 AND ts_ms >= ?2 AND ts_ms < ?3"
+        n, latest = c.execute(f"SELECT count(*), (SELECT data {where} ORDER BY ts_ms DESC LIMIT 1) {where}",
+                              (node_id, lo_ms, hi_ms)).fetchone()
         if not n:
             return 0, None, []
-        leaves = c.execute(
-            f"""SELECT j.fullkey,
-                      avg(j.value) FILTER (WHERE j.type IN ('integer', 'real')),
-                      max(printf('%016d', s.ts_ms) || CASE j.type WHEN 'text' THEN json_quote(j.value)
-                                                                ELSE j.type END)
-                        FILTER (WHERE j.type IN ('text', 'true', 'false'))
-                FROM {table} AS s, json_tree(s.data) AS j
-                WHERE s.node_id = ? AND s.ts_ms >= ? AND s.ts_ms < ?
-                  AND j.type IN ('integer', 'real', 'text', 'true', 'false')
-                GROUP BY j.fullkey""", (node_id, lo_ms, hi_ms)).fetchall()
-        return n, latest, leaves
+        tree = (f"FROM {table} AS s, json_tree(s.data) AS j "
+                "WHERE s.node_id = ?1 AND s.ts_ms >= ?2 AND s.ts_ms < ?3")
+        means = c.execute(f"SELECT j.fullkey, avg(j.value), NULL {tree} AND j.type IN {_NUMBERS} "
+                          "GROUP BY j.fullkey", (node_id, lo_ms, hi_ms)).fetchall()
+        in_latest = {k for (k,) in c.execute(f"SELECT fullkey FROM json_tree(?) WHERE type IN {_NUMBERS}",
+                                             (latest,))}
+        if len(in_latest) == len(means) and all(k in in_latest for k, *_ in means):
+            return n, latest, means
+        texts = c.execute(
+            f"""SELECT j.fullkey, NULL, max(printf('%016d', s.ts_ms) || CASE j.type WHEN 'text'
+                                            THEN json_quote(j.value) ELSE j.type END)
+                {tree} AND j.type IN ('text', 'true', 'false') GROUP BY j.fullkey""",
+            (node_id, lo_ms, hi_ms)).fetchall()
+        return n, latest, means + texts
 
     def put_rollups(self, table: str, rows: list[tuple[str, int, int, dict]]) -> None:
         """Averaged buckets (node, bucket start ms, sample count, averaged sample), one transaction."""

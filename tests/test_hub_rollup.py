@@ -29,7 +29,10 @@ def python_average(values: list):
     return last
 
 
-def random_sample(rng: random.Random, ts: float) -> dict:
+def random_sample(rng: random.Random, ts: float, same_shape: bool) -> dict:
+    """A sample with random values; unless `same_shape`, also random lists and nulls."""
+    if same_shape:
+        rng = _FixedShape(rng)
     cores = rng.choice([2, 4])
     mounts = [{"mount": m, "fstype": "ext4", "total": 1000, "used": rng.randint(0, 1000),
                "percent": rng.uniform(0, 100)} for m in ("/", "/boot", "/data")[:rng.randint(1, 3)]]
@@ -44,6 +47,25 @@ def random_sample(rng: random.Random, ts: float) -> dict:
         "battery": rng.choice([None, {"percent": rng.uniform(0, 100), "plugged": rng.random() > .5}]),
         "odd keys": {'a"b.c[0]': rng.randint(0, 9), "/boot": rng.uniform(0, 1), "ü": 1},
     }
+
+
+class _FixedShape:
+    """Random values, but every choice of shape (list length, null or not) made the same way."""
+
+    def __init__(self, rng: random.Random):
+        self.rng = rng
+
+    def choice(self, options: list):
+        return options[-1]
+
+    def randint(self, lo: int, hi: int) -> int:
+        return hi if hi <= 3 else self.rng.randint(lo, hi)
+
+    def random(self) -> float:
+        return 1.0
+
+    def uniform(self, lo: float, hi: float) -> float:
+        return self.rng.uniform(lo, hi)
 
 
 def test_path_steps_reads_sqlite_full_keys_with_quoted_and_odd_keys():
@@ -62,12 +84,12 @@ def test_put_leaf_makes_what_the_latest_sample_lacks():
                    "disk": {"mounts": [None, {"used": 9.0}]}}
 
 
-@pytest.mark.parametrize("seed", range(8))
-def test_minute_and_hour_tiers_match_a_python_average_of_the_raw_samples(tmp_path, seed):
+@pytest.mark.parametrize("seed, same_shape", [(seed, seed % 2 == 0) for seed in range(8)])
+def test_minute_and_hour_tiers_match_a_python_average_of_the_raw_samples(tmp_path, seed, same_shape):
     rng = random.Random(seed)
     store = Store(tmp_path / "f.db")
     hour = (time.time() // 3600 - 3) * 3600
-    samples = [random_sample(rng, hour + 60 * m + s) for m in range(3) for s in rng.sample(range(60), 12)]
+    samples = [random_sample(rng, hour + 60 * m + s, same_shape) for m in range(3) for s in rng.sample(range(60), 12)]
     store.ingest("n", {}, samples, time.time())
     r = Rollups(store)
     r.mark("n", samples)
