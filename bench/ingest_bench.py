@@ -3,10 +3,12 @@
     python bench/ingest_bench.py --nodes 500 --known 10000 --seconds 20 --repeat 3
 
 Per run: (1) `--nodes` nodes push 5 one-second samples every 5 s (the agent's rhythm):
-push latency p50/p95 and the hub's CPU share of one core; (2) saturation: wrk (Debian's,
-C, so the load generator does not starve the hub of the 2 cores) pushes as fast as 32
-connections can for `--known` nodes, each with its own token, 5 new samples a push:
-pushes/s, latency p50/p99 (wrk --latency), and the hub's RSS with that many nodes known.
+push latency p50/p95 and the hub's CPU share of one core; (2) paced: wrk (Debian's, C, so
+the load generator does not starve the hub of the 2 cores) offers 2,000 pushes/s spread
+over `--known` nodes, each with its own token and its own agent clock (5 new samples a
+push, 5 s apart), i.e. 10,000 nodes at 5 s: pushes/s achieved and latency p50/p99 (wrk
+--latency); (3) saturation: the same as fast as 32 connections can; then the hub's RSS
+with that many nodes known.
 Without wrk, a Python client does the saturation run (slower: it shares the CPU).
 Medians over runs at the end. Bounded: loopback only, fixed durations, temp data folder.
 """
@@ -139,15 +141,18 @@ async def make_tokens_fast(url: str, n: int) -> list[str]:
         return list(await asyncio.gather(*(one(s, i) for i in range(n))))
 
 
+PACED_RATE = 2000  # pushes/s: 10,000 nodes each pushing every 5 s
+
+
 def parse_ms(text: str) -> float:
     unit = text.lstrip("0123456789.")
     return {"us": 1e-3, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit] * float(text[:len(text) - len(unit)])
 
 
 def saturate_wrk(url: str, toks: list[str], seconds: float, tmp: str, connections: int = 32,
-                 delay_ms: float = 0, prefix: str = "sat") -> dict:
-    """wrk against the ingest route; with `delay_ms` each connection pauses between pushes,
-    which paces the load (30 connections x 10 ms ~ 2,000 pushes/s) instead of saturating."""
+                 rate: float = 0, prefix: str = "sat") -> dict:
+    """wrk against the ingest route: as fast as `connections` can go, or with `rate` offered
+    at that many pushes/s (the Lua script hands out send slots)."""
     import re
     nodes_file = os.path.join(tmp, "nodes.txt")
     with open(nodes_file, "w") as f:
@@ -156,8 +161,8 @@ def saturate_wrk(url: str, toks: list[str], seconds: float, tmp: str, connection
     with open(sample_file, "w") as f:
         f.write(json.dumps(fake_sample(0), separators=(",", ":")))
     env = dict(os.environ, FORGE_BENCH_NODES=nodes_file, FORGE_BENCH_SAMPLE=sample_file,
-               FORGE_BENCH_T0=str(int(time.time()) - 3600 - (7200 if delay_ms else 0)),
-               FORGE_BENCH_DELAY_MS=str(delay_ms))
+               FORGE_BENCH_T0=str(int(time.time()) - 3600 - (7200 if rate else 0)),
+               FORGE_BENCH_RATE=str(rate), FORGE_BENCH_THREADS="2")
     script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "ingest_wrk.lua")
     out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{int(seconds)}s", "--latency", "-s", script, url],
                          env=env, capture_output=True, text=True, timeout=seconds + 60).stdout
@@ -178,7 +183,7 @@ async def one_run(nodes: int, known: int, seconds: float) -> dict:
             toks = await make_tokens_fast(url, max(nodes, known))
             r = await realistic(url, toks[:nodes], seconds, hub)
             if shutil.which("wrk"):
-                r.update(saturate_wrk(url, toks[:known], seconds, tmp, 30, 10, "paced"))
+                r.update(saturate_wrk(url, toks[:known], seconds, tmp, 40, PACED_RATE, "paced"))
                 r.update(saturate_wrk(url, toks[:known], seconds, tmp))
             else:
                 r.update(await saturate(url, toks, min(10.0, seconds)))

@@ -13,7 +13,6 @@ local counter = 0
 local next_thread = 0
 local threads = tonumber(os.getenv("FORGE_BENCH_THREADS") or "2")
 local base = tonumber(os.getenv("FORGE_BENCH_T0"))
-local delay_ms = tonumber(os.getenv("FORGE_BENCH_DELAY_MS") or "0")
 
 function setup(thread)
   thread:set("thread_no", next_thread)  -- a global of that thread's own Lua state
@@ -28,8 +27,29 @@ function init(args)
   for i = thread_no + 1, #nodes, threads do mine[#mine + 1] = { node = nodes[i], pushes = 0 } end
 end
 
+-- FORGE_BENCH_RATE (pushes/s over all threads) paces the load: each thread hands out send
+-- slots 1/(rate/threads) s apart, and a connection that got its answer waits for the next
+-- free slot, so the offered rate holds whatever the latency (as long as enough
+-- connections are open). Without it, connections push as fast as they can.
+local rate = tonumber(os.getenv("FORGE_BENCH_RATE") or "0")
+local ffi = require("ffi")
+ffi.cdef [[
+  typedef struct { long tv_sec; long tv_nsec; } forge_timespec;
+  int clock_gettime(int clk_id, forge_timespec *tp);
+]]
+local ts = ffi.new("forge_timespec")
+local function now_ms()
+  ffi.C.clock_gettime(1, ts)  -- CLOCK_MONOTONIC
+  return tonumber(ts.tv_sec) * 1000 + tonumber(ts.tv_nsec) / 1e6
+end
+local next_slot = nil
+
 function delay()
-  return delay_ms
+  if rate <= 0 then return 0 end
+  local now = now_ms()
+  local step = 1000 * threads / rate
+  next_slot = next_slot and math.max(next_slot + step, now - 10 * step) or now
+  return math.max(0, math.floor(next_slot - now + 0.5))
 end
 
 function request()
