@@ -1,6 +1,7 @@
 """Minute and hour tiers: the averages SQLite computes match a plain Python average."""
 from __future__ import annotations
 
+import asyncio
 import json
 import random
 import time
@@ -104,4 +105,27 @@ def test_minute_and_hour_tiers_match_a_python_average_of_the_raw_samples(tmp_pat
     [hour_row] = store.samples("n", "1h", 10)
     assert hour_row["cpu"]["percent"] == pytest.approx(
         sum(m["cpu"]["percent"] for m in minutes) / 3, abs=2e-3)
+    store.close()
+
+
+async def test_minutes_taken_by_a_rollup_cut_off_by_shutdown_are_still_written(aiohttp_client, hub_config):
+    from hub.app import create_app
+    from hub.state import HUB
+    app = create_app(hub_config(rollup_interval_s=0.05))
+    client = await aiohttp_client(app)
+    hub = app[HUB]
+    minute = (time.time() // 60 - 30) * 60
+    buckets = 1200  # several chunks, each followed by a rest
+    rows = [(f"n{i % 40}", {}, [{"schema_version": 1, "ts": minute + 60 * (i // 40) + 1, "cpu": {"percent": 1.0}}],
+             time.time()) for i in range(buckets)]
+    await hub.db.write(hub.db.store.ingest_many, rows)
+    for node_id, _, samples, _ in rows:
+        hub.rollups.mark(node_id, samples)
+    for _ in range(200):
+        if not hub.rollups.dirty_minutes:
+            break  # the task has taken them all and is working through its chunks
+        await asyncio.sleep(0.01)
+    await client.close()
+    store = Store(hub_config().db_path)
+    assert store.conn().execute("SELECT count(*) FROM samples_1m").fetchone()[0] == buckets
     store.close()
