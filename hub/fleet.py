@@ -26,7 +26,7 @@ class NodeState:
     spark: deque = field(default_factory=lambda: deque(maxlen=SPARK_POINTS))
     status: str = "online"
     jobs: dict = field(default_factory=lambda: {"running": 0, "done": 0, "failed": 0})
-    spark_tail: list = field(default_factory=list)
+    unsent_points: int = 0  # spark points since the last fleet event, sent as its spark_tail
     identity_changed: bool = True
     latest_ts: float | None = None
     cpu: float | None = None
@@ -106,7 +106,7 @@ class FleetState:
         for s in sorted(samples, key=lambda s: s["ts"]):
             if s["ts"] > latest_ts:
                 node.spark.append(_cpu(s))
-                node.spark_tail.append(_cpu(s))
+                node.unsent_points = min(node.unsent_points + 1, SPARK_POINTS)
                 newest = s
                 latest_ts = s["ts"]
         node.set_latest(newest)
@@ -143,9 +143,9 @@ class FleetState:
             "cpu": node.cpu,
             "mem": node.mem,
             "jobs": dict(node.jobs),
-            "spark_tail": node.spark_tail[-SPARK_POINTS:],
+            "spark_tail": list(node.spark)[-node.unsent_points:] if node.unsent_points else [],
         }
-        node.spark_tail = []
+        node.unsent_points = 0
         if node.identity_changed:
             node.identity_changed = False
             full = self.summary(node, now, full=False)
