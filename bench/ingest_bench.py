@@ -1,6 +1,6 @@
 """Hub ingest under a simulated fleet: a real `forge hub` process on loopback.
 
-    python bench/ingest_bench.py --nodes 500 --known 10000 --seconds 20 --repeat 3
+    python bench/ingest_bench.py --nodes 500 --known 10000 --seconds 60 --repeat 3
 
 Per run: (1) `--nodes` nodes push 5 one-second samples every 5 s (the agent's rhythm):
 push latency p50/p95 and the hub's CPU share of one core; (2) paced: wrk (Debian's, C, so
@@ -141,9 +141,6 @@ async def make_tokens_fast(url: str, n: int) -> list[str]:
         return list(await asyncio.gather(*(one(s, i) for i in range(n))))
 
 
-PACED_RATE = 2000  # pushes/s: 10,000 nodes each pushing every 5 s
-
-
 def parse_ms(text: str) -> float:
     unit = text.lstrip("0123456789.")
     return {"us": 1e-3, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit] * float(text[:len(text) - len(unit)])
@@ -173,7 +170,7 @@ def saturate_wrk(url: str, toks: list[str], seconds: float, tmp: str, connection
             f"{prefix}_p99_ms": parse_ms(lat["99"]), f"{prefix}_errors": int(non2xx.group(1)) if non2xx else 0}
 
 
-async def one_run(nodes: int, known: int, seconds: float) -> dict:
+async def one_run(nodes: int, known: int, seconds: float, paced_rate: float) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         port = free_port()
         proc = start_hub(tmp, port)
@@ -183,7 +180,7 @@ async def one_run(nodes: int, known: int, seconds: float) -> dict:
             toks = await make_tokens_fast(url, max(nodes, known))
             r = await realistic(url, toks[:nodes], seconds, hub)
             if shutil.which("wrk"):
-                r.update(saturate_wrk(url, toks[:known], seconds, tmp, 40, PACED_RATE, "paced"))
+                r.update(saturate_wrk(url, toks[:known], seconds, tmp, 40, paced_rate, "paced"))
                 r.update(saturate_wrk(url, toks[:known], seconds, tmp))
             else:
                 r.update(await saturate(url, toks, min(10.0, seconds)))
@@ -200,12 +197,14 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--nodes", type=int, default=500, help="nodes at the agents' rhythm")
     ap.add_argument("--known", type=int, default=10000, help="nodes (tokens) the saturation run spreads over")
-    ap.add_argument("--seconds", type=float, default=30)
+    ap.add_argument("--seconds", type=float, default=30, help="length of each phase")
+    ap.add_argument("--paced-rate", type=float, default=2000,
+                    help="pushes/s offered in the paced phase (2,000 = 10,000 nodes at 5 s)")
     ap.add_argument("--repeat", type=int, default=3)
     a = ap.parse_args()
     runs = []
     for i in range(a.repeat):
-        r = asyncio.run(one_run(a.nodes, a.known, a.seconds))
+        r = asyncio.run(one_run(a.nodes, a.known, a.seconds, a.paced_rate))
         runs.append(r)
         print(f"run {i + 1}: " + "  ".join(f"{k}={v:.1f}" if isinstance(v, float) else f"{k}={v}"
                                             for k, v in r.items()), flush=True)
