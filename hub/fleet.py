@@ -5,7 +5,8 @@ the SSE summaries never scan sample tables.
 """
 from __future__ import annotations
 
-from collections import deque
+import math
+from array import array
 from dataclasses import dataclass, field
 
 import msgspec
@@ -13,6 +14,30 @@ import msgspec
 from .store import NodeRow
 
 SPARK_POINTS = 30
+
+
+class Sparkline:
+    """A node's last SPARK_POINTS CPU percentages (null as NaN) in one array of doubles:
+    about 0.3 KB a node, where a deque of Python floats took 1.3 KB."""
+    __slots__ = ("_values",)
+
+    def __init__(self) -> None:
+        self._values = array("d")
+
+    def append(self, value: float | None) -> None:
+        self._values.append(math.nan if value is None else value)
+        if len(self._values) > SPARK_POINTS:
+            del self._values[0]
+
+    def extend(self, values: list[float | None]) -> None:
+        for v in values:
+            self.append(v)
+
+    def last(self, n: int) -> list[float | None]:
+        return [None if math.isnan(v) else v for v in self._values[len(self._values) - n:]] if n > 0 else []
+
+    def __len__(self) -> int:
+        return len(self._values)
 
 
 @dataclass
@@ -23,7 +48,7 @@ class NodeState:
     first_seen: float
     last_seen: float
     latest_raw: bytes | None = None
-    spark: deque = field(default_factory=lambda: deque(maxlen=SPARK_POINTS))
+    spark: Sparkline = field(default_factory=Sparkline)
     status: str = "online"
     jobs: dict = field(default_factory=lambda: {"running": 0, "done": 0, "failed": 0})
     unsent_points: int = 0  # spark points since the last fleet event, sent as its spark_tail
@@ -143,7 +168,7 @@ class FleetState:
             "cpu": node.cpu,
             "mem": node.mem,
             "jobs": dict(node.jobs),
-            "spark_tail": list(node.spark)[-node.unsent_points:] if node.unsent_points else [],
+            "spark_tail": node.spark.last(node.unsent_points),
         }
         node.unsent_points = 0
         if node.identity_changed:
@@ -154,6 +179,8 @@ class FleetState:
         return out
 
     def summary(self, node: NodeState, now: float, *, full: bool) -> dict:
+        """A node as the fleet routes show it; `full` adds the sparkline and the latest sample,
+        the latter as msgspec.Raw (its stored JSON, spliced in by msgspec.json.encode)."""
         ident = node.identity
         out = {
             "id": node.id,
@@ -173,6 +200,6 @@ class FleetState:
             "jobs": dict(node.jobs),
         }
         if full:
-            out["spark"] = list(node.spark)
-            out["latest"] = node.latest
+            out["spark"] = node.spark.last(SPARK_POINTS)
+            out["latest"] = msgspec.Raw(node.latest_raw) if node.latest_raw is not None else None
         return out

@@ -31,3 +31,12 @@ def test_a_fleet_nobody_watches_holds_no_more_per_node_than_the_sparkline():
     assert sum(sys.getsizeof(v) for v in vars(node).values()) <= before + 2_000
     tail = fleet.event_summary(node, 20_000.0)["spark_tail"]
     assert tail == [float(t % 100) for t in range(20_000 - SPARK_POINTS, 20_000)]
+
+
+def test_sparkline_keeps_unknown_cpu_as_null():
+    fleet = FleetState(degraded_s=15, offline_s=60)
+    fleet.apply_ingest("a", {}, [{"ts": 1.0, "cpu": {"percent": 12.5}}, {"ts": 2.0, "cpu": None},
+                                 {"ts": 3.0, "cpu": {"percent": 0.0}}], 3.0)
+    node = fleet.nodes["a"]
+    assert fleet.event_summary(node, 3.0)["spark_tail"] == [12.5, None, 0.0]
+    assert fleet.summary(node, 3.0, full=True)["spark"] == [12.5, None, 0.0]

@@ -4,6 +4,7 @@ from __future__ import annotations
 import hmac
 import time
 
+import msgspec
 from aiohttp import web
 
 from ..auth import is_admin, bearer
@@ -40,7 +41,7 @@ def fleet_body(hub: HubState, now: float) -> dict:
 async def fleet(request: web.Request) -> web.Response:
     hub = hub_state(request)
     require_viewer(request, hub)
-    return web.json_response(fleet_body(hub, time.time()))
+    return web.Response(body=msgspec.json.encode(fleet_body(hub, time.time())), content_type="application/json")
 
 
 @routes.get("/api/fleet/events")
