@@ -29,7 +29,6 @@ import argparse
 import json
 import os
 import shlex
-import socket
 import sqlite3
 import statistics
 import subprocess
@@ -41,7 +40,7 @@ from pathlib import Path
 
 import psutil
 
-from loopback import http, stop_process_groups, wait_for_hub
+from loopback import free_port, http, isolated_env, stop_process_groups, wait_for_hub
 
 ROOT = Path(__file__).resolve().parents[1]
 JSPLIB = ROOT.parent / "shared" / "data" / "jsplib"
@@ -108,14 +107,9 @@ class Fleet:
     agents: dict[str, subprocess.Popen] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        self.port = s.getsockname()[1]
-        s.close()
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.env = dict(os.environ, ADMIN_SECRET=ADMIN, HOME=str(self.home), FORGE_DATA_DIR=str(self.home / "forge"),
-                        XDG_CONFIG_HOME=str(self.home / "config"), XDG_DATA_HOME=str(self.home / "data"),
-                        PYTHON_KEYRING_BACKEND="keyrings.alt.file.PlaintextKeyring", PYTHONUNBUFFERED="1")
+        self.env = isolated_env(self.home, ADMIN)
         self.env.pop("FORGE_WORKER_TYPES", None)
 
     def _spawn(self, name: str, *args: str) -> subprocess.Popen:

@@ -1,4 +1,5 @@
-"""What every bench needs to talk to a hub on 127.0.0.1: a free port and one JSON request."""
+"""What every bench needs to run a hub on 127.0.0.1: a free port, an isolated environment, one
+JSON request, waiting for the hub and stopping its processes."""
 from __future__ import annotations
 
 import json
@@ -13,6 +14,16 @@ def free_port() -> int:
     port = s.getsockname()[1]
     s.close()
     return port
+
+
+def isolated_env(home, admin_secret: str, **extra: str) -> dict[str, str]:
+    """Environment for hub and agent processes that keep everything (config, data, keyring)
+    inside the throwaway folder `home`."""
+    import os
+    env = dict(os.environ, ADMIN_SECRET=admin_secret, HOME=str(home), FORGE_DATA_DIR=str(home / "forge"),
+               XDG_CONFIG_HOME=str(home / "config"), XDG_DATA_HOME=str(home / "data"),
+               PYTHON_KEYRING_BACKEND="keyrings.alt.file.PlaintextKeyring", PYTHONUNBUFFERED="1", **extra)
+    return env
 
 
 def http(method: str, url: str, body=None, token: str | None = None, timeout: float = 60):

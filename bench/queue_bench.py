@@ -19,7 +19,6 @@ import collections
 import json
 import os
 import shlex
-import socket
 import sqlite3
 import statistics
 import subprocess
@@ -30,7 +29,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from loopback import http, stop_process_groups, wait_for_hub
+from loopback import free_port, http, isolated_env, stop_process_groups, wait_for_hub
 
 ROOT = Path(__file__).resolve().parents[1]
 ADMIN = "bench-admin-secret-0123456789abcdef"
@@ -44,16 +43,10 @@ class Fleet:
     procs: list[subprocess.Popen] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        self.port = s.getsockname()[1]
-        s.close()
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.env = dict(os.environ, ADMIN_SECRET=ADMIN, HOME=str(self.home), FORGE_DATA_DIR=str(self.home / "forge"),
-                        XDG_CONFIG_HOME=str(self.home / "config"), XDG_DATA_HOME=str(self.home / "data"),
-                        PYTHON_KEYRING_BACKEND="keyrings.alt.file.PlaintextKeyring", PYTHONUNBUFFERED="1",
-                        FORGE_HUB_ALLOW_TEST_JOBS="1", FORGE_WORKER_TYPES="sleep",
-                        FORGE_HUB_LEASE_S=str(self.lease_s))
+        self.env = isolated_env(self.home, ADMIN, FORGE_HUB_ALLOW_TEST_JOBS="1", FORGE_WORKER_TYPES="sleep",
+                                FORGE_HUB_LEASE_S=str(self.lease_s))
 
     def _spawn(self, name: str, *args: str) -> None:
         log = open(self.home / f"{name}.log", "ab")
