@@ -47,6 +47,8 @@ class NodeState:
     identity: dict
     first_seen: float
     last_seen: float
+    # The newest sample, kept as JSON (a few hundred bytes instead of a tree of Python objects,
+    # which was most of the hub's memory at thousands of nodes) and served as it is.
     latest_raw: bytes | None = None
     spark: Sparkline = field(default_factory=Sparkline)
     status: str = "online"
@@ -56,12 +58,6 @@ class NodeState:
     latest_ts: float | None = None
     cpu: float | None = None
     mem: float | None = None
-
-    @property
-    def latest(self) -> dict | None:
-        """The newest sample. Kept encoded (a few hundred bytes instead of a tree of Python
-        objects), which is most of the hub's memory at thousands of nodes."""
-        return msgspec.json.decode(self.latest_raw) if self.latest_raw is not None else None
 
     def set_latest(self, sample: dict | None) -> None:
         if sample is None:
