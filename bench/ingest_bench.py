@@ -146,6 +146,9 @@ def parse_ms(text: str) -> float:
     return {"us": 1e-3, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit] * float(text[:len(text) - len(unit)])
 
 
+WRK_THREADS = 2  # the Lua script splits the nodes and the paced rate between them
+
+
 def saturate_wrk(url: str, toks: list[str], seconds: float, tmp: str, connections: int = 32,
                  rate: float = 0, prefix: str = "sat") -> dict:
     """wrk against the ingest route: as fast as `connections` can go, or with `rate` offered
@@ -159,9 +162,9 @@ def saturate_wrk(url: str, toks: list[str], seconds: float, tmp: str, connection
         f.write(json.dumps(fake_sample(0), separators=(",", ":")))
     env = dict(os.environ, FORGE_BENCH_NODES=nodes_file, FORGE_BENCH_SAMPLE=sample_file,
                FORGE_BENCH_T0=str(int(time.time()) - 3600 - (7200 if rate else 0)),
-               FORGE_BENCH_RATE=str(rate), FORGE_BENCH_THREADS="2")
+               FORGE_BENCH_RATE=str(rate), FORGE_BENCH_THREADS=str(WRK_THREADS))
     script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "ingest_wrk.lua")
-    out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{int(seconds)}s", "--latency", "-s", script, url],
+    out = subprocess.run(["wrk", f"-t{WRK_THREADS}", f"-c{connections}", f"-d{int(seconds)}s", "--latency", "-s", script, url],
                          env=env, capture_output=True, text=True, timeout=seconds + 60).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     lat = dict(re.findall(r"^\s+(50|99)%\s+(\S+)", out, re.M))
@@ -196,7 +199,7 @@ async def one_run(nodes: int, known: int, seconds: float, paced_rate: float) -> 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--nodes", type=int, default=500, help="nodes at the agents' rhythm")
-    ap.add_argument("--known", type=int, default=10000, help="nodes (tokens) the saturation run spreads over")
+    ap.add_argument("--known", type=int, default=10000, help="nodes (tokens) the paced and saturation runs spread over")
     ap.add_argument("--seconds", type=float, default=30, help="length of each phase")
     ap.add_argument("--paced-rate", type=float, default=2000,
                     help="pushes/s offered in the paced phase (2,000 = 10,000 nodes at 5 s)")
