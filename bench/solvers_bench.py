@@ -1,14 +1,16 @@
 """Bench the solvers: Trigeiro lot sizing (textbook, facility-location, portfolio) and ft10 job shop.
 
 Every solve is bounded by --time-limit. Prints one table row per solve, then a
-markdown table of medians over --repeat runs (default 1) for every formulation, and
-the command line that made them (for docs/PERFORMANCE.md). The portfolio races the
+markdown table of medians over the runs (every --seeds value, --repeat times each) for
+every formulation, and the command line that made them (for docs/PERFORMANCE.md).
+HiGHS's random seed moves a solve's time 2-3x on these instances (the same seed
+replays the same tree), so compare formulations over several seeds, not one run. The portfolio races the
 other two, one HiGHS thread each, so it runs with --portfolio-threads (default 2);
 "cores" is the process CPU time over the wall time of the solve, and the load
 average before each solve is printed as the machine may be shared.
 
     python bench/solvers_bench.py                       # all five Trigeiro + ft10, 120 s each
-    python bench/solvers_bench.py --instances G53 G62 --time-limit 60 --repeat 3
+    python bench/solvers_bench.py --instances G53 G62 --time-limit 60 --seeds 0 1 2
     python bench/solvers_bench.py --skip-jobshop --formulations facility_location
     python bench/solvers_bench.py --skip-jobshop --formulations portfolio --portfolio-threads 2
 """
@@ -48,10 +50,11 @@ def lp_bound(payload: dict) -> float | None:
     return highs.getInfo().objective_function_value
 
 
-def bench_prodplan(instance: str, formulation: str, time_limit: float, mip_gap: float, threads: int) -> dict:
+def bench_prodplan(instance: str, formulation: str, time_limit: float, mip_gap: float, threads: int,
+                   seed: int) -> dict:
     data = json.loads((DATA / "trigeiro" / f"{instance}.json").read_text())
     payload = {**data, "formulation": formulation, "time_limit": time_limit, "mip_gap": mip_gap,
-               "threads": threads}
+               "threads": threads, "seed": seed}
     first_optimum: list[float] = []
     load = os.getloadavg()[0]
     cpu_before = time.process_time()
@@ -67,7 +70,8 @@ def bench_prodplan(instance: str, formulation: str, time_limit: float, mip_gap: 
     cores = (time.process_time() - cpu_before) / wall
     entrants = result.get("portfolio", {})
     return {
-        "instance": instance, "formulation": formulation, "status": result["status"],
+        "instance": instance, "formulation": formulation, "seed": seed, "nodes": result["nodes"],
+        "status": result["status"],
         "won_by": result["formulation"] if entrants else None,
         "others": ", ".join(f"{name} {e['status']} {fmt(e['solve_time'], '.1f')} s"
                             for name, e in entrants.items() if name != result["formulation"]),
@@ -85,24 +89,33 @@ def median_or_none(values: list[float | None]) -> float | None:
     return statistics.median(present) if present else None
 
 
-def print_medians(rows: list[dict], instances: list[str], formulations: list[str], repeat: int) -> None:
-    """One markdown row per instance: median time, gap and time-to-optimum per formulation."""
-    print(f"\nmedians over {repeat} run(s) per cell; 'solved' counts runs that proved the optimum")
+def print_medians(rows: list[dict], instances: list[str], formulations: list[str], runs: str) -> None:
+    """One markdown row per instance: median time, gap and time-to-optimum per formulation.
+
+    "x textbook" is the textbook formulation's median time over this one's, the
+    speed-up against the issue's reference model (when textbook is in the run).
+    """
+    print(f"\nmedians over {runs} per cell; 'solved' counts runs that proved the optimum")
     header = " | ".join(f"{f}: time / gap % / opt@ / solved" + (" / won by" if f == "portfolio" else "")
+                        + (" / x textbook" if f != "textbook" and "textbook" in formulations else "")
                         for f in formulations)
     print(f"| instance | {header} |")
     print("|---|" + "---|" * len(formulations))
     for instance in instances:
         cells = []
+        reference = [r["time"] for r in rows if r["instance"] == instance and r["formulation"] == "textbook"]
         for formulation in formulations:
             group = [r for r in rows if r["instance"] == instance and r["formulation"] == formulation]
             solved = sum(r["status"] == "optimal" for r in group)
-            cells.append(f"{statistics.median(r['time'] for r in group):.1f} s / "
+            median_time = statistics.median(r["time"] for r in group)
+            ratio = (f" / {statistics.median(reference) / median_time:.2f}x"
+                     if reference and formulation != "textbook" else "")
+            cells.append(f"{median_time:.1f} s / "
                          f"{fmt(median_or_none([r['gap_pct'] for r in group]), '.3f')} / "
                          f"{fmt(median_or_none([r['found_optimum_at'] for r in group]), '.1f')} / "
                          f"{solved}/{len(group)}"
                          + (f" / {', '.join(sorted({fmt(r['won_by']) for r in group}))}"
-                            if formulation == "portfolio" else ""))
+                            if formulation == "portfolio" else "") + ratio)
         print(f"| {instance} | " + " | ".join(cells) + " |")
 
 
@@ -126,7 +139,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--formulations", nargs="+", default=FORMULATIONS, choices=FORMULATIONS)
     parser.add_argument("--time-limit", type=float, default=120.0, help="seconds per solve")
     parser.add_argument("--mip-gap", type=float, default=1e-6, help="relative gap that counts as solved")
-    parser.add_argument("--repeat", type=int, default=1, help="solves per (instance, formulation); medians")
+    parser.add_argument("--repeat", type=int, default=1, help="solves per (instance, formulation, seed)")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0],
+                        help="HiGHS random seeds; every (instance, formulation) runs once per seed, medians")
     parser.add_argument("--threads", type=int, default=1,
                         help="HiGHS threads per textbook or facility_location solve")
     parser.add_argument("--portfolio-threads", type=int, default=2,
@@ -137,21 +152,23 @@ def main(argv: list[str] | None = None) -> int:
     command = "python " + " ".join(shlex.quote(a) for a in ["bench/solvers_bench.py", *(argv or sys.argv[1:])])
 
     print(f"{'instance':8} {'formulation':18} {'status':10} {'objective':>10} {'optimum':>8} "
-          f"{'gap %':>7} {'time s':>7} {'opt@ s':>7} {'LP bound':>10} {'cores':>5} {'load':>5}  won by")
+          f"{'gap %':>7} {'time s':>7} {'opt@ s':>7} {'LP bound':>10} {'seed':>4} {'nodes':>6} {'cores':>5} "
+          f"{'load':>5}  won by")
     rows = []
     for instance in args.instances:
         for formulation in args.formulations:
-            for _ in range(args.repeat):
+            for seed in [s for s in args.seeds for _ in range(args.repeat)]:
                 threads = args.portfolio_threads if formulation == "portfolio" else args.threads
-                row = bench_prodplan(instance, formulation, args.time_limit, args.mip_gap, threads)
+                row = bench_prodplan(instance, formulation, args.time_limit, args.mip_gap, threads, seed)
                 rows.append(row)
                 won = f"  {row['won_by']} (stopped: {row['others']})" if row["won_by"] else ""
                 print(f"{instance:8} {formulation:18} {row['status']:10} {fmt(row['objective']):>10} "
                       f"{row['optimum']:>8} {fmt(row['gap_pct'], '.3f'):>7} {row['time']:>7.1f} "
                       f"{fmt(row['found_optimum_at'], '.1f'):>7} {fmt(row['lp_bound'], '10.0f'):>10} "
-                      f"{row['cores']:>5.2f} {row['load']:>5.2f}{won}", flush=True)
+                      f"{seed:>4} {fmt(row['nodes']):>6} {row['cores']:>5.2f} {row['load']:>5.2f}{won}", flush=True)
     if rows:
-        print_medians(rows, args.instances, args.formulations, args.repeat)
+        runs = f"seeds {' '.join(map(str, args.seeds))}" + (f", {args.repeat} runs each" if args.repeat > 1 else "")
+        print_medians(rows, args.instances, args.formulations, runs)
     if not args.skip_jobshop:
         print(f"\n{'instance':8} {'threads':>7} {'status':10} {'makespan':>8} {'bound':>6} {'time s':>7}")
         for threads in args.jobshop_threads:

@@ -119,6 +119,7 @@ def test_bad_instance_text_names_the_line(text, fragment):
     ({"jobs": [[[0, 1]]], "machines": 0}, "payload.machines", "whole number >= 1"),
     ({"jobs": [[[0, 1]]], "time_limit": 0}, "payload.time_limit", "positive"),
     ({"jobs": [[[0, 1]]], "threads": 0}, "payload.threads", "at least 1"),
+    ({"jobs": [[[0, 1]]], "seed": 0.5}, "payload.seed", "whole number"),
     ({"jobs": [[[0, 1]]], "timelimit": 5}, "payload.timelimit", "unknown field"),
     ({"jsplib": 42}, "payload.jsplib", "text of a JSPLIB"),
 ])

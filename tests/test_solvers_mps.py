@@ -107,6 +107,7 @@ def test_unreadable_model_is_a_payload_error_at_solve():
     ({"model": "obj: x\nEnd\n", "format": "lp"}, "payload.model", "Minimize"),
     ({"model": CHVATAL_LP, "time_limit": -1}, "payload.time_limit", "positive"),
     ({"model": CHVATAL_LP, "mip_gap": "small"}, "payload.mip_gap", "number"),
+    ({"model": CHVATAL_LP, "seed": -3}, "payload.seed", "at least 0"),
 ])
 def test_bad_payload_names_the_field(payload, field, fragment):
     with pytest.raises(PayloadError) as err:

@@ -299,6 +299,10 @@ GOOD_ITEM = {"id": "a", "demand": [1, 2]}
     ({"periods": 2, "capacity": 5, "items": [GOOD_ITEM], "formulation": "portfolio"},
      "payload.formulation", "needs threads >= 2, got threads 1"),
     ({"periods": 2, "capacity": 5, "items": [GOOD_ITEM], "mip_gap": 1}, "payload.mip_gap", "below 1"),
+    ({"periods": 2, "capacity": 5, "items": [GOOD_ITEM], "seed": -1}, "payload.seed", "at least 0"),
+    ({"periods": 2, "capacity": 5, "items": [GOOD_ITEM], "seed": 1.5}, "payload.seed", "whole number"),
+    ({"periods": 2, "capacity": 5, "items": [GOOD_ITEM], "seed": 2**31}, "payload.seed", "at most 2147483647"),
+    ({"periods": 2, "capacity": 5, "items": [GOOD_ITEM], "seed": "7"}, "payload.seed", "must be a number"),
     ({"periods": 2, "capacity": 5, "items": [GOOD_ITEM], "max_overtime": [1]}, "payload.max_overtime",
      "2 expected"),
     ({"periods": 2, "capacity": 1, "items": [{"id": "a", "demand": [0, 5]}]}, "payload.capacity",
@@ -317,3 +321,40 @@ def test_thread_count_can_change_between_solves_in_one_process():
     results = [registry.solve("prodplan", {**payload, "threads": n}) for n in (2, 1, 2)]
     assert [r["status"] for r in results] == ["optimal"] * 3
     assert len({r["objective"] for r in results}) == 1
+
+
+def g53_slice(items: int, periods: int) -> dict:
+    """The first items and periods of G53 with the capacity scaled to match: a model
+    small enough for a test whose branch-and-bound still takes hundreds of nodes."""
+    data = json.loads((TRIGEIRO / "G53.json").read_text())
+    capacity = data["capacity"][0] if isinstance(data["capacity"], list) else data["capacity"]
+    return {"periods": periods, "capacity": round(capacity * items / len(data["items"])),
+            "items": [{**item, "demand": item["demand"][:periods]} for item in data["items"][:items]],
+            "time_limit": 60, "mip_gap": 0, "formulation": "textbook"}
+
+
+def test_seed_replays_the_search_and_another_seed_searches_differently():
+    """GIVEN one model, WHEN it is solved again with the same seed, THEN HiGHS walks the same
+    tree (same node count); other seeds walk other trees to the same optimum."""
+    base = g53_slice(6, 10)
+    runs = {seed: registry.solve("prodplan", registry.validate("prodplan", {**base, "seed": seed}))
+            for seed in (0, 1, 2)}
+    again = registry.solve("prodplan", registry.validate("prodplan", {**base, "seed": 0}))
+    assert all(r["status"] == "optimal" and r["nodes"] > 0 for r in runs.values())
+    assert len({r["objective"] for r in runs.values()}) == 1
+    assert again["nodes"] == runs[0]["nodes"] and again["objective"] == runs[0]["objective"]
+    assert len({r["nodes"] for r in runs.values()}) > 1
+
+
+def test_seed_defaults_to_zero_and_reaches_the_portfolio_entrants():
+    """The entrant that settles a seeded race walked the same tree as that formulation alone with the seed."""
+    base = g53_slice(6, 10)
+    assert registry.validate("prodplan", base)["seed"] == 0
+    raced = registry.solve("prodplan", registry.validate("prodplan", {**base, "formulation": "portfolio",
+                                                                       "threads": 2, "seed": 1}))
+    assert raced["status"] == "optimal"
+    winner = raced["formulation"]
+    alone = registry.solve("prodplan", registry.validate("prodplan", {**base, "formulation": winner, "seed": 1}))
+    assert raced["portfolio"][winner]["status"] == "optimal"
+    assert raced["portfolio"][winner]["nodes"] == alone["nodes"] == raced["nodes"]
+    assert raced["objective"] == alone["objective"]

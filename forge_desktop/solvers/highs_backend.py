@@ -109,6 +109,8 @@ class RunOutcome:
     gap: float | None
     solve_time: float
     is_mip: bool
+    nodes: int | None = None
+    """Branch-and-bound nodes (MIP only): with the seed, what makes a run comparable to another."""
 
 
 _scheduler = threading.local()
@@ -129,14 +131,20 @@ def use_threads(highs: highspy.Highs, threads: int) -> None:
     highs.setOptionValue("threads", int(threads))
 
 
-def run(highs: highspy.Highs, time_limit: float, mip_gap: float | None,
-        progress: Progress | None, threads: int | None = None) -> RunOutcome:
-    """Solve with a time limit and relative gap, reporting MIP progress through `progress`."""
-    if threads is not None:
-        use_threads(highs, threads)
+def configure(highs: highspy.Highs, time_limit: float, mip_gap: float | None, seed: int | None) -> None:
     highs.setOptionValue("time_limit", float(time_limit))
     if mip_gap is not None:
         highs.setOptionValue("mip_rel_gap", float(mip_gap))
+    if seed is not None:
+        highs.setOptionValue("random_seed", int(seed))
+
+
+def run(highs: highspy.Highs, time_limit: float, mip_gap: float | None,
+        progress: Progress | None, threads: int | None = None, seed: int | None = None) -> RunOutcome:
+    """Solve with a time limit, relative gap and random seed, reporting MIP progress through `progress`."""
+    if threads is not None:
+        use_threads(highs, threads)
+    configure(highs, time_limit, mip_gap, seed)
     throttle = ProgressThrottle(progress)
 
     def on_interrupt(event) -> None:
@@ -174,7 +182,8 @@ def _outcome(highs: highspy.Highs, elapsed: float) -> RunOutcome:
     else:
         bound = objective if status == "optimal" else None
         gap = 0.0 if status == "optimal" else None
-    return RunOutcome(status, has_solution, objective, bound, gap, round(elapsed, 3), is_mip)
+    nodes = int(info.mip_node_count) if is_mip and info.mip_node_count >= 0 else None
+    return RunOutcome(status, has_solution, objective, bound, gap, round(elapsed, 3), is_mip, nodes)
 
 
 def _finite(value: float) -> float | None:
@@ -256,7 +265,7 @@ class _Race:
 
 
 def race(models: dict[str, highspy.Highs], time_limit: float, mip_gap: float | None,
-         progress: Progress | None) -> RaceOutcome:
+         progress: Progress | None, seed: int | None = None) -> RaceOutcome:
     """Solve several models of one minimisation problem side by side, one thread and one HiGHS thread each.
 
     `Highs.run` releases the GIL, so the entrants really run in parallel. Each checks a
@@ -279,9 +288,7 @@ def race(models: dict[str, highspy.Highs], time_limit: float, mip_gap: float | N
 
         try:
             use_threads(highs, 1)
-            highs.setOptionValue("time_limit", float(time_limit))
-            if mip_gap is not None:
-                highs.setOptionValue("mip_rel_gap", float(mip_gap))
+            configure(highs, time_limit, mip_gap, seed)
             highs.cbMipInterrupt.subscribe(on_interrupt)
             began = time.perf_counter()
             try:

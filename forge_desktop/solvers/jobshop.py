@@ -1,7 +1,7 @@
 """The `jobshop` job type: minimise the makespan of a job shop with CP-SAT.
 
 Payload: `{"jobs": [[[machine, duration], ...], ...]}` or `{"jsplib": text}`,
-plus optional `time_limit` (s), `threads`, `machines` (count, checks ids).
+plus optional `time_limit` (s), `threads`, `seed`, `machines` (count, checks ids).
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from forge_desktop.solvers.payload import (
-    PayloadError, Progress, is_number, reject_unknown, threads, time_limit,
+    PayloadError, Progress, is_number, reject_unknown, seed, threads, time_limit,
 )
 from forge_desktop.solvers.progress import ProgressThrottle
 
@@ -98,7 +98,7 @@ def _whole(value: object) -> bool:
 
 
 def validate(payload: dict) -> dict:
-    reject_unknown(payload, {"jobs", "jsplib", "machines", "time_limit", "threads"})
+    reject_unknown(payload, {"jobs", "jsplib", "machines", "time_limit", "threads", "seed"})
     has_jobs, has_text = "jobs" in payload, "jsplib" in payload
     if has_jobs == has_text:
         raise PayloadError("payload", "give exactly one of 'jobs' (JSON form) or 'jsplib' (instance text)")
@@ -125,6 +125,7 @@ def validate(payload: dict) -> dict:
         "machines": instance.machines,
         "time_limit": time_limit(payload, DEFAULT_TIME_LIMIT),
         "threads": threads(payload),
+        "seed": seed(payload),
     }
 
 
@@ -159,6 +160,7 @@ def solve(payload: dict, progress: Progress | None = None) -> dict:
     solver = cp_model.CpSolver()
     solver.parameters.max_time_in_seconds = float(payload["time_limit"])
     solver.parameters.num_workers = int(payload["threads"])
+    solver.parameters.random_seed = int(payload.get("seed", 0))
     throttle = ProgressThrottle(progress)
     state = {"incumbent": None, "bound": None}
     limit = float(payload["time_limit"])

@@ -11,7 +11,7 @@ import re
 import tempfile
 
 from forge_desktop.solvers.payload import (
-    PayloadError, Progress, optional_number, reject_unknown, threads, time_limit,
+    PayloadError, Progress, optional_number, reject_unknown, seed, threads, time_limit,
 )
 
 DEFAULT_TIME_LIMIT = 300.0
@@ -24,7 +24,7 @@ _LP_OBJECTIVE = re.compile(r"^\s*(min|max|minimize|maximize|minimise|maximise|mi
 
 
 def validate(payload: dict) -> dict:
-    reject_unknown(payload, {"model", "format", "time_limit", "mip_gap", "threads"})
+    reject_unknown(payload, {"model", "format", "time_limit", "mip_gap", "threads", "seed"})
     model = payload.get("model")
     if not isinstance(model, str) or not model.strip():
         raise PayloadError("payload.model", "must be the non-empty text of an MPS or LP model")
@@ -45,7 +45,7 @@ def validate(payload: dict) -> dict:
                                             "'Minimize' or 'Maximize'")
     mip_gap = optional_number(payload, "mip_gap", None, minimum=0)
     return {"model": model, "format": fmt, "time_limit": time_limit(payload, DEFAULT_TIME_LIMIT),
-            "mip_gap": mip_gap, "threads": threads(payload)}
+            "mip_gap": mip_gap, "threads": threads(payload), "seed": seed(payload)}
 
 
 def _read(payload: dict):
@@ -76,7 +76,8 @@ def solve(payload: dict, progress: Progress | None = None) -> dict:
     from forge_desktop.solvers.highs_backend import run
 
     highs = _read(payload)
-    outcome = run(highs, payload["time_limit"], payload["mip_gap"], progress, threads=payload["threads"])
+    outcome = run(highs, payload["time_limit"], payload["mip_gap"], progress, threads=payload["threads"],
+                  seed=payload.get("seed", 0))
     lp = highs.getLp()
     result: dict = {
         "status": outcome.status,
@@ -85,6 +86,7 @@ def solve(payload: dict, progress: Progress | None = None) -> dict:
         "gap": outcome.gap,
         "solve_time": outcome.solve_time,
         "kind": "mip" if outcome.is_mip else "lp",
+        "nodes": outcome.nodes,
         "sense": "maximize" if highs.getObjectiveSense()[1] == _maximize() else "minimize",
         "values": {},
     }

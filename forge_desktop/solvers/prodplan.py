@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from forge_desktop.solvers.payload import (
-    PayloadError, Progress, is_number, number, optional_number, reject_unknown, threads, time_limit,
+    PayloadError, Progress, is_number, number, optional_number, reject_unknown, seed, threads, time_limit,
 )
 
 if TYPE_CHECKING:
@@ -140,7 +140,7 @@ def _item(raw: object, index: int, periods: int) -> dict:
 
 def validate(payload: dict) -> dict:
     reject_unknown(payload, {"periods", "capacity", "items", "overtime_cost", "max_overtime",
-                             "time_limit", "mip_gap", "formulation", "threads"})
+                             "time_limit", "mip_gap", "formulation", "threads", "seed"})
     if "periods" not in payload:
         raise PayloadError("payload.periods", "is required: the number of planning periods T")
     periods = int(number(payload["periods"], "payload.periods", integer=True, positive=True))
@@ -180,7 +180,7 @@ def validate(payload: dict) -> dict:
         "periods": periods, "capacity": capacity, "items": items,
         "overtime_cost": overtime_cost, "max_overtime": max_overtime,
         "time_limit": time_limit(payload, DEFAULT_TIME_LIMIT), "mip_gap": mip_gap,
-        "formulation": formulation, "threads": job_threads,
+        "formulation": formulation, "threads": job_threads, "seed": seed(payload),
     }
     _check_obviously_infeasible(Problem.from_payload(normalized))
     return normalized
@@ -375,9 +375,10 @@ def solve(payload: dict, progress: Progress | None = None) -> dict:
 
     built = BUILDERS[payload["formulation"]](problem)
     highs = built.builder.to_highs()
-    outcome = run(highs, payload["time_limit"], payload["mip_gap"], progress, threads=payload["threads"])
+    outcome = run(highs, payload["time_limit"], payload["mip_gap"], progress, threads=payload["threads"],
+                  seed=payload.get("seed", 0))
     result = _result(outcome.status, outcome.objective, outcome.bound, outcome.gap, outcome.solve_time,
-                     payload["formulation"])
+                     payload["formulation"], outcome.nodes)
     if outcome.has_solution:
         result.update(_report(problem, built, list(highs.getSolution().col_value)))
     return result
@@ -394,7 +395,7 @@ def _solve_portfolio(problem: Problem, payload: dict, progress: Progress | None)
 
     built = {name: BUILDERS[name](problem) for name in PORTFOLIO}
     models = {name: model.builder.to_highs() for name, model in built.items()}
-    raced = race(models, payload["time_limit"], payload["mip_gap"], progress)
+    raced = race(models, payload["time_limit"], payload["mip_gap"], progress, seed=payload.get("seed", 0))
     if raced.winner is None:
         raise RuntimeError("every portfolio solve failed: " + "; ".join(
             f"{name}: {error}" for name, error in raced.errors.items()))
@@ -405,7 +406,7 @@ def _solve_portfolio(problem: Problem, payload: dict, progress: Progress | None)
     if raced.proof != "winner" and raced.bound is not None and won.objective is not None:
         bound = raced.bound if bound is None else max(bound, raced.bound)
         gap = relative_gap(won.objective, bound)
-    result = _result(status, won.objective, bound, gap, raced.stopped_after, raced.winner)
+    result = _result(status, won.objective, bound, gap, raced.stopped_after, raced.winner, won.nodes)
     result["portfolio"] = {name: _entrant(raced, name) for name in PORTFOLIO}
     if won.has_solution:
         result.update(_report(problem, built[raced.winner], list(models[raced.winner].getSolution().col_value)))
@@ -417,13 +418,13 @@ def _entrant(raced: "RaceOutcome", name: str) -> dict:
     outcome = raced.outcomes.get(name)
     if outcome is None:
         return {"status": "error", "error": raced.errors.get(name), "solve_time": None,
-                "objective": None, "bound": None, "gap": None}
+                "objective": None, "bound": None, "gap": None, "nodes": None}
     return {"status": outcome.status, "solve_time": outcome.solve_time, "objective": _round(outcome.objective),
-            "bound": _round(outcome.bound), "gap": outcome.gap}
+            "bound": _round(outcome.bound), "gap": outcome.gap, "nodes": outcome.nodes}
 
 
 def _result(status: str, objective: float | None, bound: float | None, gap: float | None,
-            solve_time: float, formulation: str) -> dict:
+            solve_time: float, formulation: str, nodes: int | None) -> dict:
     return {
         "status": status,
         "objective": _round(objective),
@@ -431,6 +432,7 @@ def _result(status: str, objective: float | None, bound: float | None, gap: floa
         "gap": gap,
         "solve_time": solve_time,
         "formulation": formulation,
+        "nodes": nodes,
         "plan": [],
         "capacity_use": [],
         "costs": None,
