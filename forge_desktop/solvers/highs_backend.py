@@ -214,6 +214,43 @@ class RaceOutcome:
     outcomes: dict[str, RunOutcome]
     errors: dict[str, str]
     stopped_after: float
+    received: dict[str, int] = field(default_factory=dict)
+    """Per entrant, how many of another's incumbents it took as its own (see `Handoff`)."""
+
+
+@dataclass(frozen=True)
+class Handoff:
+    """Pass `source`'s improving incumbents to `target` during a race.
+
+    The first `columns` columns must mean the same in both models (prodplan: the
+    setups); the target gets those values and HiGHS's repair completes the rest. Only
+    the target's search changes: it prunes with a better incumbent sooner, at the cost
+    of no longer replaying the same tree for the same seed.
+    """
+
+    source: str
+    target: str
+    columns: int
+
+
+class _Mailbox:
+    """The source's best incumbent not yet delivered to the target."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.objective = math.inf
+        self.values: np.ndarray | None = None
+        self.received = 0
+
+    def post(self, objective: float, values: np.ndarray) -> None:
+        with self.lock:
+            if objective < self.objective:
+                self.objective, self.values = objective, values
+
+    def take(self, better_than: float) -> np.ndarray | None:
+        with self.lock:
+            values, self.values = self.values, None
+            return values if values is not None and self.objective < better_than else None
 
 
 class _Race:
@@ -265,16 +302,18 @@ class _Race:
 
 
 def race(models: dict[str, highspy.Highs], time_limit: float, mip_gap: float | None,
-         progress: Progress | None, seed: int | None = None) -> RaceOutcome:
+         progress: Progress | None, seed: int | None = None, handoff: Handoff | None = None) -> RaceOutcome:
     """Solve several models of one minimisation problem side by side, one thread and one HiGHS thread each.
 
     `Highs.run` releases the GIL, so the entrants really run in parallel. Each checks a
     shared stop flag in its MIP interrupt callback (and reports its incumbent and bound
     there); the flag is set as soon as one entrant settles the problem, or the best
     incumbent and best bound across entrants meet within `mip_gap`. The others then
-    return within one callback interval, with status "interrupted".
+    return within one callback interval, with status "interrupted". With a `handoff`,
+    one entrant's incumbents become the other's through HiGHS's user-solution callback.
     """
     shared = _Race(list(models), time_limit, mip_gap, progress)
+    mailbox = _Mailbox()
     outcomes: dict[str, RunOutcome] = {}
     errors: dict[str, str] = {}
 
@@ -286,15 +325,35 @@ def race(models: dict[str, highspy.Highs], time_limit: float, mip_gap: float | N
             out = event.data_out
             shared.observe(name, out.mip_primal_bound, out.mip_dual_bound, out.running_time)
 
+        def on_improving(event) -> None:
+            solution = np.asarray(event.data_out.mip_solution)[:handoff.columns]
+            mailbox.post(event.data_out.objective_function_value, np.round(solution))
+
+        def on_user_solution(event) -> None:
+            values = mailbox.take(better_than=event.data_out.mip_primal_bound)
+            if values is None:
+                return
+            event.data_in.setSolution(np.arange(len(values), dtype=np.int32), values)
+            if event.data_in.repairSolution() != highspy.HighsStatus.kError:
+                event.data_in.user_has_solution = True
+                mailbox.received += 1
+
+        hooks = [(highs.cbMipInterrupt, on_interrupt)]
+        if handoff is not None and name == handoff.source:
+            hooks.append((highs.cbMipImprovingSolution, on_improving))
+        if handoff is not None and name == handoff.target:
+            hooks.append((highs.cbMipUserSolution, on_user_solution))
         try:
             use_threads(highs, 1)
             configure(highs, time_limit, mip_gap, seed)
-            highs.cbMipInterrupt.subscribe(on_interrupt)
+            for hook, callback in hooks:
+                hook.subscribe(callback)
             began = time.perf_counter()
             try:
                 highs.run()
             finally:
-                highs.cbMipInterrupt.unsubscribe(on_interrupt)
+                for hook, callback in hooks:
+                    hook.unsubscribe(callback)
             outcome = _outcome(highs, time.perf_counter() - began)
         except Exception as exc:  # one entrant failing must not take down the other
             errors[name] = f"{type(exc).__name__}: {exc}"
@@ -314,7 +373,8 @@ def race(models: dict[str, highspy.Highs], time_limit: float, mip_gap: float | N
     if winner not in outcomes:
         winner, proof = _best_incumbent(outcomes), "none"
     _, _, bound = shared.best()
-    result = RaceOutcome(winner, proof, _finite(bound), outcomes, errors, stopped_after)
+    received = {handoff.target: mailbox.received} if handoff is not None else {}
+    result = RaceOutcome(winner, proof, _finite(bound), outcomes, errors, stopped_after, received)
     final = outcomes.get(winner) if winner else None
     shared.throttle.report(final.objective if final else None, result.bound, percent=100.0, force=True)
     return result
