@@ -76,9 +76,10 @@ MAX_SEED = 2**31 - 1
 def seed(payload: dict) -> int:
     """`payload.seed`: the solver's random seed, 0 (the solvers' own default) when absent.
 
-    With one thread, the same seed replays the same search on the same solver version;
-    another seed explores in another order, which moves MIP solve times by 2-3x on some
-    models (docs/PERFORMANCE.md), so comparing settings needs several seeds.
+    With one thread and one model, the same seed replays the same search on the same
+    solver version; another seed explores in another order, which moves MIP solve times
+    by 2-3x on some models (docs/PERFORMANCE.md), so comparing settings needs several
+    seeds.
     """
     value = optional_number(payload, "seed", 0, integer=True, minimum=0)
     assert value is not None
