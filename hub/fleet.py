@@ -36,9 +36,6 @@ class Sparkline:
     def last(self, n: int) -> list[float | None]:
         return [None if math.isnan(v) else v for v in self._values[len(self._values) - n:]] if n > 0 else []
 
-    def __len__(self) -> int:
-        return len(self._values)
-
 
 @dataclass
 class NodeState:
