@@ -3,9 +3,11 @@ JSON request, waiting for the hub and stopping its processes."""
 from __future__ import annotations
 
 import json
+import os
 import socket
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 
 def free_port() -> int:
@@ -16,14 +18,12 @@ def free_port() -> int:
     return port
 
 
-def isolated_env(home, admin_secret: str, **extra: str) -> dict[str, str]:
+def isolated_env(home: Path, admin_secret: str, **extra: str) -> dict[str, str]:
     """Environment for hub and agent processes that keep everything (config, data, keyring)
     inside the throwaway folder `home`."""
-    import os
-    env = dict(os.environ, ADMIN_SECRET=admin_secret, HOME=str(home), FORGE_DATA_DIR=str(home / "forge"),
-               XDG_CONFIG_HOME=str(home / "config"), XDG_DATA_HOME=str(home / "data"),
-               PYTHON_KEYRING_BACKEND="keyrings.alt.file.PlaintextKeyring", PYTHONUNBUFFERED="1", **extra)
-    return env
+    return dict(os.environ, ADMIN_SECRET=admin_secret, HOME=str(home), FORGE_DATA_DIR=str(home / "forge"),
+                XDG_CONFIG_HOME=str(home / "config"), XDG_DATA_HOME=str(home / "data"),
+                PYTHON_KEYRING_BACKEND="keyrings.alt.file.PlaintextKeyring", PYTHONUNBUFFERED="1", **extra)
 
 
 def http(method: str, url: str, body=None, token: str | None = None, timeout: float = 60):

@@ -4,8 +4,9 @@ Every solve is bounded by --time-limit. Prints one table row per solve, then a
 markdown table of medians over the runs (every --seeds value, --repeat times each) for
 every formulation, and the command line that made them (for docs/PERFORMANCE.md).
 HiGHS's random seed moves a solve's time 2-3x on these instances (the same seed
-replays the same tree), so compare formulations over several seeds, not one run. The portfolio races the
-other two, one HiGHS thread each, so it runs with --portfolio-threads (default 2);
+replays the same tree), so compare formulations over several seeds, not one run. The
+portfolio races the other two, one HiGHS thread each, so it runs with
+--portfolio-threads (default 2);
 "cores" is the process CPU time over the wall time of the solve, and the load
 average before each solve is printed as the machine may be shared.
 
