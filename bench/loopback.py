@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
+import subprocess
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -43,7 +46,6 @@ def http(method: str, url: str, body=None, token: str | None = None, timeout: fl
 
 def wait_for_hub(url: str, timeout: float) -> bool:
     """Poll /api/health until the hub answers (True) or `timeout` seconds pass (False)."""
-    import time
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
@@ -57,9 +59,6 @@ def wait_for_hub(url: str, timeout: float) -> bool:
 
 def stop_process_groups(procs) -> None:
     """SIGTERM each process group started by a bench, SIGKILL what is still there after 20 s."""
-    import os
-    import signal
-    import subprocess
     for p in procs:
         if p.poll() is None:
             os.killpg(p.pid, signal.SIGTERM)
