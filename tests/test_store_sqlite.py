@@ -66,3 +66,15 @@ def test_an_upgraded_database_queues_the_minutes_an_older_hub_lost(tmp_path):
     db = Database(path)
     assert db.queued("1m", 2**62, ("", -1), 10) == [("n", minute + 60_000, 1), ("n", minute + 120_000, 1)]
     db.close()
+
+
+def test_forge_hub_keeps_its_data_where_store_says(live_hub, tmp_path):
+    from conftest import http
+    from store_backends import query_store
+
+    url = sqlite_url(tmp_path / "elsewhere" / "fleet.db")
+    h = live_hub("--store", url)
+    st, _ = http("POST", f"{h.url}/api/ingest/box", {"samples": [{"ts": time.time()}]}, token=h.token("box"))
+    assert st == 200
+    assert [n.id for n in query_store(url, lambda store: store.nodes.nodes())] == ["box"]
+    assert not (h.home / "hub" / "forge.db").exists()
