@@ -65,7 +65,7 @@ class NvidiaGpus:
 
     def __init__(self, nvml: ModuleType) -> None:
         self._nvml = nvml
-        self._unsupported: set[str] = set()
+        self._unsupported: set[tuple[int, str]] = set()
         count = nvml.nvmlDeviceGetCount()
         self._devices = []
         for index in range(count):
@@ -76,24 +76,24 @@ class NvidiaGpus:
     def __len__(self) -> int:
         return len(self._devices)
 
-    def _query(self, what: str, call: Callable[[], Any]) -> Any:
-        if what in self._unsupported:
+    def _query(self, index: int, what: str, call: Callable[[], Any]) -> Any:
+        if (index, what) in self._unsupported:
             return None
         try:
             return call()
         except self._nvml.NVMLError as exc:
             if isinstance(exc, getattr(self._nvml, "NVMLError_NotSupported", ())):
-                self._unsupported.add(what)
+                self._unsupported.add((index, what))
             return None
 
     def read(self) -> list[dict[str, Any]]:
         nvml = self._nvml
         out = []
         for index, handle, name in self._devices:
-            util = self._query("util", lambda: nvml.nvmlDeviceGetUtilizationRates(handle))
-            memory = self._query("memory", lambda: nvml.nvmlDeviceGetMemoryInfo(handle))
-            temp = self._query("temp", lambda: nvml.nvmlDeviceGetTemperature(handle, nvml.NVML_TEMPERATURE_GPU))
-            milliwatts = self._query("power", lambda: nvml.nvmlDeviceGetPowerUsage(handle))
+            util = self._query(index, "util", lambda: nvml.nvmlDeviceGetUtilizationRates(handle))
+            memory = self._query(index, "memory", lambda: nvml.nvmlDeviceGetMemoryInfo(handle))
+            temp = self._query(index, "temp", lambda: nvml.nvmlDeviceGetTemperature(handle, nvml.NVML_TEMPERATURE_GPU))
+            milliwatts = self._query(index, "power", lambda: nvml.nvmlDeviceGetPowerUsage(handle))
             out.append({
                 "index": index, "name": name, "vendor": self.vendor,
                 "util_percent": None if util is None else float(util.gpu),
