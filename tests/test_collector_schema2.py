@@ -224,10 +224,7 @@ def test_fans_where_psutil_has_them_and_no_field_elsewhere():
     assert Fans(ps).read(0.0) is None
     assert Fans(ModuleType("windows_psutil")).read(0.0) is None  # no sensors_fans at all
     ps.fans = {"thinkpad": [("", 2400)], "nct6798": [("cpu_fan", 1130), ("sys_fan1", 0)]}
-    assert Fans(ps).read(0.0) == [
-        {"name": "nct6798/cpu_fan", "rpm": 1130}, {"name": "nct6798/sys_fan1", "rpm": 0},
-        {"name": "thinkpad/fan1", "rpm": 2400},
-    ]
+    assert Fans(ps).read(0.0) == {"nct6798/cpu_fan": 1130, "nct6798/sys_fan1": 0, "thinkpad/fan1": 2400}
     collector = Collector(probes=[Fans(ps)])
     assert collector.sample()["sensors"] == {"fans_rpm": Fans(ps).read(0.0)}
 

@@ -116,7 +116,12 @@ class NetInterfaces:
 
 
 class Fans:
-    """``sensors.fans_rpm``: ``[{"name": "chip/label", "rpm": N}]`` where psutil reads fans (Linux, FreeBSD)."""
+    """``sensors.fans_rpm``: ``{"chip/label": rpm}`` where psutil reads fans (Linux, FreeBSD).
+
+    A mapping keyed by the fan's name (DESIGN.md names the field, not its shape;
+    forge_contracts accepts a list of numbers or a name → number mapping, and a
+    name keeps each fan's history apart when fans come and go).
+    """
 
     name = "fans"
     path = ("sensors", "fans_rpm")
@@ -125,14 +130,14 @@ class Fans:
     def __init__(self, ps: ModuleType) -> None:
         self._ps = ps
 
-    def read(self, now: float) -> list[dict[str, Any]] | None:
+    def read(self, now: float) -> dict[str, int] | None:
         sensors_fans = getattr(self._ps, "sensors_fans", None)
         chips = sensors_fans() if sensors_fans is not None else None
-        out = []
+        out: dict[str, int] = {}
         for chip, entries in sorted((chips or {}).items()):
             for i, entry in enumerate(entries):
                 label = getattr(entry, "label", "") or f"fan{i + 1}"
-                out.append({"name": f"{chip}/{label}", "rpm": int(entry.current)})
+                out[f"{chip}/{label}"] = int(entry.current)
         return out or None
 
 
