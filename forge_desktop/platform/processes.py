@@ -153,7 +153,7 @@ class TopProcesses:
         if was is None:
             if created < previous_at - 1.0:
                 return None  # alive at the previous read but not seen then (a race): no interval
-            was, since = 0.0, max(created, previous_at)
+            was, since = 0.0, created  # born since (or during) the previous scan: its whole life
         elapsed = now - since
         if elapsed <= 0.05:
             return None  # too young to measure: clock ticks are 10 ms
