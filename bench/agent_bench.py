@@ -26,6 +26,7 @@ Each run starts a real `forge hub` on loopback, creates two node tokens, then st
 
 - `forge agent --jobs never` (metrics only),
 - `forge agent --jobs idle` (the default: metrics plus the job worker, long-polling the hub),
+- `forge agent --jobs never` with `FORGE_SAMPLE_SCHEMA=1` (sample schema 1: what schema 2 adds),
 - Glances (`glances -q -t 1 --export csv --export-csv-file F`), 1 s refresh,
 - prometheus-node-exporter on a loopback port, scraped once a second by a loop in this
   process (the scraper's cost is not counted; only the exporter process is measured).
@@ -183,6 +184,10 @@ def one_run(seconds: float, warmup: float, glances: str | None, exporter: str | 
                 procs[f"agent --jobs {mode}"] = start(
                     forge("agent", "--hub", url, "--node-id", node, "--token", create_token(url, node),
                           "--jobs", mode), env, tmp / f"agent-{mode}.log")
+            procs["agent --jobs never, schema 1"] = start(
+                forge("agent", "--hub", url, "--node-id", "bench-schema1", "--token",
+                      create_token(url, "bench-schema1"), "--jobs", "never"),
+                dict(env, FORGE_SAMPLE_SCHEMA="1"), tmp / "agent-schema1.log")
             if glances:
                 procs["glances"] = start([glances, "-q", "-t", "1", "--export", "csv",
                                           "--export-csv-file", str(tmp / "glances.csv")], env, tmp / "glances.log")
@@ -446,7 +451,7 @@ def main(argv: list[str]) -> int:
         print(f"run {i + 1}/{args.repeat} ({args.warmup:.0f} s warm-up, {args.seconds:.0f} s measured)", flush=True)
         readings = one_run(args.seconds, args.warmup, glances, exporter)
         for r in readings.values():
-            print(f"  {r.name:<20} cpu {r.cpu_pct:5.2f} % of one core   rss {r.rss_mib:6.1f} MiB "
+            print(f"  {r.name:<30} cpu {r.cpu_pct:5.2f} % of one core   rss {r.rss_mib:6.1f} MiB "
                   f"(max {r.rss_max_mib:.1f})", flush=True)
         runs.append(readings)
     print(f"\nmedians of {len(runs)} runs (load average at the end {os.getloadavg()[0]:.2f}):\n")

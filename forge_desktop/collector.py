@@ -4,7 +4,8 @@ Schema 1 is the fixed part below; schema 2 adds the sections of the extra
 probes (``Probe``: top processes, GPUs, per-disk and per-interface rates, fans,
 containers; forge_desktop/platform/). ``Collector()`` on this machine has them
 all and stamps its samples ``schema_version`` 2; a collector given no extra
-probes (``probes=()``, or a replayed psutil without ``probes=``) stays schema 1.
+probes (``probes=()``, a replayed psutil without ``probes=``, or
+``FORGE_SAMPLE_SCHEMA=1`` in the environment) stays schema 1.
 
 One probe per metric family (cpu, cpu_freq, cpu_temp, memory, swap, disk_io,
 disk_usage, net, load, uptime, battery). A probe that raises is disabled and
@@ -363,7 +364,8 @@ class Collector:
         self._partitions_read_at: float | None = None
         self._boot_time: float | None = None
         if probes is None:
-            probes = [] if injected else default_probes(self._ps)
+            schema_1_only = injected or os.environ.get("FORGE_SAMPLE_SCHEMA", "").strip() == "1"
+            probes = [] if schema_1_only else default_probes(self._ps)
         self._probes = list(probes)
         self._probe_read_at: dict[str, float] = {}
 

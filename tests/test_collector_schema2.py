@@ -530,3 +530,12 @@ def test_a_process_touching_1_gib_raises_memory_used_and_tops_the_memory_list():
     assert procs[child.pid]["rss"] >= GiB
     top5 = sorted(procs.values(), key=lambda p: p["rss"], reverse=True)[:5]
     assert child.pid in {p["pid"] for p in top5}
+
+
+def test_forge_sample_schema_1_in_the_environment_keeps_the_agent_on_schema_1(monkeypatch):
+    monkeypatch.setenv("FORGE_SAMPLE_SCHEMA", "1")
+    collector = Collector()
+    collector.sample()
+    sample = collector.sample()
+    assert sample["schema_version"] == 1
+    assert "devices" not in sample["disk"] and "interfaces" not in sample["net"] and "processes" not in sample
