@@ -483,11 +483,14 @@ def test_a_busy_loop_pinned_to_one_core_reads_at_least_85_and_80_percent():
             for p in sample.get("processes", []):
                 if p["pid"] == loop.pid:
                     loop_readings.append(p["cpu_percent"])
+                    entry = p
     finally:
         loop.kill()
         loop.wait()
     assert max(core_readings) >= 85.0, core_readings
     assert loop_readings and max(loop_readings) >= 80.0, loop_readings
+    assert entry["cmdline"] == f"{sys.executable} -c while True: pass"
+    assert entry["user"] == psutil.Process().username() and entry["name"] == psutil.Process().name()
 
 
 ALLOCATOR = """

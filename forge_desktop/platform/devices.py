@@ -18,6 +18,7 @@ from typing import Any
 
 _PARTITION = re.compile(
     r"^(?:(?:sd|hd|vd|xvd)[a-z]+\d+|(?:nvme\d+n\d+|mmcblk\d+|nbd\d+|md\d+)p\d+|disk\d+s\d+)$")
+LINK_STATS_TTL_S = 10.0
 _SKIPPED_DISK_PREFIXES = ("loop", "ram", "zram", "dm-", "sr", "fd")
 _SKIPPED_NIC_PREFIXES = (
     "docker", "br-", "veth", "virbr", "vnet", "cni", "flannel", "cali", "vxlan", "lxcbr", "lxc",
@@ -99,11 +100,23 @@ class NetInterfaces:
     def __init__(self, ps: ModuleType) -> None:
         self._ps = ps
         self._meter = _DeltaMeter()
+        self._stats: dict[str, Any] = {}
+        self._stats_read_at: float | None = None
+
+    def _link_stats(self, now: float) -> dict[str, Any]:
+        """``net_if_stats`` (an ioctl per interface, most of this probe's cost) every 10 s."""
+        stale = self._stats_read_at is None or not 0 <= now - self._stats_read_at < LINK_STATS_TTL_S
+        stats_of = getattr(self._ps, "net_if_stats", None)
+        if stale and stats_of is not None:
+            self._stats, self._stats_read_at = stats_of(), now
+        return self._stats
 
     def read(self, now: float) -> list[dict[str, Any]] | None:
         counters = self._ps.net_io_counters(pernic=True, nowrap=True)
-        stats_of = getattr(self._ps, "net_if_stats", None)
-        stats = stats_of() if stats_of is not None else {}
+        stats = self._link_stats(now)
+        if any(name not in stats for name in counters) and self._stats_read_at != now:
+            self._stats_read_at = None  # an interface appeared: read its link state now
+            stats = self._link_stats(now)
         readings = {name: (c.bytes_recv, c.bytes_sent) for name, c in counters.items() if is_physical_nic(name)}
         if not readings:
             return None

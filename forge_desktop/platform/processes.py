@@ -69,6 +69,34 @@ def linux_process_table(boot_time: float, proc_root: str = "/proc") -> list[Proc
     return rows
 
 
+def linux_details(pid: int, short_name: str, user_of: Callable[[int], str | None],
+                  proc_root: str = "/proc") -> tuple[str, str | None, list[str]] | None:
+    """(full name, user, arguments) from ``/proc/PID/status`` and ``cmdline``; ``None`` if it is gone.
+
+    The name as psutil gives it: ``comm`` is cut at 15 characters, so a name that long is
+    taken from the executable in the command line when that starts with it.
+    """
+    try:
+        with open(f"{proc_root}/{pid}/cmdline", "rb") as f:
+            raw = f.read()
+        with open(f"{proc_root}/{pid}/status", "rb") as f:
+            status = f.read()
+    except OSError:
+        return None
+    args = [a.decode(errors="replace") for a in raw.rstrip(b"\0").split(b"\0")] if raw else []
+    user = None
+    start = status.find(b"\nUid:")
+    if start >= 0:
+        fields = status[start + 5:status.find(b"\n", start + 5)].split()
+        user = user_of(int(fields[0])) if fields else None
+    name = short_name
+    if len(short_name) >= 15 and args:
+        extended = os.path.basename(args[0])
+        if extended.startswith(short_name):
+            name = extended
+    return name, user, args
+
+
 def psutil_process_table(ps: ModuleType) -> list[ProcessRow]:
     rows = []
     for proc in ps.process_iter(_ATTRS, ad_value=None):
@@ -81,8 +109,12 @@ def psutil_process_table(ps: ModuleType) -> list[ProcessRow]:
     return rows
 
 
+def on_linux_proc(ps: ModuleType) -> bool:
+    return ps.__name__ == "psutil" and Path("/proc/self/stat").exists()
+
+
 def default_table(ps: ModuleType) -> Callable[[], Iterable[ProcessRow]]:
-    if Path("/proc/self/stat").exists() and ps.__name__ == "psutil":
+    if on_linux_proc(ps):
         boot_time = float(ps.boot_time())
         return lambda: linux_process_table(boot_time)
     return lambda: psutil_process_table(ps)
@@ -124,6 +156,8 @@ class TopProcesses:
         self._ps = ps
         self._table = table or default_table(ps)
         self._details: dict[tuple[int, float], tuple[str, str | None, str | None]] = {}
+        self._linux = table is None and on_linux_proc(ps)
+        self._users: dict[int, str | None] = {}
         self._top_cpu = top_cpu
         self._top_memory = top_memory
         self._previous: dict[tuple[int, float], float] = {}
@@ -175,8 +209,23 @@ class TopProcesses:
         name, user, cmdline = details
         return {"pid": row.pid, "name": name, "user": user, "cpu_percent": cpu, "rss": row.rss, "cmdline": cmdline}
 
+    def _user_of(self, uid: int) -> str | None:
+        if uid not in self._users:
+            import pwd
+            try:
+                self._users[uid] = pwd.getpwuid(uid).pw_name
+            except KeyError:
+                self._users[uid] = str(uid)  # as psutil: a uid without a passwd entry
+        return self._users[uid]
+
     def _read_details(self, row: ProcessRow) -> tuple[str, str | None, str | None]:
         """Full name (Linux's ``stat`` cuts it at 15 characters), user and command line."""
+        if self._linux:
+            details = linux_details(row.pid, row.name, self._user_of)
+            if details is None:
+                return row.name, None, None
+            name, user, args = details
+            return name, user, " ".join(redact(args))[:CMDLINE_MAX] if args else None
         gone = (self._ps.NoSuchProcess, self._ps.AccessDenied, self._ps.ZombieProcess)
         name, user, cmdline = row.name, None, None
         try:
