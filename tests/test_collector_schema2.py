@@ -542,3 +542,26 @@ def test_forge_sample_schema_1_in_the_environment_keeps_the_agent_on_schema_1(mo
     sample = collector.sample()
     assert sample["schema_version"] == 1
     assert "devices" not in sample["disk"] and "interfaces" not in sample["net"] and "processes" not in sample
+
+
+def test_the_linux_proc_reader_agrees_with_psutil_and_the_psutil_path_works():
+    """The direct /proc reader (Linux) against psutil's process_iter (every other OS), both for real."""
+    from forge_desktop.platform.processes import linux_process_table, psutil_process_table
+
+    me = psutil.Process()
+    fast = {r.pid: r for r in linux_process_table(psutil.boot_time())}
+    slow = {r.pid: r for r in psutil_process_table(psutil)}
+    assert os.getpid() in fast and os.getpid() in slow
+    mine_fast, mine_slow = fast[os.getpid()], slow[os.getpid()]
+    assert mine_fast.name == me.name()[:15]
+    assert abs(mine_fast.created - me.create_time()) < 0.05
+    assert abs(mine_fast.rss - mine_slow.rss) < 16 * 2**20
+    assert abs(mine_fast.cpu_s - mine_slow.cpu_s) < 0.5
+    assert len(set(fast) & set(slow)) >= 0.9 * len(slow)
+
+    probe = TopProcesses(psutil, table=lambda: psutil_process_table(psutil))
+    probe.read(time.time())
+    time.sleep(0.5)
+    got = probe.read(time.time())
+    assert got and all(p["cpu_percent"] is None or p["cpu_percent"] >= 0 for p in got)
+    assert any(p["user"] == me.username() for p in got)
