@@ -565,3 +565,18 @@ def test_the_linux_proc_reader_agrees_with_psutil_and_the_psutil_path_works():
     got = probe.read(time.time())
     assert got and all(p["cpu_percent"] is None or p["cpu_percent"] >= 0 for p in got)
     assert any(p["user"] == me.username() for p in got)
+
+
+def test_an_engine_answering_nonsense_gives_no_field_and_the_poller_carries_on(engine):
+    path = engine()
+    engine.handler.recorded = dict(engine.handler.recorded, containers={"message": "not a list"})
+    probe = Containers([path], interval_s=0.1, timeout_s=1.0)
+    try:
+        assert probe.read(0.0) is None
+        time.sleep(0.5)
+        assert probe.read(0.0) is None and probe._thread.is_alive()
+        engine.handler.recorded = fixture("docker_engine.json")
+        got = wait_for(lambda: probe.read(0.0), 5, "containers once the engine answers sensibly")
+    finally:
+        probe.close()
+    assert [c["name"] for c in got] == ["postgres", "old-build"]

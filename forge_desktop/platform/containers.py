@@ -170,10 +170,10 @@ class Containers:
             try:
                 answer = self.poll(self._client)
                 failures = 0
-            except (OSError, EngineError, ValueError, http.client.HTTPException) as exc:
+            except Exception as exc:  # noqa: BLE001 - an odd answer must not end the poller thread
                 failures += 1
                 if failures == 1:
-                    log.info("container engine at %s stopped answering: %s", self._client.path, exc)
+                    log.info("container engine at %s stopped answering: %r", self._client.path, exc)
                 if failures >= 3:
                     self._client = None
                 self._stop.wait(self._interval_s)
