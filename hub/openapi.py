@@ -5,7 +5,7 @@ the app registers is described here and nothing else is.
 """
 from __future__ import annotations
 
-from forge_desktop import __version__
+from forge_contracts import __version__
 
 ERROR = {"$ref": "#/components/schemas/Error"}
 ADMIN = [{"admin": []}]

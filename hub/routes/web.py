@@ -8,6 +8,8 @@ from pathlib import Path
 
 from aiohttp import web
 
+from forge_contracts import __version__
+
 from ..state import hub_state
 from .fleet import require_viewer
 
@@ -26,7 +28,6 @@ async def index(request: web.Request) -> web.StreamResponse:
 
 @routes.get("/api/health")
 async def health(request: web.Request) -> web.Response:
-    from forge_desktop import __version__
     return web.json_response({"service": "forge-hub", "version": __version__, "time": time.time(),
                               "hostname": socket.gethostname()})
 
