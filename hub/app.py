@@ -12,11 +12,14 @@ from aiohttp import web
 
 from .auth import TokenCache
 from .config import HubConfig
-from .errors import error_middleware
+from .errors import BODY_TIMEOUT, error_middleware
 from .events import Broadcaster
 from .fleet import SPARK_POINTS, FleetState
 from .group_commit import GroupCommit
+from .limits import AttemptWindow
 from .rollup import Rollups
+from .security import (content_security_policy, host_check_middleware, inline_script_hashes, parse_hosts,
+                       security_headers)
 from .routes import fleet, ingest, jobs, tokens, web as web_routes
 from .state import HUB, HubState
 from .store import AsyncStore, Store
@@ -28,7 +31,11 @@ MAX_BODY = 16 * 1024 * 1024
 
 
 def create_app(config: HubConfig) -> web.Application:
-    app = web.Application(middlewares=[error_middleware], client_max_size=MAX_BODY)
+    app = web.Application(middlewares=[host_check_middleware(parse_hosts(config.allowed_hosts)), error_middleware],
+                          client_max_size=MAX_BODY)
+    app[BODY_TIMEOUT] = config.body_timeout_s
+    app.on_response_prepare.append(security_headers(content_security_policy(
+        inline_script_hashes(web_routes.STATIC / "index.html"))))
     app.cleanup_ctx.append(_hub_context(config))
     for mod in (ingest, fleet, tokens, jobs, web_routes):
         app.add_routes(mod.routes)
@@ -43,7 +50,8 @@ def _hub_context(config: HubConfig):
         hub = HubState(config=config, db=db,
                        fleet=FleetState(config.degraded_after_s, config.offline_after_s),
                        events=Broadcaster(), tokens=TokenCache(db), rollups=Rollups(db.store),
-                       join_attempts={}, ingest_writes=GroupCommit(db))
+                       join_attempts=AttemptWindow(config.join_attempts_per_minute),
+                       ingest_writes=GroupCommit(db))
         await _load_fleet(hub)
         app[HUB] = hub
         tasks = [asyncio.create_task(every(interval, step, name), name=name)
@@ -54,6 +62,7 @@ def _hub_context(config: HubConfig):
             t.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         await hub.ingest_writes.close()
+        await hub.tokens.flush_use()
         ready = hub.rollups.take_ready(time.time() + 3600)
         if ready:
             await db.write(hub.rollups.compute, ready)

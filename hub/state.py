@@ -10,6 +10,7 @@ from .config import HubConfig
 from .events import Broadcaster
 from .fleet import FleetState
 from .group_commit import GroupCommit
+from .limits import AttemptWindow
 from .rollup import Rollups
 from .store import AsyncStore
 
@@ -22,7 +23,7 @@ class HubState:
     events: Broadcaster
     tokens: TokenCache
     rollups: Rollups
-    join_attempts: dict
+    join_attempts: AttemptWindow
     ingest_writes: GroupCommit
 
 

@@ -116,4 +116,5 @@ def all_tasks(hub: HubState) -> list[tuple[str, float, Callable[[], Awaitable[No
         ("retention", c.prune_interval_s, retention(hub)),
         ("reclaim", c.reclaim_interval_s, reclaim(hub)),
         ("wal-checkpoint", c.checkpoint_interval_s, checkpoint(hub)),
+        ("token-use", c.token_use_interval_s, hub.tokens.flush_use),
     ]
