@@ -97,3 +97,111 @@ class Health(msgspec.Struct):
     time: float
     hostname: str
     limits: dict[str, float]
+
+
+class Thresholds(msgspec.Struct):
+    degraded_s: float
+    offline_s: float
+
+
+class NodeSummary(msgspec.Struct):
+    """A node as GET /api/fleet lists it; `spark` and `latest` only there, not in a snapshot."""
+    id: str
+    name: str
+    status: Annotated[str, msgspec.Meta(pattern="^(online|degraded|offline)$")]
+    last_seen: float
+    first_seen: float
+    jobs: dict[str, int]
+    hostname: str | None = None
+    os: str | None = None
+    os_version: str | None = None
+    arch: str | None = None
+    cores: int | None = None
+    agent_version: str | None = None
+    last_sample_ts: float | None = None
+    cpu: float | None = None
+    mem: float | None = None
+    spark: list[float | None] | None = None
+    latest: dict[str, Any] | None = None
+
+
+class Fleet(msgspec.Struct):
+    now: float
+    thresholds: Thresholds
+    nodes: list[NodeSummary]
+
+
+class Snapshot(msgspec.Struct):
+    node: NodeSummary
+    resolution: str
+    samples: list[dict[str, Any]]
+
+
+class Revoked(msgspec.Struct):
+    revoked: str
+
+
+class Claim(msgspec.Struct, omit_defaults=True):
+    types: list[str] | None = None
+    cores: Annotated[int, msgspec.Meta(ge=1, le=1024)] = 1
+    wait_s: Annotated[float, msgspec.Meta(ge=0, le=30)] = 0
+
+
+class Claimed(msgspec.Struct):
+    job: dict[str, Any] | None
+    lease_s: float
+
+
+class Progress(msgspec.Struct, omit_defaults=True):
+    attempt: Annotated[int, msgspec.Meta(ge=1, le=1000)]
+    progress: dict[str, Any] | None = None
+
+
+class Result(msgspec.Struct, omit_defaults=True):
+    attempt: Annotated[int, msgspec.Meta(ge=1, le=1000)]
+    result: dict[str, Any] | None = None
+    error: str | None = None
+    release: bool = False
+
+
+class Ok(msgspec.Struct):
+    ok: bool
+    lease_s: float
+
+
+class ResultOutcome(msgspec.Struct):
+    outcome: str
+
+
+class Heartbeat(msgspec.Struct, omit_defaults=True):
+    running: list[Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]] = []
+    paused: bool | None = None
+
+
+class HeartbeatReply(msgspec.Struct):
+    ok: bool
+    stop: list[int]
+    lease_s: float
+
+
+class JobList(msgspec.Struct):
+    jobs: list[dict[str, Any]]
+    total: int
+    counts: dict[str, int]
+    types: list[str]
+
+
+class Cancelled(msgspec.Struct):
+    id: int
+    status: str
+
+
+class DownloadFile(msgspec.Struct):
+    name: str
+    size: int
+    os: str
+    url: str
+
+
+class Downloads(msgspec.Struct):
+    files: list[DownloadFile]
