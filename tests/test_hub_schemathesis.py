@@ -38,8 +38,8 @@ def test_every_response_matches_the_openapi_document(hub, who, tmp_path):
               "node": f"Authorization: Bearer {hub.node_token}"}[who]
     run = subprocess.run(
         [str(SCHEMATHESIS), "run", hub.url + "/api/openapi.json", "--checks", CHECKS, "-n", "8", "--workers", "1",
-         "--seed", "13", "--phases", "coverage,fuzzing", "--no-shrink", "--request-timeout", "10", "--exclude-path-regex", "events$|/claim$",
-         "-H", header, "--report-dir", str(tmp_path)],
+         "--seed", "13", "--phases", "coverage,fuzzing", "--no-shrink", "--request-timeout", "10",
+         "--exclude-path-regex", "events$|/claim$", "-H", header, "--report-dir", str(tmp_path)],
         capture_output=True, text=True, timeout=300, cwd=tmp_path)
     tail = run.stdout[-6000:]
     assert run.returncode == 0, tail
