@@ -4,7 +4,9 @@ cut off, one address cannot hold more than its share, and the log does not flood
 from __future__ import annotations
 
 import resource
+import shutil
 import socket
+import sys
 import time
 
 import pytest
@@ -42,6 +44,8 @@ def _closed_by_peer(s: socket.socket, within: float) -> bool:
 @pytest.fixture
 def hub_1024(tmp_path):
     """A hub started as systemd would start it: soft limit of 1,024 open files."""
+    if not sys.platform.startswith("linux") or not shutil.which("prlimit"):
+        pytest.skip("needs Linux (127.0.0.2 is loopback there) and util-linux's prlimit")
     hub = LiveHub(tmp_path, {"FORGE_HUB_HEADER_TIMEOUT_S": "3"})
     hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
     hard_s = "unlimited" if hard == resource.RLIM_INFINITY else str(hard)
@@ -89,6 +93,7 @@ def test_a_half_sent_request_is_cut_off_after_the_header_timeout(hub_1024):
     assert http("GET", hub_1024.url + "/api/health")[0] == 200
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="127.0.0.2 is loopback on Linux only")
 def test_one_address_holds_at_most_its_connection_share(tmp_path):
     hub = LiveHub(tmp_path, {"FORGE_HUB_MAX_CONNECTIONS_PER_ADDRESS": "20"})
     hub.start_hub()
