@@ -6,6 +6,8 @@ from typing import Annotated, Any
 
 import msgspec
 
+from .samples import SampleV2
+
 NodeId = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
 Short = Annotated[str, msgspec.Meta(max_length=128)]
 
@@ -22,7 +24,8 @@ class Identity(msgspec.Struct, omit_defaults=True):
 
 
 class IngestBatch(msgspec.Struct):
-    samples: list[dict[str, Any]]
+    """POST /api/ingest/{node_id}: samples of schema 1 or 2 (fields of newer schemas allowed)."""
+    samples: list[SampleV2]
     node: Identity | None = None
 
 

@@ -30,8 +30,8 @@ def json_error(status: int, code: str, message: str) -> web.Response:
 
 
 _HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-               405: "method_not_allowed", 408: "timeout", 409: "conflict", 413: "too_large", 415: "unsupported_media_type",
-               429: "rate_limited"}
+               405: "method_not_allowed", 408: "timeout", 409: "conflict", 413: "too_large",
+               415: "unsupported_media_type", 429: "rate_limited"}
 
 
 @web.middleware

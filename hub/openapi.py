@@ -11,7 +11,6 @@ import msgspec
 
 from forge_contracts import __version__
 from forge_contracts import wire
-from forge_contracts.samples import SampleV2
 
 ADMIN = [{"admin": []}]
 NODE = [{"node": []}]
@@ -32,12 +31,6 @@ STATUS_TEXT = {
     "429": "too many attempts from this address",
 }
 BODY_ERRORS = ("400", "408", "413", "415")
-
-
-class IngestBatch(msgspec.Struct):
-    """The ingest body as documented: samples of schema 1 or 2 (newer fields allowed)."""
-    samples: list[SampleV2]
-    node: wire.Identity | None = None
 
 
 def _ref(t: type) -> dict:
@@ -77,7 +70,7 @@ def _query(name: str, schema: dict) -> dict:
     return {"name": name, "in": "query", "required": False, "schema": schema}
 
 
-STRUCTS = (wire.Error, wire.Health, IngestBatch, wire.IngestReply, wire.Fleet, wire.Snapshot, wire.TokenRequest,
+STRUCTS = (wire.Error, wire.Health, wire.IngestBatch, wire.IngestReply, wire.Fleet, wire.Snapshot, wire.TokenRequest,
            wire.TokenCreated, wire.TokenList, wire.Revoked, wire.JoinRequest, wire.JoinReply, wire.JobSubmit,
            wire.JobCreated, wire.JobList, wire.Claim, wire.Claimed, wire.Progress, wire.Ok, wire.Result,
            wire.ResultOutcome, wire.Cancelled, wire.Heartbeat, wire.HeartbeatReply, wire.Downloads)
@@ -90,7 +83,7 @@ def document() -> dict:
     sse = {"type": "string", "description": "text/event-stream: `event:` and `data:` lines, data as JSON"}
     paths = {
         "/api/health": {"get": _op("Is this a Forge hub, which version, and its size limits", PUBLIC, wire.Health)},
-        "/api/ingest/{node_id}": {"post": _op("Push a batch of samples", NODE, wire.IngestReply, body=IngestBatch,
+        "/api/ingest/{node_id}": {"post": _op("Push a batch of samples", NODE, wire.IngestReply, body=wire.IngestBatch,
                                               params=[node_id])},
         "/api/fleet": {"get": _op("Every node: identity, status, latest sample, job counts", VIEWER, wire.Fleet)},
         "/api/fleet/events": {"get": _op("SSE: coalesced fleet summaries and status changes", VIEWER, sse,

@@ -243,7 +243,8 @@ async def test_json_routes_require_a_json_content_type(client):
     r = await client.post("/api/ingest/w", data=body,
                           headers={**auth(tok), "Content-Type": "application/json; charset=utf-8"})
     assert r.status == 200
-    assert [t["node_id"] for t in (await (await client.get("/api/tokens", headers=auth(ADMIN))).json())["tokens"]] == ["w"]
+    tokens = (await (await client.get("/api/tokens", headers=auth(ADMIN))).json())["tokens"]
+    assert [t["node_id"] for t in tokens] == ["w"]
 
 
 async def test_dashboard_sends_csp_frame_and_nosniff_headers(client):
@@ -297,7 +298,8 @@ async def test_token_last_use_is_recorded_for_tokens_list(aiohttp_client, hub_co
     assert (await client.post("/api/ingest/n", json={"samples": [sample(t0)]}, headers=auth(tok))).status == 200
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline:
-        rows = {t["node_id"]: t for t in (await (await client.get("/api/tokens", headers=auth(ADMIN))).json())["tokens"]}
+        listed = (await (await client.get("/api/tokens", headers=auth(ADMIN))).json())["tokens"]
+        rows = {t["node_id"]: t for t in listed}
         if rows["n"]["last_used"]:
             break
         await asyncio.sleep(0.1)
