@@ -143,3 +143,4 @@ def test_accept_out_of_descriptors_is_logged_once_a_minute(caplog):
     texts = [r.getMessage() for r in caplog.records]
     assert sum("out of file descriptors" in t for t in texts) == 1
     assert sum("something else broke" in t for t in texts) == 1
+
