@@ -1,11 +1,12 @@
-"""The Worker's decisions on an injected clock: no process, no sleeping, no socket.
+"""The Worker's decisions on an injected clock: no process, no sleeping.
 
 The e2e twins of these tests (tests/test_worker.py) run the same behaviours against a real
 hub process with real job children, in real time. Here the worker is stepped by hand
 (`Worker.step`), time is a `Clock` the test advances, the user is `ScriptedInputs`, the hub
 is `ScriptedHub` (the two-method transport the worker posts to) and each claimed job is a
 `StandInChild` the test finishes, so a test covering seconds of worker time runs in
-milliseconds.
+milliseconds. One test runs the same worker against the real hub app on a loopback port
+(served from a thread, `LoopbackHub`), so the scripted hub's answers are the real ones.
 """
 from __future__ import annotations
 
@@ -329,3 +330,73 @@ def test_stop_releases_the_running_job_without_counting_the_attempt(rig):
     assert child.killed and worker.running_jobs == []
     assert hub.results == {8: {"attempt": 1, "error": "worker stopped before the job finished", "release": True}}
     assert not list(worker.options.outbox.glob("*.json"))
+
+
+class LoopbackHub:
+    """The real hub app (`create_app`) served on a loopback port from a thread of this
+    process: the worker's real `HubClient` talks HTTP to it, no process is started."""
+
+    def __init__(self, config):
+        import asyncio
+        import threading
+
+        from aiohttp import web
+
+        from hub.app import create_app
+        self._loop = asyncio.new_event_loop()
+        self._runner = web.AppRunner(create_app(config))
+        self._thread = threading.Thread(target=self._loop.run_forever, name="loopback-hub", daemon=True)
+        self._thread.start()
+        self._run(self._runner.setup())
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        self._run(site.start())
+        port = site._server.sockets[0].getsockname()[1]
+        self.url = f"http://127.0.0.1:{port}"
+
+    def _run(self, coro):
+        import asyncio
+        return asyncio.run_coroutine_threadsafe(coro, self._loop).result(15)
+
+    def close(self) -> None:
+        self._run(self._runner.cleanup())
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(5)
+        self._loop.close()
+
+
+@pytest.fixture
+def loopback_hub(hub_config):
+    hub = LoopbackHub(hub_config(allow_test_jobs=True, lease_s=30.0))
+    yield hub
+    hub.close()
+
+
+def test_a_job_claimed_from_the_real_hub_over_loopback_ends_succeeded_with_its_result(loopback_hub, tmp_path):
+    """The real hub and HubClient, the clock and the child stand-ins as above: the claim runs
+    the job here under the hub's lease, and its result becomes the attempt's outcome."""
+    from conftest import ADMIN, http
+    from forge_desktop.client import HubClient
+    st, body = http("POST", loopback_hub.url + "/api/tokens", {"node_id": "desk"}, token=ADMIN)
+    assert st == 201, body
+    st, job = http("POST", loopback_hub.url + "/api/jobs", {"type": "sleep", "payload": {"seconds": 1}}, token=ADMIN)
+    assert st == 201, job
+    clock, children = Clock(), Children()
+    options = WorkerOptions(mode="idle", types=["sleep"], idle_after_s=60, long_poll_s=0,
+                            outbox=tmp_path / "outbox")
+    worker = Worker(HubClient(loopback_hub.url, body["token"]), "desk", options, inputs=ScriptedInputs(),
+                    clock=clock, start=children)
+    worker.step()
+    assert worker.running_jobs == [job["id"]]
+    running = http("GET", f"{loopback_hub.url}/api/jobs/{job['id']}")[1]
+    assert (running["status"], running["claimed_by"], running["attempt_count"]) == ("running", "desk", 1)
+    assert worker.lease_s == 30.0, "the worker learns the hub's lease (it assumes 300 s until told)"
+
+    children.started[job["id"]].outcome = ("result", {"slept": 1.0})
+    clock.advance(1)
+    worker.step()
+    done = http("GET", f"{loopback_hub.url}/api/jobs/{job['id']}")[1]
+    assert (done["status"], done["result"], done["attempt_count"]) == ("succeeded", {"slept": 1.0}, 1)
+    assert [a["outcome"] for a in done["attempts"]] == ["succeeded"]
+    assert not list(options.outbox.glob("*.json"))
+    worker.stop()
+
