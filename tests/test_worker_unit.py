@@ -11,12 +11,13 @@ milliseconds. One test runs the same worker against the real hub app on a loopba
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+import time
 
 import pytest
 
 from forge_desktop.client import HubError, HubUnreachable
 from forge_desktop.idle import PAUSED, USER_ACTIVE
+from forge_desktop.runner import RunningJob
 from forge_desktop.worker import Worker, WorkerOptions
 from test_worker import ScriptedInputs
 
@@ -81,51 +82,38 @@ class ScriptedHub:
         return [(t, body) for t, path, body in self.posts if path.endswith(kind)]
 
 
-@dataclass
-class StandInChild:
-    """A claimed job's child as the worker sees it (runner.RunningJob's surface): the test
-    says when it reports progress and how it ends."""
-    job: dict
-    time_limit_s: float
-    suspended: bool = False
-    outcome: tuple[str, object] | None = None
-    killed: bool = False
-    resumes: int = 0
-    pending: list[dict] = field(default_factory=list)
+class _NoProcess:
+    sentinel = None
 
-    class _Process:
-        sentinel = None
+    def join(self, timeout: float | None = None) -> None:
+        return None
 
-        def join(self, timeout: float | None = None) -> None:
-            return None
 
-    class _Conn:
-        closed = True
+class _NoPipe:
+    closed = True
 
-    def __post_init__(self) -> None:
-        self.process, self.conn = self._Process(), self._Conn()
 
-    @property
-    def id(self) -> int:
-        return int(self.job["id"])
+class StandInChild(RunningJob):
+    """A claimed job as the worker sees it, with no process behind it: the test says when
+    it reports progress (`pending`) and how it ends (`outcome`)."""
 
-    @property
-    def attempt(self) -> int:
-        return int(self.job["attempt_count"])
-
-    def running_time(self, now: float | None = None) -> float:
-        return 1.0  # only printed
+    def __init__(self, job: dict, time_limit_s: float):
+        super().__init__(job=job, process=_NoProcess(), conn=_NoPipe(), time_limit_s=time_limit_s)
+        self.killed = False
+        self.resumes = 0
+        self.pending: list[dict] = []
 
     def poll(self) -> list[dict]:
         out, self.pending = self.pending, []
         return out
 
     def suspend(self) -> None:
-        self.suspended = True
+        self.suspended_since = self.suspended_since or time.monotonic()
 
     def resume(self) -> None:
-        self.resumes += self.suspended
-        self.suspended = False
+        if self.suspended:
+            self.resumes += 1
+        self.suspended_since = None
 
     def kill(self) -> None:
         self.killed = True
