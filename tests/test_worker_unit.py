@@ -6,7 +6,7 @@ hub process with real job children, in real time. Here the worker is stepped by 
 is `ScriptedHub` (the two-method transport the worker posts to) and each claimed job is a
 `StandInChild` the test finishes, so a test covering seconds of worker time runs in
 milliseconds. One test runs the same worker against the real hub app on a loopback port
-(served from a thread, `LoopbackHub`), so the scripted hub's answers are the real ones.
+(served from a thread, `LoopbackHub`): claim, lease and result with the hub itself.
 """
 from __future__ import annotations
 
