@@ -3,6 +3,7 @@
 
     python3 dev.py up      # .venv + Forge installed, then `forge up` (hub + this machine's agent)
     python3 dev.py test    # .venv + Forge with its test extras, then the whole test suite
+    python3 dev.py test -m "not e2e"   # the fast tier only (no hub or agent process, browser or Qt)
 
 `test` also installs Debian's chromium for the browser tests when it can (root with
 apt-get); elsewhere those tests are skipped with a note. Extra arguments go to

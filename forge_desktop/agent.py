@@ -63,7 +63,8 @@ class Agent:
     def __init__(self, client: HubClient, node_id: str, buffer_path: Path, *,
                  collector=None, push_interval_s: float = 5.0, sample_interval_s: float = 1.0,
                  buffer_max_bytes: int = 50 * 1024 * 1024,
-                 on_push: Callable[[AgentStatus], None] | None = None, echo: bool = False):
+                 on_push: Callable[[AgentStatus], None] | None = None, echo: bool = False,
+                 clock: Callable[[], float] = time.time):
         if collector is None:
             from .collector import Collector
             collector = Collector()
@@ -76,6 +77,7 @@ class Agent:
         self.sample_interval_s = sample_interval_s
         self.on_push = on_push
         self.echo = echo
+        self.clock = clock  # wall time for push stamps and backoff; tests pass their own
         self.status = AgentStatus(buffered=len(self.buffer))
         self.backoff = Backoff()
         self.stop_event = threading.Event()
@@ -105,11 +107,15 @@ class Agent:
             self.stop()
 
     # --- sampling -------------------------------------------------------------------
+    def sample_now(self) -> None:
+        """Take one sample for the next push (the sampler thread's step)."""
+        self._pending.put(self.collector.sample())
+
     def _sample_loop(self) -> None:
         next_at = time.monotonic()
         while not self.stop_event.is_set():
             try:
-                self._pending.put(self.collector.sample())
+                self.sample_now()
             except Exception:
                 log.exception("sampling failed; trying again next second")
             next_at += self.sample_interval_s
@@ -143,7 +149,7 @@ class Agent:
     def push_once(self, final: bool = False) -> bool:
         """Push pending samples (after any buffered ones, to keep order). True when delivered."""
         batch = self._drain()
-        now = time.time()
+        now = self.clock()
         if len(self.buffer) or not self.backoff.ready(now):
             self.buffer.append(batch)
             ok = self._flush_buffer(now) if (self.backoff.ready(now) or final) else False

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SHARED, LiveHub, http
+from conftest import FIXTURES, LiveHub, http
 
-FT06 = SHARED / "data" / "jsplib" / "instances" / "ft06"
+FT06 = FIXTURES / "jsplib" / "instances" / "ft06"
 
 
 def forge_jobs(hub: LiveHub, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import ADMIN, SHARED, LiveHub, http
+from conftest import ADMIN, FIXTURES, LiveHub, http
 
 pytest.importorskip("pytestqt")
 
-FT06 = SHARED / "data" / "jsplib" / "instances" / "ft06"
+FT06 = FIXTURES / "jsplib" / "instances" / "ft06"
 SMALL_PLAN = {"periods": 4, "capacity": 100, "items": [
     {"id": "A", "demand": [20, 40, 30, 50], "unit_time": 1, "setup_time": 10, "setup_cost": 100, "holding_cost": 1},
     {"id": "B", "demand": [30, 10, 60, 20], "unit_time": 1, "setup_time": 5, "setup_cost": 80, "holding_cost": 2}]}
