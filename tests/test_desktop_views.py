@@ -74,7 +74,7 @@ def reachable_by_scrolling(win, widget) -> bool:
 
 
 @pytest.mark.parametrize("cores", [64, 128])
-def test_node_window_scales_to_many_cores_and_every_chart_is_reachable(qtbot, sim_hub, cores, tmp_path):
+def test_node_window_scales_to_many_cores_and_every_chart_is_reachable(qtbot, sim_hub, cores, artifacts):
     from forge_desktop.ui.node_window import CHART_H, NodeWindow
     node = f"big{cores}"
     push(sim_hub, node, cores=cores, count=120)
@@ -102,10 +102,10 @@ def test_node_window_scales_to_many_cores_and_every_chart_is_reachable(qtbot, si
     assert hi == pytest.approx(time.time(), abs=5) and hi - lo == pytest.approx(300, abs=1)
     assert not win.banner.isVisible()
     win.scroll.verticalScrollBar().setValue(0)
-    win.grab().save(str(tmp_path / f"node_{cores}.png"))
+    win.grab().save(str(artifacts / f"desktop_node_{cores}.png"))
 
 
-def test_offline_node_shows_a_banner_greyed_last_values_and_a_range_with_data(qtbot, sim_hub, tmp_path):
+def test_offline_node_shows_a_banner_greyed_last_values_and_a_range_with_data(qtbot, sim_hub, artifacts):
     from forge_desktop.ui.node_window import NodeWindow
     push(sim_hub, "gone", cores=8, count=120, end=time.time() - 600)  # its last data is 10 min old
     wait_until(lambda: sim_hub.fleet()["gone"]["status"] == "offline", 10, what="gone to turn offline")
@@ -120,10 +120,10 @@ def test_offline_node_shows_a_banner_greyed_last_values_and_a_range_with_data(qt
     assert win.cpu_chart.readout.text().startswith("last seen ")
     assert win.fact_captions["memory"].text() == "Memory (last seen)"
     assert win.heat.image.shape == (120, 8)
-    win.grab().save(str(tmp_path / "node_offline.png"))
+    win.grab().save(str(artifacts / "desktop_node_offline.png"))
 
 
-def test_node_supplied_strings_are_plain_text_on_cards_table_and_node_window(qtbot, sim_hub, tmp_path):
+def test_node_supplied_strings_are_plain_text_on_cards_table_and_node_window(qtbot, sim_hub, artifacts):
     from PySide6.QtCore import Qt
     from PySide6.QtWidgets import QLabel
     from forge_desktop.ui.fleet_window import FleetWindow
@@ -137,7 +137,7 @@ def test_node_supplied_strings_are_plain_text_on_cards_table_and_node_window(qtb
     for label in card.findChildren(QLabel):
         assert label.textFormat() == Qt.PlainText, label.text()
     assert card.meta.textFormat() == Qt.PlainText
-    win.grab().save(str(tmp_path / "fleet_hostile.png"))
+    win.grab().save(str(artifacts / "desktop_fleet_hostile.png"))
     win.set_table_view(True)
     qtbot.waitUntil(lambda: win.table.rowCount() == 1, timeout=5000)
     assert HOSTILE in win.table.item(0, 2).text()
@@ -152,7 +152,7 @@ def test_node_supplied_strings_are_plain_text_on_cards_table_and_node_window(qtb
         assert label.textFormat() == Qt.PlainText, label.text()
 
 
-def test_fleet_filter_sort_and_table_view(qtbot, sim_hub, tmp_path):
+def test_fleet_filter_sort_and_table_view(qtbot, sim_hub, artifacts):
     from forge_desktop.ui.fleet_window import FleetWindow
     push(sim_hub, "old-box", end=time.time() - 120)
     wait_until(lambda: sim_hub.fleet()["old-box"]["status"] == "offline", 10, what="old-box to turn offline")
@@ -191,7 +191,7 @@ def test_fleet_filter_sort_and_table_view(qtbot, sim_hub, tmp_path):
     assert names() == ["zeta", "old-box", "mac", "alpha"]
     disk = win.table.item(names().index("alpha"), 5)
     assert disk.text() == "91 %" and disk.foreground().color().name() == theme.colors().warn  # amber from 80 %
-    win.grab().save(str(tmp_path / "fleet_table.png"))
+    win.grab().save(str(artifacts / "desktop_fleet_table.png"))
     win.close()
 
     again = FleetWindow(sim_hub.url, None)  # the choice of view is remembered
@@ -205,7 +205,7 @@ def Qt_desc():
     return Qt.DescendingOrder
 
 
-def test_dark_mode_restyles_the_fleet_window(qtbot, sim_hub, tmp_path):
+def test_dark_mode_restyles_the_fleet_window(qtbot, sim_hub, artifacts):
     from PySide6.QtWidgets import QApplication
     from forge_desktop.ui import theme
     from forge_desktop.ui.fleet_window import FleetWindow
@@ -219,7 +219,8 @@ def test_dark_mode_restyles_the_fleet_window(qtbot, sim_hub, tmp_path):
         assert theme.colors().dark
         assert QApplication.palette().window().color().name() == theme.DARK.window
         assert theme.DARK.surface in win.cards["alpha"].styleSheet()
-        win.grab().save(str(tmp_path / "fleet_dark.png"))
+        qtbot.wait(300)
+        win.grab().save(str(artifacts / "desktop_fleet_dark.png"))
     finally:
         theme.theme.set_mode("light", remember=False)
     assert theme.LIGHT.surface in win.cards["alpha"].styleSheet()

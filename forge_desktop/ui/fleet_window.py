@@ -498,8 +498,7 @@ class FleetWindow(QMainWindow):
             card.mem_bar.update()
             card.spark.update()
         self.dirty.update(self.models)
-        if self.table_view:
-            self._show_table()
+        self.flush()
 
     # --- connection -------------------------------------------------------------------
     def _connect_clicked(self) -> None:

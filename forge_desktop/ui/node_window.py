@@ -211,6 +211,8 @@ class Chart(QFrame):
         self.plot.showGrid(x=True, y=True, alpha=0.15)
         self.plot.setMouseEnabled(x=True, y=False)
         self.plot.hideButtons()
+        self.plot.getAxis("bottom").setHeight(30)
+        self.plot.getAxis("left").setWidth(56)  # the same for every chart, so their time axes line up
         head = QHBoxLayout()
         head.addWidget(self.title)
         head.addWidget(self.readout, 1)
@@ -372,6 +374,7 @@ class NodeWindow(QWidget):
         self.page.setStyleSheet(f"#nodePage {{ background: {c.surface}; }}")
         self.title.setStyleSheet(f"font-weight: 600; font-size: 16px; color: {c.text}")
         self.info.setStyleSheet(f"color: {c.muted}; padding-left: 8px")
+        self.badge.setText(self.status)
         self.badge.setStyleSheet(f"color: white; background: {th.status_color(self.status)}; border-radius: 7px;"
                                  "padding: 1px 8px; font-size: 11px")
         warn = self.status == "degraded"
