@@ -9,6 +9,8 @@ Screenshots go to `artifacts/` (ignored by git) for a person to look at.
 """
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from conftest import ADMIN, SHARED, LiveHub, http
@@ -215,3 +217,90 @@ def test_fleet_window_opens_the_jobs_window_for_its_hub(qtbot, hub):
     assert "Could not load" not in jobs.message.text()
     fleet.close()
     assert not jobs.isVisible() and not fleet.jobs_windows
+
+
+INFEASIBLE_LP = """Minimize
+ obj: x
+Subject To
+ c1: x >= 5
+ c2: x <= 3
+End
+"""
+HARD = SHARED / "data" / "jsplib" / "instances" / "abz7"  # 20 x 15: CP-SAT runs to its time limit
+
+
+def test_running_bar_is_time_against_the_limit_and_pending_says_why_it_waits(qtbot, hub, jobs_window, artifacts):
+    from forge_desktop.ui.jobs_window import COL_RESULT, COL_STATUS, JobWindow
+    win = jobs_window
+    limit = 8
+    running = submit(hub, {"type": "jobshop", "payload": {"jsplib": HARD.read_text(), "time_limit": limit}})
+    waiting = submit(hub, {"type": "sleep", "payload": {"seconds": 1}, "label": "behind the big one"})
+    qtbot.waitUntil(lambda: row_text(win, running, COL_STATUS) == "running", timeout=20000)
+    qtbot.waitUntil(lambda: row_text(win, waiting, COL_STATUS) == "pending", timeout=5000)
+    job = hub.job(waiting)
+    reason = job.get("waiting") or "queued until a worker that runs sleep jobs is free"
+    assert row_text(win, waiting, COL_RESULT) == f"waiting: {reason}"
+
+    win.table.selectRow(win.rows_by_id[running])  # a selected job previews under the queue
+    qtbot.waitUntil(lambda: win.preview is not None and win.preview.job is not None
+                    and win.preview.job.get("progress") is not None, timeout=10000)
+    preview = win.preview
+    assert preview.job_id == running and preview.isVisible()
+    qtbot.waitUntil(lambda: preview.progress_bar.value() >= 250, timeout=10000)
+    started = hub.job(running)["claimed_at"]
+    used = (preview.progress_bar.value() / 1000) * limit
+    assert abs(used - (time.time() - started)) < 3.5  # the bar is time used, kept current, not 1 - gap
+    assert preview.progress_text.text().startswith(f"{preview.progress_bar.value() // 10} % of the {limit} s limit")
+    assert preview.gap_figure.text().startswith("gap ") or preview.gap_figure.text() == "no gap yet"
+    win.grab().save(str(artifacts / "desktop_jobs_preview.png"))
+
+    detail = JobWindow(hub.url, None, waiting)
+    qtbot.addWidget(detail)
+    detail.show()
+    qtbot.waitUntil(lambda: detail.job is not None, timeout=5000)
+    if detail.job["status"] == "pending":
+        assert detail.waiting.isVisible() and detail.waiting.text() == f"Waiting: {reason}"
+    hub.wait_job_final(running, timeout=60)
+    hub.wait_job_final(waiting, timeout=30)
+
+
+def test_infeasible_model_reads_amber_not_succeeded(qtbot, hub, jobs_window):
+    from forge_desktop.ui import theme
+    from forge_desktop.ui.jobs_window import COL_STATUS, JobWindow
+    win = jobs_window
+    job_id = submit(hub, {"type": "mps", "payload": {"model": INFEASIBLE_LP, "format": "lp"}})
+    final = hub.wait_job_final(job_id, timeout=60)
+    assert final["status"] == "succeeded" and final["result"]["status"] == "infeasible"
+    qtbot.waitUntil(lambda: row_text(win, job_id, COL_STATUS) == "infeasible", timeout=6000)
+    item = win.table.item(win.rows_by_id[job_id], COL_STATUS)
+    assert item.foreground().color().name() == theme.LIGHT.warn != theme.LIGHT.ok
+    detail = JobWindow(hub.url, None, job_id)
+    qtbot.addWidget(detail)
+    qtbot.waitUntil(lambda: detail.job is not None, timeout=5000)
+    assert detail.status_badge.text() == "infeasible" and theme.LIGHT.warn in detail.status_badge.styleSheet()
+
+
+def test_cancel_asks_for_the_admin_secret_then_cancels(qtbot, hub, artifacts):
+    from forge_desktop.ui.jobs_window import AdminSession, JobWindow
+    AdminSession.secret = None
+    job_id = submit(hub, {"type": "sleep", "payload": {"seconds": 30}, "label": "to cancel"})
+    detail = JobWindow(hub.url, None, job_id)
+    qtbot.addWidget(detail)
+    detail.show()
+    qtbot.waitUntil(lambda: detail.actions["cancel"].isVisible(), timeout=10000)
+    assert not detail.actions["retry"].isVisible()
+    detail.actions["cancel"].click()
+    qtbot.waitUntil(lambda: detail.sign_in.isVisible(), timeout=5000)  # no secret yet: the hub said 401
+    assert hub.job(job_id)["status"] in ("pending", "running")
+    detail.sign_in.setText(ADMIN)
+    qtbot.keyClick(detail.sign_in, Qt_key_return())
+    qtbot.waitUntil(lambda: hub.job(job_id)["status"] == "cancelled", timeout=10000)
+    qtbot.waitUntil(lambda: detail.status_badge.text() == "cancelled", timeout=6000)
+    assert not detail.actions["cancel"].isVisible() and not detail.sign_in.isVisible()
+    detail.grab().save(str(artifacts / "desktop_job_cancelled.png"))
+    AdminSession.secret = None
+
+
+def Qt_key_return():
+    from PySide6.QtCore import Qt
+    return Qt.Key_Return
