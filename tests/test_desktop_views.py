@@ -59,6 +59,15 @@ def own_settings(tmp_path):
 
 @pytest.fixture
 def sim_hub(live_hub):
+    """A hub with the usual status thresholds (a node pushed once stays online for 15 s)."""
+    hub = live_hub()
+    hub.node_tokens = {}
+    return hub
+
+
+@pytest.fixture
+def fast_hub(live_hub):
+    """A hub whose nodes turn offline 2 s after their last push."""
     hub = live_hub(env=FAST_STATUS)
     hub.node_tokens = {}
     return hub
@@ -105,11 +114,11 @@ def test_node_window_scales_to_many_cores_and_every_chart_is_reachable(qtbot, si
     win.grab().save(str(artifacts / f"desktop_node_{cores}.png"))
 
 
-def test_offline_node_shows_a_banner_greyed_last_values_and_a_range_with_data(qtbot, sim_hub, artifacts):
+def test_offline_node_shows_a_banner_greyed_last_values_and_a_range_with_data(qtbot, fast_hub, artifacts):
     from forge_desktop.ui.node_window import NodeWindow
-    push(sim_hub, "gone", cores=8, count=120, end=time.time() - 600)  # its last data is 10 min old
-    wait_until(lambda: sim_hub.fleet()["gone"]["status"] == "offline", 10, what="gone to turn offline")
-    win = NodeWindow(sim_hub.url, None, "gone")
+    push(fast_hub, "gone", cores=8, count=120, end=time.time() - 600)  # its last data is 10 min old
+    wait_until(lambda: fast_hub.fleet()["gone"]["status"] == "offline", 10, what="gone to turn offline")
+    win = NodeWindow(fast_hub.url, None, "gone")
     qtbot.addWidget(win)
     win.show()
     qtbot.waitUntil(lambda: len(win.samples) == 120, timeout=10000)
@@ -152,14 +161,14 @@ def test_node_supplied_strings_are_plain_text_on_cards_table_and_node_window(qtb
         assert label.textFormat() == Qt.PlainText, label.text()
 
 
-def test_fleet_filter_sort_and_table_view(qtbot, sim_hub, artifacts):
+def test_fleet_filter_sort_and_table_view(qtbot, fast_hub, artifacts):
     from forge_desktop.ui.fleet_window import FleetWindow
-    push(sim_hub, "old-box", end=time.time() - 120)
-    wait_until(lambda: sim_hub.fleet()["old-box"]["status"] == "offline", 10, what="old-box to turn offline")
+    push(fast_hub, "old-box", end=time.time() - 120)
+    wait_until(lambda: fast_hub.fleet()["old-box"]["status"] == "offline", 10, what="old-box to turn offline")
     for node, cores in (("zeta", 4), ("alpha", 8), ("mac", 8)):
-        push(sim_hub, node, cores=cores, os_name="Darwin" if node == "mac" else "Linux",
+        push(fast_hub, node, cores=cores, os_name="Darwin" if node == "mac" else "Linux",
              os_version="23.4.0" if node == "mac" else "6.1.0")
-    win = FleetWindow(sim_hub.url, None)
+    win = FleetWindow(fast_hub.url, None)
     qtbot.addWidget(win)
     win.resize(1100, 700)
     win.show()
@@ -194,7 +203,7 @@ def test_fleet_filter_sort_and_table_view(qtbot, sim_hub, artifacts):
     win.grab().save(str(artifacts / "desktop_fleet_table.png"))
     win.close()
 
-    again = FleetWindow(sim_hub.url, None)  # the choice of view is remembered
+    again = FleetWindow(fast_hub.url, None)  # the choice of view is remembered
     qtbot.addWidget(again)
     assert again.table_view
     again.set_table_view(False)
@@ -224,3 +233,23 @@ def test_dark_mode_restyles_the_fleet_window(qtbot, sim_hub, artifacts):
     finally:
         theme.theme.set_mode("light", remember=False)
     assert theme.LIGHT.surface in win.cards["alpha"].styleSheet()
+
+
+def test_node_window_ranges_pick_the_tier_and_span_real_time(qtbot, sim_hub):
+    from forge_desktop.ui.node_window import SPANS, NodeWindow
+    push(sim_hub, "ranger", count=90)
+    win = NodeWindow(sim_hub.url, None, "ranger")
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitUntil(lambda: len(win.samples) >= 90, timeout=10000)
+    assert [s.label for s in SPANS] == ["Live 5 min", "1 h", "6 h", "24 h", "7 d", "30 d", "1 y"]
+    for label, resolution, seconds in (("1 h", "1s", 3600), ("6 h", "1m", 6 * 3600), ("30 d", "1h", 30 * 86400),
+                                       ("1 y", "1h", 365 * 86400)):
+        button = next(b for b in win.span_buttons.buttons() if b.text() == label)
+        with qtbot.waitSignal(win.data_shown, timeout=10000):
+            button.click()
+        assert win.span.resolution == resolution and win.stream is None
+        lo, hi = win.cpu_chart.plot.viewRange()[0]
+        assert hi == pytest.approx(time.time(), abs=5) and hi - lo == pytest.approx(seconds, rel=0.01)
+        if resolution == "1s":
+            assert len(win.samples) == 90  # the raw samples; the averaged tiers fill as the hub rolls them up

@@ -38,6 +38,7 @@ STATUS_ORDER = {"offline": 0, "degraded": 1, "online": 2}
 TABLE_COLUMNS = ("Status", "Name", "OS", "CPU", "Memory", "Disk", "Net rx", "Net tx", "Temp", "Load/core",
                  "Uptime", "Agent", "Jobs", "Last seen")
 SORT_ROLE = Qt.UserRole + 10
+FG_ROLE = Qt.UserRole + 11
 
 pg.setConfigOptions(antialias=True, background="w", foreground="#444")
 
@@ -251,26 +252,38 @@ class NodeCard(QFrame):
         if greyed != self.greyed:
             self.greyed = greyed
             self.restyle()
-        self.name.setText(s.get("name") or model.id)
-        self.status.setText(status)
-        self.status.setStyleSheet(f"color: white; background: {th.status_color(status)}; border-radius: 7px;"
-                                  "padding: 1px 7px; font-size: 11px")
-        parts = [th.friendly_os(s.get("os"), s.get("os_version")) if s.get("os") else None,
-                 th.friendly_arch(s.get("arch")) or None, f"{s['cores']} cores" if s.get("cores") else None]
-        self.meta.setText(" · ".join(p for p in parts if p) or "—")
-        self.load.setText(f"CPU {_pct(s.get('cpu'))}")
-        self.mem_text.setText(f"Memory {_pct(s.get('mem'))}")
+            self._status_shown = None
+        if status != getattr(self, "_status_shown", None):  # a style sheet re-polishes: only on a change
+            self._status_shown = status
+            self.status.setText(status)
+            self.status.setStyleSheet(f"color: white; background: {th.status_color(status)}; border-radius: 7px;"
+                                      "padding: 1px 7px; font-size: 11px")
+        ident = (s.get("name"), s.get("os"), s.get("os_version"), s.get("arch"), s.get("cores"))
+        if ident != getattr(self, "_ident_shown", None):
+            self._ident_shown = ident
+            self.name.setText(s.get("name") or model.id)
+            parts = [th.friendly_os(s.get("os"), s.get("os_version")) if s.get("os") else None,
+                     th.friendly_arch(s.get("arch")) or None, f"{s['cores']} cores" if s.get("cores") else None]
+            self.meta.setText(" · ".join(p for p in parts if p) or "—")
+        _set(self.load, f"CPU {_pct(s.get('cpu'))}")
+        _set(self.mem_text, f"Memory {_pct(s.get('mem'))}")
         self.cpu_bar.set_value(s.get("cpu"), greyed)
         self.mem_bar.set_value(s.get("mem"), greyed)
         jobs = (s.get("jobs") or {}).get("running") or 0
-        self.jobs.setText(f"▶ {jobs} job{'s' if jobs != 1 else ''} running" if jobs else "")
+        _set(self.jobs, f"▶ {jobs} job{'s' if jobs != 1 else ''} running" if jobs else "")
         last = s.get("last_seen")
-        self.seen.setText(("last seen " if status != "online" else "seen ") + th.ago(now - last) if last else "never seen")
+        _set(self.seen, ("last seen " if status != "online" else "seen ") + th.ago(now - last) if last
+             else "never seen")
         self.spark.set_points(np.fromiter(model.spark, dtype=float, count=len(model.spark)), greyed)
 
     def mouseDoubleClickEvent(self, event) -> None:
         self.open_requested.emit(self.node_id)
         event.accept()
+
+
+def _set(label: QLabel, text: str) -> None:
+    if label.text() != text:
+        label.setText(text)
 
 
 class SortItem(QTableWidgetItem):
@@ -295,28 +308,46 @@ class FleetTable(QTableWidget):
         self.setSelectionBehavior(QAbstractItemView.SelectRows)
         self.setAlternatingRowColors(True)
         self.setWordWrap(False)
-        self.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeToContents)
+        self.horizontalHeader().setSectionResizeMode(QHeaderView.Interactive)
         self.horizontalHeader().setStretchLastSection(True)
-        self.setSortingEnabled(True)
-        self.sortByColumn(1, Qt.AscendingOrder)
+        header = self.horizontalHeader()
+        header.setSectionsClickable(True)
+        header.setSortIndicatorShown(True)
+        header.setSortIndicator(1, Qt.AscendingOrder)
+        header.sortIndicatorChanged.connect(self._sort)
         self.cellDoubleClicked.connect(self._open)
         self.rows: dict[str, int] = {}
+        self._sorted_at = 0.0
 
     def _open(self, row: int, _col: int) -> None:
         item = self.item(row, 1)
         if item is not None:
             self.open_requested.emit(item.data(Qt.UserRole))
 
-    def show_models(self, models: list[NodeModel], now: float) -> None:
-        self.setSortingEnabled(False)
+    def show_models(self, models: list[NodeModel], now: float, dirty: set[str] | None = None) -> None:
+        """Show `models`; when the same nodes are shown as before, refill only the `dirty` rows.
+        Rows are re-sorted at most every RESORT_MIN_S (each sort is n log n Python comparisons)."""
+        same = {m.id for m in models} == set(self.rows)
         self.setUpdatesEnabled(False)
-        self.setRowCount(len(models))
-        for row, m in enumerate(models):
-            self._fill(row, m, now)
-        self.rows = {self.item(r, 1).data(Qt.UserRole): r for r in range(self.rowCount())}
+        if not same:
+            self.setRowCount(len(models))
+            for row, m in enumerate(models):
+                self._fill(row, m, now)
+        else:
+            for m in models:
+                if dirty is None or m.id in dirty:
+                    self._fill(self.rows[m.id], m, now)
+        if not same or now - self._sorted_at > RESORT_MIN_S:
+            self._sort()
+        if not same:
+            self.resizeColumnsToContents()  # once per change of rows: sizing to contents on every edit is O(n²)
         self.setUpdatesEnabled(True)
-        self.setSortingEnabled(True)
+
+    def _sort(self, *_args) -> None:
+        header = self.horizontalHeader()
+        self.sortItems(header.sortIndicatorSection(), header.sortIndicatorOrder())
         self.rows = {self.item(r, 1).data(Qt.UserRole): r for r in range(self.rowCount())}
+        self._sorted_at = time.time()
 
     def _fill(self, row: int, m: NodeModel, now: float) -> None:
         c = th.colors()
@@ -347,14 +378,18 @@ class FleetTable(QTableWidget):
             item = self.item(row, col)
             if item is None:
                 item = SortItem()
+                if col in (3, 4, 5, 6, 7, 8, 9, 10, 12):
+                    item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
                 self.setItem(row, col, item)
-            item.setText(text)
+            if item.text() != text:
+                item.setText(text)
             item.setData(SORT_ROLE, key)
             if col == 1:
                 item.setData(Qt.UserRole, m.id)
-            if col in (3, 4, 5, 6, 7, 8, 9, 10, 12):
-                item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
-            item.setForeground(QColor(c.offline if greyed and col != 0 else color or c.text))
+            fg = c.offline if greyed and col != 0 else color or c.text
+            if item.data(FG_ROLE) != fg:
+                item.setData(FG_ROLE, fg)
+                item.setForeground(QColor(fg))
 
 
 class FleetWindow(QMainWindow):
@@ -451,6 +486,7 @@ class FleetWindow(QMainWindow):
         layout.addWidget(self.summary)
         layout.addWidget(self.stack, 1)
         self.setCentralWidget(body)
+        th.watch_os()
         th.theme.changed.connect(self.restyle)
         self.restyle()
 
@@ -530,6 +566,7 @@ class FleetWindow(QMainWindow):
         if generation != self._generation or not isinstance(body, dict):
             return
         seen = set()
+        before = set(self.models)
         for node in body.get("nodes", []):
             seen.add(node["id"])
             self._model(node["id"]).apply(node, full=True)
@@ -539,7 +576,8 @@ class FleetWindow(QMainWindow):
             card = self.cards.pop(gone, None)
             if card:
                 card.deleteLater()
-        self._relayout(force=True)
+        if seen != before or not self.cards:
+            self._relayout(force=True)
         self.flush()
         self.fleet_loaded.emit(len(self.models))
 
@@ -598,7 +636,7 @@ class FleetWindow(QMainWindow):
             self._relayout(force=True, only_if_changed=True)
         count = 0
         if self.table_view:
-            self._show_table()
+            self._show_table(self.dirty)
             count = len(self.dirty)
         else:
             for node_id in list(self.dirty):
@@ -610,12 +648,13 @@ class FleetWindow(QMainWindow):
         self._show_summary()
         self.cards_updated.emit(count)
 
-    def _show_table(self) -> None:
+    def _show_table(self, dirty: set[str] | None = None) -> None:
         shown = set(self.ordered())
-        self.table.show_models([m for m in self.models.values() if m.id in shown], time.time())
+        self.table.show_models([m for m in self.models.values() if m.id in shown], time.time(), dirty)
 
     def _refresh_ages(self) -> None:
-        self.dirty.update(self.models)
+        """Nodes that stopped pushing get no events; their "last seen … ago" still has to grow."""
+        self.dirty.update(m.id for m in self.models.values() if m.summary.get("status") != "online")
 
     def _show_summary(self) -> None:
         counts: dict[str, int] = {}

@@ -241,7 +241,7 @@ class StatRow(QWidget):
             box.setSpacing(0)
             caption = QLabel(name)
             caption.setStyleSheet("color: #666; font-size: 11px")
-            shown = QLabel(text)
+            shown = th.plain_label(text)
             shown.setStyleSheet(f"font-size: 16px; font-weight: 600; color: {'#2e9d58' if good else '#222'}")
             shown.setTextInteractionFlags(Qt.TextSelectableByMouse)
             box.addWidget(caption)
@@ -471,9 +471,9 @@ class JobWindow(QWidget):
 
         self.title = QLabel(f"Job #{self.job_id}")
         self.title.setStyleSheet("font-weight: 600; font-size: 16px")
-        self.status_badge = QLabel("loading")
+        self.status_badge = th.plain_label("loading")
         self.status_badge.setStyleSheet(status_style("pending"))
-        self.sub = QLabel()
+        self.sub = th.plain_label()
         self.sub.setStyleSheet("color: #555")
         head = QHBoxLayout()
         head.addWidget(self.title)
@@ -483,7 +483,7 @@ class JobWindow(QWidget):
         self.facts.setTextFormat(Qt.RichText)
         self.facts.setWordWrap(True)
         self.facts.setStyleSheet("color: #333")
-        self.load_error = QLabel()
+        self.load_error = th.plain_label()
         self.load_error.setStyleSheet(f"color: {ERROR_RED}")
         self.load_error.hide()
 
@@ -879,8 +879,7 @@ class JobsWindow(QMainWindow):
         self.splitter = QSplitter(Qt.Vertical)
         self.splitter.addWidget(self.table)
         self.splitter.addWidget(self.preview_host)
-        self.splitter.setStretchFactor(0, 3)
-        self.splitter.setStretchFactor(1, 2)
+        self.splitter.setSizes([420, 440])
         self.message = QLabel()
         self.message.setWordWrap(True)
         self.message.setStyleSheet("padding: 6px 10px; color: #555")
@@ -998,7 +997,8 @@ class JobsWindow(QMainWindow):
         else:
             more = f" (the newest {len(jobs)} shown)" if total > len(jobs) else ""
             self.message.setText(f"{total} job{'s' if total != 1 else ''}{' matching' if self.filters() else ''}"
-                                 f"{more} · updated {time.strftime('%H:%M:%S')} · double-click a job for its result")
+                                 f"{more} · updated {time.strftime('%H:%M:%S')} · select a job to preview it, "
+                                 "double-click for its own window")
         self.jobs_shown.emit(len(jobs))
 
     def _show_row(self, row: int, job: dict, now: float) -> None:

@@ -356,6 +356,7 @@ class NodeWindow(QWidget):
         self.redraw_timer = QTimer(self)
         self.redraw_timer.timeout.connect(self._tick)
         self.redraw_timer.start(REDRAW_MS)
+        th.watch_os()
         th.theme.changed.connect(self.restyle)
         self.restyle()
         self.set_span(SPANS[0])

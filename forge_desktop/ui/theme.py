@@ -56,35 +56,60 @@ class _Theme(QObject):
     def __init__(self) -> None:
         super().__init__()
         self._forced: str | None = None
+        self._chosen: str | None = None
+        self._dark: bool | None = None
 
     def mode(self) -> str:
         if self._forced:
             return self._forced
-        chosen = QSettings("Forge", "forge-desktop").value("ui/theme", "auto")
-        return chosen if chosen in MODES else "auto"
+        if self._chosen is None:
+            chosen = QSettings("Forge", "forge-desktop").value("ui/theme", "auto")
+            self._chosen = chosen if chosen in MODES else "auto"
+        return self._chosen
 
     def set_mode(self, mode: str, *, remember: bool = True) -> None:
+        """Switch to `mode`; `remember` keeps it for the next start, else it holds for this process."""
         if mode not in MODES:
             raise ValueError(f"theme must be one of {', '.join(MODES)}, not {mode!r}")
         if remember:
             QSettings("Forge", "forge-desktop").setValue("ui/theme", mode)
-            self._forced = None
+            self._chosen, self._forced = mode, None
         else:
             self._forced = mode
+        self._dark = None
         self.changed.emit()
 
     def is_dark(self) -> bool:
-        mode = self.mode()
-        if mode != "auto":
-            return mode == "dark"
-        app = QGuiApplication.instance()
-        return bool(app) and app.styleHints().colorScheme() == Qt.ColorScheme.Dark
+        """Cached: colours are asked for per table cell, and QSettings reads a file."""
+        if self._dark is None:
+            mode = self.mode()
+            if mode != "auto":
+                self._dark = mode == "dark"
+            else:
+                app = QGuiApplication.instance()
+                self._dark = bool(app) and app.styleHints().colorScheme() == Qt.ColorScheme.Dark
+        return self._dark
+
+    def follow_os(self) -> None:
+        """The OS switched light/dark: forget the cached answer and restyle."""
+        self._dark = None
+        self.changed.emit()
 
     def colors(self) -> Colors:
         return DARK if self.is_dark() else LIGHT
 
 
 theme = _Theme()
+_watching = False
+
+
+def watch_os() -> None:
+    """Follow the OS's light/dark switch from now on (once per process)."""
+    global _watching
+    app = QGuiApplication.instance()
+    if app is not None and not _watching:
+        app.styleHints().colorSchemeChanged.connect(lambda _scheme: theme.follow_os())
+        _watching = True
 
 
 def colors() -> Colors:
