@@ -112,6 +112,12 @@ def test_node_window_scales_to_many_cores_and_every_chart_is_reachable(qtbot, si
     assert not win.banner.isVisible()
     win.scroll.verticalScrollBar().setValue(0)
     win.grab().save(str(artifacts / f"desktop_node_{cores}.png"))
+    from forge_desktop.ui import theme
+    theme.theme.set_mode("dark", remember=False)
+    assert win.cpu_chart.plot_widget.backgroundBrush().color().name() == theme.DARK.surface
+    win.scroll.verticalScrollBar().setValue(win.scroll.verticalScrollBar().maximum())
+    qtbot.wait(200)
+    win.grab().save(str(artifacts / f"desktop_node_{cores}_dark_bottom.png"))
 
 
 def test_offline_node_shows_a_banner_greyed_last_values_and_a_range_with_data(qtbot, fast_hub, artifacts):
