@@ -230,6 +230,7 @@ HARD = SHARED / "data" / "jsplib" / "instances" / "abz7"  # 20 x 15: CP-SAT runs
 
 
 def test_running_bar_is_time_against_the_limit_and_pending_says_why_it_waits(qtbot, hub, jobs_window, artifacts):
+    from PySide6.QtWidgets import QWidget
     from forge_desktop.ui.jobs_window import COL_RESULT, COL_STATUS, JobWindow
     win = jobs_window
     limit = 8
@@ -253,6 +254,15 @@ def test_running_bar_is_time_against_the_limit_and_pending_says_why_it_waits(qtb
     assert preview.progress_text.text().startswith(f"{preview.progress_bar.value() // 10} % of the {limit} s limit")
     assert preview.gap_figure.text().startswith("gap ") or preview.gap_figure.text() == "no gap yet"
     win.grab().save(str(artifacts / "desktop_jobs_preview.png"))
+    from forge_desktop.ui import theme
+    theme.theme.set_mode("dark", remember=False)
+    try:
+        win.table.selectRow(win.rows_by_id[waiting])
+        qtbot.waitUntil(lambda: win.preview.job_id == waiting and win.preview.job is not None, timeout=5000)
+        assert theme.DARK.surface in win.preview.findChild(QWidget, "jobBody").styleSheet()
+        win.grab().save(str(artifacts / "desktop_jobs_preview_dark.png"))
+    finally:
+        theme.theme.set_mode("light", remember=False)
 
     detail = JobWindow(hub.url, None, waiting)
     qtbot.addWidget(detail)

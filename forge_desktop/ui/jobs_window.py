@@ -240,9 +240,9 @@ class StatRow(QWidget):
             box = QVBoxLayout()
             box.setSpacing(0)
             caption = QLabel(name)
-            caption.setStyleSheet("color: #666; font-size: 11px")
+            caption.setStyleSheet(f"color: {th.colors().muted}; font-size: 11px")
             shown = th.plain_label(text)
-            shown.setStyleSheet(f"font-size: 16px; font-weight: 600; color: {'#2e9d58' if good else '#222'}")
+            shown.setStyleSheet(f"font-size: 16px; font-weight: 600; color: {th.colors().ok if good else th.colors().text}")
             shown.setTextInteractionFlags(Qt.TextSelectableByMouse)
             box.addWidget(caption)
             box.addWidget(shown)
@@ -253,7 +253,7 @@ class StatRow(QWidget):
 
 def legend(entries: list[tuple[str, str]]) -> QLabel:
     label = QLabel("&nbsp;&nbsp;&nbsp;".join(f"<span style='color:{c}'>■</span> {name}" for name, c in entries))
-    label.setStyleSheet("color: #444; font-size: 11px")
+    label.setStyleSheet(f"color: {th.colors().muted}; font-size: 11px")
     return label
 
 
@@ -283,7 +283,7 @@ def jobshop_view(job: dict) -> ResultView:
         view.gantt = GanttChart(schedule, r.get("makespan"), machines if isinstance(machines, int) else None)
         note = QLabel("One row per machine; each bar is an operation, coloured by its job "
                       "(the dashed line is the makespan). Point at one to see its job's other operations.")
-        note.setStyleSheet("color: #666; font-size: 11px")
+        note.setStyleSheet(f"color: {th.colors().muted}; font-size: 11px")
         note.setWordWrap(True)
         view.widgets += [view.gantt, note]
     return view
@@ -316,13 +316,14 @@ def plan_table(plan: list[dict], periods: int) -> QTableWidget:
             table.setSpan(r, 0, len(rows), 1)
         table.item(r, 0).setFont(QFont(table.font().family(), weight=QFont.Bold))
         for what, show, total in rows:
-            table.setItem(r, 1, cell(what, color="#666"))
+            table.setItem(r, 1, cell(what, color=th.colors().muted))
             for t in range(periods):
                 c = cells.get(t)
                 text = show(c) if c else ""
                 setup_here = what == "produce" and bool(c and c.get("setup"))
-                table.setItem(r, 2 + t, cell(text, align_right=True, color="#aaa" if text == "0" else None,
-                                             background="#e3ecfb" if setup_here else None,
+                setup_bg = ("#24344d" if th.colors().dark else "#e3ecfb") if setup_here else None
+                table.setItem(r, 2 + t, cell(text, align_right=True, color=th.colors().faint if text == "0" else None,
+                                             background=setup_bg,
                                              tip=f"setup in period {t + 1}" if setup_here else None))
             if total:
                 table.setItem(r, 2 + periods, cell(value(sum(total(c) for c in cells.values())), align_right=True))
@@ -355,7 +356,7 @@ def prodplan_view(job: dict) -> ResultView:
         periods = (job.get("payload") or {}).get("periods") or len(use or [])
         view.plan = plan_table(plan, int(periods))
         note = QLabel("Periods are numbered from 1. ● marks a setup; highlighted quantities are made in a setup period.")
-        note.setStyleSheet("color: #666; font-size: 11px")
+        note.setStyleSheet(f"color: {th.colors().muted}; font-size: 11px")
         view.widgets += [heading("Production plan (items × periods)"), view.plan, note]
     return view
 
@@ -411,7 +412,7 @@ def mps_view(job: dict) -> ResultView:
 def generic_view(job: dict) -> ResultView:
     text = QLabel(json.dumps(job["result"], indent=2)[:PAYLOAD_CHARS])
     text.setTextFormat(Qt.PlainText)
-    text.setStyleSheet("font-family: monospace; background: #f5f7fa; padding: 6px")
+    text.setStyleSheet(f"font-family: monospace; background: {th.colors().track}; padding: 6px")
     text.setTextInteractionFlags(Qt.TextSelectableByMouse)
     return ResultView([heading("Result"), text])
 
@@ -474,7 +475,7 @@ class JobWindow(QWidget):
         self.status_badge = th.plain_label("loading")
         self.status_badge.setStyleSheet(status_style("pending"))
         self.sub = th.plain_label()
-        self.sub.setStyleSheet("color: #555")
+        self.sub.setStyleSheet(f"color: {th.colors().muted}")
         head = QHBoxLayout()
         head.addWidget(self.title)
         head.addWidget(self.status_badge)
@@ -482,7 +483,7 @@ class JobWindow(QWidget):
         self.facts = QLabel()
         self.facts.setTextFormat(Qt.RichText)
         self.facts.setWordWrap(True)
-        self.facts.setStyleSheet("color: #333")
+        self.facts.setStyleSheet(f"color: {th.colors().text}")
         self.load_error = th.plain_label()
         self.load_error.setStyleSheet(f"color: {ERROR_RED}")
         self.load_error.hide()
@@ -552,13 +553,13 @@ class JobWindow(QWidget):
         self.payload_text = QLabel()
         self.payload_text.setTextFormat(Qt.PlainText)
         self.payload_text.setTextInteractionFlags(Qt.TextSelectableByMouse)
-        self.payload_text.setStyleSheet("font-family: monospace; background: #f5f7fa; padding: 6px")
+        self.payload_text.setStyleSheet(f"font-family: monospace; background: {th.colors().track}; padding: 6px")
         self.payload_text.hide()
         self.payload_button.toggled.connect(self._toggle_payload)
 
         body = QWidget()
         body.setObjectName("jobBody")
-        body.setStyleSheet("#jobBody { background: white; }")
+        body.setStyleSheet(f"#jobBody {{ background: {th.colors().surface}; }}")
         layout = self.body_layout = QVBoxLayout(body)
         layout.setContentsMargins(14, 12, 14, 12)
         layout.setSpacing(6)
@@ -725,7 +726,7 @@ class JobWindow(QWidget):
         if job.get("priority"):
             facts.append(("Priority", str(job["priority"])))
         self.facts.setText("&nbsp;&nbsp;·&nbsp;&nbsp;".join(
-            f"<span style='color:#777'>{name}</span> {_escape(str(v))}" for name, v in facts))
+            f"<span style='color:{th.colors().muted}'>{name}</span> {_escape(str(v))}" for name, v in facts))
 
     def _show_error(self, job: dict) -> None:
         error = job.get("error")
@@ -805,7 +806,7 @@ class ProgressDelegate(QStyledItemDelegate):
         bar = QRectF(rect.left(), rect.center().y() - 4, min(self.BAR_W, rect.width() * 0.45), 8)
         painter.setRenderHint(QPainter.Antialiasing)
         painter.setPen(Qt.NoPen)
-        painter.setBrush(QColor("#e3e7ee"))
+        painter.setBrush(QColor(th.colors().track))
         painter.drawRoundedRect(bar, 4, 4)
         if share >= 0:
             painter.setBrush(QColor(STATUS_COLORS["running"]))
@@ -844,7 +845,7 @@ class JobsWindow(QMainWindow):
         title = QLabel(" Jobs ")
         title.setStyleSheet("font-weight: 600; font-size: 14px")
         self.counts = QLabel()
-        self.counts.setStyleSheet("color: #444; padding-left: 8px")
+        self.counts.setStyleSheet(f"color: {th.colors().muted}; padding-left: 8px")
         self.status_box = self._combo("All statuses", [(s, s) for s in STATUSES])
         self.type_box = self._combo("All types", [])
         self.node_box = self._combo("All machines", [])
@@ -874,7 +875,7 @@ class JobsWindow(QMainWindow):
         self.preview_layout = QVBoxLayout(self.preview_host)
         self.preview_layout.setContentsMargins(0, 0, 0, 0)
         self.preview_hint = th.plain_label("Select a job to preview it here.")
-        self.preview_hint.setStyleSheet("color: #666; padding: 10px")
+        self.preview_hint.setStyleSheet(f"color: {th.colors().muted}; padding: 10px")
         self.preview_layout.addWidget(self.preview_hint)
         self.splitter = QSplitter(Qt.Vertical)
         self.splitter.addWidget(self.table)
@@ -882,7 +883,7 @@ class JobsWindow(QMainWindow):
         self.splitter.setSizes([420, 440])
         self.message = QLabel()
         self.message.setWordWrap(True)
-        self.message.setStyleSheet("padding: 6px 10px; color: #555")
+        self.message.setStyleSheet(f"padding: 6px 10px; color: {th.colors().muted}")
         body = QWidget()
         layout = QVBoxLayout(body)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -1031,7 +1032,7 @@ class JobsWindow(QMainWindow):
                 item.setText(text)
         self.table.item(row, COL_ID).setData(JOB_ID_ROLE, int(job["id"]))
         status_item = self.table.item(row, COL_STATUS)
-        status_item.setForeground(QColor(STATUS_COLORS.get(shown, "#444")))
+        status_item.setForeground(QColor(STATUS_COLORS.get(shown, th.colors().text)))
         if shown != status:
             status_item.setToolTip("the job succeeded, but its solver found no solution")
         font = status_item.font()
@@ -1042,7 +1043,7 @@ class JobsWindow(QMainWindow):
         share = time_share(job, now) if running else None
         result_item.setData(SHARE_ROLE, (-1.0 if share is None else share) if running else None)
         result_item.setForeground(QColor(ERROR_RED if status == "failed" else
-                                         th.LIGHT.muted if status == "pending" else "#222"))
+                                         th.colors().muted if status == "pending" else th.colors().text))
         result_item.setToolTip(job.get("error") or summary if status == "failed" else summary)
         if job.get("created_at"):
             self.table.item(row, COL_CREATED).setToolTip(when(job["created_at"]))

@@ -218,3 +218,6 @@ def apply_palette() -> None:
     p.setColor(QPalette.Disabled, QPalette.Text, QColor(c.faint))
     p.setColor(QPalette.Disabled, QPalette.ButtonText, QColor(c.faint))
     app.setPalette(p)
+
+
+theme.changed.connect(apply_palette)
