@@ -85,10 +85,16 @@ def when(ts: float | None) -> str:
 
 
 def time_limit(job: dict) -> float | None:
-    for source in (job.get("progress"), job.get("payload")):
+    """The job's time limit: given in its payload or progress, else implied by the solver's last
+    report (elapsed at percent of the limit; list rows carry no payload)."""
+    progress = job.get("progress") if isinstance(job.get("progress"), dict) else {}
+    for source in (progress, job.get("payload")):
         limit = source.get("time_limit") if isinstance(source, dict) else None
         if isinstance(limit, (int, float)) and limit > 0:
             return float(limit)
+    elapsed, pct = progress.get("elapsed"), progress.get("percent")
+    if isinstance(elapsed, (int, float)) and isinstance(pct, (int, float)) and 1 <= pct < 100 and elapsed > 1:
+        return round(elapsed * 100 / pct)
     return None
 
 
@@ -842,7 +848,7 @@ class JobsWindow(QMainWindow):
 
         bar = QToolBar()
         bar.setMovable(False)
-        title = QLabel(" Jobs ")
+        title = self.title = QLabel(" Jobs ")
         title.setStyleSheet("font-weight: 600; font-size: 14px")
         self.counts = QLabel()
         self.counts.setStyleSheet(f"color: {th.colors().muted}; padding-left: 8px")
@@ -896,6 +902,7 @@ class JobsWindow(QMainWindow):
 
         for box in (self.status_box, self.type_box, self.node_box):
             box.currentIndexChanged.connect(self._filters_changed)
+        th.theme.changed.connect(self.restyle)
         self.timer = QTimer(self)
         self.timer.timeout.connect(self.reload)
         self.timer.start(POLL_MS)
@@ -904,6 +911,16 @@ class JobsWindow(QMainWindow):
         self.nodes_timer.start(NODES_POLL_MS)
         self._load_nodes()
         self.reload()
+
+    def restyle(self) -> None:
+        c = th.colors()
+        self.title.setStyleSheet(f"font-weight: 600; font-size: 14px; color: {c.text}")
+        self.counts.setStyleSheet(f"color: {c.muted}; padding-left: 8px")
+        self.message.setStyleSheet(f"padding: 6px 10px; color: {c.muted}")
+        self.preview_hint.setStyleSheet(f"color: {c.muted}; padding: 10px")
+        now = time.time() + self._server_skew
+        for row, job in enumerate(self.jobs):
+            self._show_row(row, job, now)
 
     @staticmethod
     def _combo(everything: str, options: list[tuple[str, str]]) -> QComboBox:
@@ -1094,6 +1111,7 @@ class JobsWindow(QMainWindow):
         self.timer.stop()
         self.nodes_timer.stop()
         self._close_preview()
+        th.theme.changed.disconnect(self.restyle)
         for win in list(self.job_windows):
             win.close()
         super().closeEvent(event)
