@@ -11,12 +11,13 @@ import time
 
 import pytest
 
-from conftest import http, wait_until
+from conftest import ADMIN, http, wait_until
 
 pytest.importorskip("pytestqt")
 
 FAST_STATUS = {"FORGE_HUB_DEGRADED_AFTER_S": "1", "FORGE_HUB_OFFLINE_AFTER_S": "2"}
 HOSTILE = "<b style=color:red>HUB COMPROMISED</b>"
+LP = "Maximize\n obj: x\nSubject To\n c1: x <= 4\nEnd\n"
 
 
 def sample(ts: float, cores: int, i: int) -> dict:
@@ -174,12 +175,17 @@ def test_fleet_filter_sort_and_table_view(qtbot, fast_hub, artifacts):
     for node, cores in (("zeta", 4), ("alpha", 8), ("mac", 8)):
         push(fast_hub, node, cores=cores, os_name="Darwin" if node == "mac" else "Linux",
              os_version="23.4.0" if node == "mac" else "6.1.0")
+    st, _ = http("POST", fast_hub.url + "/api/jobs", {"type": "mps", "payload": {"model": LP, "format": "lp"}},
+                 token=ADMIN)  # no worker: it stays queued
+    assert st == 201
     win = FleetWindow(fast_hub.url, None)
     qtbot.addWidget(win)
     win.resize(1100, 700)
     win.show()
     qtbot.waitUntil(lambda: len(win.cards) == 4, timeout=10000)
     win.flush()
+    qtbot.waitUntil(lambda: "jobs: 0 running on 0 nodes, 1 queued" in win.summary.text(), timeout=5000)
+    assert "20 cores online" in win.summary.text()  # zeta 4 + alpha 8 + mac 8; old-box is offline
     assert win.ordered() == ["alpha", "mac", "old-box", "zeta"]
     assert "macOS 14" in win.cards["mac"].meta.text()
 

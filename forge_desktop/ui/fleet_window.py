@@ -32,6 +32,7 @@ CARD_W, CARD_H = 244, 176
 FLUSH_MS = 500
 AGE_REFRESH_MS = 10000
 TABLE_REFRESH_MS = 30000
+QUEUE_REFRESH_MS = 10000
 RESORT_MIN_S = 5.0
 SORTS = (("name", "Name"), ("status", "Status"), ("cpu", "CPU"), ("mem", "Memory"), ("last_seen", "Last seen"))
 STATUS_ORDER = {"offline": 0, "degraded": 1, "online": 2}
@@ -496,6 +497,10 @@ class FleetWindow(QMainWindow):
         self.age_timer = QTimer(self)
         self.age_timer.timeout.connect(self._refresh_ages)
         self.age_timer.start(AGE_REFRESH_MS)
+        self.queue: dict = {}
+        self.queue_timer = QTimer(self)
+        self.queue_timer.timeout.connect(self._load_queue)
+        self.queue_timer.start(QUEUE_REFRESH_MS)
         self.table_timer = QTimer(self)
         self.table_timer.timeout.connect(lambda: self.table_view and self._reload())
         self.table_timer.start(TABLE_REFRESH_MS)
@@ -556,6 +561,8 @@ class FleetWindow(QMainWindow):
         self.stream.failed.connect(self._on_error)
         self.stream.start()
         self._reload()
+        self.queue = {}
+        self._load_queue()
 
     def _reload(self) -> None:
         gen = self._generation
@@ -602,6 +609,16 @@ class FleetWindow(QMainWindow):
     def _on_error(self, message: str) -> None:
         self.summary.setStyleSheet(f"padding: 6px 10px; color: {th.colors().bad}")
         self.summary.setText(message)
+
+    def _load_queue(self) -> None:
+        gen = self._generation
+        fetch(self.hub_url, self.token, "/api/jobs", {"limit": 1},
+              on_done=lambda body: self._on_queue(body, gen))
+
+    def _on_queue(self, body, generation: int) -> None:
+        if generation == self._generation and isinstance(body, dict) and isinstance(body.get("counts"), dict):
+            self.queue = body["counts"]
+            self._show_summary()
 
     def _model(self, node_id: str) -> NodeModel:
         model = self.models.get(node_id)
@@ -664,8 +681,12 @@ class FleetWindow(QMainWindow):
         shown = len(self._order)
         filtered = f" · {shown} shown" if self.filter_edit.text().strip() else ""
         self.summary.setStyleSheet(f"padding: 6px 10px; color: {th.colors().muted}")
+        cores = sum(m.summary.get("cores") or 0 for m in self.models.values() if m.summary.get("status") == "online")
+        busy = sum(1 for m in self.models.values() if (m.summary.get("jobs") or {}).get("running"))
+        queue = (f" · jobs: {self.queue.get('running', 0)} running on {busy} node{'s' if busy != 1 else ''}, "
+                 f"{self.queue.get('pending', 0)} queued" if self.queue else "")
         self.summary.setText(f"{len(self.models)} nodes at {self.hub_url}: {', '.join(parts) or 'none yet'}"
-                             f"{filtered} · updated {time.strftime('%H:%M:%S')}")
+                             f" · {cores} cores online{queue}{filtered} · updated {time.strftime('%H:%M:%S')}")
 
     def _relayout(self, force: bool = False, only_if_changed: bool = False) -> None:
         width = self.scroll.viewport().width() or self.width()
@@ -723,7 +744,7 @@ class FleetWindow(QMainWindow):
 
     def closeEvent(self, event) -> None:
         self._generation += 1
-        for timer in (self.flush_timer, self.age_timer, self.table_timer):
+        for timer in (self.flush_timer, self.age_timer, self.table_timer, self.queue_timer):
             timer.stop()
         self._stop_stream()
         th.theme.changed.disconnect(self.restyle)
