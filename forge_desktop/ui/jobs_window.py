@@ -248,7 +248,8 @@ class StatRow(QWidget):
             caption = QLabel(name)
             caption.setStyleSheet(f"color: {th.colors().muted}; font-size: 11px")
             shown = th.plain_label(text)
-            shown.setStyleSheet(f"font-size: 16px; font-weight: 600; color: {th.colors().ok if good else th.colors().text}")
+            color = th.colors().ok if good else th.colors().text
+            shown.setStyleSheet(f"font-size: 16px; font-weight: 600; color: {color}")
             shown.setTextInteractionFlags(Qt.TextSelectableByMouse)
             box.addWidget(caption)
             box.addWidget(shown)

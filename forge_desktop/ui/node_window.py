@@ -25,7 +25,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont, QPainter
-from PySide6.QtWidgets import (QButtonGroup, QFrame, QGridLayout, QHBoxLayout, QLabel, QPushButton, QScrollArea,
+from PySide6.QtWidgets import (QButtonGroup, QFrame, QHBoxLayout, QLabel, QPushButton, QScrollArea,
                                QSizePolicy, QVBoxLayout, QWidget)
 
 from . import theme as th
@@ -251,6 +251,7 @@ class NodeWindow(QWidget):
         self.picked_span = False
         self._generation = 0
         self._parts: list[list[dict] | None] = []
+        self._styled_for: tuple[str, bool] | None = None
 
         self.title = th.plain_label(node_id)
         self.badge = th.plain_label()
@@ -372,6 +373,7 @@ class NodeWindow(QWidget):
 
     def restyle(self) -> None:
         c = th.colors()
+        self._styled_for = (self.status, c.dark)
         self.page.setStyleSheet(f"#nodePage {{ background: {c.surface}; }}")
         self.title.setStyleSheet(f"font-weight: 600; font-size: 16px; color: {c.text}")
         self.info.setStyleSheet(f"color: {c.muted}; padding-left: 8px")
@@ -494,7 +496,8 @@ class NodeWindow(QWidget):
         self._show_readouts(latest)
         self._show_facts(latest)
         self._show_banner(now)
-        self.restyle()
+        if (self.status, th.colors().dark) != self._styled_for:  # style sheets re-polish: only on a change
+            self.restyle()
         self.info.setText(f"{n_cores} cores · {len(self.samples)} samples ({self.span.label} at "
                           f"{self.span.resolution})")
         self.data_shown.emit(len(self.samples))

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, QSettings, Qt, Signal
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QLabel, QTableWidgetItem
+from PySide6.QtWidgets import QLabel
 
 MODES = ("auto", "light", "dark")
 WARN_AT = {"cpu": 80.0, "mem": 80.0, "disk": 80.0, "temp": 80.0}
@@ -143,11 +143,6 @@ def plain_label(text: str = "", style: str = "") -> QLabel:
     if style:
         label.setStyleSheet(style)
     return label
-
-
-def plain_item(text: str) -> QTableWidgetItem:
-    """Table items never render HTML; this exists so call sites say what they show."""
-    return QTableWidgetItem(text)
 
 
 def ago(seconds: float | None) -> str:
