@@ -98,8 +98,9 @@ FLEET_CPU_GOAL_PCT = 10.0
 def measure_fleet_window(url: str, nodes: int, seconds: float, warmup: float, table: bool = False) -> dict:
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     import psutil
-    from PySide6.QtCore import QEventLoop, QTimer
+    from PySide6.QtCore import QEventLoop, QSettings, QTimer
     from PySide6.QtWidgets import QApplication
+    QSettings.setPath(QSettings.NativeFormat, QSettings.UserScope, tempfile.mkdtemp(prefix="forge-bench-qsettings-"))
     from forge_desktop.ui.fleet_window import FleetWindow
     _app = QApplication.instance() or QApplication([])  # held for the window's lifetime
     proc = psutil.Process()

@@ -314,3 +314,20 @@ def test_cancel_asks_for_the_admin_secret_then_cancels(qtbot, hub, artifacts):
 def Qt_key_return():
     from PySide6.QtCore import Qt
     return Qt.Key_Return
+
+
+def test_fleet_card_names_the_job_its_node_runs(qtbot, hub):
+    from forge_desktop.ui.fleet_window import FleetWindow
+    win = FleetWindow(hub.url, None)
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitUntil(lambda: "w1" in win.cards, timeout=15000)
+    job_id = submit(hub, {"type": "sleep", "payload": {"seconds": 12}, "label": "card job"})
+    qtbot.waitUntil(lambda: hub.job(job_id)["status"] == "running", timeout=20000)
+    qtbot.waitUntil(lambda: win.cards["w1"].jobs.text() == f"▶ #{job_id} sleep card job", timeout=15000)
+    win.set_table_view(True)
+    qtbot.waitUntil(lambda: win.table.rowCount() >= 1, timeout=5000)
+    row = win.table.rows["w1"]
+    assert win.table.item(row, 12).text() == f"#{job_id} sleep card job"
+    win.close()
+    hub.wait_job_final(job_id, timeout=30)

@@ -20,7 +20,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QSettings, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFrame, QGridLayout, QHBoxLayout, QHeaderView, QLabel,
-                               QLineEdit, QMainWindow, QPushButton, QScrollArea, QStackedWidget, QTableWidget,
+                               QLineEdit, QMainWindow, QPushButton, QScrollArea, QSizePolicy, QStackedWidget, QTableWidget,
                                QTableWidgetItem, QToolBar, QVBoxLayout, QWidget)
 
 from ..client import normalize_url
@@ -33,6 +33,7 @@ FLUSH_MS = 500
 AGE_REFRESH_MS = 10000
 TABLE_REFRESH_MS = 30000
 QUEUE_REFRESH_MS = 10000
+RUNNING_JOBS_SHOWN = 500
 RESORT_MIN_S = 5.0
 SORTS = (("name", "Name"), ("status", "Status"), ("cpu", "CPU"), ("mem", "Memory"), ("last_seen", "Last seen"))
 STATUS_ORDER = {"offline": 0, "degraded": 1, "online": 2}
@@ -51,6 +52,8 @@ class NodeModel:
     summary: dict = field(default_factory=dict)
     spark: deque = field(default_factory=lambda: deque(maxlen=SPARK_POINTS))
     latest: dict | None = None
+    running: list = field(default_factory=list)
+    """The node's running jobs as GET /api/jobs?status=running lists them."""
 
     def apply(self, summary: dict, *, full: bool) -> None:
         self.summary.update({k: v for k, v in summary.items() if k not in ("spark", "spark_tail", "latest")})
@@ -208,6 +211,7 @@ class NodeCard(QFrame):
         self.load = th.plain_label()
         self.mem_text = th.plain_label()
         self.jobs = th.plain_label()
+        self.jobs.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)  # a long job label must not widen the card
         self.cpu_bar, self.mem_bar = LevelBar("cpu"), LevelBar("mem")
         self.seen = th.plain_label()
         self.spark = Sparkline()
@@ -270,8 +274,7 @@ class NodeCard(QFrame):
         _set(self.mem_text, f"Memory {_pct(s.get('mem'))}")
         self.cpu_bar.set_value(s.get("cpu"), greyed)
         self.mem_bar.set_value(s.get("mem"), greyed)
-        jobs = (s.get("jobs") or {}).get("running") or 0
-        _set(self.jobs, f"▶ {jobs} job{'s' if jobs != 1 else ''} running" if jobs else "")
+        _set(self.jobs, running_text(model))
         last = s.get("last_seen")
         _set(self.seen, ("last seen " if status != "online" else "seen ") + th.ago(now - last) if last
              else "never seen")
@@ -280,6 +283,17 @@ class NodeCard(QFrame):
     def mouseDoubleClickEvent(self, event) -> None:
         self.open_requested.emit(self.node_id)
         event.accept()
+
+
+def running_text(model: NodeModel) -> str:
+    """"▶ #12 jobshop ft06" for one job, "▶ #12 jobshop +2 more" for several, from the queue's list."""
+    if model.running:
+        first = model.running[0]
+        name = " ".join(str(x) for x in (f"#{first.get('id')}", first.get("type"), first.get("label")) if x)
+        more = len(model.running) - 1
+        return f"▶ {name}" + (f" +{more} more" if more else "")
+    jobs = (model.summary.get("jobs") or {}).get("running") or 0
+    return f"▶ {jobs} job{'s' if jobs != 1 else ''} running" if jobs else ""
 
 
 def _set(label: QLabel, text: str) -> None:
@@ -372,7 +386,7 @@ class FleetTable(QTableWidget):
             ("–" if f["load_per_core"] is None else f"{f['load_per_core']:.2f}", f["load_per_core"], None),
             (_uptime(f["uptime"]), f["uptime"], None),
             (str(s.get("agent_version") or "–"), None, None),
-            (f"{jobs} running" if jobs else "–", jobs, None),
+            (running_text(m)[2:] or "–", jobs, None),
             (th.ago(now - last) if last else "never", -(last or 0), None),
         ]
         for col, (text, key, color) in enumerate(cells):
@@ -611,14 +625,24 @@ class FleetWindow(QMainWindow):
         self.summary.setText(message)
 
     def _load_queue(self) -> None:
+        """The queue's counts and the running jobs, so each card can name the job its node runs."""
         gen = self._generation
-        fetch(self.hub_url, self.token, "/api/jobs", {"limit": 1},
+        fetch(self.hub_url, self.token, "/api/jobs", {"status": "running", "limit": RUNNING_JOBS_SHOWN},
               on_done=lambda body: self._on_queue(body, gen))
 
     def _on_queue(self, body, generation: int) -> None:
-        if generation == self._generation and isinstance(body, dict) and isinstance(body.get("counts"), dict):
-            self.queue = body["counts"]
-            self._show_summary()
+        if generation != self._generation or not isinstance(body, dict) or not isinstance(body.get("counts"), dict):
+            return
+        self.queue = body["counts"]
+        running: dict[str, list[dict]] = {}
+        for job in body.get("jobs") or []:
+            if isinstance(job, dict) and job.get("claimed_by"):
+                running.setdefault(job["claimed_by"], []).append(job)
+        for node_id, model in self.models.items():
+            if model.running != running.get(node_id, []):
+                model.running = running.get(node_id, [])
+                self.dirty.add(node_id)
+        self._show_summary()
 
     def _model(self, node_id: str) -> NodeModel:
         model = self.models.get(node_id)
