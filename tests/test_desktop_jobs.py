@@ -331,3 +331,15 @@ def test_fleet_card_names_the_job_its_node_runs(qtbot, hub):
     assert win.table.item(row, 12).text() == f"#{job_id} sleep card job"
     win.close()
     hub.wait_job_final(job_id, timeout=30)
+
+
+def test_job_labels_are_plain_text(qtbot, hub):
+    from PySide6.QtCore import Qt
+    from forge_desktop.ui.jobs_window import JobWindow
+    hostile = "<b style=color:red>HUB COMPROMISED</b>"
+    job_id = submit(hub, {"type": "sleep", "payload": {"seconds": 0}, "label": hostile})
+    detail = JobWindow(hub.url, None, job_id)
+    qtbot.addWidget(detail)
+    qtbot.waitUntil(lambda: detail.job is not None, timeout=5000)
+    assert detail.sub.textFormat() == Qt.PlainText and hostile in detail.sub.text()
+    assert hostile not in detail.facts.text()  # the facts line is rich text: it never carries the label
