@@ -265,3 +265,46 @@ def test_node_window_ranges_pick_the_tier_and_span_real_time(qtbot, sim_hub):
         assert hi == pytest.approx(time.time(), abs=5) and hi - lo == pytest.approx(seconds, rel=0.01)
         if resolution == "1s":
             assert len(win.samples) == 90  # the raw samples; the averaged tiers fill as the hub rolls them up
+
+
+def drag(widget, a, b) -> None:
+    """A left-button drag from a to b as Qt delivers it (QTest's mouseMove carries no buttons)."""
+    from PySide6.QtCore import QEvent, QPointF, Qt
+    from PySide6.QtGui import QMouseEvent
+    from PySide6.QtWidgets import QApplication
+
+    def send(kind, p, buttons):
+        local = QPointF(p)
+        QApplication.sendEvent(widget, QMouseEvent(kind, local, QPointF(widget.mapToGlobal(p)), Qt.LeftButton,
+                                                   buttons, Qt.NoModifier))
+    send(QEvent.MouseButtonPress, a, Qt.LeftButton)
+    for i in range(1, 11):
+        send(QEvent.MouseMove, a + (b - a) * (i / 10), Qt.LeftButton)
+    send(QEvent.MouseButtonRelease, b, Qt.NoButton)
+
+
+def test_drag_zooms_every_chart_into_a_stretch_of_time_and_reset_zoom_returns(qtbot, sim_hub):
+    from PySide6.QtCore import QPoint
+    from forge_desktop.ui.node_window import NodeWindow
+    push(sim_hub, "zoomer", count=200)
+    win = NodeWindow(sim_hub.url, None, "zoomer")
+    qtbot.addWidget(win)
+    win.resize(1100, 800)
+    win.show()
+    qtbot.waitUntil(lambda: len(win.samples) >= 200, timeout=10000)
+    view = win.mem_chart.plot_widget.viewport()
+    rect = win.mem_chart.plot.getViewBox().sceneBoundingRect()
+    y = int(rect.center().y())
+    a, b = QPoint(int(rect.left() + rect.width() * 0.6), y), QPoint(int(rect.left() + rect.width() * 0.9), y)
+    drag(view, a, b)
+    qtbot.waitUntil(lambda: win.zoomed, timeout=3000)
+    for chart in (win.cpu_chart, win.disk_chart, win.load_chart):  # the time axes are linked
+        lo, hi = chart.plot.viewRange()[0]
+        assert hi - lo < 0.5 * 300
+    assert win.mem_chart.plot.viewRange()[1][1] == pytest.approx(102, abs=1)  # memory keeps its 0-100 % axis
+    assert win.reset_zoom.isVisible() and win.cpu_chart.cursor.isVisible()
+    qtbot.wait(1200)  # a redraw does not undo the zoom
+    assert win.cpu_chart.plot.viewRange()[0][1] - win.cpu_chart.plot.viewRange()[0][0] < 0.5 * 300
+    win.reset_zoom.click()
+    lo, hi = win.cpu_chart.plot.viewRange()[0]
+    assert hi - lo == pytest.approx(300, abs=1) and not win.zoomed

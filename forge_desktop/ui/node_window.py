@@ -207,12 +207,17 @@ class Chart(QFrame):
         self.readout = th.plain_label()
         self.plot_widget = pg.PlotWidget(axisItems={"bottom": pg.DateAxisItem(orientation="bottom")})
         self.plot_widget.setFixedHeight(height)
+        self.y_range: tuple[float, float] | None = None
         self.plot: pg.PlotItem = self.plot_widget.getPlotItem()
         self.plot.showGrid(x=True, y=True, alpha=0.15)
         self.plot.setMouseEnabled(x=True, y=False)
         self.plot.hideButtons()
         self.plot.getAxis("bottom").setHeight(30)
         self.plot.getAxis("left").setWidth(56)  # the same for every chart, so their time axes line up
+        self.plot.getViewBox().setMouseMode(pg.ViewBox.RectMode)  # drag to zoom into a stretch of time
+        self.cursor = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen("#888", width=1, style=Qt.DashLine))
+        self.cursor.hide()
+        self.plot.addItem(self.cursor, ignoreBounds=True)
         head = QHBoxLayout()
         head.addWidget(self.title)
         head.addWidget(self.readout, 1)
@@ -221,6 +226,13 @@ class Chart(QFrame):
         layout.setSpacing(2)
         layout.addLayout(head)
         layout.addWidget(self.plot_widget)
+
+    def keep_y(self) -> None:
+        """Zooming is about time: put the value axis back (fixed, or following the data)."""
+        if self.y_range:
+            self.plot.setYRange(*self.y_range, padding=0.02 if self.y_range[1] == 100 else 0)
+        else:
+            self.plot.enableAutoRange(y=True)
 
     def restyle(self, greyed: bool) -> None:
         c = th.colors()
@@ -269,6 +281,12 @@ class NodeWindow(QWidget):
             self.span_buttons.addButton(b, i)
             head.addWidget(b)
         self.span_buttons.idClicked.connect(self._span_clicked)
+        self.zoomed = False
+        self.reset_zoom = QPushButton("Reset zoom")
+        self.reset_zoom.setToolTip("Back to the whole range (drag across any chart to zoom in)")
+        self.reset_zoom.clicked.connect(self._unzoom)
+        self.reset_zoom.hide()
+        head.addWidget(self.reset_zoom)
 
         self.banner = th.plain_label()
         self.banner.hide()
@@ -289,7 +307,7 @@ class NodeWindow(QWidget):
         facts_row.addStretch(1)
 
         self.cpu_chart = Chart("CPU (all cores)")
-        self.cpu_chart.plot.setYRange(0, 100, padding=0.02)
+        self.cpu_chart.y_range = (0, 100)
         self.heat_chart = Chart("Per core", height=140)
         self.heat = pg.ImageItem()
         self.heat.setLevels((0, 100))
@@ -298,7 +316,7 @@ class NodeWindow(QWidget):
         self.heat_chart.plot.getAxis("left").setLabel("core")
         self.core_grid = CoreGrid()
         self.mem_chart = Chart("Memory")
-        self.mem_chart.plot.setYRange(0, 100, padding=0.02)
+        self.mem_chart.y_range = (0, 100)
         self.disk_chart = Chart("Disk I/O")
         self.net_chart = Chart("Network")
         self.load_chart = Chart("Load average")
@@ -306,10 +324,15 @@ class NodeWindow(QWidget):
                        self.load_chart)
         for chart in self.charts[1:]:
             chart.plot.setXLink(self.cpu_chart.plot)
+        for chart in self.charts:
+            chart.plot.getViewBox().sigRangeChangedManually.connect(self._zoomed)
+            chart.plot.scene().sigMouseMoved.connect(lambda pos, chart=chart: self._cursor_at(chart, pos))
         for chart in (self.disk_chart, self.net_chart):
             chart.plot.setLabel("left", units="B/s")
             chart.plot.getViewBox().setLimits(yMin=0, minYRange=1024)
         self.load_chart.plot.getViewBox().setLimits(yMin=0)
+        for chart in self.charts:
+            chart.keep_y()
 
         def curve(chart: Chart, color: str, name: str, width: float = 1.5, fill: bool = False) -> pg.PlotDataItem:
             if chart.plot.legend is None:
@@ -394,12 +417,42 @@ class NodeWindow(QWidget):
         self.core_grid.update()
 
     # --- data -------------------------------------------------------------------------
+    def _zoomed(self, *_args) -> None:
+        """The user dragged or wheeled a chart: hold that view (live data still flows) until Reset zoom."""
+        self.zoomed = True
+        self.reset_zoom.show()
+        for chart in self.charts:
+            chart.keep_y()
+
+    def _unzoom(self) -> None:
+        self.zoomed = False
+        self.reset_zoom.hide()
+        now = time.time()
+        self.cpu_chart.plot.setXRange(now - self.span.seconds, now, padding=0)
+        for chart in self.charts:
+            chart.keep_y()
+
+    def _cursor_at(self, chart: Chart, pos) -> None:
+        """One time cursor across every chart, where the mouse points in any of them."""
+        vb = chart.plot.getViewBox()
+        if not chart.plot.sceneBoundingRect().contains(pos):
+            for c in self.charts:
+                c.cursor.hide()
+            return
+        t = vb.mapSceneToView(pos).x()
+        for c in self.charts:
+            c.cursor.setPos(t)
+            c.cursor.show()
+        chart.plot_widget.setToolTip(time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t)))
+
     def _span_clicked(self, i: int) -> None:
         self.picked_span = True
         self.set_span(SPANS[i])
 
     def set_span(self, span: Span) -> None:
         self.span = span
+        self.zoomed = False
+        self.reset_zoom.hide()
         self.span_buttons.button(SPANS.index(span)).setChecked(True)
         self._generation += 1
         gen = self._generation
@@ -485,11 +538,13 @@ class NodeWindow(QWidget):
             t0, t1 = float(series.ts[0]), float(series.ts[-1]) + self.span.step_s
             self.heat.setImage(np.nan_to_num(series.cores, nan=0.0), autoLevels=False, levels=(0, 100))
             self.heat.setRect(QRectF(t0, 0, max(t1 - t0, 1.0), series.cores.shape[1]))
-            self.heat_chart.plot.setYRange(0, series.cores.shape[1], padding=0)
+            self.heat_chart.y_range = (0, series.cores.shape[1])
+            self.heat_chart.keep_y()
         else:
             self.heat.clear()
         self.heat_chart.plot_widget.setFixedHeight(max(120, min(320, 40 + 3 * n_cores)))
-        self.cpu_chart.plot.setXRange(now - self.span.seconds, now, padding=0)
+        if not self.zoomed:
+            self.cpu_chart.plot.setXRange(now - self.span.seconds, now, padding=0)
         latest = self.samples[-1] if self.samples else {}
         per_core = (latest.get("cpu") or {}).get("per_core") or []
         self.core_grid.set_values([math.nan if v is None else float(v) for v in per_core], self.greyed)
