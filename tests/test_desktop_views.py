@@ -148,8 +148,10 @@ def test_node_supplied_strings_are_plain_text_on_cards_table_and_node_window(qtb
     win = FleetWindow(sim_hub.url, None)
     qtbot.addWidget(win)
     win.show()
-    qtbot.waitUntil(lambda: "evil" in win.cards and HOSTILE in win.cards["evil"].meta.text(), timeout=10000)
+    qtbot.waitUntil(lambda: "evil" in win.cards and win.cards["evil"].meta.text().startswith("<b style"),
+                    timeout=10000)
     card = win.cards["evil"]
+    assert "&lt;b style=color:red&gt;HUB COMPROMISED&lt;/b&gt;" in card.meta.toolTip()  # the tooltip shows it literally
     for label in card.findChildren(QLabel):
         assert label.textFormat() == Qt.PlainText, label.text()
     assert card.meta.textFormat() == Qt.PlainText

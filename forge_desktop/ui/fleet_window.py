@@ -211,7 +211,8 @@ class NodeCard(QFrame):
         self.load = th.plain_label()
         self.mem_text = th.plain_label()
         self.jobs = th.plain_label()
-        self.jobs.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)  # a long job label must not widen the card
+        for label in (self.meta, self.jobs):  # a long OS version or job label must not widen the card
+            label.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
         self.cpu_bar, self.mem_bar = LevelBar("cpu"), LevelBar("mem")
         self.seen = th.plain_label()
         self.spark = Sparkline()
@@ -269,7 +270,9 @@ class NodeCard(QFrame):
             self.name.setText(s.get("name") or model.id)
             parts = [th.friendly_os(s.get("os"), s.get("os_version")) if s.get("os") else None,
                      th.friendly_arch(s.get("arch")) or None, f"{s['cores']} cores" if s.get("cores") else None]
-            self.meta.setText(" · ".join(p for p in parts if p) or "—")
+            full = " · ".join(p for p in parts if p) or "—"
+            self.meta.setText(self.meta.fontMetrics().elidedText(full, Qt.ElideRight, CARD_W - 24))
+            self.meta.setToolTip(th.plain_tip(full))
         _set(self.load, f"CPU {_pct(s.get('cpu'))}")
         _set(self.mem_text, f"Memory {_pct(s.get('mem'))}")
         self.cpu_bar.set_value(s.get("cpu"), greyed)

@@ -229,7 +229,7 @@ def cell(text: str, *, align_right: bool = False, color: str | None = None,
     if background:
         item.setBackground(QColor(background))
     if tip:
-        item.setToolTip(tip)
+        item.setToolTip(th.plain_tip(tip))
     return item
 
 
@@ -1062,7 +1062,7 @@ class JobsWindow(QMainWindow):
         result_item.setData(SHARE_ROLE, (-1.0 if share is None else share) if running else None)
         result_item.setForeground(QColor(ERROR_RED if status == "failed" else
                                          th.colors().muted if status == "pending" else th.colors().text))
-        result_item.setToolTip(job.get("error") or summary if status == "failed" else summary)
+        result_item.setToolTip(th.plain_tip(job.get("error") or summary if status == "failed" else summary))
         if job.get("created_at"):
             self.table.item(row, COL_CREATED).setToolTip(when(job["created_at"]))
 

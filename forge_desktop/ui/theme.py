@@ -9,6 +9,7 @@ text format is AutoText, which renders anything that looks like HTML as rich tex
 """
 from __future__ import annotations
 
+import html
 import math
 import time
 from dataclasses import dataclass
@@ -143,6 +144,12 @@ def plain_label(text: str = "", style: str = "") -> QLabel:
     if style:
         label.setStyleSheet(style)
     return label
+
+
+def plain_tip(text: str) -> str:
+    """A tooltip showing `text` literally: Qt renders a tooltip as rich text whenever it looks like
+    HTML, so the text is escaped inside a paragraph that is rich text on purpose."""
+    return f"<p style='white-space:pre-wrap'>{html.escape(text)}</p>" if text else ""
 
 
 def ago(seconds: float | None) -> str:
