@@ -343,3 +343,19 @@ def test_job_labels_are_plain_text(qtbot, hub):
     qtbot.waitUntil(lambda: detail.job is not None, timeout=5000)
     assert detail.sub.textFormat() == Qt.PlainText and hostile in detail.sub.text()
     assert hostile not in detail.facts.text()  # the facts line is rich text: it never carries the label
+
+
+def test_a_jobs_batch_button_shows_that_batch_in_the_queue(qtbot, hub, jobs_window):
+    win = jobs_window
+    st, out = http("POST", hub.url + "/api/jobs", {"jobs": [{"type": "sleep", "payload": {"seconds": 0}}] * 3,
+                                                   "label": "three"}, token=ADMIN)
+    assert st == 201, out
+    other = submit(hub, {"type": "sleep", "payload": {"seconds": 0}})
+    qtbot.waitUntil(lambda: all(i in win.rows_by_id for i in (*out["ids"], other)), timeout=6000)
+    win.table.selectRow(win.rows_by_id[out["ids"][0]])
+    qtbot.waitUntil(lambda: win.preview is not None and win.preview.batch_button.isVisible(), timeout=6000)
+    win.preview.batch_button.click()
+    qtbot.waitUntil(lambda: set(win.rows_by_id) == set(out["ids"]), timeout=6000)
+    assert win.filters() == {"batch": out["batch_id"]} and other not in win.rows_by_id
+    win.set_filter("batch", "")
+    qtbot.waitUntil(lambda: other in win.rows_by_id, timeout=6000)

@@ -465,6 +465,7 @@ class JobWindow(QWidget):
     """
     shown = Signal(dict)
     closed = Signal()
+    batch_requested = Signal(str)
 
     def __init__(self, hub_url: str, token: str | None, job_id: int, parent: QWidget | None = None):
         super().__init__(parent)
@@ -522,6 +523,11 @@ class JobWindow(QWidget):
             b.hide()
             arow.addWidget(b)
             self.actions[name] = b
+        self.batch_button = QPushButton("Batch")
+        self.batch_button.setToolTip("Show this job's batch in the queue")
+        self.batch_button.clicked.connect(lambda: self.job and self.batch_requested.emit(str(self.job["batch_id"])))
+        self.batch_button.hide()
+        arow.addWidget(self.batch_button)
         self.sign_in = QLineEdit()
         self.sign_in.setEchoMode(QLineEdit.Password)
         self.sign_in.setPlaceholderText("admin secret")
@@ -694,6 +700,9 @@ class JobWindow(QWidget):
         self.status_badge.setToolTip("the job succeeded, but its solver found no solution" if shown != status else "")
         self.sub.setText(" · ".join(str(x) for x in (job.get("type"), job.get("label")) if x))
         self._show_actions(job)
+        if job.get("batch_id"):
+            self.batch_button.setText(f"Batch {job['batch_id']} →")
+        self.batch_button.setVisible(bool(job.get("batch_id")))
         running = status == "running"
         self.progress_box.setVisible(running)
         if running:
@@ -856,9 +865,11 @@ class JobsWindow(QMainWindow):
         self.status_box = self._combo("All statuses", [(s, s) for s in STATUSES])
         self.type_box = self._combo("All types", [])
         self.node_box = self._combo("All machines", [])
+        self.batch_box = self._combo("All batches", [])
+        self.batch_box.setToolTip("One batch (or sweep) of jobs: pick it here or with a job's Batch button")
         spacer = QWidget()
         spacer.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Preferred)
-        for w in (title, self.counts, spacer, self.status_box, self.type_box, self.node_box):
+        for w in (title, self.counts, spacer, self.status_box, self.type_box, self.node_box, self.batch_box):
             bar.addWidget(w)
         self.addToolBar(bar)
 
@@ -901,7 +912,7 @@ class JobsWindow(QMainWindow):
         self.resize(1180, 860)
         self.message.setText(f"Loading {self.hub_url}/api/jobs …")
 
-        for box in (self.status_box, self.type_box, self.node_box):
+        for box in (self.status_box, self.type_box, self.node_box, self.batch_box):
             box.currentIndexChanged.connect(self._filters_changed)
         th.theme.changed.connect(self.restyle)
         self.timer = QTimer(self)
@@ -934,12 +945,12 @@ class JobsWindow(QMainWindow):
 
     def filters(self) -> dict[str, str]:
         f = {"status": self.status_box.currentData(), "type": self.type_box.currentData(),
-             "node": self.node_box.currentData()}
+             "node": self.node_box.currentData(), "batch": self.batch_box.currentData()}
         return {k: v for k, v in f.items() if v}
 
     def set_filter(self, name: str, value_: str) -> None:
-        """Select `value_` in the status/type/node filter (adding it if the hub has not listed it yet)."""
-        box = {"status": self.status_box, "type": self.type_box, "node": self.node_box}[name]
+        """Select `value_` in the status/type/node/batch filter (adding it if the hub has not listed it yet)."""
+        box = {"status": self.status_box, "type": self.type_box, "node": self.node_box, "batch": self.batch_box}[name]
         i = box.findData(value_)
         if i < 0:
             box.addItem(value_, value_)
@@ -969,7 +980,9 @@ class JobsWindow(QMainWindow):
         if generation != self._generation or not isinstance(body, dict):
             return
         self._fill_combo(self.type_box, body.get("types") or [])
-        self._fill_combo(self.node_box, sorted({j["claimed_by"] for j in body.get("jobs") or [] if j.get("claimed_by")}))
+        jobs = body.get("jobs") or []
+        self._fill_combo(self.node_box, sorted({j["claimed_by"] for j in jobs if j.get("claimed_by")}))
+        self._fill_combo(self.batch_box, sorted({str(j["batch_id"]) for j in jobs if j.get("batch_id")}))
         self.show_jobs(body.get("jobs") or [], body.get("total", 0), body.get("counts") or {})
 
     def _load_nodes(self) -> None:
@@ -1081,6 +1094,7 @@ class JobsWindow(QMainWindow):
         self._close_preview()
         self.preview_hint.hide()
         self.preview = JobWindow(self.hub_url, self.token, job_id, self.preview_host)
+        self.preview.batch_requested.connect(lambda b: self.set_filter("batch", b))
         self.preview_layout.addWidget(self.preview)
         self.preview.show()
 
@@ -1102,6 +1116,7 @@ class JobsWindow(QMainWindow):
                 win.raise_()
                 return win
         win = JobWindow(self.hub_url, self.token, job_id)
+        win.batch_requested.connect(lambda b: self.set_filter("batch", b))
         self.job_windows.append(win)
         win.closed.connect(lambda: self.job_windows.remove(win) if win in self.job_windows else None)
         win.show()
