@@ -198,6 +198,8 @@ def test_fleet_filter_sort_and_table_view(qtbot, fast_hub, artifacts):
     from forge_desktop.ui import theme
     assert offline.cpu_bar.color() == theme.colors().offline != theme.colors().bad
 
+    qtbot.wait(300)  # let the grid lay the cards out before the picture
+    win.grab().save(str(artifacts / "desktop_fleet_offline_card.png"))
     win.sort_box.setCurrentIndex(win.sort_box.findData("status"))
     assert win.ordered()[0] == "old-box"
     win.filter_edit.setText("macos")

@@ -202,7 +202,8 @@ class NodeCard(QFrame):
     def __init__(self, node_id: str, parent: QWidget | None = None):
         super().__init__(parent)
         self.node_id = node_id
-        self.greyed = False
+        self.greyed = False  # offline: grey card, grey bars
+        self.dimmed = False  # offline or degraded: its numbers may be stale, so they read dim
         self.setObjectName("card")
         self.setFixedSize(CARD_W, CARD_H)
         self.name = th.plain_label(node_id)
@@ -243,7 +244,7 @@ class NodeCard(QFrame):
 
     def restyle(self) -> None:
         c = th.colors()
-        text = c.muted if self.greyed else c.text
+        text = c.muted if self.dimmed else c.text
         self.setStyleSheet(f"#card {{ background: {c.window if self.greyed else c.surface}; "
                            f"border: 1px solid {c.border}; border-radius: 8px; }}"
                            f"QLabel {{ background: transparent; color: {text}; font-size: 11px }}")
@@ -254,9 +255,9 @@ class NodeCard(QFrame):
     def show_model(self, model: NodeModel, now: float) -> None:
         s = model.summary
         status = s.get("status") or "unknown"
-        greyed = status == "offline"
-        if greyed != self.greyed:
-            self.greyed = greyed
+        greyed, dimmed = status == "offline", status in ("offline", "degraded")
+        if (greyed, dimmed) != (self.greyed, self.dimmed):
+            self.greyed, self.dimmed = greyed, dimmed
             self.restyle()
             self._status_shown = None
         if status != getattr(self, "_status_shown", None):  # a style sheet re-polishes: only on a change
