@@ -247,10 +247,12 @@ def test_running_bar_is_time_against_the_limit_and_pending_says_why_it_waits(qtb
                     and win.preview.job.get("progress") is not None, timeout=10000)
     preview = win.preview
     assert preview.job_id == running and preview.isVisible()
-    qtbot.waitUntil(lambda: preview.progress_bar.value() >= 250, timeout=10000)
+    qtbot.waitUntil(lambda: preview.progress_bar.value() >= 250, timeout=15000)
     started = hub.job(running)["claimed_at"]
     used = (preview.progress_bar.value() / 1000) * limit
-    assert abs(used - (time.time() - started)) < 3.5  # the bar is time used, kept current, not 1 - gap
+    elapsed = time.time() - started
+    # the bar is time used (kept current from the hub's clock, redrawn every 2 s), not 1 - gap
+    assert elapsed - 5 < used <= elapsed + 1
     assert preview.progress_text.text().startswith(f"{preview.progress_bar.value() // 10} % of the {limit} s limit")
     assert preview.gap_figure.text().startswith("gap ") or preview.gap_figure.text() == "no gap yet"
     win.grab().save(str(artifacts / "desktop_jobs_preview.png"))

@@ -239,6 +239,7 @@ def test_dark_mode_restyles_the_fleet_window(qtbot, sim_hub, artifacts):
     qtbot.addWidget(win)
     win.show()
     qtbot.waitUntil(lambda: "alpha" in win.cards, timeout=10000)
+    before = QApplication.palette().window().color().name()
     try:
         theme.theme.set_mode("dark", remember=False)
         assert theme.colors().dark
@@ -249,6 +250,7 @@ def test_dark_mode_restyles_the_fleet_window(qtbot, sim_hub, artifacts):
     finally:
         theme.theme.set_mode("light", remember=False)
     assert theme.LIGHT.surface in win.cards["alpha"].styleSheet()
+    assert QApplication.palette().window().color().name() == before  # light gives the platform's palette back
 
 
 def test_node_window_ranges_pick_the_tier_and_span_real_time(qtbot, sim_hub):

@@ -198,17 +198,25 @@ def friendly_arch(arch: str | None) -> str:
             "ARM64": "ARM64", "i386": "x86", "i686": "x86", "armv7l": "ARM32"}.get(a, a)
 
 
+_platform_palette = None
+"""The palette the application had before dark mode first replaced it (the OS's own, on a desktop)."""
+
+
 def apply_palette() -> None:
-    """Give the whole application the light or dark palette of the current mode."""
+    """Give the whole application the dark palette in dark mode, and its own palette back in light mode."""
     from PySide6.QtGui import QColor, QPalette
     from PySide6.QtWidgets import QApplication
+    global _platform_palette
     app = QApplication.instance()
     if app is None:
         return
     c = colors()
     if not c.dark:
-        app.setPalette(app.style().standardPalette())
+        if _platform_palette is not None:
+            app.setPalette(_platform_palette)
         return
+    if _platform_palette is None:
+        _platform_palette = QPalette(app.palette())
     p = QPalette()
     for role, color in ((QPalette.Window, c.window), (QPalette.WindowText, c.text), (QPalette.Base, c.surface),
                         (QPalette.AlternateBase, "#252b33"), (QPalette.Text, c.text), (QPalette.Button, "#2a3038"),
