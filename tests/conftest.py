@@ -246,6 +246,18 @@ def hub_config(tmp_path):
     return make
 
 
+@pytest.fixture(autouse=True)
+def _own_qsettings(tmp_path_factory):
+    """Qt windows remember choices (fleet view, theme) in QSettings: keep them out of the real home."""
+    try:
+        from PySide6.QtCore import QSettings
+    except ImportError:
+        yield
+        return
+    QSettings.setPath(QSettings.NativeFormat, QSettings.UserScope, str(tmp_path_factory.getbasetemp() / "qsettings"))
+    yield
+
+
 @pytest.fixture
 def artifacts() -> Path:
     """Folder for screenshots (ignored by git)."""
