@@ -226,7 +226,7 @@ Subject To
  c2: x <= 3
 End
 """
-HARD = SHARED / "data" / "jsplib" / "instances" / "abz7"  # 20 x 15: CP-SAT runs to its time limit
+HARD = FIXTURES / "jsplib" / "instances" / "abz7"  # 20 x 15: CP-SAT runs to its time limit
 
 
 def test_running_bar_is_time_against_the_limit_and_pending_says_why_it_waits(qtbot, hub, jobs_window, artifacts):
