@@ -17,7 +17,7 @@ from .events import Broadcaster
 from .fleet import SPARK_POINTS, FleetState
 from .group_commit import GroupCommit
 from .rollup import Rollups
-from .routes import fleet, ingest, jobs, tokens, web as web_routes
+from .routes import fleet, ingest, job_actions, jobs, tokens, web as web_routes
 from .state import HUB, HubState
 from .store import AsyncStore, Store
 from .tasks import all_tasks, every
@@ -30,7 +30,7 @@ MAX_BODY = 16 * 1024 * 1024
 def create_app(config: HubConfig) -> web.Application:
     app = web.Application(middlewares=[error_middleware], client_max_size=MAX_BODY)
     app.cleanup_ctx.append(_hub_context(config))
-    for mod in (ingest, fleet, tokens, jobs, web_routes):
+    for mod in (ingest, fleet, tokens, jobs, job_actions, web_routes):
         app.add_routes(mod.routes)
     web_routes.setup_static(app)
     return app

@@ -6,7 +6,7 @@ import uuid
 
 from aiohttp import web
 
-from .. import sweeps
+from .. import sweeps, waiting
 from ..auth import require_admin
 from ..errors import ApiError, bad_request, not_found, read_object
 from ..state import HubState, hub_state
@@ -210,7 +210,9 @@ async def list_jobs(request: web.Request) -> web.Response:
     jobs, total = await hub.db.read(hub.db.store.jobs, status, q.get("type") or None, q.get("node") or None,
                                     q.get("batch") or None, limit, offset, q.get("results") == "1")
     counts = await hub.db.read(hub.db.store.queue_counts)
-    return web.json_response({"jobs": jobs, "total": total, "counts": counts, "types": sorted(job_types(hub))})
+    await waiting.annotate(hub, jobs, time.time())
+    return web.json_response({"jobs": jobs, "total": total, "counts": counts, "types": sorted(job_types(hub)),
+                              "now": time.time()})
 
 
 @routes.get("/api/jobs/{job_id}")
@@ -220,6 +222,8 @@ async def show_job(request: web.Request) -> web.Response:
     job = await hub.db.read(hub.db.store.job, _job_id(request))
     if job is None:
         raise not_found(f"no job {request.match_info['job_id']}")
+    await waiting.annotate(hub, [job], time.time())
+    job["server_now"] = time.time()
     return web.json_response(job)
 
 
