@@ -81,6 +81,21 @@ def _float_param(request: web.Request, name: str) -> float | None:
         raise bad_request(f"'{name}' must be a Unix time in seconds") from None
 
 
+TIER_S = {"1s": 1, "1m": 60, "1h": 3600}
+
+
+def _every_param(request: web.Request, resolution: str) -> int | None:
+    """`every=S`: one averaged bucket per S seconds, for ranges longer than a chart has points for."""
+    if "every" not in request.query:
+        return None
+    if resolution == "1s":
+        raise bad_request("'every' thins the averaged tiers only: use it with resolution=1m or 1h")
+    every = _int_param(request, "every", 0, TIER_S[resolution], 30 * 86400)
+    if every % TIER_S[resolution]:
+        raise bad_request(f"'every' must be a multiple of {TIER_S[resolution]} s for resolution={resolution}")
+    return every
+
+
 @routes.get("/api/nodes/{node_id}/snapshot")
 async def snapshot(request: web.Request) -> web.Response:
     hub = hub_state(request)
@@ -91,7 +106,8 @@ async def snapshot(request: web.Request) -> web.Response:
         raise bad_request(f"'resolution' must be one of {', '.join(RESOLUTIONS)}")
     points = _int_param(request, "points", 300, 1, MAX_POINTS)
     since, until = _float_param(request, "since"), _float_param(request, "until")
-    samples = await hub.db.read(hub.db.store.samples, node.id, resolution, points, since, until)
+    every = _every_param(request, resolution)
+    samples = await hub.db.read(hub.db.store.samples, node.id, resolution, points, since, until, every)
     return web.json_response({"node": hub.fleet.summary(node, time.time(), full=False),
                               "resolution": resolution, "samples": samples})
 

@@ -23,8 +23,9 @@ export function pct(v, digits = 0) {
   return v == null || !Number.isFinite(v) ? "–" : `${v.toFixed(digits)} %`;
 }
 
+/** A temperature the machine did not report reads "unavailable", never a dash or 0. */
 export function temp(v) {
-  return v == null || !Number.isFinite(v) ? "–" : `${Math.round(v)} °C`;
+  return v == null || !Number.isFinite(v) ? "unavailable" : `${Math.round(v)} °C`;
 }
 
 export function mhz(v) {
@@ -64,4 +65,16 @@ export function dateTime(ts) {
 
 export function clockTime(ts) {
   return new Date(ts * 1000).toLocaleTimeString(undefined, { hour12: false });
+}
+
+const pad2 = (n) => String(n).padStart(2, "0");
+
+/** "07:14" today, "Mon 30 07:14" this week, "30 Nov 2026 07:14" before: when something last happened. */
+export function sinceTime(ts, nowS = Date.now() / 1000) {
+  if (ts == null || !Number.isFinite(ts)) return "never";
+  const d = new Date(ts * 1000), n = new Date(nowS * 1000);
+  const hm = `${pad2(d.getHours())}:${pad2(d.getMinutes())}`;
+  if (d.toDateString() === n.toDateString()) return hm;
+  if (nowS - ts < 6 * 86400) return `${d.toLocaleDateString(undefined, { weekday: "short", day: "numeric" })} ${hm}`;
+  return `${d.toLocaleDateString(undefined, { day: "numeric", month: "short", year: "numeric" })} ${hm}`;
 }
