@@ -1,11 +1,11 @@
 // "Add a machine": a one-time join code, the exact commands per OS with copy buttons,
 // and the agent builds this hub offers for download.
 
+import { savedSecret, saveSecret } from "./admin.js";
 import { getJSON } from "./api.js";
 import { h, setText } from "./dom.js";
 import * as fmt from "./format.js";
 
-const SECRET_KEY = "forge.adminSecret";
 const PLACEHOLDER = "CODE";
 const OSES = [
   { key: "linux", name: "Linux", shell: "Terminal", exe: "forge" },
@@ -15,14 +15,6 @@ const OSES = [
 const LOOPBACK = new Set(["localhost", "127.0.0.1", "::1", "[::1]"]);
 const JOIN_WATCH_MS = 3000;
 
-/** The admin secret lives for this tab only: never in localStorage, never sent anywhere but this hub. */
-function savedSecret() {
-  try { return sessionStorage.getItem(SECRET_KEY) || ""; } catch { return ""; }
-}
-
-function saveSecret(s) {
-  try { if (s) sessionStorage.setItem(SECRET_KEY, s); else sessionStorage.removeItem(SECRET_KEY); } catch { /* this page only */ }
-}
 
 /** POST /api/tokens for a join code; errors carry the hub's own message. */
 async function createJoinCode(secret, ttlMinutes) {

@@ -147,7 +147,8 @@ export class TimeChart {
       hooks: onZoom ? {
         setSelect: [(u) => {
           const { left, width } = u.select;
-          if (width < MIN_ZOOM_PX) return;
+          // Synced charts replay the drag too: only the one under the pointer decides the zoom.
+          if (width < MIN_ZOOM_PX || !this.hovering) return;
           const lo = u.posToVal(left, "x"), hi = u.posToVal(left + width, "x");
           u.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false);
           onZoom(lo, hi);

@@ -165,8 +165,10 @@ export function renderNode(view, { id }, { home = false } = {}) {
     setAttr(dot, "aria-label", node.status);
     setText(facts.status.value, node.status);
     renderStale();
-    setText(facts.seen.value, fmt.ago(Math.round(now() - node.last_seen)));
-    setAttr(facts.seen.value, "title", fmt.dateTime(node.last_seen));
+    // The newest reading's time: what the banner and the greyed values refer to.
+    const seenAt = node.last_sample_ts ?? node.last_seen;
+    setText(facts.seen.value, fmt.ago(Math.round(now() - seenAt)));
+    setAttr(facts.seen.value, "title", `${fmt.dateTime(seenAt)} (last push ${fmt.dateTime(node.last_seen)})`);
     const s = latest;
     setText(facts.uptime.value, fmt.duration(s?.uptime_s));
     setText(facts.load.value, s?.load ? s.load.map((v) => fmt.num(v)).join(" / ") : "–");
@@ -382,7 +384,7 @@ export function renderNode(view, { id }, { home = false } = {}) {
       if (range.live || !latest) latest = last || latest;
       if (!latest) latest = await latestSample();
       message.hidden = true;
-      const points = hist.rows.length;
+      const points = hist.rows.filter((r) => r.s).length;
       setText(rangeNote, (range.live ? `${range.resolution} resolution · live` :
         `${TIER_NAMES[range.resolution]}${range.every ? `, one per ${fmt.duration(range.every)}` : ""} · ${points} points`) +
         (points ? "" : " · no history in this range yet"));
@@ -446,7 +448,10 @@ export function renderNode(view, { id }, { home = false } = {}) {
     hello: (d) => { clockOffset = d.now - Date.now() / 1000; },
     sample: (s) => {
       latest = s;
-      if (node) node.last_seen = Math.max(node.last_seen, now());
+      if (node) {
+        node.last_seen = Math.max(node.last_seen, now());
+        node.last_sample_ts = Math.max(node.last_sample_ts ?? -Infinity, s.ts);
+      }
       if (range.live) hist.push(s);
       dirty = true;
     },
