@@ -27,8 +27,10 @@ async def index(request: web.Request) -> web.StreamResponse:
 @routes.get("/api/health")
 async def health(request: web.Request) -> web.Response:
     from forge_desktop import __version__
+    host = hub_state(request).config.host
     return web.json_response({"service": "forge-hub", "version": __version__, "time": time.time(),
-                              "hostname": socket.gethostname()})
+                              "hostname": socket.gethostname(),
+                              "loopback_only": host in ("127.0.0.1", "localhost", "::1") or host.startswith("127.")})
 
 
 @routes.get("/api/openapi.json")

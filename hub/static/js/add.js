@@ -115,7 +115,10 @@ export function renderAdd(view) {
       createdAt = Date.now() / 1000 + clockOffset;
       setText(codeText, code);
       codeBox.hidden = false;
-      joined.hidden = true;
+      joined.replaceChildren(h("span", { class: "spinner", "aria-hidden": "true" }),
+        "Waiting for a machine to join with this code… (this page watches the fleet)");
+      joined.classList.add("waiting");
+      joined.hidden = false;
       tick();
       updateCommands();
       knownNodes = null;
@@ -135,7 +138,8 @@ export function renderAdd(view) {
   // --- 2: the hub address other machines use -------------------------------------
   const address = h("input", { type: "url", id: "hub-address", value: location.origin, spellcheck: "false" });
   const addressNote = h("p", { class: "muted small", hidden: true });
-  address.addEventListener("input", () => updateCommands());
+  let addressEdited = false;
+  address.addEventListener("input", () => { addressEdited = true; updateCommands(); });
 
   // --- 3: commands and downloads per OS ------------------------------------------
   const cards = OSES.map((os) => {
@@ -187,8 +191,11 @@ export function renderAdd(view) {
       if (knownNodes === null) knownNodes = new Set(fleet.nodes.filter((n) => !fresh.includes(n)).map((n) => n.id));
       const arrived = fleet.nodes.filter((n) => !knownNodes.has(n.id));
       if (arrived.length) {
-        joined.replaceChildren("New in the fleet: ",
-          ...arrived.flatMap((n, i) => [i ? ", " : "", h("a", { href: `#/node/${encodeURIComponent(n.id)}` }, n.name || n.id)]));
+        joined.classList.remove("waiting");
+        joined.replaceChildren(...arrived.flatMap((n, i) => [i ? "; " : "",
+          h("a", { href: `#/node/${encodeURIComponent(n.id)}` }, n.name || n.id),
+          ` joined at ${fmt.clockTime(n.first_seen)} (${fmt.duration(Math.max(0, n.first_seen - createdAt))} after the code was made)`]),
+          ".");
         joined.hidden = false;
       }
     } catch { /* try again next time */ }
@@ -214,10 +221,18 @@ export function renderAdd(view) {
   async function loadHealth() {
     try {
       const health = await getJSON("/api/health");
-      if (LOOPBACK.has(location.hostname) && health.hostname) {
-        addressNote.replaceChildren("This page is open on a loopback address, which other machines cannot reach. ",
-          "Use the name they know this hub by, e.g. ",
-          h("code", {}, `${location.protocol}//${health.hostname}${location.port ? `:${location.port}` : ""}`), ".");
+      if (LOOPBACK.has(location.hostname) && health.loopback_only) {
+        addressNote.replaceChildren("This hub listens on a loopback address only, so no other machine can reach it ",
+          "by any name. Start it with ", h("code", {}, "forge hub --host 0.0.0.0"),
+          " (or its LAN or Tailscale address) to add other machines; this machine can join as shown.");
+        addressNote.hidden = false;
+      } else if (LOOPBACK.has(location.hostname) && health.hostname) {
+        // Other machines cannot reach a loopback address: the commands use the hub's own name instead.
+        const named = `${location.protocol}//${health.hostname}${location.port ? `:${location.port}` : ""}`;
+        if (!addressEdited) { address.value = named; updateCommands(); }
+        addressNote.replaceChildren("This page is open on a loopback address (", h("code", {}, location.origin),
+          "), which other machines cannot reach, so the commands use this hub's machine name, ", h("code", {}, named),
+          ". Change it if they know the hub by another name (its LAN or Tailscale name).");
         addressNote.hidden = false;
       }
     } catch { /* the note is only a hint */ }

@@ -245,6 +245,8 @@ class JobProgress {
     this.figures.replaceChildren(...figs.map(([l, v]) => h("div", { class: "stat", dataset: { stat: l.toLowerCase() } },
       h("span", { class: "stat-l" }, l), h("span", { class: "stat-v" }, v))));
     const inc = p.incumbent ?? p.objective ?? p.makespan, bound = p.bound ?? p.lower_bound;
+    this.reports = this.reports || inc != null || bound != null || p.gap != null;
+    this.figures.hidden = !this.reports;
     const t = this.elapsed();
     if ((inc != null || bound != null) && t != null) {
       const last = this.points[this.points.length - 1];
@@ -279,7 +281,8 @@ class JobProgress {
 
   drawChart() {
     const pts = this.points;
-    this.chart.hidden = pts.length < 2;
+    this.chart.toggleAttribute("hidden", pts.length < 2); // an SVG element has no `hidden` property
+    this.chartNote.hidden = !this.reports;
     if (pts.length < 2) { setText(this.chartNote, pts.length ? "" : "No incumbent reported yet."); return; }
     const vals = pts.flatMap((q) => [q.inc, q.bound]).filter((v) => v != null);
     const lo = Math.min(...vals), hi = Math.max(...vals), span = hi - lo || 1;

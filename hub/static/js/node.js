@@ -108,7 +108,7 @@ export function renderNode(view, { id }, { home = false } = {}) {
   const title = h("h1");
   const sub = h("span", { class: "sub" });
   const facts = { status: fact("Status"), uptime: fact("Uptime"), load: fact("Load 1 / 5 / 15"),
-                  seen: fact("Last seen"), memory: fact("Memory"), battery: fact("Battery") };
+                  seen: fact("Last seen"), memory: fact("Memory"), battery: fact("Battery"), job: fact("Running job") };
   facts.battery.el.hidden = true;
   const rangeButtons = Object.entries(RANGES).map(([key, r]) =>
     h("button", { type: "button", "aria-pressed": String(key === rangeKey), dataset: { range: key },
@@ -158,7 +158,7 @@ export function renderNode(view, { id }, { home = false } = {}) {
     setText(title, node.name);
     document.title = `${node.name} · Forge`;
     setText(sub, [home ? "this machine" : null, node.hostname !== node.name ? node.hostname : null,
-                  [node.os, node.os_version].filter(Boolean).join(" "), node.arch,
+                  fmt.friendlyOS(node.os, node.os_version), fmt.arch(node.arch),
                   node.cores ? `${node.cores} cores` : null, node.agent_version ? `agent ${node.agent_version}` : null]
       .filter(Boolean).join(" · "));
     if (head.dataset.status !== node.status) head.dataset.status = node.status;
@@ -407,7 +407,22 @@ export function renderNode(view, { id }, { home = false } = {}) {
     return body.samples[0] || null;
   }
 
+  /** The job (or jobs) this node runs now, linked, from GET /api/jobs. */
+  async function loadJob() {
+    try {
+      const body = await getJSON(`/api/jobs?status=running&node=${encodeURIComponent(id)}&limit=5`);
+      if (destroyed) return;
+      const jobs = body.jobs;
+      const key = jobs.map((j) => j.id).join(",");
+      if (facts.job.value.dataset.key === key) return;
+      facts.job.value.dataset.key = key;
+      facts.job.value.replaceChildren(...(jobs.length ? jobs.flatMap((j, i) => [i ? ", " : "",
+        h("a", { href: `#/jobs/${j.id}` }, `#${j.id} ${j.type}`)]) : ["none"]));
+    } catch { /* the stream state says so */ }
+  }
+
   async function pollStatus() {
+    loadJob();
     try {
       const body = await getJSON(`/api/nodes/${encodeURIComponent(id)}/snapshot?points=1&resolution=1s`);
       if (destroyed) return;
@@ -467,6 +482,7 @@ export function renderNode(view, { id }, { home = false } = {}) {
   const statusTimer = setInterval(pollStatus, STATUS_POLL_MS);
 
   load();
+  loadJob();
   buildCharts();
 
   return () => {
