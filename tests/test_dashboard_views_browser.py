@@ -186,3 +186,71 @@ def test_cancel_then_retry_then_resubmit_from_the_job_page_behind_admin_sign_in(
     page.locator(".action-msg a").click()
     page.wait_for_url(f"**/#/jobs/{again}")
     page.locator(".job-waiting").wait_for(timeout=10_000)
+
+
+def live_sample(ts: float, cpu: float, disk: float, temp: float | None) -> dict:
+    s = sample(ts, cpu)
+    s["disk"]["mounts"][0]["percent"] = disk
+    s["cpu"]["package_temp_c"] = temp
+    return s
+
+
+def test_fleet_table_sorts_by_column_is_remembered_and_colours_thresholds(live_hub, page, artifacts):
+    hub = live_hub()
+    now = hub_now(hub)
+    for node_id, cpu, disk, temp in (("alpha", 20.0, 97.0, None), ("bravo", 95.0, 40.0, 85.0), ("charlie", 50.0, 60.0, 45.0)):
+        push(hub, node_id, hub.token(node_id), [live_sample(now - 1, cpu, disk, temp)])
+    page.goto(hub.url + "/#/fleet")
+    page.get_by_role("button", name="Table").click()
+    rows = page.locator(".fleet-table tbody tr")
+    wait_until(lambda: rows.count() == 3, 10, what="three rows")
+    order = lambda: rows.evaluate_all("rs => rs.map(r => r.dataset.node)")
+    assert order() == ["alpha", "bravo", "charlie"]  # by name
+
+    page.locator(".fleet-table th", has_text="CPU").get_by_role("button").click()
+    wait_until(lambda: order() == ["bravo", "charlie", "alpha"], 5, what="busiest CPU first")
+    page.locator(".fleet-table th", has_text="CPU").get_by_role("button").click()
+    wait_until(lambda: order() == ["alpha", "charlie", "bravo"], 5, what="the order reversed")
+    assert page.locator(".fleet-table th", has_text="CPU").get_attribute("aria-sort") == "descending"
+    page.locator(".fleet-table th", has_text="Fullest disk").get_by_role("button").click()
+    wait_until(lambda: order() == ["alpha", "charlie", "bravo"], 5, what="fullest disk first")
+
+    row = lambda n: page.locator(f'.fleet-table tr[data-node="{n}"]')
+    assert row("alpha").locator('td[data-col="disk"] .bar').get_attribute("data-level") == "bad"
+    assert row("bravo").locator('td[data-col="cpu"] .bar').get_attribute("data-level") == "bad"
+    assert row("charlie").locator('td[data-col="cpu"] .bar').get_attribute("data-level") is None
+    assert row("bravo").locator('td[data-col="temp"]').inner_text() == "85 °C"
+    assert row("bravo").locator('td[data-col="temp"]').get_attribute("data-level") == "warn"
+    assert row("alpha").locator('td[data-col="temp"]').inner_text() == "unavailable"
+    assert row("alpha").locator('td[data-col="os"]').inner_text() == "Linux 6.1 · x86-64"
+    shot(page, artifacts, "fleet_table")
+
+    # The view and its sort survive a reload.
+    page.reload()
+    wait_until(lambda: rows.count() == 3 and order() == ["alpha", "charlie", "bravo"], 10, what="the remembered table")
+    assert page.locator(".grid").is_hidden()
+    page.set_viewport_size({"width": 390, "height": 800})
+    page.get_by_role("button", name="Cards").click()
+    card_height = page.locator('.card[data-node="alpha"]').bounding_box()["height"]
+    assert card_height < 90  # a compact row on a phone, not a 148 px card
+    shot(page, artifacts, "fleet_phone")
+
+
+def test_add_page_waits_for_the_machine_and_says_when_it_joined(live_hub, page, artifacts):
+    hub = live_hub()
+    st, health = http("GET", hub.url + "/api/health")
+    assert health["loopback_only"] is True
+    page.goto(hub.url + "/#/add")
+    page.locator("p", has_text="listens on a loopback address only").wait_for(timeout=10_000)
+    page.fill("#admin-secret", hub.admin)
+    page.click("text=Create join code")
+    code = page.locator("#join-code")
+    code.wait_for(state="visible", timeout=10_000)
+    joined = page.locator(".joined")
+    assert "Waiting for a machine to join" in joined.inner_text()
+    st, body = http("POST", hub.url + "/api/join", {"code": code.inner_text(), "node_id": "newbox"})
+    assert st == 201, body
+    push(hub, "newbox", body["token"], [sample(hub_now(hub), 5.0)])
+    wait_until(lambda: "newbox joined at" in joined.inner_text(), 15, what="the page to see the machine join")
+    assert "after the code was made" in joined.inner_text()
+    shot(page, artifacts, "add_joined")
