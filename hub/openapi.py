@@ -51,6 +51,7 @@ def document() -> dict:
         "/api/nodes/{node_id}/snapshot": {"get": _op("History of one node", VIEWER, params=[
             _path("node_id"), _query("points", {"type": "integer", "minimum": 1, "maximum": 5000}),
             _query("resolution", {"enum": ["1s", "1m", "1h"]}), _query("since", {"type": "number"}),
+            _query("every", {"type": "integer", "minimum": 60}),
             _query("until", {"type": "number"})])},
         "/api/nodes/{node_id}/events": {"get": _op("SSE: live samples of one node", VIEWER,
                                                    params=[_path("node_id")], stream=True)},
@@ -74,6 +75,10 @@ def document() -> dict:
         "/api/jobs/{job_id}/result": {"post": _op("Result or error of one attempt (idempotent)", NODE,
                                                   "Result", [job_id])},
         "/api/jobs/{job_id}/cancel": {"post": _op("Cancel a pending or running job", ADMIN, params=[job_id])},
+        "/api/jobs/{job_id}/retry": {"post": _op("Submit a failed or cancelled job again, as a new job", ADMIN,
+                                                 params=[job_id], ok="201")},
+        "/api/jobs/{job_id}/resubmit": {"post": _op("Submit the job again with another seed", ADMIN,
+                                                    params=[job_id], ok="201")},
         "/api/batches/{batch_id}": {"get": _op("A batch or sweep with its jobs", VIEWER,
                                                params=[_path("batch_id")])},
         "/api/workers/{worker_id}/heartbeat": {"post": _op("Worker heartbeat; renews its leases", NODE,
