@@ -247,10 +247,66 @@ def test_add_page_waits_for_the_machine_and_says_when_it_joined(live_hub, page, 
     code = page.locator("#join-code")
     code.wait_for(state="visible", timeout=10_000)
     joined = page.locator(".joined")
-    assert "Waiting for a machine to join" in joined.inner_text()
+    assert "Waiting for a machine to join" in page.locator(".join-wait").inner_text()
     st, body = http("POST", hub.url + "/api/join", {"code": code.inner_text(), "node_id": "newbox"})
     assert st == 201, body
     push(hub, "newbox", body["token"], [sample(hub_now(hub), 5.0)])
     wait_until(lambda: "newbox joined at" in joined.inner_text(), 15, what="the page to see the machine join")
     assert "after the code was made" in joined.inner_text()
+    assert page.locator(".join-wait").is_hidden()
     shot(page, artifacts, "add_joined")
+
+
+INFEASIBLE_LP = "Minimize\n obj: x\nSubject To\n c1: x >= 5\n c2: x <= 3\nEnd\n"
+
+
+def test_infeasible_is_amber_not_succeeded_and_a_traceback_shows_once_trimmed(live_hub, page, artifacts):
+    hub = live_hub(env={"FORGE_HUB_ALLOW_TEST_JOBS": "1"})
+    hub.spawn("agent-w1", hub.forge("agent", "--hub", hub.url, "--node-id", "w1", "--token", hub.token("w1"),
+                                    "--jobs", "always"), env=dict(hub.env, FORGE_WORKER_TYPES="sleep,mps"))
+    st, body = http("POST", hub.url + "/api/jobs", {"type": "mps", "payload": {"model": INFEASIBLE_LP, "format": "lp"}},
+                    token=hub.admin)
+    assert st == 201, body
+    lp = hub.wait_job_final(body["id"], timeout=90)
+    assert lp["status"] == "succeeded" and lp["result"]["status"] == "infeasible"
+    st, body = http("POST", hub.url + "/api/jobs", {"type": "sleep", "payload": {"seconds": 0, "fail": True},
+                                                    "max_attempts": 1}, token=hub.admin)
+    failed = hub.wait_job_final(body["id"], timeout=60)
+    assert "Traceback" in failed["error"] and "/forge_desktop/" in failed["error"]
+
+    page.goto(f"{hub.url}/#/jobs/{lp['id']}")
+    badge = page.locator(".node-head .job-status")
+    wait_until(lambda: badge.inner_text() == "infeasible", 10, what="the infeasible outcome")
+    assert badge.get_attribute("data-status") == "nosolution"
+    ok_green = page.evaluate("(() => { const s = document.createElement('span'); s.style.color = 'var(--ok)'; "
+                             "document.body.append(s); const c = getComputedStyle(s).color; s.remove(); return c; })()")
+    assert badge.evaluate("e => getComputedStyle(e).color") != ok_green
+    shot(page, artifacts, "job_infeasible")
+
+    page.goto(f"{hub.url}/#/jobs/{failed['id']}")
+    page.locator(".job-error").wait_for(timeout=10_000)
+    message = failed["error"].split("\n")[0]
+    assert page.locator(".job-error").inner_text() == message
+    body_text = page.inner_text("main")
+    assert body_text.count(message) == 1  # not again in the attempts table, nor at the traceback's end
+    page.locator(".job-trace summary").click()
+    trace = page.locator(".job-trace pre").inner_text()
+    assert trace.startswith("Traceback (most recent call last):")
+    assert str(hub.home) not in trace and "/site-packages/" not in trace and 'File "/' not in trace
+    assert "forge_desktop/" in trace
+    shot(page, artifacts, "job_traceback")
+
+
+def test_theme_follows_the_os_until_one_is_chosen(live_hub, page):
+    hub = live_hub()
+    page.emulate_media(color_scheme="light")
+    page.goto(hub.url + "/#/fleet")
+    page.locator(".counts").wait_for(timeout=10_000)
+    assert page.get_attribute("html", "data-theme") == "light"
+    page.emulate_media(color_scheme="dark")
+    wait_until(lambda: page.get_attribute("html", "data-theme") == "dark", 5, what="the page to follow the OS")
+    page.click("#theme")  # chosen: light, whatever the OS says from now on
+    page.emulate_media(color_scheme="dark")
+    page.reload()
+    page.locator(".counts").wait_for(timeout=10_000)
+    assert page.get_attribute("html", "data-theme") == "light"

@@ -99,6 +99,8 @@ export function renderAdd(view) {
   const codeBox = h("div", { class: "join-code-box", hidden: true },
     codeText, copyButton(() => codeText.textContent, "Copy the join code"), expiry);
   const joined = h("p", { class: "joined", "aria-live": "polite", hidden: true });
+  const waitingNote = h("p", { class: "join-wait", hidden: true }, h("span", { class: "spinner", "aria-hidden": "true" }),
+    "Waiting for a machine to join with this code… (this page watches the fleet)");
   const form = h("form", { class: "join-form" },
     h("label", { for: "admin-secret" }, "Admin secret"), secret, ttl, create);
   form.addEventListener("submit", async (ev) => {
@@ -115,10 +117,8 @@ export function renderAdd(view) {
       createdAt = Date.now() / 1000 + clockOffset;
       setText(codeText, code);
       codeBox.hidden = false;
-      joined.replaceChildren(h("span", { class: "spinner", "aria-hidden": "true" }),
-        "Waiting for a machine to join with this code… (this page watches the fleet)");
-      joined.classList.add("waiting");
-      joined.hidden = false;
+      joined.hidden = true;
+      waitingNote.hidden = false;
       tick();
       updateCommands();
       knownNodes = null;
@@ -191,7 +191,7 @@ export function renderAdd(view) {
       if (knownNodes === null) knownNodes = new Set(fleet.nodes.filter((n) => !fresh.includes(n)).map((n) => n.id));
       const arrived = fleet.nodes.filter((n) => !knownNodes.has(n.id));
       if (arrived.length) {
-        joined.classList.remove("waiting");
+        waitingNote.hidden = true;
         joined.replaceChildren(...arrived.flatMap((n, i) => [i ? "; " : "",
           h("a", { href: `#/node/${encodeURIComponent(n.id)}` }, n.name || n.id),
           ` joined at ${fmt.clockTime(n.first_seen)} (${fmt.duration(Math.max(0, n.first_seen - createdAt))} after the code was made)`]),
@@ -246,7 +246,7 @@ export function renderAdd(view) {
     h("div", { class: "panels add-steps" },
       h("section", { class: "panel" }, h("h2", {}, h("span", {}, "1. Create a join code")),
         form, h("p", { class: "muted small" }, "The secret stays in this browser tab only (session storage)."),
-        formError, codeBox, joined),
+        formError, codeBox, waitingNote, joined),
       h("section", { class: "panel" }, h("h2", {}, h("span", {}, "2. The hub's address")),
         h("label", { for: "hub-address" }, "Address the new machine uses to reach this hub"), address, addressNote)),
     h("h2", { class: "section-title" }, "3. On the new machine"),

@@ -192,8 +192,8 @@ function attemptsTable(job) {
       h("td", {}, when(a.ended_at)),
       h("td", { class: "num" }, a.ended_at ? seconds(a.ended_at - a.started_at) : "–"),
       h("td", {}, statusBadge(a.outcome || "running")),
-      h("td", { class: "attempt-error", title: a.error ? "the full error is under “Why it failed”" : null },
-        a.error ? splitError(a.error).message.split("\n")[0] : "")))))));
+      h("td", { class: "attempt-error" }, !a.error ? "" : a.error === job.error ? h("span", { class: "muted" }, "the error above")
+        : splitError(a.error).message.split("\n")[0])))))));
 }
 
 function errorPanel(job) {

@@ -42,6 +42,11 @@ export function setStatusBadge(el, status, text = status) {
   setText(el, text);
 }
 
+export function outcomeBadge(job) {
+  const o = outcome(job);
+  return h("span", { class: "job-status", dataset: { status: o.key } }, o.text);
+}
+
 export function setOutcomeBadge(el, job) {
   const o = outcome(job);
   setStatusBadge(el, o.key, o.text);
