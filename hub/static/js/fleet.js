@@ -179,7 +179,7 @@ class TableRow {
     this.vals = {};
     const val = (key) => (this.vals[key] = h("span", { class: "val" }));
     this.el = h("tr", { dataset: { node: node.id } },
-      td("status", this.dot, this.statusText), td("name", this.nameLink), td("os"),
+      td("status", h("span", { class: "cell-status" }, this.dot, this.statusText)), td("name", this.nameLink), td("os"),
       td("cpu", h("div", { class: "cell-bar" }, bar(this.cpuBar, "cpu"), val("cpu"))),
       td("mem", h("div", { class: "cell-bar" }, bar(this.memBar, "mem"), val("mem"))),
       td("disk", h("div", { class: "cell-bar" }, bar(this.diskBar, "disk"), val("disk"))),
@@ -195,7 +195,8 @@ class TableRow {
     const d = details(n);
     this.bar(this.cpuBar, this.vals.cpu, n.cpu, fmt.pct(n.cpu), LIMITS.cpu);
     this.bar(this.memBar, this.vals.mem, n.mem, fmt.pct(n.mem), LIMITS.mem);
-    this.bar(this.diskBar, this.vals.disk, d.disk?.percent, d.disk ? `${fmt.pct(d.disk.percent)} ${d.disk.mount}` : "–", LIMITS.disk);
+    this.bar(this.diskBar, this.vals.disk, d.disk?.percent, fmt.pct(d.disk?.percent), LIMITS.disk);
+    setAttr(this.cells.disk, "title", d.disk ? `${d.disk.mount}: ${fmt.bytes(d.disk.used)} of ${fmt.bytes(d.disk.total)}` : "no disk data");
     setText(this.cells.net, d.rx == null && d.tx == null ? "–" : `${fmt.rate(d.rx)} / ${fmt.rate(d.tx)}`);
     setText(this.cells.temp, fmt.temp(d.temp));
     setLevel(this.cells.temp, fmt.level(d.temp, ...LIMITS.temp));

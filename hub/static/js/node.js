@@ -256,7 +256,8 @@ export function renderNode(view, { id }, { home = false } = {}) {
       }
       const t = `scaleX(${(Math.max(0, Math.min(100, m.percent ?? 0)) / 100).toFixed(3)})`;
       if (row.bar.style.transform !== t) row.bar.style.transform = t;
-      row.bar.style.background = (m.percent ?? 0) >= 90 ? "var(--bad)" : "";
+      const lvl = fmt.level(m.percent, 85, 95); // the fleet's disk thresholds
+      row.bar.style.background = lvl === "bad" ? "var(--bad)" : lvl === "warn" ? "var(--warn)" : "";
       setText(row.val, `${fmt.bytes(m.used)} / ${fmt.bytes(m.total)} (${fmt.pct(m.percent)})`);
       setAttr(row.el, "title", `${m.mount}: ${m.used} of ${m.total} bytes used, ${m.free} free`);
     }
