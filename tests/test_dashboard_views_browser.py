@@ -310,3 +310,22 @@ def test_theme_follows_the_os_until_one_is_chosen(live_hub, page):
     page.reload()
     page.locator(".counts").wait_for(timeout=10_000)
     assert page.get_attribute("html", "data-theme") == "light"
+
+
+@pytest.mark.parametrize("os_name, version, arch, shown", [
+    ("Darwin", "23.4.0", "arm64", "macOS 14.4 · arm64"),  # a kernel release where mac_ver gave nothing
+    ("Darwin", "14.4.1", "arm64", "macOS 14.4 · arm64"),
+    ("Windows", "10.0.22631", "AMD64", "Windows 11 · x86-64"),
+    ("Windows", "10.0.19045", "AMD64", "Windows 10 · x86-64"),
+    ("Linux", "6.8.0-31-generic", "aarch64", "Linux 6.8 · arm64"),
+])
+def test_cards_and_rows_name_the_os_as_people_do(live_hub, page, os_name, version, arch, shown):
+    hub = live_hub()
+    ident = {**IDENTITY, "os": os_name, "os_version": version, "arch": arch}
+    st, body = http("POST", f"{hub.url}/api/ingest/box", {"node": ident, "samples": [sample(hub_now(hub), 5.0)]},
+                    token=hub.token("box"))
+    assert st == 200, body
+    page.goto(hub.url + "/#/fleet")
+    os_cell = page.locator('.card[data-node="box"] .card-os')
+    os_cell.wait_for(timeout=10_000)
+    assert os_cell.inner_text() == shown

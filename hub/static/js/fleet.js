@@ -163,10 +163,16 @@ class Card {
   }
 }
 
-/** One node's table row: cells built once, texts set only when they change. */
+/**
+ * One node's table row: cells built once, texts set only when they change, and only while the
+ * row is on screen (`onScreen`, kept by an IntersectionObserver): 500 rows changing text every
+ * few seconds cost a table layout each time, where the 30 in view cost little.
+ */
 class TableRow {
   constructor(node) {
     this.id = node.id;
+    this.onScreen = false;
+    this.stale = true;
     this.cells = {};
     this.dot = h("span", { class: "dot", role: "img" });
     this.statusText = h("span", { class: "status-text" });
@@ -188,6 +194,8 @@ class TableRow {
 
   update(n) {
     this.node = n;
+    if (!this.onScreen) { this.stale = true; return; }
+    this.stale = false;
     if (this.el.dataset.status !== n.status) { this.el.dataset.status = n.status; setAttr(this.dot, "aria-label", n.status); }
     setText(this.statusText, n.status);
     setText(this.nameLink, n.name);
@@ -216,7 +224,12 @@ class TableRow {
   }
 
   tick(serverNow) {
-    setText(this.cells.seen, fmt.ago(coarseAge(serverNow - this.node.last_seen)));
+    if (this.onScreen) setText(this.cells.seen, fmt.ago(coarseAge(serverNow - this.node.last_seen)));
+  }
+
+  show(onScreen, serverNow) {
+    this.onScreen = onScreen;
+    if (onScreen && this.stale) { this.update(this.node); this.tick(serverNow); }
   }
 }
 
@@ -271,7 +284,31 @@ export function renderFleet(view) {
     grid.hidden = v !== "cards";
     tableWrap.hidden = v !== "table";
     sortSel.hidden = v !== "cards";
-    if (v === "table") { arrangeTable(); refreshDetails(); }
+    if (v === "table") {
+      const t = now();
+      for (const c of cards.values()) ensureRow(c).tick(t);
+      arrangeTable();
+      refreshDetails();
+    }
+  }
+
+  const rowByEl = new WeakMap();
+  const rowWatch = new IntersectionObserver((entries) => {
+    const t = now();
+    for (const e of entries) rowByEl.get(e.target)?.show(e.isIntersecting, t);
+  }, { rootMargin: "200px 0px" });
+
+  function ensureRow(card) {
+    let row = rows.get(card.id);
+    if (!row) {
+      row = new TableRow(card.node);
+      rows.set(card.id, row);
+      rowByEl.set(row.el, row);
+      rowWatch.observe(row.el);
+      row.el.hidden = !visible(card.node);
+    }
+    row.update(card.node);
+    return row;
   }
 
   function sortTable(key) {
@@ -351,9 +388,8 @@ export function renderFleet(view) {
     card.node.currentJob = runningByNode.get(node.id) || null;
     card.update(node, full || isNew);
     card.tick(now());
-    let row = rows.get(node.id);
-    if (!row) { row = new TableRow(card.node); rows.set(node.id, row); }
-    if (!tableWrap.hidden || isNew) { row.update(card.node); row.tick(now()); }
+    // Table rows exist only once the table has been shown: the card view's first paint builds no rows.
+    if (!tableWrap.hidden) ensureRow(card).tick(now());
     if (before !== card.node.status && (prefs.sort === "status" || prefs.status !== "all")) resortDue = true;
   }
 
@@ -504,6 +540,7 @@ export function renderFleet(view) {
     clearInterval(timer);
     clearInterval(detailTimer);
     clearInterval(jobsTimer);
+    rowWatch.disconnect();
     cancelAnimationFrame(frame);
   };
 }
