@@ -246,6 +246,7 @@ export function renderFleet(view) {
   const rows = new Map();
   const pending = new Map();
   let runningByNode = new Map();
+  let cardsBehind = false;
   let queue = null;
   let thresholds = { degraded_s: 15, offline_s: 60 };
   let clockOffset = 0;
@@ -284,6 +285,7 @@ export function renderFleet(view) {
     grid.hidden = v !== "cards";
     tableWrap.hidden = v !== "table";
     sortSel.hidden = v !== "cards";
+    if (v === "cards" && cardsBehind) { cardsBehind = false; loadAll().catch(() => {}); }
     if (v === "table") {
       const t = now();
       for (const c of cards.values()) ensureRow(c).tick(t);
@@ -386,8 +388,14 @@ export function renderFleet(view) {
     }
     const before = card.node.status;
     card.node.currentJob = runningByNode.get(node.id) || null;
-    card.update(node, full || isNew);
-    card.tick(now());
+    if (grid.hidden && !isNew) {
+      // The table is shown: keep the card's data, draw it when the cards come back (refetched whole then).
+      card.node = { ...card.node, ...node };
+      cardsBehind = true;
+    } else {
+      card.update(node, full || isNew);
+      card.tick(now());
+    }
     // Table rows exist only once the table has been shown: the card view's first paint builds no rows.
     if (!tableWrap.hidden) ensureRow(card).tick(now());
     if (before !== card.node.status && (prefs.sort === "status" || prefs.status !== "all")) resortDue = true;
@@ -479,7 +487,7 @@ export function renderFleet(view) {
     let changed = false;
     for (const r of tableWrap.hidden ? [] : rows.values()) r.tick(t);
     for (const c of cards.values()) {
-      c.tick(t);
+      if (!grid.hidden) c.tick(t);
       const s = localStatus(c.node, t);
       if (s !== c.node.status && STATUS_RANK[s] > STATUS_RANK[c.node.status]) {
         c.node.status = s;

@@ -256,9 +256,11 @@ class JobProgress {
     this.tick();
   }
 
+  /** The payload's limit; else the one implied by the solver's own share (elapsed at percent); else the worker's. */
   timeLimit() {
-    const j = this.job;
-    return Number(j?.progress?.time_limit || j?.payload?.time_limit || DEFAULT_TIME_LIMIT_S);
+    const j = this.job, p = j?.progress || {};
+    const implied = p.percent > 0 && p.elapsed > 0 ? p.elapsed * 100 / p.percent : null;
+    return Number(j?.payload?.time_limit || p.time_limit || implied || DEFAULT_TIME_LIMIT_S);
   }
 
   elapsed() {
