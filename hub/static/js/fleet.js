@@ -537,8 +537,8 @@ export function renderFleet(view) {
   });
 
   setView(prefs.view === "table" ? "table" : "cards");
-  loadAll().catch((e) => { if (e.name !== "AuthError") showError(grid, e); });
-  loadJobs();
+  // Which node runs which job comes after the cards' first paint, not in its way.
+  loadAll().then(() => setTimeout(loadJobs, 0), (e) => { if (e.name !== "AuthError") showError(grid, e); });
   const timer = setInterval(tick, 1000);
   const detailTimer = setInterval(refreshDetails, DETAIL_REFRESH_MS);
   const jobsTimer = setInterval(loadJobs, JOBS_REFRESH_MS);
