@@ -264,7 +264,7 @@ def run(args: argparse.Namespace) -> int:
 def main(argv: list[str]) -> int:
     p = argparse.ArgumentParser(description="measure the web dashboard under a simulated fleet")
     p.add_argument("--nodes", type=int, default=500)
-    p.add_argument("--runs", type=int, default=3, help="busy-share runs (each measures three windows)")
+    p.add_argument("--runs", type=int, default=3, help="busy-share runs (each measures four windows)")
     p.add_argument("--paint-runs", type=int, default=5)
     p.add_argument("--window-s", type=float, default=30.0, help="length of one busy-share window")
     p.add_argument("--sse-window-s", type=float, default=60.0)

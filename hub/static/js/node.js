@@ -386,8 +386,8 @@ export function renderNode(view, { id }, { home = false } = {}) {
       if (!latest) latest = await latestSample();
       message.hidden = true;
       const points = hist.rows.filter((r) => r.s).length;
-      setText(rangeNote, (range.live ? `${range.resolution} resolution · live` :
-        `${TIER_NAMES[range.resolution]}${range.every ? `, one per ${fmt.duration(range.every)}` : ""} · ${points} points`) +
+      setText(rangeNote, `${TIER_NAMES[range.resolution]}${range.every ? `, one per ${fmt.duration(range.every)}` : ""}` +
+        `${range.live ? " · live" : ""} · ${points} points` +
         (points ? "" : " · no history in this range yet"));
       setAttr(rangeNote, "data-resolution", body.resolution);
       dirty = true;
