@@ -100,6 +100,15 @@ class Health(msgspec.Struct):
     time: float
     hostname: str
     limits: dict[str, float]
+    loopback_only: bool
+
+
+class JobCopy(msgspec.Struct, omit_defaults=True):
+    """A retried or resubmitted job: the new job's id and the one it copies."""
+    id: int
+    retry_of: int | None = None
+    resubmit_of: int | None = None
+    seed: int | None = None
 
 
 class Thresholds(msgspec.Struct):

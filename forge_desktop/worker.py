@@ -26,6 +26,7 @@ from .runner import RunningJob, start_job
 log = logging.getLogger("forge.worker")
 
 PRODUCTION_TYPES = ["jobshop", "prodplan", "mps"]
+HEARTBEAT_ON_CHANGE_S = 2.0  # how soon a changed idle decision is reported
 
 
 @dataclass
@@ -166,6 +167,8 @@ class Worker:
         decision = self._decide(now)
         if (decision.reason, decision.cores) != (self.state.reason, self.state.cores):
             self.state.reason, self.state.detail, self.state.cores = decision.reason, decision.detail, decision.cores
+            # The hub tells waiting jobs why they wait from heartbeats: report a new decision soon.
+            self._next_heartbeat = min(self._next_heartbeat, now + HEARTBEAT_ON_CHANGE_S)
             self._changed()
         for job in list(self.jobs.values()):
             if decision.run and job.suspended:
@@ -281,7 +284,8 @@ class Worker:
     def _heartbeat(self, now: float, decision) -> None:
         self._next_heartbeat = now + min(self.options.heartbeat_s, self.lease_s / 3)
         body = {"running": self.running_jobs, "suspended": self.suspended_jobs, "paused": self.paused,
-                "reason": decision.reason, "cores": decision.cores, "types": self.options.types}
+                "reason": decision.reason, "detail": decision.detail, "cores": decision.cores,
+                "busy_cores": sum(int(j.job.get("cores", 1)) for j in self.jobs.values()), "types": self.options.types}
         try:
             answer = self.client.post(f"/api/workers/{self.node_id}/heartbeat", body)
         except (HubUnreachable, HubError, NotAForgeHub) as e:

@@ -92,6 +92,7 @@ def document() -> dict:
                                                      params=[
             node_id, _query("points", {"type": "integer", "minimum": 1, "maximum": 5000}),
             _query("resolution", {"enum": ["1s", "1m", "1h"]}), _query("since", time_q),
+            _query("every", {"type": "integer", "minimum": 60}),
             _query("until", time_q)])},
         "/api/nodes/{node_id}/events": {"get": _op("SSE: live samples of one node", VIEWER, sse, errors=("404",),
                                                    params=[node_id], content_type="text/event-stream")},
@@ -122,6 +123,10 @@ def document() -> dict:
                                                   errors=("404",))},
         "/api/jobs/{job_id}/cancel": {"post": _op("Cancel a pending or running job", ADMIN, wire.Cancelled,
                                                   params=[job_id], errors=("404", "409"))},
+        "/api/jobs/{job_id}/retry": {"post": _op("Submit a failed or cancelled job again, as a new job", ADMIN,
+                                                 wire.JobCopy, ok="201", params=[job_id], errors=("404", "409"))},
+        "/api/jobs/{job_id}/resubmit": {"post": _op("Submit the job again with another seed", ADMIN, wire.JobCopy,
+                                                    ok="201", params=[job_id], errors=("404", "409"))},
         "/api/batches/{batch_id}": {"get": _op("A batch or sweep with its jobs", VIEWER, {"type": "object"},
                                                params=[_path("batch_id")], errors=("404",))},
         "/api/workers/{worker_id}/heartbeat": {"post": _op("Worker heartbeat; renews its leases", NODE,

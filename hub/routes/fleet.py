@@ -72,6 +72,21 @@ def _int_param(request: web.Request, name: str, default: int, lo: int, hi: int) 
     return v
 
 
+TIER_S = {"1s": 1, "1m": 60, "1h": 3600}
+
+
+def _every_param(request: web.Request, resolution: str) -> int | None:
+    """`every=S`: one averaged bucket per S seconds, for ranges longer than a chart has points for."""
+    if "every" not in request.query:
+        return None
+    if resolution == "1s":
+        raise bad_request("'every' thins the averaged tiers only: use it with resolution=1m or 1h")
+    every = _int_param(request, "every", 0, TIER_S[resolution], 30 * 86400)
+    if every % TIER_S[resolution]:
+        raise bad_request(f"'every' must be a multiple of {TIER_S[resolution]} s for resolution={resolution}")
+    return every
+
+
 @routes.get("/api/nodes/{node_id}/snapshot")
 async def snapshot(request: web.Request) -> web.Response:
     hub = hub_state(request)
@@ -82,7 +97,9 @@ async def snapshot(request: web.Request) -> web.Response:
         raise bad_request(f"'resolution' must be one of {', '.join(RESOLUTIONS)}")
     points = _int_param(request, "points", 300, 1, MAX_POINTS)
     since, until = time_param(request, "since"), time_param(request, "until")
-    samples = await hub.samples.series(node.id, resolution=resolution, points=points, since=since, until=until)
+    every = _every_param(request, resolution)
+    samples = await hub.samples.series(node.id, resolution=resolution, points=points, since=since, until=until,
+                                       every_s=every)
     return web.json_response({"node": hub.fleet.summary(node, time.time(), full=False),
                               "resolution": resolution, "samples": samples})
 

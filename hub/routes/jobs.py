@@ -7,7 +7,7 @@ from dataclasses import asdict
 
 from aiohttp import web
 
-from .. import sweeps
+from .. import sweeps, waiting
 from ..auth import require_admin
 from ..errors import ApiError, bad_request, not_found, read_object
 from ..limits import INT64_MAX, body_int_list, path_int
@@ -211,8 +211,9 @@ async def list_jobs(request: web.Request) -> web.Response:
                                batch_id=q.get("batch") or None, limit=limit, offset=offset,
                                with_result=q.get("results") == "1")
     counts = await hub.jobs.queue_counts()
+    await waiting.annotate(hub, page.jobs, time.time())
     return web.json_response({"jobs": page.jobs, "total": page.total, "counts": counts,
-                              "types": sorted(job_types(hub))})
+                              "types": sorted(job_types(hub)), "now": time.time()})
 
 
 @routes.get("/api/jobs/{job_id}")
@@ -222,6 +223,8 @@ async def show_job(request: web.Request) -> web.Response:
     job = await hub.jobs.job(_job_id(request))
     if job is None:
         raise not_found(f"no job {request.match_info['job_id']}")
+    await waiting.annotate(hub, [job], time.time())
+    job["server_now"] = time.time()
     return web.json_response(job)
 
 

@@ -33,7 +33,8 @@ async def health(request: web.Request) -> web.Response:
     limits = {"max_samples_per_push": c.max_samples_per_push, "max_sample_bytes": c.max_sample_bytes,
               "max_batch_bytes": c.max_batch_bytes, "max_clock_skew_s": c.max_clock_skew_s}
     return web.json_response({"service": "forge-hub", "version": __version__, "time": time.time(),
-                              "hostname": socket.gethostname(), "limits": limits})
+                              "hostname": socket.gethostname(), "limits": limits,
+                              "loopback_only": c.host in ("127.0.0.1", "localhost", "::1") or c.host.startswith("127.")})
 
 
 @routes.get("/api/openapi.json")

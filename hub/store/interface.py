@@ -155,8 +155,10 @@ class SampleStore(ABC):
 
     @abstractmethod
     async def series(self, node_id: str, *, resolution: Resolution, points: int,
-                     since: float | None = None, until: float | None = None) -> list[dict]:
-        """The newest `points` samples of a tier with since <= ts <= until, oldest first."""
+                     since: float | None = None, until: float | None = None,
+                     every_s: int | None = None) -> list[dict]:
+        """The newest `points` samples of a tier with since <= ts <= until, oldest first;
+        `every_s` (a multiple of the tier's bucket) keeps one bucket per that many seconds."""
 
     @abstractmethod
     async def recent_cpu(self, node_id: str, points: int) -> list[float | None]:

@@ -84,8 +84,9 @@ class SqliteSamples(SampleStore):
         return await self._t.write(self._t.db.ingest_many, pushes)
 
     async def series(self, node_id: str, *, resolution: Resolution, points: int,
-                     since: float | None = None, until: float | None = None) -> list[dict]:
-        return await self._t.read(self._t.db.series, node_id, resolution, points, since, until)
+                     since: float | None = None, until: float | None = None,
+                     every_s: int | None = None) -> list[dict]:
+        return await self._t.read(self._t.db.series, node_id, resolution, points, since, until, every_s)
 
     async def recent_cpu(self, node_id: str, points: int) -> list[float | None]:
         return await self._t.read(self._t.db.recent_cpu, node_id, points)

@@ -180,13 +180,15 @@ class Database:
         return [r[0] for r in reversed(rows)]
 
     def series(self, node_id: str, resolution: str, points: int,
-               since: float | None = None, until: float | None = None) -> list[dict]:
+               since: float | None = None, until: float | None = None, every_s: int | None = None) -> list[dict]:
+        """Newest `points` samples of a tier, oldest first; `every_s` keeps one bucket per that many
+        seconds (tier buckets start on whole minutes or hours, so a multiple of the tier's size)."""
         table = {"1s": "samples", "1m": "samples_1m", "1h": "samples_1h"}[resolution]
         lo = ts_ms(since) if since is not None else -1
         hi = ts_ms(until) if until is not None else 2**62
         rows = self.conn().execute(
-            f"SELECT data FROM {table} WHERE node_id = ? AND ts_ms >= ? AND ts_ms <= ? "
-            "ORDER BY ts_ms DESC LIMIT ?", (node_id, lo, hi, points)).fetchall()
+            f"SELECT data FROM {table} WHERE node_id = ? AND ts_ms >= ? AND ts_ms <= ? AND ts_ms % ? = 0 "
+            "ORDER BY ts_ms DESC LIMIT ?", (node_id, lo, hi, every_s * 1000 if every_s else 1, points)).fetchall()
         return [json.loads(r[0]) for r in reversed(rows)]
 
     def bucket_leaves(self, node_id: str, lo_ms: int, hi_ms: int,
