@@ -155,3 +155,115 @@ def test_hub_sigkilled_for_20_s_loses_nothing_acknowledged_and_doubles_nothing(l
     assert len(during) >= 18, f"only {len(during)} samples from the 20 s outage arrived"
     gaps = [b - a for a, b in zip(rows, rows[1:])]
     assert max(gaps) < 2.5, f"a {max(gaps):.1f} s hole in 1 s samples"
+
+
+def test_buffer_append_after_a_torn_last_line_starts_a_fresh_line(tmp_path):
+    path = tmp_path / "b.ndjson"
+    path.write_text('{"ts": 1}\n{"ts": 2, "cpu": {"perc')  # a crash mid-write
+    buf = SampleBuffer(path)
+    buf.append([{"ts": 3}])
+    got = buf.peek(10)
+    assert [s.get("ts") for s in got if not s.get("_corrupt")] == [1, 3]
+    assert sum(1 for s in got if s.get("_corrupt")) == 1
+
+
+def test_buffer_line_that_is_json_but_not_an_object_is_skipped(tmp_path):
+    path = tmp_path / "b.ndjson"
+    path.write_text('{"ts": 1}\n[1, 2]\n7\n"x"\n{"ts": 2}\n')
+    got = SampleBuffer(path).peek(10)
+    assert [s.get("ts") for s in got if not s.get("_corrupt")] == [1, 2]
+    assert len(got) == 5
+
+
+def snapshot_ts(h, node: str) -> list[float]:
+    st, snap = http("GET", h.url + f"/api/nodes/{node}/snapshot?points=5000")
+    assert st == 200, snap
+    return [s["ts"] for s in snap["samples"]]
+
+
+class ListCollector(ScriptedCollector):
+    def __init__(self, bad_at: set[int] = frozenset()):
+        super().__init__()
+        self.t = float(int(time.time()) - 2000)
+        self.n = 0
+        self.bad_at = bad_at
+
+    def sample(self):
+        s = super().sample()
+        self.n += 1
+        if self.n in self.bad_at:
+            s["ts"] = "yesterday"
+        return s
+
+
+def test_pusher_survives_a_buffer_it_cannot_write_and_delivers_later(live_hub, tmp_path, caplog):
+    """ENOSPC-like: the buffer cannot be written (here: its path is a directory). The push loop
+    keeps running, shows the fault, logs it once, holds the samples and delivers them later."""
+    h = live_hub()
+    tok = h.token("eps")
+    path = tmp_path / "buf.ndjson"
+    col = ListCollector()
+    start = col.t
+    agent = Agent(HubClient("http://127.0.0.1:9", tok), "eps", path, collector=col,
+                  push_interval_s=0.2, sample_interval_s=0.05)
+    path.mkdir()
+    agent.start()
+    try:
+        wait_until(lambda: agent.status.fault, 10, what="the fault to show")
+        time.sleep(1.0)
+        assert agent.alive(), "the pusher thread died"
+        assert not agent.status.healthy
+        assert caplog.text.count("push failed unexpectedly") == 1, "logged once, not per push"
+        path.rmdir()
+        agent.client = HubClient(h.url, tok)
+        agent.backoff.ok()
+        wait_until(lambda: agent.status.fault is None and agent.status.connected, 15, what="recovery")
+    finally:
+        agent.stop()
+    got = snapshot_ts(h, "eps")
+    assert got == [start + 1 + i for i in range(int(col.t - start))], \
+        "every sample, including those taken while the buffer failed, arrived once"
+
+
+def test_a_400_drops_only_the_offending_samples(live_hub, tmp_path, caplog):
+    h = live_hub()
+    tok = h.token("zeta")
+    col = ListCollector(bad_at={150})
+    path = tmp_path / "buf.ndjson"
+    SampleBuffer(path).append([col.sample() for _ in range(301)])
+    agent = Agent(HubClient(h.url, tok), "zeta", path, collector=col)
+    assert agent.push_once(final=True) is True
+    assert len(agent.buffer) == 0
+    assert len(snapshot_ts(h, "zeta")) == 300
+    assert agent.status.dropped == 1
+    assert "rejected 1 of 301 samples" in caplog.text
+
+
+def test_agent_honours_the_hubs_max_samples_per_push(live_hub, tmp_path):
+    h = live_hub(env={"FORGE_HUB_MAX_SAMPLES_PER_PUSH": "100"})
+    tok = h.token("eta")
+    col = ListCollector()
+    path = tmp_path / "buf.ndjson"
+    SampleBuffer(path).append([col.sample() for _ in range(600)])
+    agent = Agent(HubClient(h.url, tok), "eta", path, collector=col)
+    assert agent.push_once(final=True) is True
+    assert len(snapshot_ts(h, "eta")) == 600, "none of the 600 lost to the hub's limit"
+    assert agent.max_batch <= 100
+    assert agent.status.dropped == 0
+
+
+def test_a_refused_token_says_rejoin_and_backs_off_to_minutes(live_hub, tmp_path, caplog):
+    h = live_hub()
+    h.token("theta")
+    agent = Agent(HubClient(h.url, "not-the-token"), "theta", tmp_path / "buf.ndjson",
+                  collector=ScriptedCollector(), echo=False)
+    for _ in range(3):
+        agent.backoff.not_before = 0
+        agent._pending.put(agent.collector.sample())
+        assert agent.push_once() is False
+    assert agent.status.needs_rejoin and not agent.status.healthy
+    assert agent.backoff.not_before - time.time() > 240, "next try in minutes, not seconds"
+    assert f"forge join {h.url} CODE --node-id theta" in caplog.text
+    assert "must rejoin" in caplog.text
+    assert "forge join" in agent.status.last_error
+    assert len(agent.buffer) == 3, "samples are kept for when the node rejoins"
