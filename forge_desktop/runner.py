@@ -9,6 +9,7 @@ noticed by the parent from its exit code.
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -16,7 +17,7 @@ from multiprocessing.connection import Connection
 
 import psutil
 
-PRELOAD = ["forge_desktop.runner", "forge_desktop.solvers.registry", "ortools.sat.python.cp_model"]
+PRELOAD = ["forge_desktop.forkserver_guard", "forge_desktop.runner", "forge_desktop.solvers.registry", "ortools.sat.python.cp_model"]
 
 
 def _context() -> mp.context.BaseContext:
@@ -24,6 +25,7 @@ def _context() -> mp.context.BaseContext:
     imported the solver registry and CP-SAT once (about 0.3 s saved per job), and never from
     our threaded process. `spawn` elsewhere (Windows)."""
     if "forkserver" in mp.get_all_start_methods():
+        os.environ["FORGE_FORKSERVER_PARENT"] = str(os.getpid())  # read by forkserver_guard
         ctx = mp.get_context("forkserver")
         ctx.set_forkserver_preload(PRELOAD)
         return ctx
@@ -48,6 +50,8 @@ def _limit_memory(mb: int | None) -> None:
 
 
 def child_main(job_type: str, payload: dict, conn: Connection, memory_mb: int | None) -> None:
+    from forge_desktop.lifetime import die_with_parent
+    die_with_parent()
     _limit_memory(memory_mb)
     from forge_desktop.solvers import registry
 

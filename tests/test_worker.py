@@ -170,3 +170,28 @@ def test_cancelled_job_is_stopped_and_stop_releases_running_jobs(live_hub, make_
     assert back["status"] == "pending" and back["lease_until"] is None
     assert [a["outcome"] for a in back["attempts"]] == ["released"]
     assert hub.job(cancelled)["status"] == "cancelled"
+
+
+def test_kill_9_of_an_agent_takes_its_job_child_and_fork_server_with_it(live_hub):
+    """A real `forge agent` running a job is SIGKILLed (the agent alone, not its group): its
+    job child and fork server die with it instead of running on to the job's time limit."""
+    import os
+    import signal
+    if not hasattr(os, "fork"):
+        pytest.skip("POSIX only: on Windows children are not tied to the agent (see forge_desktop/lifetime.py)")
+    hub = live_hub(env={**QUEUE_ENV, "FORGE_WORKER_TYPES": "sleep"})
+    agent = hub.start_agent("k9", "--jobs", "always")
+    job_id = submit(hub, {"seconds": 120})
+    wait_until(lambda: hub.job(job_id)["status"] == "running", 30, what=f"job running ({hub.log('agent-k9')})")
+    children = wait_until(lambda: [c for c in psutil.Process(agent.pid).children(recursive=True)
+                                   if any("forkserver" in a or "forge-job" in a or "multiprocessing" in a
+                                          for a in c.cmdline())] or None, 10, what="the fork server")
+    family = psutil.Process(agent.pid).children(recursive=True)
+    assert len(family) >= 2, [c.cmdline() for c in family]
+    os.kill(agent.pid, signal.SIGKILL)
+    agent.wait(5)
+    gone, alive = psutil.wait_procs(family, timeout=10)
+    for p in alive:
+        p.kill()
+    assert not alive, f"still running after the agent's kill -9: {[p.cmdline() for p in alive]}"
+    assert children
