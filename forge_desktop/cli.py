@@ -270,7 +270,9 @@ def run_agent(settings: Settings, token: str) -> None:
         worker.start()
     try:
         while not stop.wait(0.5):
-            pass
+            if not agent.alive():
+                raise CliError("the agent's sampler or pusher stopped unexpectedly; exiting so the "
+                               "service manager restarts it")
     except KeyboardInterrupt:
         pass
     finally:
