@@ -192,17 +192,13 @@ class Agent:
         newest HELD_MAX) and the error raised, so the fault shows; they go on the next push."""
         batch = self._drain()
         now = time.time()
-        placed = False
+        placed = ok = False
         try:
-            if len(self.buffer) or not self.backoff.ready(now):
+            if self.backoff.ready(now) or final:
+                ok = self._flush_buffer(now) and self._deliver(batch, now)
+            if not ok:
                 self.buffer.append(batch)
-                placed = True
-                ok = self._flush_buffer(now) if (self.backoff.ready(now) or final) else False
-            else:
-                ok = self._deliver(batch, now)
-                if not ok:
-                    self.buffer.append(batch)
-                placed = True
+            placed = True
         finally:
             if not placed:
                 self._held = (batch + self._held)[-HELD_MAX:]

@@ -267,3 +267,53 @@ def test_a_refused_token_says_rejoin_and_backs_off_to_minutes(live_hub, tmp_path
     assert "must rejoin" in caplog.text
     assert "forge join" in agent.status.last_error
     assert len(agent.buffer) == 3, "samples are kept for when the node rejoins"
+
+
+def _mount_tmpfs(where, size: str) -> bool:
+    import os
+    if not hasattr(os, "geteuid") or os.geteuid() != 0:
+        return False
+    where.mkdir()
+    return subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(where)],
+                          capture_output=True).returncode == 0
+
+
+def test_agent_on_a_full_disk_keeps_running_and_pushes_once_the_hub_is_back(live_hub, tmp_path):
+    """The agent's data folder on a small tmpfs, filled up while the hub is down: the agent
+    keeps sampling (in memory), stays up, says so, and delivers once the hub is back."""
+    import pytest
+    disk = tmp_path / "tiny"
+    if not _mount_tmpfs(disk, "256k"):
+        pytest.skip("needs root and tmpfs (as on CI) to make a small full disk; skipped here")
+    try:
+        h = live_hub()
+        h.env["FORGE_DATA_DIR"] = str(disk)
+        agent = h.start_agent("full", "--jobs", "never", "--push-interval", "1")
+        wait_until(lambda: "full" in h.fleet(), 15, what="first push")
+        h.stop_hub()
+        time.sleep(2)
+        import os
+        fd = os.open(disk / "filler", os.O_WRONLY | os.O_CREAT)
+        try:
+            while os.write(fd, b"\0" * 4096):
+                pass
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+        full_at = time.time()
+        time.sleep(5)
+        assert agent.poll() is None, h.log("agent-full")
+        assert "No space left" in h.log("agent-full")
+        h.start_hub()
+        back = time.time()
+        wait_until(lambda: any(t > back for t in snapshot_ts(h, "full")), 30,
+                   what=f"pushes after the hub came back ({h.log('agent-full')})")
+        got = snapshot_ts(h, "full")
+        during = [t for t in got if full_at <= t <= back]
+        assert len(during) >= 4, "samples taken while the disk was full reached the hub"
+        assert agent.poll() is None
+        assert h.log("agent-full").count("push failed unexpectedly") <= 2, "logged once, not every second"
+        h.stop("agent-full")
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], capture_output=True)
