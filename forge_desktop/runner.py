@@ -49,9 +49,22 @@ def _limit_memory(mb: int | None) -> None:
         pass
 
 
+def _quiet_stdout() -> None:
+    """Solvers' native code prints banners (HiGHS: "Running HiGHS ...") straight to fd 1, which
+    is the agent's terminal or log: point the child's fd 1 at the null device. The child speaks
+    only through its pipe."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 1)
+        os.close(devnull)
+    except OSError:
+        pass
+
+
 def child_main(job_type: str, payload: dict, conn: Connection, memory_mb: int | None) -> None:
     from forge_desktop.lifetime import die_with_parent
     die_with_parent()
+    _quiet_stdout()
     _limit_memory(memory_mb)
     from forge_desktop.solvers import registry
 

@@ -195,3 +195,17 @@ def test_kill_9_of_an_agent_takes_its_job_child_and_fork_server_with_it(live_hub
         p.kill()
     assert not alive, f"still running after the agent's kill -9: {[p.cmdline() for p in alive]}"
     assert children
+
+
+def test_the_highs_banner_stays_out_of_the_agents_output(live_hub):
+    from test_solvers_mps import SMALL_MIP
+    hub = live_hub(env={**QUEUE_ENV, "FORGE_WORKER_TYPES": "mps"})
+    hub.start_agent("quiet", "--jobs", "always")
+    st, body = http("POST", hub.url + "/api/jobs", {"type": "mps", "payload": {"model": SMALL_MIP, "format": "mps"}},
+                    token=ADMIN)
+    assert st == 201, body
+    job = hub.wait_job_final(body["id"], worker="agent-quiet")
+    assert job["status"] == "succeeded", job
+    out = hub.log("agent-quiet")
+    assert f"job {body['id']} done" in out
+    assert "HiGHS" not in out and "Copyright" not in out, out
