@@ -317,3 +317,48 @@ def test_agent_on_a_full_disk_keeps_running_and_pushes_once_the_hub_is_back(live
         h.stop("agent-full")
     finally:
         subprocess.run(["umount", "-l", str(disk)], capture_output=True)
+
+
+def test_a_bare_413_halves_the_batch_until_the_hub_takes_it(tmp_path):
+    """Today's hub says its limit in a 400; a hub (or proxy) that only answers 413 without
+    naming a limit is a small loopback server here: the agent halves until batches fit."""
+    import http.server
+    import threading
+    received: list[float] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *a):
+            pass
+
+        def _answer(self, status: int, body: dict) -> None:
+            data = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_GET(self):
+            self._answer(200, {"service": "forge-hub"})
+
+        def do_POST(self):
+            samples = json.loads(self.rfile.read(int(self.headers["Content-Length"])))["samples"]
+            if len(samples) > 70:
+                self._answer(413, {"error": "payload_too_large", "message": "request body too large"})
+                return
+            received.extend(s["ts"] for s in samples)
+            self._answer(200, {"ok": True})
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        col = ListCollector()
+        path = tmp_path / "buf.ndjson"
+        SampleBuffer(path).append([col.sample() for _ in range(300)])
+        agent = Agent(HubClient(f"http://127.0.0.1:{server.server_address[1]}", "t"), "n", path, collector=col)
+        assert agent.push_once(final=True) is True
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert sorted(set(received)) == [col.t - 299 + i for i in range(300)], "every sample delivered"
+    assert agent.max_batch <= 70 and agent.status.dropped == 0
