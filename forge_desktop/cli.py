@@ -456,9 +456,9 @@ def cmd_join(args: argparse.Namespace) -> int:
             except OnboardingError:
                 pass  # refused (revoked): join again under the same name
             else:
-                print(f"this machine already joined {url} as {wanted!r} and its token still works: nothing "
-                      "changed, the join code is unused. (--new-node joins as another node.)")
-                return 0
+                raise CliError(f"this machine already joined {url} as {wanted!r} and its token still works, "
+                               "so the join code was not used; `forge agent` runs as that node. To join as "
+                               "another node: --new-node")
     wanted = wanted or default_node_id()
     node_id, url = join(url, args.code, wanted)
     print(f"joined {url} as {node_id!r}; the token is in the OS keyring.")

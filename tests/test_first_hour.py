@@ -131,8 +131,8 @@ def test_joining_again_reuses_the_node_and_new_node_makes_another(live_hub, tmp_
     assert first.returncode == 0 and "as 'vm-2'" in first.stdout, first
     code = join_code(h)
     again = run(env, "join", h.url, code)
-    assert again.returncode == 0, again.stderr
-    assert "already joined" in again.stdout and "'vm-2'" in again.stdout, again.stdout
+    assert again.returncode == 2, "nothing was done: the code is not spent"
+    assert "already joined" in again.stderr and "'vm-2'" in again.stderr and "--new-node" in again.stderr, again
     st, body = http("GET", h.url + "/api/tokens", token=ADMIN)
     assert [t["node_id"] for t in body["tokens"]] == ["vm-2"], "no ghost node"
     other = run(machine_env(tmp_path / "other"), "join", h.url, code, "--node-id", "other")
