@@ -273,10 +273,16 @@ def cmd_up(args: argparse.Namespace) -> int:
     sys.stdout.flush()
     settings = Settings.load()
     settings.hub_url, settings.node_id, settings.jobs = hub.url, node_id, args.jobs
+    stopped = []
+
+    def stop_hub(timeout: float) -> None:
+        stopped.append(True)
+        hub.stop(timeout=timeout)
     try:
-        run_agent(settings, token)
+        run_agent(settings, token, then_stop=stop_hub)
     finally:
-        hub.stop(timeout=3)
+        if not stopped:  # the agent failed before its stop ran
+            hub.stop(timeout=2)
     return 0
 
 
@@ -351,8 +357,10 @@ def cmd_agent(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_agent(settings: Settings, token: str) -> None:
-    """The agent (and its worker, unless jobs are 'never') in the foreground until Ctrl-C/SIGTERM."""
+def run_agent(settings: Settings, token: str, then_stop=None) -> None:
+    """The agent (and its worker, unless jobs are 'never') in the foreground until Ctrl-C/SIGTERM.
+    `then_stop(timeout=...)` (forge up's hub) stops once the agent's final push is in, side by
+    side with the worker, within the same budget."""
     import signal
     import threading
     from .agent import Agent
@@ -381,10 +389,14 @@ def run_agent(settings: Settings, token: str) -> None:
         print("stopping…", flush=True)
         if threading.current_thread() is threading.main_thread():
             signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not break the stop
-        stop_within(STOP_BUDGET_S, [agent.stop, *([worker.stop] if worker else [])])
+        def agent_then(timeout: float) -> None:
+            agent.stop(timeout)
+            if then_stop:
+                then_stop(timeout=timeout)
+        stop_within(STOP_BUDGET_S, [agent_then, *([worker.stop] if worker else [])])
 
 
-STOP_BUDGET_S = 2.5
+STOP_BUDGET_S = 2.0
 
 
 def stop_within(budget_s: float, stops: list) -> None:
