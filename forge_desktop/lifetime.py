@@ -2,8 +2,8 @@
 child or fork server running on (while another worker reruns the job).
 
 Linux: PR_SET_PDEATHSIG through ctypes' prctl, which the kernel delivers the moment the
-parent goes. Other POSIX systems (macOS): a daemon thread that notices the parent is gone
-(the parent pid changes) within a second. Windows: not covered (a job object with
+parent goes. Other POSIX systems (macOS): a daemon thread that notices within a second
+that the parent is gone (the parent pid changes). Windows: not covered (a job object with
 KILL_ON_JOB_CLOSE would be the way); the service manager's stop kills the tree there.
 """
 from __future__ import annotations
@@ -23,9 +23,7 @@ def die_with_parent(expected_parent: int | None = None) -> None:
     if os.name != "posix":
         return
     parent = expected_parent or os.getppid()
-    if sys.platform.startswith("linux") and _prctl_pdeathsig():
-        pass
-    else:
+    if not (sys.platform.startswith("linux") and _prctl_pdeathsig()):
         threading.Thread(target=_watch_parent, args=(parent,), name="forge-parent-watch", daemon=True).start()
     if os.getppid() != parent:
         os._exit(1)

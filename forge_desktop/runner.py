@@ -25,7 +25,9 @@ def _context() -> mp.context.BaseContext:
     imported the solver registry and CP-SAT once (about 0.3 s saved per job), and never from
     our threaded process. `spawn` elsewhere (Windows)."""
     if "forkserver" in mp.get_all_start_methods():
-        os.environ["FORGE_FORKSERVER_PARENT"] = str(os.getpid())  # read by forkserver_guard
+        # The pid that starts the next generation: read by forkserver_guard in the fork server,
+        # and (set again by this import inside the fork server) by its job children.
+        os.environ["FORGE_FORKSERVER_PARENT"] = str(os.getpid())
         ctx = mp.get_context("forkserver")
         ctx.set_forkserver_preload(PRELOAD)
         return ctx
@@ -63,7 +65,9 @@ def _quiet_stdout() -> None:
 
 def child_main(job_type: str, payload: dict, conn: Connection, memory_mb: int | None) -> None:
     from forge_desktop.lifetime import die_with_parent
-    die_with_parent()
+    # The fork server's pid (runner, imported there, set it): the fork server may already be
+    # gone by now, and getppid() would then name whoever adopted us.
+    die_with_parent(int(os.environ.get("FORGE_FORKSERVER_PARENT", "0")) or None)
     _quiet_stdout()
     _limit_memory(memory_mb)
     from forge_desktop.solvers import registry
