@@ -149,6 +149,9 @@ class RateMeter:
         self._previous = None
 
 
+MIN_CPU_WINDOW_S = 0.1  # per core: below this, CPU times (10 ms ticks) give no meaningful figure
+
+
 class CpuMeter:
     """CPU use in percent, total and per logical core, from ``cpu_times`` deltas."""
 
@@ -165,6 +168,11 @@ class CpuMeter:
         if len(previous) != len(current):
             return None, None
         deltas = [(b1 - b0, t1 - t0) for (b0, t0), (b1, t1) in zip(previous, current)]
+        if sum(d[1] for d in deltas) < MIN_CPU_WINDOW_S * max(1, len(deltas)):
+            # Too little time since the last read (the agent's first sample right after priming)
+            # to say anything: null, not a misleading 0 %. Keep the older read for the next call.
+            self._previous = previous
+            return None, None
         per_core = [_percent(busy, total) for busy, total in deltas]
         total = _percent(sum(d[0] for d in deltas), sum(d[1] for d in deltas))
         if total is None:

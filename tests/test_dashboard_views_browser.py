@@ -125,8 +125,8 @@ def test_30_days_reads_the_minute_tier_and_charts_zoom_together(live_hub, page, 
 
 
 def _ft06() -> str:
-    from conftest import SHARED
-    return (SHARED / "data" / "jsplib" / "instances" / "ft06").read_text()
+    from conftest import FIXTURES
+    return (FIXTURES / "jsplib" / "instances" / "ft06").read_text()
 
 
 def test_pending_job_says_why_it_waits_on_its_page_and_in_the_list(live_hub, page, artifacts):

@@ -6,10 +6,10 @@ import time
 
 import pytest
 
-from conftest import ADMIN, SHARED, http, wait_until
+from conftest import ADMIN, FIXTURES, http, wait_until
 from hub.waiting import WORKER_STALE_S, WorkerView, jobs_ahead, waiting_reason
 
-FT06 = (SHARED / "data" / "jsplib" / "instances" / "ft06").read_text()
+FT06 = (FIXTURES / "jsplib" / "instances" / "ft06").read_text()
 
 
 def worker(id_: str, age: float = 1.0, **state) -> WorkerView:
