@@ -8,16 +8,20 @@ import time
 from pathlib import Path
 from typing import AsyncIterator
 
+import msgspec
 from aiohttp import web
 
 from .auth import TokenCache
 from .config import HubConfig
 from .errors import error_middleware
-from .events import Broadcaster
+from .events import Broadcaster, encode
 from .fleet import SPARK_POINTS, FleetState
 from .group_commit import GroupCommit
 from .rollup import Rollups
-from .routes import fleet, ingest, jobs, tokens, web as web_routes
+from .alerts.sealing import Sealer
+from .alerts.service import Alerts, default_public_url
+from .alerts.sqlite_store import SqliteAlertStore
+from .routes import alerts, fleet, ingest, jobs, tokens, web as web_routes
 from .state import HUB, HubState
 from .store import AsyncStore, Store
 from .tasks import all_tasks, every
@@ -30,7 +34,7 @@ MAX_BODY = 16 * 1024 * 1024
 def create_app(config: HubConfig) -> web.Application:
     app = web.Application(middlewares=[error_middleware], client_max_size=MAX_BODY)
     app.cleanup_ctx.append(_hub_context(config))
-    for mod in (ingest, fleet, tokens, jobs, web_routes):
+    for mod in (ingest, fleet, tokens, jobs, alerts, web_routes):
         app.add_routes(mod.routes)
     web_routes.setup_static(app)
     return app
@@ -45,6 +49,11 @@ def _hub_context(config: HubConfig):
                        events=Broadcaster(), tokens=TokenCache(db), rollups=Rollups(db.store),
                        join_attempts={}, ingest_writes=GroupCommit(db))
         await _load_fleet(hub)
+        hub.alerts = Alerts(SqliteAlertStore(db), await asyncio.to_thread(Sealer, config.data_dir),
+                            config.offline_after_s, config.public_url or default_public_url(config.port),
+                            lambda data: hub.events.publish_fleet(encode("alert", data)))
+        await hub.alerts.start([(n.id, n.last_seen, n.identity, msgspec.json.decode(n.latest_raw) if n.latest_raw else None)
+                                for n in hub.fleet.nodes.values()])
         app[HUB] = hub
         tasks = [asyncio.create_task(every(interval, step, name), name=name)
                  for name, interval, step in all_tasks(hub)]
@@ -53,6 +62,7 @@ def _hub_context(config: HubConfig):
         for t in tasks:
             t.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        await hub.alerts.stop()
         await hub.ingest_writes.close()
         ready = hub.rollups.take_ready(time.time() + 3600)
         if ready:

@@ -35,6 +35,8 @@ class HubConfig:
     join_ttl_minutes: float = _setting(15.0, "Default lifetime of a one-time join code.")
     join_attempts_per_minute: int = _setting(10, "Join attempts allowed per client address per minute.")
     agent_downloads_dir: Path | None = _setting(None, "Folder of agent builds the hub offers for download.")
+    public_url: str = _setting("", "Address people open the dashboard at, for links in notifications "
+                                   "(default http://<hostname>:<port>).")
 
     @property
     def db_path(self) -> Path:

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from .alerts.service import Alerts
 from .auth import TokenCache
 from .config import HubConfig
 from .events import Broadcaster
@@ -24,6 +25,7 @@ class HubState:
     rollups: Rollups
     join_attempts: dict
     ingest_writes: GroupCommit
+    alerts: Alerts | None = None
 
 
 HUB = web.AppKey("hub", HubState)

@@ -68,6 +68,7 @@ async def ingest(request: web.Request) -> web.Response:
     res = await hub.ingest_writes.ingest(node_id, identity, samples, now)
     node = hub.fleet.apply_ingest(node_id, identity, samples, now)
     hub.rollups.mark(node_id, samples)
+    hub.alerts.observe(node_id, identity, samples, now)
     hub.events.dirty.add(node_id)
     if hub.events.watched(node_id):
         for s in sorted(samples, key=lambda s: s["ts"]):

@@ -61,8 +61,16 @@ async def metrics(request: web.Request) -> web.Response:
     counts = await hub.db.read(hub.db.store.queue_counts)
     lines += ["# HELP forge_jobs Jobs in the queue by status.", "# TYPE forge_jobs gauge"]
     lines += [f'forge_jobs{{status="{k}"}} {v}' for k, v in counts.items()]
+    lines += ["# HELP forge_alerts_firing 1 for each alert firing now, by rule, node and severity.",
+              "# TYPE forge_alerts_firing gauge"]
+    lines += [f'forge_alerts_firing{{rule="{_label(r.name)}",node="{node}",severity="{r.severity}"}} 1'
+              for r, node in sorted(hub.alerts.engine.firing(), key=lambda x: (x[0].id, x[1]))]
     return web.Response(text="\n".join(lines) + "\n", content_type="text/plain", charset="utf-8",
                         headers={"X-Content-Type-Options": "nosniff"})
+
+
+def _label(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
 def _downloads_dir(request: web.Request) -> Path | None:
