@@ -1,0 +1,225 @@
+"""The alert state machine on a real SQLite store, driven by an injected clock (no sleeping)."""
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from hub.alerts.engine import REBOOT_SHOW_S, Engine
+from hub.alerts.forecast import DiskForecast, MountTrend, slope
+from hub.alerts.schema import RuleIn
+from hub.alerts.sqlite_store import SqliteAlertStore
+from hub.store import AsyncStore, Store
+
+T0 = 1_800_000_000.0
+GB = 1e9
+
+
+@pytest.fixture
+async def store(tmp_path):
+    db = AsyncStore(Store(tmp_path / "forge.db"))
+    yield SqliteAlertStore(db)
+    db.close()
+
+
+async def make(store, *rules: RuleIn, offline_after_s: float = 60.0) -> tuple[Engine, int]:
+    """An engine with only `rules` (the stock rules removed) and one channel on every rule."""
+    for r in await store.rules():
+        await store.delete_rule(r.id, T0)
+    ch = await store.add_channel("hook", "sealed-url", T0)
+    for r in rules:
+        r.channels = [ch.id]
+        await store.add_rule(r, T0)
+    eng = Engine(store, offline_after_s)
+    await eng.load([])
+    return eng, ch.id
+
+
+def sample(ts: float, cpu: float = 5.0, mem: float = 40.0, uptime: float = 10_000.0, **extra) -> dict:
+    s = {"ts": ts, "cpu": {"percent": cpu}, "memory": {"percent": mem}, "uptime_s": uptime}
+    s.update(extra)
+    return s
+
+
+async def sent(store, now: float = T0 + 1e6) -> list[tuple[str, str]]:
+    """(kind, title) of every queued notification, in order."""
+    return [(o.kind, o.title) for o in await store.due(now, 1000)]
+
+
+async def push(eng: Engine, node: str, t: float, **kw) -> None:
+    eng.observe(node, {"cores": 4}, sample(t, **kw), t)
+    eng.tick(t)
+    await eng.flush()
+
+
+async def test_a_fresh_hub_has_the_five_stock_rules_enabled_without_channels(store):
+    rules = await store.rules()
+    assert sorted((r.metric, r.op, r.threshold, r.for_s) for r in rules) == sorted([
+        ("offline", ">", 300, 0), ("disk", ">", 90, 300), ("memory", ">", 95, 600),
+        ("temperature", ">", 90, 120), ("reboot", ">", 0, 0)])
+    assert all(r.enabled and r.channels == [] and r.nodes == ["*"] for r in rules)
+
+
+async def test_a_spike_shorter_than_for_s_never_notifies_and_a_long_one_fires_once(store):
+    eng, _ = await make(store, RuleIn(name="hot cpu", metric="cpu", threshold=90, for_s=30))
+    for t in range(0, 20, 5):  # 15 s above the threshold, then back
+        await push(eng, "n1", T0 + t, cpu=99)
+    await push(eng, "n1", T0 + 20, cpu=10)
+    await push(eng, "n1", T0 + 60, cpu=10)
+    assert await sent(store) == []
+    for t in range(100, 140, 5):  # 35 s above
+        await push(eng, "n1", T0 + t, cpu=99)
+    assert await sent(store) == [("firing", "FIRING: hot cpu on n1")]
+    firing = await store.alerts("firing", None, 10)
+    assert [(a.node_id, a.value, a.started_at) for a in firing] == [("n1", 99.0, T0 + 130)]
+
+
+async def test_resolving_needs_the_condition_false_for_min_for_s_60_and_a_relapse_restarts_it(store):
+    eng, _ = await make(store, RuleIn(name="mem", metric="memory", threshold=95, for_s=600))
+    await push(eng, "n1", T0, mem=99)
+    await push(eng, "n1", T0 + 600, mem=99)
+    assert len(await sent(store)) == 1
+    await push(eng, "n1", T0 + 610, mem=50)
+    await push(eng, "n1", T0 + 650, mem=50)  # 40 s false: not yet (hold is min(600, 60) = 60 s)
+    await push(eng, "n1", T0 + 655, mem=99)  # relapse
+    await push(eng, "n1", T0 + 660, mem=50)
+    await push(eng, "n1", T0 + 710, mem=50)  # 50 s since the relapse ended
+    assert [k for k, _ in await sent(store)] == ["firing"]
+    await push(eng, "n1", T0 + 720, mem=50)
+    assert [k for k, _ in await sent(store)] == ["firing", "resolved"]
+    assert (await store.alerts("resolved", "n1", 10))[0].resolved_at == T0 + 720
+
+
+async def test_a_firing_metric_alert_pauses_while_the_node_is_offline_and_does_not_resolve(store):
+    eng, _ = await make(store, RuleIn(name="mem", metric="memory", threshold=95, for_s=0))
+    await push(eng, "n1", T0, mem=99)
+    for t in (30, 61, 3600, 86400):  # switched off for a day
+        eng.tick(T0 + t)
+        await eng.flush()
+    assert [a.state for a in await store.alerts(None, "n1", 10)] == ["paused"]
+    assert [k for k, _ in await sent(store)] == ["firing"]
+    await push(eng, "n1", T0 + 86400 + 5, mem=99)  # back, still full: firing again, not re-sent
+    assert [a.state for a in await store.alerts(None, "n1", 10)] == ["firing"]
+    await push(eng, "n1", T0 + 86400 + 10, mem=50)
+    assert [k for k, _ in await sent(store)] == ["firing", "resolved"]
+
+
+async def test_offline_fires_once_after_the_threshold_past_the_nodes_push_cadence(store):
+    eng, _ = await make(store, RuleIn(name="gone", metric="offline", threshold=30, for_s=0))
+    for t in range(0, 60, 5):  # a healthy agent pushing every 5 s, ticked every second
+        await push(eng, "n1", T0 + t)
+        for dt in range(1, 5):
+            eng.tick(T0 + t + dt + 0.05)
+    await eng.flush()
+    assert await sent(store) == []
+    last = T0 + 55
+    eng.tick(last + 34.9)  # 30 s beyond its 5 s cadence not yet reached
+    await eng.flush()
+    assert await sent(store) == []
+    for dt in (35.1, 36, 100, 1000):
+        eng.tick(last + dt)
+        await eng.flush()
+    assert await sent(store) == [("firing", "FIRING: gone on n1")]
+    await push(eng, "n1", last + 1100)
+    assert [k for k, _ in await sent(store)] == ["firing", "resolved"]
+
+
+async def test_maintenance_silences_offline_until_it_ends(store):
+    eng, _ = await make(store, RuleIn(name="gone", metric="offline", threshold=60, for_s=0))
+    await push(eng, "backup", T0)
+    await store.set_maintenance("backup", T0 + 8 * 3600, T0)
+    eng.maintenance = await store.maintenance()
+    for h in (1, 4, 7.9):
+        eng.tick(T0 + h * 3600)
+        await eng.flush()
+    assert await sent(store) == []
+    eng.tick(T0 + 8 * 3600 + 1)  # the window is over and it is still gone
+    await eng.flush()
+    assert [k for k, _ in await sent(store)] == ["firing"]
+
+
+async def test_a_reboot_notifies_once_even_without_an_outage_and_resolves_quietly(store):
+    eng, _ = await make(store, RuleIn(name="reboot", metric="reboot", threshold=0))
+    await push(eng, "n1", T0, uptime=50_000)
+    await push(eng, "n1", T0 + 5, uptime=50_005)
+    await push(eng, "n1", T0 + 10, uptime=3)  # uptime went down: rebooted within a push
+    await push(eng, "n1", T0 + 15, uptime=8)
+    assert await sent(store) == [("firing", "FIRING: reboot on n1")]
+    await push(eng, "n1", T0 + 10 + REBOOT_SHOW_S + 1, uptime=REBOOT_SHOW_S + 4)
+    assert [k for k, _ in await sent(store)] == ["firing"]
+    assert [a.state for a in await store.alerts(None, "n1", 10)] == ["resolved"]
+
+
+async def test_a_restarted_engine_keeps_a_firing_alert_without_sending_it_again(store):
+    eng, _ = await make(store, RuleIn(name="mem", metric="memory", threshold=95, for_s=0),
+                        RuleIn(name="gone", metric="offline", threshold=30, for_s=0))
+    await push(eng, "n2", T0)
+    for t in range(0, 65, 5):  # n1 keeps pushing, n2 went quiet
+        await push(eng, "n1", T0 + t, mem=99)
+    eng.tick(T0 + 60)
+    await eng.flush()
+    assert sorted(t for _, t in await sent(store)) == ["FIRING: gone on n2", "FIRING: mem on n1"]
+
+    again = Engine(store, 60.0)  # the hub restarts
+    await again.load([("n1", T0 + 60, {"cores": 4}, sample(T0 + 60, mem=99)), ("n2", T0, {}, sample(T0))])
+    for t in (61, 65, 70):
+        again.observe("n1", {"cores": 4}, sample(T0 + t, mem=99), T0 + t)
+        again.tick(T0 + t)
+        await again.flush()
+    assert len(await sent(store)) == 2
+    await push(again, "n2", T0 + 80)
+    await push(again, "n1", T0 + 85, mem=50)
+    kinds = [t for _, t in await sent(store)]
+    assert sorted(kinds[2:]) == ["RESOLVED: gone on n2", "RESOLVED: mem on n1"]
+    assert len(kinds) == 4
+
+
+async def test_fleet_wide_and_per_node_scope(store):
+    n1 = RuleIn(name="only n1", metric="cpu", threshold=50, for_s=0, nodes=["n1"])
+    eng, _ = await make(store, n1, RuleIn(name="all", metric="cpu", threshold=80, for_s=0))
+    await push(eng, "n1", T0, cpu=90)
+    await push(eng, "n2", T0, cpu=90)
+    await push(eng, "n3", T0, cpu=60)
+    assert sorted(t for _, t in await sent(store)) == ["FIRING: all on n1", "FIRING: all on n2",
+                                                        "FIRING: only n1 on n1"]
+
+
+def test_least_squares_slope_recovers_a_line():
+    ts = [float(i) for i in range(50)]
+    assert slope(ts, [3.0 * t + 7 for t in ts]) == pytest.approx(3.0)
+    assert slope([1.0, 1.0], [1.0, 2.0]) is None
+
+
+def test_forecast_on_a_noisy_filling_disk_a_flat_one_and_an_emptying_one():
+    rng = random.Random(7)
+    filling, flat, emptying = MountTrend(), MountTrend(), MountTrend()
+    rate = 2 * GB / 3600  # 2 GB an hour, 100 GB free at the end
+    for i in range(0, 3 * 3600, 30):
+        t = T0 + i
+        used_end = 400 * GB - rate * (3 * 3600 - 30 - i)
+        filling.add(t, used_end + rng.gauss(0, 0.05 * GB), 500 * GB)
+        flat.add(t, 250 * GB + rng.gauss(0, 0.05 * GB), 500 * GB)
+        emptying.add(t, 300 * GB - rate * i, 500 * GB)
+    assert filling.hours_to_full() == pytest.approx(50, rel=0.05)
+    assert flat.hours_to_full() is None or flat.hours_to_full() > 1000
+    assert emptying.hours_to_full() is None
+
+
+def test_forecast_needs_enough_history():
+    f = DiskForecast()
+    for i in range(4):
+        f.add({"ts": T0 + 60 * i, "disk": {"mounts": [{"mount": "/", "used": i * GB, "total": 10 * GB}]}})
+    assert f.hours_to_full() is None
+
+
+async def test_a_disk_fill_forecast_rule_fires_on_a_filling_mount(store):
+    eng, _ = await make(store, RuleIn(name="filling", metric="disk_fill_hours", op="<", threshold=24, for_s=0))
+    for i in range(0, 3600, 60):  # 1 GB a minute, 100 GB free after the hour: under 2 h left
+        t = T0 + i
+        used = 300 * GB + i / 60 * GB
+        eng.observe("n1", {}, {"ts": t, "disk": {"mounts": [{"mount": "/data", "used": used, "total": 460 * GB,
+                                                               "percent": 60.0}]}}, t)
+    eng.tick(T0 + 3600)
+    await eng.flush()
+    assert await sent(store) == [("firing", "FIRING: filling on n1")]
+    assert (await store.alerts("firing", "n1", 1))[0].value == pytest.approx(100 / 60, rel=0.05)
