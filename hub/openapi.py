@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from forge_desktop import __version__
 
+from .alerts.schema import METRICS, OPS, SEVERITIES
+
 ERROR = {"$ref": "#/components/schemas/Error"}
 ADMIN = [{"admin": []}]
 NODE = [{"node": []}]
@@ -78,6 +80,22 @@ def document() -> dict:
                                                params=[_path("batch_id")])},
         "/api/workers/{worker_id}/heartbeat": {"post": _op("Worker heartbeat; renews its leases", NODE,
                                                            "Heartbeat", [_path("worker_id")])},
+        "/api/alert-rules": {
+            "get": _op("Alert rules (the stock ones included)", VIEWER),
+            "post": _op("Add an alert rule", ADMIN, "AlertRule", ok="201")},
+        "/api/alert-rules/{id}": {
+            "put": _op("Replace an alert rule", ADMIN, "AlertRule", [_path("id")]),
+            "delete": _op("Delete an alert rule (its open alerts resolve quietly)", ADMIN, params=[_path("id")])},
+        "/api/channels": {
+            "get": _op("Notification channels, URLs masked, with each one's last error", ADMIN),
+            "post": _op("Add a channel (an Apprise URL)", ADMIN, "Channel", ok="201")},
+        "/api/channels/{id}": {"delete": _op("Delete a channel", ADMIN, params=[_path("id")])},
+        "/api/channels/{id}/test": {"post": _op("Send a test notification now", ADMIN, params=[_path("id")])},
+        "/api/alerts": {"get": _op("Alert history, newest first", VIEWER, params=[
+            _query("state", {"enum": ["firing", "paused", "resolved"]}), _query("node", {"type": "string"}),
+            _query("limit", {"type": "integer", "minimum": 1, "maximum": 1000})])},
+        "/api/nodes/{node_id}/maintenance": {"post": _op("Expect a node offline until a time (no offline alerts)",
+                                                         ADMIN, "Maintenance", [_path("node_id")])},
         "/api/downloads": {"get": _op("Agent builds this hub offers")},
         "/api/openapi.json": {"get": _op("This document")},
         "/metrics": {"get": _op("Prometheus text exposition", VIEWER)},
@@ -109,6 +127,17 @@ def document() -> dict:
         "Result": {"type": "object", "required": ["attempt"], "properties": {
             "attempt": {"type": "integer"}, "result": obj, "error": {"type": "string"},
             "release": {"type": "boolean"}}},
+        "AlertRule": {"type": "object", "required": ["name", "metric"], "additionalProperties": False,
+                      "properties": {
+            "name": {"type": "string"}, "metric": {"enum": list(METRICS)}, "op": {"enum": list(OPS)},
+            "threshold": {"type": "number"}, "for_s": {"type": "number", "minimum": 0},
+            "nodes": {"type": "array", "items": {"type": "string"}, "description": '["*"] or node ids'},
+            "severity": {"enum": list(SEVERITIES)}, "channels": {"type": "array", "items": {"type": "integer"}},
+            "enabled": {"type": "boolean"}}},
+        "Channel": {"type": "object", "required": ["name", "url"], "additionalProperties": False, "properties": {
+            "name": {"type": "string"}, "url": {"type": "string", "description": "an Apprise URL"}}},
+        "Maintenance": {"type": "object", "required": ["until"], "properties": {
+            "until": {"type": ["number", "null"], "description": "Unix seconds; null ends the window"}}},
         "Heartbeat": {"type": "object", "properties": {
             "running": {"type": "array", "items": {"type": "integer"}}, "paused": {"type": "boolean"}}},
     }
