@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import sqlite3
 import stat
 import time
 
@@ -11,6 +10,7 @@ import pytest
 from aiohttp import web
 
 from hub.app import create_app
+from hub.state import HUB
 
 from conftest import ADMIN, free_port
 
@@ -191,7 +191,7 @@ async def test_alert_list_filters_and_bad_parameters(client):
     assert (await r.json()) == {"alerts": []}
 
 
-async def test_maintenance_needs_admin_and_a_known_node(client, hub_config):
+async def test_maintenance_needs_admin_and_a_known_node(client):
     tok = await token(client, "backup")
     await push(client, "backup", tok)
     until = time.time() + 3600
@@ -201,7 +201,7 @@ async def test_maintenance_needs_admin_and_a_known_node(client, hub_config):
     assert r.status == 400 and "until" in (await r.json())["message"]
     r = await client.post("/api/nodes/backup/maintenance", json={"until": until}, headers=ADM)
     assert (await r.json()) == {"node": "backup", "until": until}
-    db = sqlite3.connect(hub_config().db_path)
-    assert db.execute("SELECT node_id, until FROM node_maintenance").fetchall() == [("backup", until)]
+    store = client.app[HUB].store.alerts
+    assert await store.maintenance() == {"backup": until}
     await client.post("/api/nodes/backup/maintenance", json={"until": None}, headers=ADM)
-    assert db.execute("SELECT count(*) FROM node_maintenance").fetchone() == (0,)
+    assert await store.maintenance() == {}

@@ -1,4 +1,5 @@
-"""The alert state machine on a real SQLite store, driven by an injected clock (no sleeping)."""
+"""The alert state machine on a real store (each backend of tests/store_backends.py), driven
+by an injected clock (no sleeping)."""
 from __future__ import annotations
 
 import random
@@ -8,29 +9,25 @@ import pytest
 from hub.alerts.engine import REBOOT_SHOW_S, Engine
 from hub.alerts.forecast import DiskForecast, MountTrend, slope
 from hub.alerts.schema import RuleIn
-from hub.alerts.sqlite_store import SqliteAlertStore
-from hub.store import AsyncStore, Store
 
 T0 = 1_800_000_000.0
 GB = 1e9
 
 
 @pytest.fixture
-async def store(tmp_path):
-    db = AsyncStore(Store(tmp_path / "forge.db"))
-    yield SqliteAlertStore(db)
-    db.close()
+async def alerts(store):
+    return store.alerts
 
 
-async def make(store, *rules: RuleIn, offline_after_s: float = 60.0) -> tuple[Engine, int]:
+async def make(alerts, *rules: RuleIn, offline_after_s: float = 60.0) -> tuple[Engine, int]:
     """An engine with only `rules` (the stock rules removed) and one channel on every rule."""
-    for r in await store.rules():
-        await store.delete_rule(r.id, T0)
-    ch = await store.add_channel("hook", "sealed-url", T0)
+    for r in await alerts.rules():
+        await alerts.delete_rule(r.id, T0)
+    ch = await alerts.add_channel("hook", "sealed-url", T0)
     for r in rules:
         r.channels = [ch.id]
-        await store.add_rule(r, T0)
-    eng = Engine(store, offline_after_s)
+        await alerts.add_rule(r, T0)
+    eng = Engine(alerts, offline_after_s)
     await eng.load([])
     return eng, ch.id
 
@@ -41,9 +38,9 @@ def sample(ts: float, cpu: float = 5.0, mem: float = 40.0, uptime: float = 10_00
     return s
 
 
-async def sent(store, now: float = T0 + 1e6) -> list[tuple[str, str]]:
+async def sent(alerts, now: float = T0 + 1e6) -> list[tuple[str, str]]:
     """(kind, title) of every queued notification, in order."""
-    return [(o.kind, o.title) for o in await store.due(now, 1000)]
+    return [(o.kind, o.title) for o in await alerts.due(now, 1000)]
 
 
 async def push(eng: Engine, node: str, t: float, **kw) -> None:
@@ -52,135 +49,135 @@ async def push(eng: Engine, node: str, t: float, **kw) -> None:
     await eng.flush()
 
 
-async def test_a_fresh_hub_has_the_five_stock_rules_enabled_without_channels(store):
-    rules = await store.rules()
+async def test_a_fresh_hub_has_the_five_stock_rules_enabled_without_channels(alerts):
+    rules = await alerts.rules()
     assert sorted((r.metric, r.op, r.threshold, r.for_s) for r in rules) == sorted([
         ("offline", ">", 300, 0), ("disk", ">", 90, 300), ("memory", ">", 95, 600),
         ("temperature", ">", 90, 120), ("reboot", ">", 0, 0)])
     assert all(r.enabled and r.channels == [] and r.nodes == ["*"] for r in rules)
 
 
-async def test_a_spike_shorter_than_for_s_never_notifies_and_a_long_one_fires_once(store):
-    eng, _ = await make(store, RuleIn(name="hot cpu", metric="cpu", threshold=90, for_s=30))
+async def test_a_spike_shorter_than_for_s_never_notifies_and_a_long_one_fires_once(alerts):
+    eng, _ = await make(alerts, RuleIn(name="hot cpu", metric="cpu", threshold=90, for_s=30))
     for t in range(0, 20, 5):  # 15 s above the threshold, then back
         await push(eng, "n1", T0 + t, cpu=99)
     await push(eng, "n1", T0 + 20, cpu=10)
     await push(eng, "n1", T0 + 60, cpu=10)
-    assert await sent(store) == []
+    assert await sent(alerts) == []
     for t in range(100, 140, 5):  # 35 s above
         await push(eng, "n1", T0 + t, cpu=99)
-    assert await sent(store) == [("firing", "FIRING: hot cpu on n1")]
-    firing = await store.alerts("firing", None, 10)
+    assert await sent(alerts) == [("firing", "FIRING: hot cpu on n1")]
+    firing = await alerts.alerts("firing", None, 10)
     assert [(a.node_id, a.value, a.started_at) for a in firing] == [("n1", 99.0, T0 + 130)]
 
 
-async def test_resolving_needs_the_condition_false_for_min_for_s_60_and_a_relapse_restarts_it(store):
-    eng, _ = await make(store, RuleIn(name="mem", metric="memory", threshold=95, for_s=600))
+async def test_resolving_needs_the_condition_false_for_min_for_s_60_and_a_relapse_restarts_it(alerts):
+    eng, _ = await make(alerts, RuleIn(name="mem", metric="memory", threshold=95, for_s=600))
     await push(eng, "n1", T0, mem=99)
     await push(eng, "n1", T0 + 600, mem=99)
-    assert len(await sent(store)) == 1
+    assert len(await sent(alerts)) == 1
     await push(eng, "n1", T0 + 610, mem=50)
     await push(eng, "n1", T0 + 650, mem=50)  # 40 s false: not yet (hold is min(600, 60) = 60 s)
     await push(eng, "n1", T0 + 655, mem=99)  # relapse
     await push(eng, "n1", T0 + 660, mem=50)
     await push(eng, "n1", T0 + 710, mem=50)  # 50 s since the relapse ended
-    assert [k for k, _ in await sent(store)] == ["firing"]
+    assert [k for k, _ in await sent(alerts)] == ["firing"]
     await push(eng, "n1", T0 + 720, mem=50)
-    assert [k for k, _ in await sent(store)] == ["firing", "resolved"]
-    assert (await store.alerts("resolved", "n1", 10))[0].resolved_at == T0 + 720
+    assert [k for k, _ in await sent(alerts)] == ["firing", "resolved"]
+    assert (await alerts.alerts("resolved", "n1", 10))[0].resolved_at == T0 + 720
 
 
-async def test_a_firing_metric_alert_pauses_while_the_node_is_offline_and_does_not_resolve(store):
-    eng, _ = await make(store, RuleIn(name="mem", metric="memory", threshold=95, for_s=0))
+async def test_a_firing_metric_alert_pauses_while_the_node_is_offline_and_does_not_resolve(alerts):
+    eng, _ = await make(alerts, RuleIn(name="mem", metric="memory", threshold=95, for_s=0))
     await push(eng, "n1", T0, mem=99)
     for t in (30, 61, 3600, 86400):  # switched off for a day
         eng.tick(T0 + t)
         await eng.flush()
-    assert [a.state for a in await store.alerts(None, "n1", 10)] == ["paused"]
-    assert [k for k, _ in await sent(store)] == ["firing"]
+    assert [a.state for a in await alerts.alerts(None, "n1", 10)] == ["paused"]
+    assert [k for k, _ in await sent(alerts)] == ["firing"]
     await push(eng, "n1", T0 + 86400 + 5, mem=99)  # back, still full: firing again, not re-sent
-    assert [a.state for a in await store.alerts(None, "n1", 10)] == ["firing"]
+    assert [a.state for a in await alerts.alerts(None, "n1", 10)] == ["firing"]
     await push(eng, "n1", T0 + 86400 + 10, mem=50)
-    assert [k for k, _ in await sent(store)] == ["firing", "resolved"]
+    assert [k for k, _ in await sent(alerts)] == ["firing", "resolved"]
 
 
-async def test_offline_fires_once_after_the_threshold_past_the_nodes_push_cadence(store):
-    eng, _ = await make(store, RuleIn(name="gone", metric="offline", threshold=30, for_s=0))
+async def test_offline_fires_once_after_the_threshold_past_the_nodes_push_cadence(alerts):
+    eng, _ = await make(alerts, RuleIn(name="gone", metric="offline", threshold=30, for_s=0))
     for t in range(0, 60, 5):  # a healthy agent pushing every 5 s, ticked every second
         await push(eng, "n1", T0 + t)
         for dt in range(1, 5):
             eng.tick(T0 + t + dt + 0.05)
     await eng.flush()
-    assert await sent(store) == []
+    assert await sent(alerts) == []
     last = T0 + 55
     eng.tick(last + 34.9)  # 30 s beyond its 5 s cadence not yet reached
     await eng.flush()
-    assert await sent(store) == []
+    assert await sent(alerts) == []
     for dt in (35.1, 36, 100, 1000):
         eng.tick(last + dt)
         await eng.flush()
-    assert await sent(store) == [("firing", "FIRING: gone on n1")]
+    assert await sent(alerts) == [("firing", "FIRING: gone on n1")]
     await push(eng, "n1", last + 1100)
-    assert [k for k, _ in await sent(store)] == ["firing", "resolved"]
+    assert [k for k, _ in await sent(alerts)] == ["firing", "resolved"]
 
 
-async def test_maintenance_silences_offline_until_it_ends(store):
-    eng, _ = await make(store, RuleIn(name="gone", metric="offline", threshold=60, for_s=0))
+async def test_maintenance_silences_offline_until_it_ends(alerts):
+    eng, _ = await make(alerts, RuleIn(name="gone", metric="offline", threshold=60, for_s=0))
     await push(eng, "backup", T0)
-    await store.set_maintenance("backup", T0 + 8 * 3600, T0)
-    eng.maintenance = await store.maintenance()
+    await alerts.set_maintenance("backup", T0 + 8 * 3600, T0)
+    eng.maintenance = await alerts.maintenance()
     for h in (1, 4, 7.9):
         eng.tick(T0 + h * 3600)
         await eng.flush()
-    assert await sent(store) == []
+    assert await sent(alerts) == []
     eng.tick(T0 + 8 * 3600 + 1)  # the window is over and it is still gone
     await eng.flush()
-    assert [k for k, _ in await sent(store)] == ["firing"]
+    assert [k for k, _ in await sent(alerts)] == ["firing"]
 
 
-async def test_a_reboot_notifies_once_even_without_an_outage_and_resolves_quietly(store):
-    eng, _ = await make(store, RuleIn(name="reboot", metric="reboot", threshold=0))
+async def test_a_reboot_notifies_once_even_without_an_outage_and_resolves_quietly(alerts):
+    eng, _ = await make(alerts, RuleIn(name="reboot", metric="reboot", threshold=0))
     await push(eng, "n1", T0, uptime=50_000)
     await push(eng, "n1", T0 + 5, uptime=50_005)
     await push(eng, "n1", T0 + 10, uptime=3)  # uptime went down: rebooted within a push
     await push(eng, "n1", T0 + 15, uptime=8)
-    assert await sent(store) == [("firing", "FIRING: reboot on n1")]
+    assert await sent(alerts) == [("firing", "FIRING: reboot on n1")]
     await push(eng, "n1", T0 + 10 + REBOOT_SHOW_S + 1, uptime=REBOOT_SHOW_S + 4)
-    assert [k for k, _ in await sent(store)] == ["firing"]
-    assert [a.state for a in await store.alerts(None, "n1", 10)] == ["resolved"]
+    assert [k for k, _ in await sent(alerts)] == ["firing"]
+    assert [a.state for a in await alerts.alerts(None, "n1", 10)] == ["resolved"]
 
 
-async def test_a_restarted_engine_keeps_a_firing_alert_without_sending_it_again(store):
-    eng, _ = await make(store, RuleIn(name="mem", metric="memory", threshold=95, for_s=0),
+async def test_a_restarted_engine_keeps_a_firing_alert_without_sending_it_again(alerts):
+    eng, _ = await make(alerts, RuleIn(name="mem", metric="memory", threshold=95, for_s=0),
                         RuleIn(name="gone", metric="offline", threshold=30, for_s=0))
     await push(eng, "n2", T0)
     for t in range(0, 65, 5):  # n1 keeps pushing, n2 went quiet
         await push(eng, "n1", T0 + t, mem=99)
     eng.tick(T0 + 60)
     await eng.flush()
-    assert sorted(t for _, t in await sent(store)) == ["FIRING: gone on n2", "FIRING: mem on n1"]
+    assert sorted(t for _, t in await sent(alerts)) == ["FIRING: gone on n2", "FIRING: mem on n1"]
 
-    again = Engine(store, 60.0)  # the hub restarts
+    again = Engine(alerts, 60.0)  # the hub restarts
     await again.load([("n1", T0 + 60, {"cores": 4}, sample(T0 + 60, mem=99)), ("n2", T0, {}, sample(T0))])
     for t in (61, 65, 70):
         again.observe("n1", {"cores": 4}, sample(T0 + t, mem=99), T0 + t)
         again.tick(T0 + t)
         await again.flush()
-    assert len(await sent(store)) == 2
+    assert len(await sent(alerts)) == 2
     await push(again, "n2", T0 + 80)
     await push(again, "n1", T0 + 85, mem=50)
-    kinds = [t for _, t in await sent(store)]
+    kinds = [t for _, t in await sent(alerts)]
     assert sorted(kinds[2:]) == ["RESOLVED: gone on n2", "RESOLVED: mem on n1"]
     assert len(kinds) == 4
 
 
-async def test_fleet_wide_and_per_node_scope(store):
+async def test_fleet_wide_and_per_node_scope(alerts):
     n1 = RuleIn(name="only n1", metric="cpu", threshold=50, for_s=0, nodes=["n1"])
-    eng, _ = await make(store, n1, RuleIn(name="all", metric="cpu", threshold=80, for_s=0))
+    eng, _ = await make(alerts, n1, RuleIn(name="all", metric="cpu", threshold=80, for_s=0))
     await push(eng, "n1", T0, cpu=90)
     await push(eng, "n2", T0, cpu=90)
     await push(eng, "n3", T0, cpu=60)
-    assert sorted(t for _, t in await sent(store)) == ["FIRING: all on n1", "FIRING: all on n2",
+    assert sorted(t for _, t in await sent(alerts)) == ["FIRING: all on n1", "FIRING: all on n2",
                                                         "FIRING: only n1 on n1"]
 
 
@@ -212,8 +209,8 @@ def test_forecast_needs_enough_history():
     assert f.hours_to_full() is None
 
 
-async def test_a_disk_fill_forecast_rule_fires_on_a_filling_mount(store):
-    eng, _ = await make(store, RuleIn(name="filling", metric="disk_fill_hours", op="<", threshold=24, for_s=0))
+async def test_a_disk_fill_forecast_rule_fires_on_a_filling_mount(alerts):
+    eng, _ = await make(alerts, RuleIn(name="filling", metric="disk_fill_hours", op="<", threshold=24, for_s=0))
     for i in range(0, 3600, 60):  # 1 GB a minute, 100 GB free after the hour: under 2 h left
         t = T0 + i
         used = 300 * GB + i / 60 * GB
@@ -221,5 +218,5 @@ async def test_a_disk_fill_forecast_rule_fires_on_a_filling_mount(store):
                                                                "percent": 60.0}]}}, t)
     eng.tick(T0 + 3600)
     await eng.flush()
-    assert await sent(store) == [("firing", "FIRING: filling on n1")]
-    assert (await store.alerts("firing", "n1", 1))[0].value == pytest.approx(100 / 60, rel=0.05)
+    assert await sent(alerts) == [("firing", "FIRING: filling on n1")]
+    assert (await alerts.alerts("firing", "n1", 1))[0].value == pytest.approx(100 / 60, rel=0.05)

@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from hub.rollup import Rollups, bucket_average, path_steps, put_leaf
-from hub.store import Store
+from hub.store import Push, open_store
+from hub.store.sqlite.rollup import bucket_average, path_steps, put_leaf
 
 
 def python_average(values: list):
@@ -86,26 +86,23 @@ def test_put_leaf_makes_what_the_latest_sample_lacks():
 
 
 @pytest.mark.parametrize("seed, same_shape", [(seed, seed % 2 == 0) for seed in range(8)])
-def test_minute_and_hour_tiers_match_a_python_average_of_the_raw_samples(tmp_path, seed, same_shape):
+async def test_minute_and_hour_tiers_match_a_python_average_of_the_raw_samples(store, seed, same_shape):
+    """Runs against every backend (the `store` fixture), as the contract suite does."""
     rng = random.Random(seed)
-    store = Store(tmp_path / "f.db")
     hour = (time.time() // 3600 - 3) * 3600
     samples = [random_sample(rng, hour + 60 * m + s, same_shape) for m in range(3) for s in rng.sample(range(60), 12)]
-    store.ingest("n", {}, samples, time.time())
-    r = Rollups(store)
-    r.mark("n", samples)
-    assert r.compute(r.take_ready(time.time())) == 3
-    minutes = store.samples("n", "1m", 10)
+    await store.samples.ingest(Push(node_id="n", identity={}, samples=samples, now=time.time()))
+    assert await store.samples.roll_up(time.time()) == 3
+    minutes = await store.samples.series("n", resolution="1m", points=10)
     assert [m["ts"] for m in minutes] == [hour, hour + 60, hour + 120]
     for m, got in enumerate(minutes):
         raw = sorted((s for s in samples if hour + 60 * m <= s["ts"] < hour + 60 * (m + 1)), key=lambda s: s["ts"])
         want = python_average(raw)
         want["ts"] = got["ts"]
         assert json.dumps(got, sort_keys=True) == json.dumps(want, sort_keys=True)
-    [hour_row] = store.samples("n", "1h", 10)
+    [hour_row] = await store.samples.series("n", resolution="1h", points=10)
     assert hour_row["cpu"]["percent"] == pytest.approx(
         sum(m["cpu"]["percent"] for m in minutes) / 3, abs=2e-3)
-    store.close()
 
 
 async def test_minutes_taken_by_a_rollup_cut_off_by_shutdown_are_still_written(aiohttp_client, hub_config):
@@ -116,16 +113,68 @@ async def test_minutes_taken_by_a_rollup_cut_off_by_shutdown_are_still_written(a
     hub = app[HUB]
     minute = (time.time() // 60 - 30) * 60
     buckets = 1200  # several chunks, each followed by a rest
-    rows = [(f"n{i % 40}", {}, [{"schema_version": 1, "ts": minute + 60 * (i // 40) + 1, "cpu": {"percent": 1.0}}],
-             time.time()) for i in range(buckets)]
-    await hub.db.write(hub.db.store.ingest_many, rows)
-    for node_id, _, samples, _ in rows:
-        hub.rollups.mark(node_id, samples)
+    rows = [Push(node_id=f"n{i % 40}", identity={},
+                 samples=[{"schema_version": 1, "ts": minute + 60 * (i // 40) + 1, "cpu": {"percent": 1.0}}],
+                 now=time.time()) for i in range(buckets)]
+    await hub.samples.ingest_many(rows)
     for _ in range(200):
-        if not hub.rollups.dirty_minutes:
-            break  # the task has taken them all and is working through its chunks
+        if await hub.samples.pending_rollups() < buckets:
+            break  # the task is working through its chunks
         await asyncio.sleep(0.01)
     await client.close()
-    store = Store(hub_config().db_path)
-    assert store.conn().execute("SELECT count(*) FROM samples_1m").fetchone()[0] == buckets
-    store.close()
+    store = await open_store(hub_config().resolved_store_url)
+    minutes = [m for i in range(40) for m in await store.samples.series(f"n{i}", resolution="1m", points=1000)]
+    await store.close()
+    assert len(minutes) == buckets
+
+
+@pytest.mark.slow
+def test_every_finished_minute_is_rolled_up_exactly_once_across_hub_sigkills(live_hub):
+    """Issue 13.4: a hub that kept its rollup queue in memory lost every minute not yet
+    averaged when it was SIGKILLed, for good. Kill one before its first rollup, restart it
+    with fast rollups and kill it again as soon as the first averages appear (mid-way through
+    the queue), then let a third start finish: every minute is in the 1-minute tier once, its
+    average over all of its samples. Read through the API and the store interface, no SQL."""
+    import signal
+
+    from conftest import http, wait_until
+
+    nodes, minutes = 40, 30
+    first = (time.time() // 60 - minutes - 5) * 60
+    h = live_hub(env={"FORGE_HUB_ROLLUP_INTERVAL_S": "3600"})
+    want: dict[str, dict[float, float]] = {}
+    for i in range(nodes):
+        node = f"n{i:02d}"
+        samples = [{"schema_version": 1, "ts": first + 60 * m + s, "cpu": {"percent": float(i + m + s)}}
+                   for m in range(minutes) for s in (1, 20, 40)]
+        st, body = http("POST", f"{h.url}/api/ingest/{node}", {"samples": samples}, token=h.token(node))
+        assert st == 200 and body["accepted"] == len(samples), body
+        want[node] = {first + 60 * m: round(i + m + (1 + 20 + 40) / 3, 3) for m in range(minutes)}
+
+    def tier(node: str) -> list[dict]:
+        st, body = http("GET", f"{h.url}/api/nodes/{node}/snapshot?resolution=1m&points=1000")
+        assert st == 200, body
+        return body["samples"]
+
+    assert tier("n00") == [], "no rollup ran before the kill"
+    h.stop("hub", signal.SIGKILL)
+
+    h.env["FORGE_HUB_ROLLUP_INTERVAL_S"] = "0.05"
+    h.start_hub()
+    wait_until(lambda: tier("n00"), 30, interval=0.01, what="the first averages after the restart")
+    h.stop("hub", signal.SIGKILL)
+    pending = h.read_store(lambda store: store.samples.pending_rollups())
+    print(f"\nkilled with {pending} buckets still queued")
+
+    h.start_hub()
+    wait_until(lambda: all(len(tier(n)) == minutes for n in want), 60, interval=0.5,
+               what="every minute rolled up after the second restart")
+    for node, by_minute in want.items():
+        got = tier(node)
+        assert [m["ts"] for m in got] == sorted(by_minute), f"{node}: each finished minute exactly once"
+        assert {m["ts"]: m["cpu"]["percent"] for m in got} == by_minute, f"{node}: averaged over all its samples"
+    wait_until(lambda: h.read_store(lambda store: store.samples.pending_rollups()) == 0, 30,
+               what="the rollup queue to empty (hours included)")
+    hours = {round(m["ts"]) // 3600 * 3600 for m in tier("n00")}
+    st, body = http("GET", f"{h.url}/api/nodes/n00/snapshot?resolution=1h&points=100")
+    assert sorted(s["ts"] for s in body["samples"]) == sorted(hours)

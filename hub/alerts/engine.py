@@ -17,7 +17,7 @@ from typing import Callable
 from .forecast import DiskForecast
 from .rules import READERS, UNITS, holds, resolve_hold_s
 from .schema import Alert, Rule
-from .store import AlertStore, NewAlert
+from ..store.alerts import AlertStore, NewAlert
 
 log = logging.getLogger("forge.hub.alerts")
 

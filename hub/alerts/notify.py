@@ -17,7 +17,7 @@ from typing import Callable
 import apprise
 
 from .sealing import Sealer, mask
-from .store import AlertStore, Outgoing
+from ..store.alerts import AlertStore, Outgoing
 
 log = logging.getLogger("forge.hub.alerts")
 

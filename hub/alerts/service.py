@@ -13,7 +13,7 @@ from .engine import Engine
 from .notify import Notifier, Sender, apprise_send
 from .sealing import Sealer
 from .schema import Alert
-from .store import RETENTION_S, AlertStore
+from ..store.alerts import RETENTION_S, AlertStore
 
 log = logging.getLogger("forge.hub.alerts")
 

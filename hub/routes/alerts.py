@@ -10,7 +10,7 @@ from aiohttp import web
 from ..alerts.rules import RuleError, check_rule
 from ..alerts.schema import Alert, ChannelIn, MaintenanceIn, Rule, RuleIn
 from ..alerts.sealing import mask, parses
-from ..alerts.store import ChannelRow
+from ..store.alerts import ChannelRow
 from ..auth import require_admin
 from ..errors import ApiError, bad_request, not_found, read_object
 from ..state import HubState, hub_state

@@ -1,4 +1,4 @@
-"""The AlertStore on the hub's SQLite database (tables from migration 004_alerts.sql).
+"""The AlertStore on the hub's SQLite database (tables from migration 005_alerts.sql).
 
 Every call runs on the store's threads: writes on its one writer, reads on its readers.
 """
@@ -7,20 +7,19 @@ from __future__ import annotations
 import json
 import sqlite3
 
-from ..store import AsyncStore
-from .schema import Alert, Rule, RuleIn
-from .store import AlertStore, ChannelRow, NewAlert, Outgoing
+from ...alerts.schema import Alert, Rule, RuleIn
+from ..alerts import AlertStore, ChannelRow, NewAlert, Outgoing
 
 RULE_COLS = "id, name, metric, op, threshold, for_s, nodes, severity, enabled"
 ALERT_COLS = "id, rule_id, rule_name, metric, node_id, severity, state, value, threshold, op, started_at, resolved_at"
 
 
-class SqliteAlertStore(AlertStore):
-    def __init__(self, db: AsyncStore):
-        self.db = db
+class SqliteAlerts(AlertStore):
+    def __init__(self, threads):
+        self._t = threads  # the backend's _Threads: one writer, a pool of readers
 
     def _c(self) -> sqlite3.Connection:
-        return self.db.store.conn()
+        return self._t.db.conn()
 
     # --- rules ------------------------------------------------------------------------------
     def _rules(self, c: sqlite3.Connection, where: str = "", args: tuple = ()) -> list[Rule]:
@@ -32,7 +31,7 @@ class SqliteAlertStore(AlertStore):
                 for r in c.execute(f"SELECT {RULE_COLS} FROM alert_rules {where} ORDER BY id", args)]
 
     async def rules(self) -> list[Rule]:
-        return await self.db.read(lambda: self._rules(self._c()))
+        return await self._t.read(lambda: self._rules(self._c()))
 
     def _link(self, c: sqlite3.Connection, rule_id: int, channels: list[int]) -> None:
         c.execute("DELETE FROM alert_rule_channels WHERE rule_id = ?", (rule_id,))
@@ -45,7 +44,7 @@ class SqliteAlertStore(AlertStore):
 
     async def add_rule(self, rule: RuleIn, now: float) -> Rule:
         def run() -> Rule:
-            with self.db.store.tx() as c:
+            with self._t.db.tx() as c:
                 rid = c.execute(
                     "INSERT INTO alert_rules (name, metric, op, threshold, for_s, nodes, severity, enabled, "
                     "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
@@ -53,11 +52,11 @@ class SqliteAlertStore(AlertStore):
                      rule.severity, int(rule.enabled), now, now)).fetchone()[0]
                 self._link(c, rid, rule.channels)
                 return self._rules(c, "WHERE id = ?", (rid,))[0]
-        return await self.db.write(run)
+        return await self._t.write(run)
 
     async def update_rule(self, rule_id: int, rule: RuleIn, now: float) -> Rule | None:
         def run() -> Rule | None:
-            with self.db.store.tx() as c:
+            with self._t.db.tx() as c:
                 n = c.execute(
                     "UPDATE alert_rules SET name = ?, metric = ?, op = ?, threshold = ?, for_s = ?, nodes = ?, "
                     "severity = ?, enabled = ?, updated_at = ? WHERE id = ?",
@@ -69,14 +68,14 @@ class SqliteAlertStore(AlertStore):
                 if not rule.enabled:
                     self._close_open(c, rule_id, now)
                 return self._rules(c, "WHERE id = ?", (rule_id,))[0]
-        return await self.db.write(run)
+        return await self._t.write(run)
 
     async def delete_rule(self, rule_id: int, now: float) -> bool:
         def run() -> bool:
-            with self.db.store.tx() as c:
+            with self._t.db.tx() as c:
                 self._close_open(c, rule_id, now)
                 return c.execute("DELETE FROM alert_rules WHERE id = ?", (rule_id,)).rowcount > 0
-        return await self.db.write(run)
+        return await self._t.write(run)
 
     # --- channels -----------------------------------------------------------------------------
     def _channels(self, c: sqlite3.Connection, where: str = "", args: tuple = ()) -> list[ChannelRow]:
@@ -85,21 +84,21 @@ class SqliteAlertStore(AlertStore):
                                    f"{where} ORDER BY id", args)]
 
     async def channels(self) -> list[ChannelRow]:
-        return await self.db.read(lambda: self._channels(self._c()))
+        return await self._t.read(lambda: self._channels(self._c()))
 
     async def add_channel(self, name: str, sealed_url: str, now: float) -> ChannelRow:
         def run() -> ChannelRow:
-            with self.db.store.tx() as c:
+            with self._t.db.tx() as c:
                 cid = c.execute("INSERT INTO alert_channels (name, url_sealed, created_at) VALUES (?, ?, ?) "
                                 "RETURNING id", (name, sealed_url, now)).fetchone()[0]
                 return self._channels(c, "WHERE id = ?", (cid,))[0]
-        return await self.db.write(run)
+        return await self._t.write(run)
 
     async def delete_channel(self, channel_id: int) -> bool:
         def run() -> bool:
-            with self.db.store.tx() as c:
+            with self._t.db.tx() as c:
                 return c.execute("DELETE FROM alert_channels WHERE id = ?", (channel_id,)).rowcount > 0
-        return await self.db.write(run)
+        return await self._t.write(run)
 
     # --- alerts ----------------------------------------------------------------------------------
     @staticmethod
@@ -108,7 +107,7 @@ class SqliteAlertStore(AlertStore):
                      value=r[7], threshold=r[8], op=r[9], started_at=r[10], resolved_at=r[11])
 
     async def open_alerts(self) -> list[Alert]:
-        return await self.db.read(lambda: [self._alert(r) for r in self._c().execute(
+        return await self._t.read(lambda: [self._alert(r) for r in self._c().execute(
             f"SELECT {ALERT_COLS} FROM alerts WHERE resolved_at IS NULL ORDER BY id")])
 
     @staticmethod
@@ -123,7 +122,7 @@ class SqliteAlertStore(AlertStore):
         a = alert
 
         def run() -> Alert:
-            with self.db.store.tx() as c:
+            with self._t.db.tx() as c:
                 row = c.execute(
                     f"INSERT INTO alerts (rule_id, node_id, rule_name, metric, severity, op, threshold, value, state, "
                     f"started_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'firing', ?) RETURNING {ALERT_COLS}",
@@ -131,22 +130,22 @@ class SqliteAlertStore(AlertStore):
                      a.started_at)).fetchone()
                 self._queue(c, row[0], channel_ids, "firing", title, body, a.started_at)
                 return self._alert(row)
-        return await self.db.write(run)
+        return await self._t.write(run)
 
     async def set_state(self, alert_id: int, state: str) -> None:
         def run() -> None:
-            with self.db.store.tx() as c:
+            with self._t.db.tx() as c:
                 c.execute("UPDATE alerts SET state = ? WHERE id = ? AND resolved_at IS NULL", (state, alert_id))
-        await self.db.write(run)
+        await self._t.write(run)
 
     async def resolve(self, alert_id: int, now: float, channel_ids: list[int], title: str, body: str) -> None:
         def run() -> None:
-            with self.db.store.tx() as c:
+            with self._t.db.tx() as c:
                 n = c.execute("UPDATE alerts SET state = 'resolved', resolved_at = ? "
                               "WHERE id = ? AND resolved_at IS NULL", (now, alert_id)).rowcount
                 if n:
                     self._queue(c, alert_id, channel_ids, "resolved", title, body, now)
-        await self.db.write(run)
+        await self._t.write(run)
 
     async def alerts(self, state: str | None, node_id: str | None, limit: int) -> list[Alert]:
         where, args = [], []
@@ -160,19 +159,19 @@ class SqliteAlertStore(AlertStore):
             args.append(node_id)
         sql = (f"SELECT {ALERT_COLS} FROM alerts {'WHERE ' + ' AND '.join(where) if where else ''} "
                "ORDER BY started_at DESC, id DESC LIMIT ?")
-        return await self.db.read(lambda: [self._alert(r) for r in self._c().execute(sql, (*args, limit))])
+        return await self._t.read(lambda: [self._alert(r) for r in self._c().execute(sql, (*args, limit))])
 
     # --- outbox ------------------------------------------------------------------------------------
     async def queue_test(self, channel_id: int, title: str, body: str, now: float) -> int:
         def run() -> int:
-            with self.db.store.tx() as c:
+            with self._t.db.tx() as c:
                 return c.execute("INSERT INTO alert_outbox (alert_id, channel_id, kind, title, body, next_at, "
                                  "created_at) VALUES (NULL, ?, 'test', ?, ?, ?, ?) RETURNING id",
                                  (channel_id, title, body, now, now)).fetchone()[0]
-        return await self.db.write(run)
+        return await self._t.write(run)
 
     async def due(self, now: float, limit: int) -> list[Outgoing]:
-        return await self.db.read(lambda: [
+        return await self._t.read(lambda: [
             Outgoing(id=r[0], alert_id=r[1], channel_id=r[2], kind=r[3], title=r[4], body=r[5], attempts=r[6],
                      next_at=r[7])
             for r in self._c().execute(
@@ -182,43 +181,43 @@ class SqliteAlertStore(AlertStore):
 
     async def sent(self, outgoing_id: int, channel_id: int, now: float) -> None:
         def run() -> None:
-            with self.db.store.tx() as c:
+            with self._t.db.tx() as c:
                 c.execute("UPDATE alert_outbox SET sent_at = ?, attempts = attempts + 1 WHERE id = ?",
                           (now, outgoing_id))
                 c.execute("UPDATE alert_channels SET last_sent_at = ?, last_error = NULL WHERE id = ?",
                           (now, channel_id))
-        await self.db.write(run)
+        await self._t.write(run)
 
     async def failed(self, outgoing_id: int, channel_id: int, error: str, next_at: float | None,
                      now: float) -> None:
         def run() -> None:
-            with self.db.store.tx() as c:
+            with self._t.db.tx() as c:
                 c.execute("UPDATE alert_outbox SET attempts = attempts + 1, next_at = COALESCE(?, next_at), "
                           "gave_up = ? WHERE id = ?", (next_at, int(next_at is None), outgoing_id))
                 c.execute("UPDATE alert_channels SET last_error = ?, last_error_at = ? WHERE id = ?",
                           (error, now, channel_id))
-        await self.db.write(run)
+        await self._t.write(run)
 
     # --- maintenance windows and retention ---------------------------------------------------------
     async def maintenance(self) -> dict[str, float]:
-        return await self.db.read(lambda: {r[0]: r[1] for r in self._c().execute(
+        return await self._t.read(lambda: {r[0]: r[1] for r in self._c().execute(
             "SELECT node_id, until FROM node_maintenance")})
 
     async def set_maintenance(self, node_id: str, until: float | None, now: float) -> None:
         def run() -> None:
-            with self.db.store.tx() as c:
+            with self._t.db.tx() as c:
                 if until is None:
                     c.execute("DELETE FROM node_maintenance WHERE node_id = ?", (node_id,))
                 else:
                     c.execute("INSERT INTO node_maintenance (node_id, until, set_at) VALUES (?, ?, ?) "
                               "ON CONFLICT (node_id) DO UPDATE SET until = excluded.until, set_at = excluded.set_at",
                               (node_id, until, now))
-        await self.db.write(run)
+        await self._t.write(run)
 
     async def prune(self, before: float) -> int:
         def run() -> int:
-            with self.db.store.tx() as c:
+            with self._t.db.tx() as c:
                 c.execute("DELETE FROM alert_outbox WHERE alert_id IS NULL AND created_at < ?", (before,))
                 return c.execute("DELETE FROM alerts WHERE resolved_at IS NOT NULL AND resolved_at < ?",
                                  (before,)).rowcount
-        return await self.db.write(run)
+        return await self._t.write(run)

@@ -3,15 +3,17 @@
 Rules, channels, alerts (one row per episode; an open alert is firing or paused, keyed
 (rule, node): at most one open per pair), the notification outbox (one row per alert,
 channel and kind, written in the same commit as the state change it announces, so a
-restart neither loses nor repeats one), and node maintenance windows. Channel URLs are
-handed to the backend already sealed (see secrets.py); backends store opaque text.
+restart neither loses nor repeats one), and node maintenance windows.
+Rules and alerts travel as the msgspec Structs of hub/alerts/schema.py (the API's shapes).
+tests/test_alert_store_contract.py is the contract every backend passes. Channel URLs are
+handed to the backend already sealed (hub/alerts/sealing.py); backends store opaque text.
 """
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
-from .schema import Alert, RuleIn, Rule
+from ..alerts.schema import Alert, Rule, RuleIn
 
 RETENTION_S = 90 * 86400.0
 
