@@ -47,7 +47,7 @@ def _hub_context(config: HubConfig):
         await _load_fleet(hub)
         hub.alerts = Alerts(store.alerts, await asyncio.to_thread(Sealer, config.data_dir),
                             config.offline_after_s, config.public_url or default_public_url(config.port),
-                            lambda data: hub.events.publish_fleet(encode("alert", data)))
+                            lambda data: hub.events.publish_alert(encode("alert", data)))
         await hub.alerts.start([(n.id, n.last_seen, n.identity, msgspec.json.decode(n.latest_raw) if n.latest_raw else None)
                                 for n in hub.fleet.nodes.values()])
         app[HUB] = hub

@@ -94,6 +94,7 @@ def document() -> dict:
         "/api/alerts": {"get": _op("Alert history, newest first", VIEWER, params=[
             _query("state", {"enum": ["firing", "paused", "resolved"]}), _query("node", {"type": "string"}),
             _query("limit", {"type": "integer", "minimum": 1, "maximum": 1000})])},
+        "/api/alerts/events": {"get": _op("SSE: alert events only (`event: alert`)", VIEWER, stream=True)},
         "/api/nodes/{node_id}/maintenance": {"post": _op("Expect a node offline until a time (no offline alerts)",
                                                          ADMIN, "Maintenance", [_path("node_id")])},
         "/api/downloads": {"get": _op("Agent builds this hub offers")},

@@ -13,6 +13,7 @@ from ..alerts.sealing import mask, parses
 from ..store.alerts import ChannelRow
 from ..auth import require_admin
 from ..errors import ApiError, bad_request, not_found, read_object
+from ..events import encode
 from ..state import HubState, hub_state
 from .fleet import require_viewer
 
@@ -143,6 +144,14 @@ async def test_channel(request: web.Request) -> web.Response:
     if error == "no such channel":
         raise not_found(f"no channel {channel_id}")
     return web.json_response({"ok": error is None, "error": error})
+
+
+@routes.get("/api/alerts/events")
+async def alert_events(request: web.Request) -> web.StreamResponse:
+    """SSE of `event: alert` only, for pages and apps that show alerts but not the fleet."""
+    hub = hub_state(request)
+    require_viewer(request, hub)
+    return await hub.events.stream(request, hub.events.alerts, [encode("hello", {"now": time.time()})])
 
 
 @routes.get("/api/alerts")

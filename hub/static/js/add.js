@@ -16,11 +16,11 @@ const LOOPBACK = new Set(["localhost", "127.0.0.1", "::1", "[::1]"]);
 const JOIN_WATCH_MS = 3000;
 
 /** The admin secret lives for this tab only: never in localStorage, never sent anywhere but this hub. */
-function savedSecret() {
+export function savedSecret() {
   try { return sessionStorage.getItem(SECRET_KEY) || ""; } catch { return ""; }
 }
 
-function saveSecret(s) {
+export function saveSecret(s) {
   try { if (s) sessionStorage.setItem(SECRET_KEY, s); else sessionStorage.removeItem(SECRET_KEY); } catch { /* this page only */ }
 }
 

@@ -1,6 +1,7 @@
 // The fleet grid: one card per node, live over the fleet SSE, updated in place.
 
 import { getJSON, Stream } from "./api.js";
+import { firingNodes, onAlerts } from "./alertstate.js";
 import { Sparkline } from "./charts.js";
 import { h, setText, setAttr } from "./dom.js";
 import * as fmt from "./format.js";
@@ -185,6 +186,7 @@ export function renderFleet(view) {
     if (isNew) {
       card = new Card(node);
       cards.set(node.id, card);
+      card.el.classList.toggle("alerting", firingNodes().has(node.id));
       resortDue = true;
     }
     const before = card.node.status;
@@ -289,8 +291,13 @@ export function renderFleet(view) {
 
   loadAll().catch((e) => { if (e.name !== "AuthError") showError(grid, e); });
   const timer = setInterval(tick, 1000);
+  const offAlerts = onAlerts(() => {
+    const firing = firingNodes();
+    for (const [id, c] of cards) c.el.classList.toggle("alerting", firing.has(id));
+  });
 
   return () => {
+    offAlerts();
     stream.close();
     clearInterval(timer);
     cancelAnimationFrame(frame);

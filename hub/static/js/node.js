@@ -4,6 +4,7 @@ import { ApiError, getJSON, Stream } from "./api.js";
 import { drawCanvasSpark, loadColor, loadUPlot, TimeChart } from "./charts.js";
 import { h, setAttr, setText } from "./dom.js";
 import * as fmt from "./format.js";
+import { nodeAlerts } from "./alertstate.js";
 
 /** `step` is the expected spacing of points (a larger gap is drawn as a gap). */
 const RANGES = {
@@ -129,7 +130,8 @@ export function renderNode(view, { id }, { home = false } = {}) {
   cpuPanel.el.classList.add("wide");
   const message = h("p", { class: "error", hidden: true });
 
-  view.append(head, message,
+  const alertsBox = nodeAlerts(id);
+  view.append(head, alertsBox.el, message,
     h("div", { class: "toolbar" }, h("div", { class: "ranges", role: "group", "aria-label": "Time range" }, ...rangeButtons), rangeNote),
     h("div", { class: "panels" }, cpuPanel.el, memPanel.el, diskPanel.el, netPanel.el, loadPanel.el));
 
@@ -399,6 +401,7 @@ export function renderNode(view, { id }, { home = false } = {}) {
 
   return () => {
     destroyed = true;
+    alertsBox.close();
     stream.close();
     clearInterval(timer);
     clearInterval(statusTimer);
