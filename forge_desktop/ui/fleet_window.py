@@ -34,6 +34,7 @@ class NodeModel:
     id: str
     summary: dict = field(default_factory=dict)
     spark: deque = field(default_factory=lambda: deque(maxlen=SPARK_POINTS))
+    alerts: set = field(default_factory=set)  # ids of this node's alerts firing now
 
     def apply(self, summary: dict, *, full: bool) -> None:
         self.summary.update({k: v for k, v in summary.items() if k not in ("spark", "latest")})
@@ -97,6 +98,11 @@ class Sparkline(QWidget):
         p.end()
 
 
+CARD_STYLE = ("#card { background: white; border: 1px solid #d7dbe0; border-radius: 8px; }"
+              "QLabel { background: transparent; }")
+ALERT_STYLE = CARD_STYLE.replace("border: 1px solid #d7dbe0", "border: 2px solid #d93025")
+
+
 class NodeCard(QFrame):
     open_requested = Signal(str)
 
@@ -105,8 +111,8 @@ class NodeCard(QFrame):
         self.node_id = node_id
         self.setObjectName("card")
         self.setFixedSize(CARD_W, CARD_H)
-        self.setStyleSheet("#card { background: white; border: 1px solid #d7dbe0; border-radius: 8px; }"
-                           "QLabel { background: transparent; }")
+        self.setStyleSheet(CARD_STYLE)
+        self.alerting = False
         self.name = QLabel(node_id)
         self.name.setStyleSheet("font-weight: 600; font-size: 13px")
         self.status = QLabel()
@@ -141,6 +147,11 @@ class NodeCard(QFrame):
         self.load.setText(f"CPU {_pct(s.get('cpu'))}   memory {_pct(s.get('mem'))}"
                           + (f"   ▶ {jobs} job{'s' if jobs != 1 else ''}" if jobs else ""))
         self.spark.set_points(np.fromiter(model.spark, dtype=float, count=len(model.spark)))
+        if self.alerting != bool(model.alerts):
+            self.alerting = bool(model.alerts)
+            self.setStyleSheet(ALERT_STYLE if self.alerting else CARD_STYLE)
+            self.setToolTip(f"{len(model.alerts)} alert(s) firing · double-click for this node's charts"
+                            if self.alerting else "Double-click for this node's charts")
 
     def mouseDoubleClickEvent(self, event) -> None:
         self.open_requested.emit(self.node_id)
@@ -244,6 +255,19 @@ class FleetWindow(QMainWindow):
         gen = self._generation
         fetch(self.hub_url, self.token, "/api/fleet",
               on_done=lambda body: self._on_fleet(body, gen), on_failed=self._on_error)
+        fetch(self.hub_url, self.token, "/api/alerts", {"state": "firing", "limit": 1000},
+              on_done=lambda body: self._on_alerts(body, gen))
+
+    def _on_alerts(self, body: dict, generation: int) -> None:
+        if generation != self._generation or not isinstance(body, dict):
+            return
+        for model in self.models.values():
+            model.alerts.clear()
+        for a in body.get("alerts", []):
+            if a.get("state") == "firing":
+                self._model(a["node_id"]).alerts.add(a["id"])
+        self.dirty.update(self.models)
+        self.flush()
 
     def _on_fleet(self, body: dict, generation: int) -> None:
         if generation != self._generation or not isinstance(body, dict):
@@ -274,6 +298,12 @@ class FleetWindow(QMainWindow):
                 self.dirty.add(node["id"])
             if new:
                 self._relayout(force=True)
+        elif name == "alert" and isinstance(data, dict) and isinstance(data.get("alert"), dict):
+            a = data["alert"]
+            if a.get("node_id") in self.models:
+                alerts = self.models[a["node_id"]].alerts
+                alerts.add(a["id"]) if data.get("kind") == "firing" else alerts.discard(a["id"])
+                self.dirty.add(a["node_id"])
         elif name == "status" and isinstance(data, dict) and data.get("id") in self.models:
             self.models[data["id"]].summary["status"] = data.get("status")
             self.dirty.add(data["id"])
