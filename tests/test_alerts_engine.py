@@ -171,6 +171,32 @@ async def test_a_restarted_engine_keeps_a_firing_alert_without_sending_it_again(
     assert len(kinds) == 4
 
 
+async def test_a_hub_back_from_an_outage_does_not_page_about_every_node(alerts):
+    eng, _ = await make(alerts, RuleIn(name="gone", metric="offline", threshold=300, for_s=0))
+    for node in ("a", "b", "dead"):
+        await push(eng, node, T0)
+    eng.tick(T0 + 400)  # "dead" and the others are all silent: all three fire
+    await eng.flush()
+    await push(eng, "a", T0 + 401)
+    await push(eng, "b", T0 + 401)
+    assert sorted(t for k, t in await sent(alerts) if k == "firing") == [
+        "FIRING: gone on a", "FIRING: gone on b", "FIRING: gone on dead"]
+    before = len(await sent(alerts))
+    # The hub is down for an hour; nobody could push. It starts again:
+    again = Engine(alerts, 60.0)
+    up = T0 + 401 + 3600
+    await again.load([("a", T0 + 401, {}, None), ("b", T0 + 401, {}, None), ("dead", T0, {}, None)], up)
+    for dt in (1, 30, 200):  # "a" reconnects at once, "b" never does, "dead" stays dead
+        again.observe("a", {}, None, up + dt)
+        again.tick(up + dt)
+        await again.flush()
+    assert len(await sent(alerts)) == before  # "dead" stays firing, nothing new, nothing resolved
+    assert [x.node_id for x in await alerts.open_alerts()] == ["dead"]
+    again.tick(up + 310)  # "b" never came back: now it is offline for real
+    await again.flush()
+    assert [t for _, t in await sent(alerts)][before:] == ["FIRING: gone on b"]
+
+
 async def test_fleet_wide_and_per_node_scope(alerts):
     n1 = RuleIn(name="only n1", metric="cpu", threshold=50, for_s=0, nodes=["n1"])
     eng, _ = await make(alerts, n1, RuleIn(name="all", metric="cpu", threshold=80, for_s=0))

@@ -80,9 +80,13 @@ class Engine:
         self._forecasting = False
 
     # --- loading and configuration ------------------------------------------------------
-    async def load(self, nodes: list[tuple[str, float, dict, dict | None]]) -> None:
+    async def load(self, nodes: list[tuple[str, float, dict, dict | None]], now: float | None = None) -> None:
         """Start from the store: rules, open alerts, maintenance, and each node's
-        (id, last seen, identity, latest sample)."""
+        (id, last seen, identity, latest sample).
+
+        With `now` (a hub starting), a node counts as last heard from `now` unless it has an
+        offline alert open: while the hub was down nobody could push, so a hub back from an
+        outage must not page about every node before their agents have reconnected."""
         for node_id, last_seen, identity, latest in nodes:
             w = self.nodes[node_id] = Watch(last_push=last_seen, identity=identity or {})
             w.boot_ts = _boot_ts(latest)
@@ -93,6 +97,12 @@ class Engine:
         for a in await self.store.open_alerts():
             self.tracks[(a.rule_id, a.node_id)] = Track(state=a.state, since=a.started_at, value=a.value,
                                                         alert_id=a.id)
+        if now is not None:
+            offline_ids = {r.id for r in self._offline_rules}
+            known_offline = {node for rule_id, node in self.tracks if rule_id in offline_ids}
+            for node_id, w in self.nodes.items():
+                if node_id not in known_offline:
+                    w.last_push = max(w.last_push, now)
 
     def set_rules(self, rules: list[Rule]) -> None:
         self.rules = {r.id: r for r in rules if r.enabled}

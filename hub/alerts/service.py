@@ -49,7 +49,7 @@ class Alerts:
             self._wake.set()
 
     async def start(self, nodes: list[tuple[str, float, dict, dict | None]]) -> None:
-        await self.engine.load(nodes)
+        await self.engine.load(nodes, time.time())
         self._tasks = [asyncio.create_task(self._run(), name="alerts"),
                        asyncio.create_task(self.notifier.run(), name="alert-sender")]
 
