@@ -197,6 +197,20 @@ async def test_a_hub_back_from_an_outage_does_not_page_about_every_node(alerts):
     assert [t for _, t in await sent(alerts)][before:] == ["FIRING: gone on b"]
 
 
+async def test_editing_one_rule_restarts_only_its_own_pending_holds(alerts):
+    eng, _ = await make(alerts, RuleIn(name="mem", metric="memory", threshold=95, for_s=60),
+                        RuleIn(name="cpu", metric="cpu", threshold=90, for_s=60))
+    await push(eng, "n1", T0, mem=99, cpu=99)
+    cpu = next(r for r in await alerts.rules() if r.name == "cpu")
+    await alerts.update_rule(cpu.id, RuleIn(name="cpu", metric="cpu", threshold=80, for_s=60, channels=cpu.channels),
+                             T0 + 30)
+    eng.set_rules(await alerts.rules())
+    await push(eng, "n1", T0 + 60, mem=99, cpu=99)
+    assert [t for _, t in await sent(alerts)] == ["FIRING: mem on n1"]  # cpu's hold began again at T0 + 60
+    await push(eng, "n1", T0 + 120, mem=99, cpu=99)
+    assert [t for _, t in await sent(alerts)] == ["FIRING: mem on n1", "FIRING: cpu on n1"]
+
+
 async def test_fleet_wide_and_per_node_scope(alerts):
     n1 = RuleIn(name="only n1", metric="cpu", threshold=50, for_s=0, nodes=["n1"])
     eng, _ = await make(alerts, n1, RuleIn(name="all", metric="cpu", threshold=80, for_s=0))

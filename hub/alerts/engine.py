@@ -105,12 +105,16 @@ class Engine:
                     w.last_push = max(w.last_push, now)
 
     def set_rules(self, rules: list[Rule]) -> None:
+        before = self.rules
         self.rules = {r.id: r for r in rules if r.enabled}
+        changed = {i for i, r in self.rules.items() if before.get(i) != r}
         self._offline_rules = [r for r in self.rules.values() if r.metric == "offline"]
         self._sample_rules = {}
         self._forecasting = any(r.metric == "disk_fill_hours" for r in self.rules.values())
-        for key in [k for k, t in self.tracks.items() if k[0] not in self.rules or t.state == "pending"]:
-            # a deleted or disabled rule's open alerts were closed by the store; pending ones restart
+        for key in [k for k, t in self.tracks.items()
+                    if k[0] not in self.rules or (t.state == "pending" and k[0] in changed)]:
+            # a deleted or disabled rule's open alerts were closed by the store; an edited
+            # rule's pending holds start again
             del self.tracks[key]
 
     def rules_for(self, node_id: str) -> list[Rule]:

@@ -29,8 +29,8 @@ def _convert(body: dict, type_: type):
     except msgspec.ValidationError as e:
         text = str(e)
         field = text.rsplit("$.", 1)[1].split("[")[0].strip("`") if "$." in text else None
-        if field is None and "missing required field" in text:
-            field = text.split("`")[1] if "`" in text else None
+        if field is None and "`" in text:  # "Object contains unknown field `x`", "missing required field `x`"
+            field = text.split("`")[1]
         raise ApiError(400, "invalid_field", f"{field}: {text}" if field else text) from None
 
 
