@@ -75,7 +75,13 @@ def one_run(tmp: str) -> dict:
         agent = subprocess.Popen([*forge, "agent", "--hub", url, "--node-id", "victim", "--token", tok, "--jobs", "never"],
                                  env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
                                  cwd=tmp)
-        time.sleep(20 + random.uniform(0, PUSH_S))
+        seen: list[float] = []
+        until = time.time() + 20 + random.uniform(0, PUSH_S)
+        while time.time() < until:  # watch the agent's real cadence on this (shared) machine
+            node = next((n for n in call(url, "GET", "/api/fleet")["nodes"] if n["id"] == "victim"), None)
+            if node and (not seen or node["last_seen"] != seen[-1]):
+                seen.append(node["last_seen"])
+            time.sleep(0.25)
         os.killpg(agent.pid, signal.SIGKILL)
         killed = time.time()
         agent.wait(5)
@@ -85,8 +91,10 @@ def one_run(tmp: str) -> dict:
         if not got:
             raise SystemExit("no FIRING notification")
         fired, body = got[0]
+        gaps = [b - a for a, b in zip(seen[1:], seen[2:])]  # the first gap is the agent's 1 s start
         return {"kill_to_firing_s": fired - killed,
-                "after_threshold_s": fired - (last_push + PUSH_S + THRESHOLD_S), "title": body["title"]}
+                "after_threshold_s": fired - (last_push + PUSH_S + THRESHOLD_S), "title": body["title"],
+                "gaps": gaps}
     finally:
         if agent and agent.poll() is None:
             os.killpg(agent.pid, signal.SIGKILL)
@@ -105,7 +113,8 @@ def main() -> None:
             r = one_run(tmp)
         runs.append(r)
         print(f"run {i + 1}: kill -> FIRING {r['kill_to_firing_s']:.2f} s, "
-              f"{r['after_threshold_s']:+.2f} s after the threshold ({r['title']})", flush=True)
+              f"{r['after_threshold_s']:+.2f} s after the threshold ({r['title']}); "
+              f"push gaps before the kill {', '.join(f'{g:.1f}' for g in r['gaps'])} s", flush=True)
     print(f"median: kill -> FIRING {statistics.median(r['kill_to_firing_s'] for r in runs):.2f} s, "
           f"after the threshold {statistics.median(r['after_threshold_s'] for r in runs):+.2f} s "
           f"(max {max(r['after_threshold_s'] for r in runs):+.2f} s)")

@@ -23,6 +23,7 @@ log = logging.getLogger("forge.hub.alerts")
 
 DEFAULT_PUSH_GAP_S = 5.0  # the agent's push interval when nobody watches it live
 MAX_PUSH_GAP_S = 60.0     # a longer gap is an outage, not the node's cadence
+GAP_WEIGHT = 0.3          # each gap's weight in the running cadence (one late push moves it little)
 REBOOT_MIN_JUMP_S = 60.0  # boot time must move by more than this to count as a reboot
 REBOOT_SHOW_S = 600.0     # a reboot alert stays firing this long, then resolves quietly
 
@@ -138,7 +139,7 @@ class Engine:
         else:
             gap = now - w.last_push
             if 0.2 < gap <= MAX_PUSH_GAP_S:
-                w.push_gap = gap
+                w.push_gap += GAP_WEIGHT * (gap - w.push_gap)
         if identity:
             w.identity = identity
         w.last_push = now
