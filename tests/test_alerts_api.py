@@ -205,3 +205,16 @@ async def test_maintenance_needs_admin_and_a_known_node(client):
     assert await store.maintenance() == {"backup": until}
     await client.post("/api/nodes/backup/maintenance", json={"until": None}, headers=ADM)
     assert await store.maintenance() == {}
+
+
+async def test_a_hub_with_a_viewer_token_guards_alert_reads(aiohttp_client, hub_config):
+    client = await aiohttp_client(create_app(hub_config(viewer_token="viewer-secret-123")))
+    for path in ("/api/alert-rules", "/api/alerts", "/api/alerts/events"):
+        r = await client.get(path)
+        assert r.status == 401 and (await r.json())["error"] == "unauthorized", path
+    r = await client.get("/api/alert-rules", headers={"Authorization": "Bearer viewer-secret-123"})
+    assert r.status == 200 and len((await r.json())["rules"]) == 5
+    r = await client.get("/api/channels", headers={"Authorization": "Bearer viewer-secret-123"})
+    assert r.status == 401  # channels are the admin's alone
+    r = await client.post("/api/alert-rules", json=RULE, headers={"Authorization": "Bearer viewer-secret-123"})
+    assert r.status == 401
