@@ -82,6 +82,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="require this token for the dashboard and fleet API")
     hub.add_argument("--downloads", type=Path, default=None,
                      help="folder of agent builds offered on the dashboard's 'Add a machine' page")
+    hub.add_argument("--tls-cert", type=Path, default=None, help="PEM certificate: serve HTTPS (with --tls-key)")
+    hub.add_argument("--tls-key", type=Path, default=None, help="PEM private key for --tls-cert")
     hub.add_argument("--allow-test-jobs", action="store_true", help=argparse.SUPPRESS)
     hub.add_argument("--install-service", action="store_true", help="install the hub as a service and exit")
     hub.add_argument("--uninstall-service", action="store_true", help="remove the hub service and exit")
@@ -199,7 +201,8 @@ def hub_config_from_args(args: argparse.Namespace):
                              viewer_token=getattr(args, "viewer_token", "") or None,
                              allow_test_jobs=True if getattr(args, "allow_test_jobs", False) else None,
                              agent_downloads_dir=getattr(args, "downloads", None),
-                             store_url=getattr(args, "store", None))
+                             store_url=getattr(args, "store", None),
+                             tls_cert=getattr(args, "tls_cert", None), tls_key=getattr(args, "tls_key", None))
     return cfg, created
 
 

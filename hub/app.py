@@ -13,9 +13,12 @@ from aiohttp import web
 
 from .auth import TokenCache
 from .config import HubConfig
-from .errors import error_middleware
+from .errors import BODY_TIMEOUT, error_middleware
 from .events import Broadcaster, encode
 from .fleet import SPARK_POINTS, FleetState
+from .limits import AttemptWindow
+from .security import (content_security_policy, host_check_middleware, inline_script_hashes, parse_hosts,
+                       security_headers)
 from .alerts.sealing import Sealer
 from .alerts.service import Alerts, default_public_url
 from .routes import alerts, fleet, ingest, jobs, tokens, web as web_routes
@@ -29,7 +32,11 @@ MAX_BODY = 16 * 1024 * 1024
 
 
 def create_app(config: HubConfig) -> web.Application:
-    app = web.Application(middlewares=[error_middleware], client_max_size=MAX_BODY)
+    app = web.Application(middlewares=[host_check_middleware(parse_hosts(config.allowed_hosts)), error_middleware],
+                          client_max_size=MAX_BODY)
+    app[BODY_TIMEOUT] = config.body_timeout_s
+    app.on_response_prepare.append(security_headers(content_security_policy(
+        inline_script_hashes(web_routes.STATIC / "index.html"))))
     app.cleanup_ctx.append(_hub_context(config))
     for mod in (ingest, fleet, tokens, jobs, alerts, web_routes):
         app.add_routes(mod.routes)
@@ -43,7 +50,8 @@ def _hub_context(config: HubConfig):
         store = await open_store(config.resolved_store_url)
         hub = HubState(config=config, store=store,
                        fleet=FleetState(config.degraded_after_s, config.offline_after_s),
-                       events=Broadcaster(), tokens=TokenCache(store.nodes), join_attempts={})
+                       events=Broadcaster(), tokens=TokenCache(store.nodes),
+                       join_attempts=AttemptWindow(config.join_attempts_per_minute))
         await _load_fleet(hub)
         hub.alerts = Alerts(store.alerts, await asyncio.to_thread(Sealer, config.data_dir),
                             config.offline_after_s, config.public_url or default_public_url(config.port),
@@ -60,6 +68,7 @@ def _hub_context(config: HubConfig):
         await asyncio.gather(*tasks, return_exceptions=True)
         await hub.alerts.stop()
         try:
+            await hub.tokens.flush_use()
             await store.samples.roll_up(time.time(), include_current=True)
         finally:
             await store.close()

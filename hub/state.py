@@ -10,6 +10,7 @@ from .auth import TokenCache
 from .config import HubConfig
 from .events import Broadcaster
 from .fleet import FleetState
+from .limits import AttemptWindow
 from .store import JobQueue, NodeStore, SampleStore, Store
 
 
@@ -20,7 +21,7 @@ class HubState:
     fleet: FleetState
     events: Broadcaster
     tokens: TokenCache
-    join_attempts: dict
+    join_attempts: AttemptWindow
     alerts: Alerts | None = None
 
     @property

@@ -28,9 +28,38 @@ def test_agent_node_is_live_with_metrics_within_10_s(live_hub):
     assert time.monotonic() - t0 < 10, h.log("agent-alpha")
     assert node["status"] == "online"
     latest = node["latest"]
-    assert latest["schema_version"] == 1
+    assert latest["schema_version"] == 2  # sample schema 2 (docs/SAMPLES.md) since issue 16
     assert len(latest["cpu"]["per_core"]) == node["cores"]
     assert "✓ pushed  cpu=" in h.log("agent-alpha")
+
+
+def test_agent_schema2_sample_is_stored_and_served_back(live_hub):
+    """A real agent's schema 2 sections (processes every 5 s, per-disk and per-interface rates)
+    go through ingest and come back as sent in the node's snapshot."""
+    h = live_hub()
+    h.start_agent("zeta", "--jobs", "never", "--push-interval", "1")
+
+    def with_processes():
+        st, snap = http("GET", h.url + "/api/nodes/zeta/snapshot?points=60")
+        return st == 200 and [s for s in snap.get("samples", []) if s.get("processes")]
+
+    samples = wait_until(with_processes, 30, what=f"a stored sample with processes ({h.log('agent-zeta')})")
+    sample = samples[-1]
+    assert sample["schema_version"] == 2
+    agent_pid = h.procs["agent-zeta"].pid
+    procs = sample["processes"]
+    assert 5 <= len(procs) <= 15
+    assert all(set(p) == {"pid", "name", "user", "cpu_percent", "rss", "cmdline"} for p in procs)
+    mine = [p for p in procs if p["pid"] == agent_pid]
+    if mine:  # the agent is in the list only if it is among the busiest or largest
+        assert "--token <redacted>" in mine[0]["cmdline"]
+    assert all("fgn_" not in (p["cmdline"] or "") for p in procs), "no token leaves the machine"
+    assert sample["disk"]["devices"] and sample["net"]["interfaces"]
+    assert {"name", "read_bps", "write_bps", "busy_percent"} == set(sample["disk"]["devices"][0])
+    st, snap = http("GET", h.url + "/api/nodes/zeta/snapshot?points=60")
+    assert st == 200
+    plain = [s for s in snap["samples"] if "processes" not in s]
+    assert plain and all(s["schema_version"] == 2 for s in plain)
 
 
 def test_hub_outage_is_buffered_and_flushed_without_gaps_or_duplicates(live_hub):

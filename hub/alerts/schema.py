@@ -71,3 +71,42 @@ class Alert(msgspec.Struct):
 class MaintenanceIn(msgspec.Struct, forbid_unknown_fields=True):
     until: float | None
 
+
+
+class ChannelView(msgspec.Struct):
+    """A channel as the API shows it: the URL masked."""
+    id: int
+    name: str
+    url: str
+    last_error: str | None
+    last_sent_at: float | None
+
+
+class RuleList(msgspec.Struct):
+    rules: list[Rule]
+
+
+class ChannelList(msgspec.Struct):
+    channels: list[ChannelView]
+
+
+class AlertList(msgspec.Struct):
+    alerts: list[Alert]
+
+
+class Deleted(msgspec.Struct):
+    deleted: int
+
+
+class TestReply(msgspec.Struct):
+    ok: bool
+    error: str | None
+
+
+class MaintenanceReply(msgspec.Struct):
+    node: str
+    until: float | None
+
+
+STRUCTS = (RuleIn, Rule, RuleList, ChannelIn, ChannelView, ChannelList, Alert, AlertList, Deleted, TestReply,
+           MaintenanceIn, MaintenanceReply)

@@ -7,9 +7,10 @@ import time
 import msgspec
 from aiohttp import web
 
-from ..auth import is_admin, bearer
+from ..auth import is_admin, viewer_credential
 from ..errors import ApiError, bad_request, not_found
 from ..events import encode
+from ..limits import time_param
 from ..state import HubState, hub_state
 
 routes = web.RouteTableDef()
@@ -23,8 +24,8 @@ def require_viewer(request: web.Request, hub: HubState) -> None:
     want = hub.config.viewer_token
     if not want:
         return
-    tok = bearer(request)
-    if tok and (hmac.compare_digest(tok.encode(), want.encode()) or is_admin(request, hub.config.admin_secret)):
+    tok = viewer_credential(request)
+    if tok and hmac.compare_digest(tok.encode(), want.encode()) or is_admin(request, hub.config.admin_secret):
         return
     raise ApiError(401, "unauthorized", "this hub needs a viewer token to show the fleet")
 
@@ -71,16 +72,6 @@ def _int_param(request: web.Request, name: str, default: int, lo: int, hi: int) 
     return v
 
 
-def _float_param(request: web.Request, name: str) -> float | None:
-    raw = request.query.get(name)
-    if raw is None:
-        return None
-    try:
-        return float(raw)
-    except ValueError:
-        raise bad_request(f"'{name}' must be a Unix time in seconds") from None
-
-
 @routes.get("/api/nodes/{node_id}/snapshot")
 async def snapshot(request: web.Request) -> web.Response:
     hub = hub_state(request)
@@ -90,7 +81,7 @@ async def snapshot(request: web.Request) -> web.Response:
     if resolution not in RESOLUTIONS:
         raise bad_request(f"'resolution' must be one of {', '.join(RESOLUTIONS)}")
     points = _int_param(request, "points", 300, 1, MAX_POINTS)
-    since, until = _float_param(request, "since"), _float_param(request, "until")
+    since, until = time_param(request, "since"), time_param(request, "until")
     samples = await hub.samples.series(node.id, resolution=resolution, points=points, since=since, until=until)
     return web.json_response({"node": hub.fleet.summary(node, time.time(), full=False),
                               "resolution": resolution, "samples": samples})

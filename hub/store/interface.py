@@ -204,7 +204,8 @@ class NodeStore(ABC):
         """The live (unrevoked) token with this hash."""
 
     @abstractmethod
-    async def touch_token(self, node_id: str, now: float) -> None: ...
+    async def touch_tokens(self, uses: dict[str, float]) -> None:
+        """Record each node's token's last use (node id -> time), in one write."""
 
     @abstractmethod
     async def list_tokens(self) -> list[TokenRow]:

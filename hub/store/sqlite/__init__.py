@@ -135,8 +135,8 @@ class SqliteNodes(NodeStore):
     async def token_node(self, token_hash: str) -> TokenMatch | None:
         return await self._t.read(self._t.db.token_node, token_hash)
 
-    async def touch_token(self, node_id: str, now: float) -> None:
-        await self._t.write(self._t.db.touch_token, node_id, now)
+    async def touch_tokens(self, uses: dict[str, float]) -> None:
+        await self._t.write(self._t.db.touch_tokens, uses)
 
     async def list_tokens(self) -> list[TokenRow]:
         return await self._t.read(self._t.db.list_tokens)

@@ -272,9 +272,10 @@ class Database:
             (token_hash,)).fetchone()
         return TokenMatch(node_id=r[0], token_hash=r[1]) if r else None
 
-    def touch_token(self, node_id: str, now: float) -> None:
+    def touch_tokens(self, uses: dict[str, float]) -> None:
         with self.tx() as c:
-            c.execute("UPDATE tokens SET last_used = ? WHERE node_id = ?", (now, node_id))
+            c.executemany("UPDATE tokens SET last_used = ? WHERE node_id = ?",
+                          [(at, node_id) for node_id, at in uses.items()])
 
     def list_tokens(self) -> list[TokenRow]:
         return [TokenRow(node_id=r[0], created_at=r[1], last_used=r[2], revoked=r[3] is not None)
