@@ -74,6 +74,9 @@ async def test_rules_are_readable_by_viewers_and_writable_by_admins(client):
     assert len(await rules(client)) == 5
     r = await client.delete(f"/api/alert-rules/{made['id']}", headers=ADM)
     assert r.status == 404
+    for bad in ("x", "-1", str(2**63)):
+        r = await client.delete(f"/api/alert-rules/{bad}", headers=ADM)
+        assert r.status == 400 and "id" in (await r.json())["message"], bad
 
 
 @pytest.mark.parametrize("change, field", [

@@ -57,11 +57,17 @@ async def _checked_rule(request: web.Request, hub: HubState) -> RuleIn:
     return rule
 
 
+MAX_ID = 2**63 - 1  # a store's integer key
+
+
 def _id(request: web.Request) -> int:
     try:
-        return int(request.match_info["id"])
+        value = int(request.match_info["id"])
     except ValueError:
         raise bad_request("the id in the path must be an integer") from None
+    if not 0 <= value <= MAX_ID:
+        raise bad_request(f"the id in the path must be between 0 and {MAX_ID}")
+    return value
 
 
 @routes.get("/api/alert-rules")
