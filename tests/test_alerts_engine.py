@@ -260,3 +260,36 @@ async def test_a_disk_fill_forecast_rule_fires_on_a_filling_mount(alerts):
     await eng.flush()
     assert await sent(alerts) == [("firing", "FIRING: filling on n1")]
     assert (await alerts.alerts("firing", "n1", 1))[0].value == pytest.approx(100 / 60, rel=0.05)
+
+
+async def test_the_sender_retries_with_backoff_keeps_the_last_error_and_sends_once(alerts, tmp_path):
+    from hub.alerts.notify import BACKOFF_S, Notifier
+    from hub.alerts.sealing import Sealer
+    sealer = Sealer(tmp_path)
+    ch = await alerts.add_channel("hook", sealer.seal("json://127.0.0.1:9/hook"), T0)
+    rule = await alerts.add_rule(RuleIn(name="r", metric="cpu", channels=[ch.id]), T0)
+    eng = Engine(alerts, 60.0)
+    await eng.load([])
+    clock = [T0]
+    calls: list[tuple[str, str]] = []
+    answers = ["connection refused", "connection refused", None]
+
+    def sender(url: str, title: str, body: str, kind: str) -> str | None:
+        calls.append((url, title))
+        return answers.pop(0)
+    n = Notifier(alerts, sealer, sender, clock=lambda: clock[0])
+    eng.observe("n1", {}, sample(T0, cpu=99), T0)
+    await eng.flush()
+    assert await n.send_due() == 0
+    assert [c.last_error for c in await alerts.channels()] == ["connection refused"]
+    clock[0] = T0 + BACKOFF_S[0] - 0.1
+    assert await n.send_due() == 0 and len(calls) == 1  # not due yet
+    clock[0] = T0 + BACKOFF_S[0]
+    assert await n.send_due() == 0 and len(calls) == 2
+    clock[0] += BACKOFF_S[1]
+    assert await n.send_due() == 1
+    assert calls == [("json://127.0.0.1:9/hook", "FIRING: r on n1")] * 3
+    assert [c.last_error for c in await alerts.channels()] == [None]
+    clock[0] += 10_000
+    assert await n.send_due() == 0 and len(calls) == 3  # sent: never again
+    n.close()
