@@ -1,0 +1,227 @@
+"""Samples and their tiers on PostgreSQL.
+
+Dedupe is the primary key with `ON CONFLICT DO NOTHING`; a push's samples go in as one
+`INSERT … SELECT FROM unnest(…)`. Rollups average in SQL: a recursive walk of each
+sample's jsonb yields (path, leaf) rows, grouped per bucket and path; Python only puts the
+means back into the shape of the bucket's latest sample. Rollups and the retention prune
+take an advisory lock, so with several hubs on one database one of them does each round,
+and when that hub dies its session (and lock) goes with it and another takes over.
+"""
+from __future__ import annotations
+
+from psycopg.types.json import Jsonb
+from psycopg_pool import AsyncConnectionPool
+
+from ..interface import IngestResult, Push, Resolution, Retention, SampleStore
+from .averaging import bucket_average
+from .connect import LOCK_PRUNE, LOCK_ROLLUP
+from .peers import CHANNEL_PUSH, push_payload
+
+MINUTE_MS = 60_000
+HOUR_MS = 3_600_000
+ROLLUP_CHUNK = 200
+TABLES = {"1s": "samples", "1m": "samples_1m", "1h": "samples_1h"}
+
+_NODE_UPSERT = """
+INSERT INTO nodes (id, name, identity, first_seen, last_seen, latest)
+VALUES (%(id)s, %(id)s, %(identity)s, %(now)s, %(now)s, %(latest)s)
+ON CONFLICT (id) DO UPDATE SET
+  identity = CASE WHEN excluded.identity = '{}'::jsonb THEN nodes.identity ELSE excluded.identity END,
+  last_seen = excluded.last_seen,
+  latest = CASE
+    WHEN excluded.latest IS NULL THEN nodes.latest
+    WHEN nodes.latest IS NULL THEN excluded.latest
+    WHEN (excluded.latest->>'ts')::float8 >= (nodes.latest->>'ts')::float8 THEN excluded.latest
+    ELSE nodes.latest END
+RETURNING (xmax = 0) AS inserted"""
+
+_QUEUE = """
+INSERT INTO rollup_queue (tier, node_id, bucket_ms)
+SELECT %s, %s, b FROM unnest(%s::bigint[]) AS b
+ON CONFLICT (tier, node_id, bucket_ms) DO UPDATE SET gen = rollup_queue.gen + 1"""
+
+# One row per (bucket, leaf path): the mean of the numbers found there, or for strings and
+# booleans the latest one given. Paths are jsonb arrays of keys (strings) and indexes (numbers).
+_LEAVES = """
+WITH RECURSIVE
+buckets (node_id, lo, hi) AS (SELECT * FROM unnest(%(nodes)s::text[], %(los)s::bigint[], %(his)s::bigint[])),
+src AS (
+  SELECT b.node_id, b.lo, s.ts_ms, s.data FROM buckets b
+  JOIN {table} s ON s.node_id = b.node_id AND s.ts_ms >= b.lo AND s.ts_ms < b.hi),
+tree (node_id, lo, ts_ms, path, v) AS (
+  SELECT node_id, lo, ts_ms, '[]'::jsonb, data FROM src
+  UNION ALL
+  SELECT t.node_id, t.lo, t.ts_ms, t.path || jsonb_build_array(c.k), c.v
+  FROM tree t CROSS JOIN LATERAL (
+    SELECT to_jsonb(e.key) AS k, e.value AS v
+      FROM jsonb_each(CASE WHEN jsonb_typeof(t.v) = 'object' THEN t.v ELSE '{{}}'::jsonb END) AS e
+    UNION ALL
+    SELECT to_jsonb(a.ord - 1), a.value
+      FROM jsonb_array_elements(CASE WHEN jsonb_typeof(t.v) = 'array' THEN t.v ELSE '[]'::jsonb END)
+           WITH ORDINALITY AS a (value, ord)
+  ) AS c
+  WHERE jsonb_typeof(t.v) IN ('object', 'array'))
+SELECT node_id, lo, path,
+       avg((v #>> '{{}}')::float8) FILTER (WHERE jsonb_typeof(v) = 'number') AS mean,
+       (array_agg(v ORDER BY ts_ms DESC) FILTER (WHERE jsonb_typeof(v) IN ('string', 'boolean')))[1] AS last
+FROM tree WHERE jsonb_typeof(v) IN ('number', 'string', 'boolean')
+GROUP BY node_id, lo, path"""
+
+_LATEST = """
+SELECT DISTINCT ON (s.node_id, b.lo) s.node_id, b.lo, s.data, count(*) OVER (PARTITION BY s.node_id, b.lo)
+FROM unnest(%(nodes)s::text[], %(los)s::bigint[], %(his)s::bigint[]) AS b (node_id, lo, hi)
+JOIN {table} s ON s.node_id = b.node_id AND s.ts_ms >= b.lo AND s.ts_ms < b.hi
+ORDER BY s.node_id, b.lo, s.ts_ms DESC"""
+
+
+def ts_ms(ts: float) -> int:
+    return int(round(float(ts) * 1000))
+
+
+class PgSampleStore(SampleStore):
+    def __init__(self, pool: AsyncConnectionPool, hub_id: str):
+        self.pool = pool
+        self.hub_id = hub_id
+
+    async def ingest(self, push: Push) -> IngestResult:
+        return (await self.ingest_many([push]))[0]
+
+    async def ingest_many(self, pushes: list[Push]) -> list[IngestResult]:
+        """One transaction; node rows are touched in id order so that two hubs committing
+        overlapping batches cannot deadlock. Each push is announced to the other hubs
+        (NOTIFY is sent at commit, so they never hear of a push that was rolled back)."""
+        order = sorted(range(len(pushes)), key=lambda i: pushes[i].node_id)
+        results: list[IngestResult | None] = [None] * len(pushes)
+        async with self.pool.connection() as conn, conn.transaction():
+            for i in order:
+                results[i] = await self._ingest(conn, pushes[i])
+        return results  # type: ignore[return-value]
+
+    async def _ingest(self, conn, p: Push) -> IngestResult:
+        stamps = [ts_ms(s["ts"]) for s in p.samples]
+        accepted = 0
+        latest = None
+        if p.samples:
+            cur = await conn.execute(
+                "INSERT INTO samples (node_id, ts_ms, data) SELECT %s, t, d "
+                "FROM unnest(%s::bigint[], %s::jsonb[]) AS u (t, d) ON CONFLICT DO NOTHING",
+                (p.node_id, stamps, [Jsonb(s) for s in p.samples]))
+            accepted = cur.rowcount
+            latest = p.samples[max(range(len(stamps)), key=stamps.__getitem__)]
+        cur = await conn.execute(_NODE_UPSERT, {"id": p.node_id, "identity": Jsonb(p.identity or {}),
+                                                "now": p.now, "latest": Jsonb(latest) if latest else None})
+        (inserted,) = await cur.fetchone()
+        if stamps:
+            minutes = sorted({t // MINUTE_MS * MINUTE_MS for t in stamps})
+            await conn.execute(_QUEUE, ("1m", p.node_id, minutes))
+        await conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL_PUSH, push_payload(self.hub_id, p)))
+        return IngestResult(accepted=accepted, duplicate=len(stamps) - accepted, new_node=bool(inserted))
+
+    async def series(self, node_id: str, *, resolution: Resolution, points: int,
+                     since: float | None = None, until: float | None = None) -> list[dict]:
+        table = TABLES[resolution]
+        lo = ts_ms(since) if since is not None else -1
+        hi = ts_ms(until) if until is not None else 2**62
+        async with self.pool.connection() as conn:
+            cur = await conn.execute(
+                f"SELECT data FROM {table} WHERE node_id = %s AND ts_ms >= %s AND ts_ms <= %s "
+                "ORDER BY ts_ms DESC LIMIT %s", (node_id, lo, hi, points))
+            rows = await cur.fetchall()
+        return [r[0] for r in reversed(rows)]
+
+    async def recent_cpu(self, node_id: str, points: int) -> list[float | None]:
+        async with self.pool.connection() as conn:
+            cur = await conn.execute(
+                "SELECT CASE WHEN jsonb_typeof(data #> '{cpu,percent}') = 'number' "
+                "THEN (data #>> '{cpu,percent}')::float8 END FROM samples WHERE node_id = %s "
+                "ORDER BY ts_ms DESC LIMIT %s", (node_id, points))
+            rows = await cur.fetchall()
+        return [r[0] for r in reversed(rows)]
+
+    # --- tiers --------------------------------------------------------------------------
+    async def roll_up(self, now: float, *, include_current: bool = False) -> int:
+        """Queued minutes, then the hours they touched, a chunk per transaction, under a
+        session advisory lock: when another hub holds it, this one writes nothing (0)."""
+        horizon = 2**62 if include_current else ts_ms(now) // MINUTE_MS * MINUTE_MS - MINUTE_MS
+        written = 0
+        async with self.pool.connection() as conn:
+            cur = await conn.execute("SELECT pg_try_advisory_lock(%s)", (LOCK_ROLLUP,))
+            if not (await cur.fetchone())[0]:
+                return 0
+            try:
+                written = await self._roll_tier(conn, "1m", "samples", "samples_1m", MINUTE_MS, horizon)
+                await self._roll_tier(conn, "1h", "samples_1m", "samples_1h", HOUR_MS, 2**62)
+            finally:
+                if not conn.closed:
+                    await conn.execute("SELECT pg_advisory_unlock(%s)", (LOCK_ROLLUP,))
+        return written
+
+    async def _roll_tier(self, conn, tier: str, source: str, target: str, width: int, horizon: int) -> int:
+        written = 0
+        while True:
+            async with conn.transaction():
+                cur = await conn.execute(
+                    "SELECT node_id, bucket_ms, gen FROM rollup_queue WHERE tier = %s AND bucket_ms <= %s "
+                    "ORDER BY bucket_ms, node_id LIMIT %s", (tier, horizon, ROLLUP_CHUNK))
+                queued = await cur.fetchall()
+                if not queued:
+                    return written
+                rows = await self._averages(conn, source, [(q[0], q[1]) for q in queued], width)
+                if rows:
+                    await conn.execute(
+                        f"INSERT INTO {target} (node_id, ts_ms, n, data) "
+                        "SELECT * FROM unnest(%s::text[], %s::bigint[], %s::int[], %s::jsonb[]) "
+                        "ON CONFLICT (node_id, ts_ms) DO UPDATE SET n = excluded.n, data = excluded.data",
+                        ([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows],
+                         [Jsonb(r[3]) for r in rows]))
+                if tier == "1m":
+                    hours = sorted({(q[0], q[1] // HOUR_MS * HOUR_MS) for q in queued})
+                    await conn.execute(
+                        "INSERT INTO rollup_queue (tier, node_id, bucket_ms) "
+                        "SELECT '1h', n, b FROM unnest(%s::text[], %s::bigint[]) AS u (n, b) "
+                        "ON CONFLICT (tier, node_id, bucket_ms) DO UPDATE SET gen = rollup_queue.gen + 1",
+                        ([h[0] for h in hours], [h[1] for h in hours]))
+                await conn.execute(
+                    "DELETE FROM rollup_queue q USING unnest(%s::text[], %s::bigint[], %s::bigint[]) AS u (n, b, g) "
+                    "WHERE q.tier = %s AND q.node_id = u.n AND q.bucket_ms = u.b AND q.gen = u.g",
+                    ([q[0] for q in queued], [q[1] for q in queued], [q[2] for q in queued], tier))
+                written += len(rows)
+
+    async def _averages(self, conn, source: str, buckets: list[tuple[str, int]],
+                        width: int) -> list[tuple[str, int, int, dict]]:
+        args = {"nodes": [b[0] for b in buckets], "los": [b[1] for b in buckets],
+                "his": [b[1] + width for b in buckets]}
+        cur = await conn.execute(_LATEST.format(table=source), args)
+        latest = {(r[0], r[1]): (r[2], r[3]) for r in await cur.fetchall()}
+        if not latest:
+            return []
+        cur = await conn.execute(_LEAVES.format(table=source), args)
+        leaves: dict[tuple[str, int], list] = {}
+        for node_id, lo, path, mean, last in await cur.fetchall():
+            leaves.setdefault((node_id, lo), []).append((path, mean, last))
+        out = []
+        for (node_id, lo), (data, n) in sorted(latest.items()):
+            avg = bucket_average(data, leaves.get((node_id, lo), []))
+            avg["ts"] = lo / 1000
+            out.append((node_id, lo, n, avg))
+        return out
+
+    async def pending_rollups(self) -> int:
+        async with self.pool.connection() as conn:
+            cur = await conn.execute("SELECT count(*) FROM rollup_queue")
+            return (await cur.fetchone())[0]
+
+    async def prune(self, now: float, retention: Retention) -> dict[str, int]:
+        """Plain DELETEs by time (the BRIN index finds the old pages); one hub at a time."""
+        out = {"samples": 0, "samples_1m": 0, "samples_1h": 0}
+        async with self.pool.connection() as conn, conn.transaction():
+            cur = await conn.execute("SELECT pg_try_advisory_xact_lock(%s)", (LOCK_PRUNE,))
+            if not (await cur.fetchone())[0]:
+                return out
+            for table, keep in (("samples", retention.raw_s), ("samples_1m", retention.minute_s),
+                                ("samples_1h", retention.hour_s)):
+                cur = await conn.execute(f"DELETE FROM {table} WHERE ts_ms < %s", (ts_ms(now - keep),))
+                out[table] = cur.rowcount
+            await conn.execute("DELETE FROM join_codes WHERE expires_at < %s", (now - 86400,))
+        return out
+

@@ -1,0 +1,67 @@
+"""A throwaway PostgreSQL cluster for the tests: Debian's initdb and pg_ctl in a temp folder,
+trust auth, listening on 127.0.0.1 only, run as the `postgres` user when the tests run as
+root (initdb refuses root). FORGE_TEST_PG_URL points the tests at a server of your own
+instead (its user needs CREATEDB: each test gets a fresh database)."""
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import subprocess
+import tempfile
+import uuid
+from urllib.parse import urlsplit, urlunsplit
+
+
+def pg_bin(name: str) -> str | None:
+    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
+    return found[-1] if found else shutil.which(name)
+
+
+class PostgresServer:
+    """A cluster of our own on `port`; `url(db)` names a database on it."""
+
+    def __init__(self, port: int):
+        if not pg_bin("initdb"):
+            raise RuntimeError("no initdb: apt-get install -y postgresql")
+        self.port = port
+        self.dir = tempfile.mkdtemp(prefix="forge-test-pg-")
+        self.data = os.path.join(self.dir, "data")
+        self.as_user: list[str] = []
+        if os.geteuid() == 0:
+            shutil.chown(self.dir, "postgres")
+            self.as_user = ["runuser", "-u", "postgres", "--"]
+        subprocess.run(self.as_user + [pg_bin("initdb"), "-D", self.data, "-U", "postgres", "--auth=trust",
+                                       "-E", "UTF8", "--no-sync"],
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        self.start()
+        self.base_url = f"postgresql://postgres@127.0.0.1:{port}/postgres"
+
+    def start(self) -> None:
+        # fsync off: a test cluster need not survive a power cut, and the machine is shared
+        subprocess.run(self.as_user + [pg_bin("pg_ctl"), "-D", self.data, "-l", os.path.join(self.dir, "log"), "-w",
+                                       "-o", f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 "
+                                             "-c fsync=off -c max_connections=200", "start"],
+                       check=True, stdout=subprocess.DEVNULL)
+
+    def stop(self, mode: str = "fast") -> None:
+        subprocess.run(self.as_user + [pg_bin("pg_ctl"), "-D", self.data, "-m", mode, "-w", "stop"],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def destroy(self) -> None:
+        self.stop("immediate")
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def with_database(url: str, db: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path="/" + db))
+
+
+def create_database(server_url: str) -> str:
+    """A fresh, empty database on the server; its URL."""
+    import psycopg
+    name = "forge_test_" + uuid.uuid4().hex[:10]
+    with psycopg.connect(server_url, autocommit=True) as c:
+        c.execute(f'CREATE DATABASE "{name}"')
+    return with_database(server_url, name)
