@@ -15,11 +15,9 @@ from .config import HubConfig
 from .errors import error_middleware
 from .events import Broadcaster
 from .fleet import SPARK_POINTS, FleetState
-from .group_commit import GroupCommit
-from .rollup import Rollups
 from .routes import fleet, ingest, jobs, tokens, web as web_routes
 from .state import HUB, HubState
-from .store import AsyncStore, Store
+from .store import open_store
 from .tasks import all_tasks, every
 
 log = logging.getLogger("forge.hub")
@@ -39,11 +37,10 @@ def create_app(config: HubConfig) -> web.Application:
 def _hub_context(config: HubConfig):
     async def ctx(app: web.Application) -> AsyncIterator[None]:
         Path(config.data_dir).mkdir(parents=True, exist_ok=True)
-        db = AsyncStore(await asyncio.to_thread(Store, config.db_path, False))
-        hub = HubState(config=config, db=db,
+        store = await open_store(config.resolved_store_url)
+        hub = HubState(config=config, store=store,
                        fleet=FleetState(config.degraded_after_s, config.offline_after_s),
-                       events=Broadcaster(), tokens=TokenCache(db), rollups=Rollups(db.store),
-                       join_attempts={}, ingest_writes=GroupCommit(db))
+                       events=Broadcaster(), tokens=TokenCache(store.nodes), join_attempts={})
         await _load_fleet(hub)
         app[HUB] = hub
         tasks = [asyncio.create_task(every(interval, step, name), name=name)
@@ -53,18 +50,15 @@ def _hub_context(config: HubConfig):
         for t in tasks:
             t.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        await hub.ingest_writes.close()
-        ready = hub.rollups.take_ready(time.time() + 3600)
-        if ready:
-            await db.write(hub.rollups.compute, ready)
-        await db.write(db.store.checkpoint, "TRUNCATE")
-        await asyncio.to_thread(db.close)
+        try:
+            await store.samples.roll_up(time.time(), include_current=True)
+        finally:
+            await store.close()
     return ctx
 
 
 async def _load_fleet(hub: HubState) -> None:
-    store = hub.db.store
-    rows = await hub.db.read(store.nodes)
-    sparks = {r.id: await hub.db.read(store.recent_cpu, r.id, SPARK_POINTS) for r in rows}
-    counts = await hub.db.read(store.job_counts_by_node)
+    rows = await hub.nodes.nodes()
+    sparks = {r.id: await hub.samples.recent_cpu(r.id, SPARK_POINTS) for r in rows}
+    counts = await hub.jobs.job_counts_by_node()
     hub.fleet.load(rows, sparks, counts, time.time())

@@ -14,7 +14,7 @@ import time
 from aiohttp import web
 
 from .errors import ApiError
-from .store import AsyncStore
+from .store import NodeStore
 
 JOIN_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 
@@ -58,10 +58,10 @@ def is_admin(request: web.Request, admin_secret: str) -> bool:
 
 
 class TokenCache:
-    """Maps token hashes to node ids, so ingest does not hit SQLite for every push."""
+    """Maps token hashes to node ids, so ingest does not hit the store for every push."""
 
-    def __init__(self, store: AsyncStore, ttl_s: float = 30.0):
-        self.store = store
+    def __init__(self, nodes: NodeStore, ttl_s: float = 30.0):
+        self.nodes = nodes
         self.ttl_s = ttl_s
         self._cache: dict[str, tuple[str, float]] = {}
 
@@ -76,12 +76,12 @@ class TokenCache:
         now = time.monotonic()
         if hit and now - hit[1] < self.ttl_s:
             return hit[0]
-        found = await self.store.read(self.store.store.token_node, h)
-        if found is None or not hmac.compare_digest(found[1], h):
+        found = await self.nodes.token_node(h)
+        if found is None or not hmac.compare_digest(found.token_hash, h):
             self._cache.pop(h, None)
             return None
-        self._cache[h] = (found[0], now)
-        return found[0]
+        self._cache[h] = (found.node_id, now)
+        return found.node_id
 
     async def require_node(self, request: web.Request, node_id: str | None = None) -> str:
         tok = bearer(request)

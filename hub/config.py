@@ -13,6 +13,8 @@ def _setting(default, help: str):
 @dataclass
 class HubConfig:
     data_dir: Path = _setting(Path("."), "Folder for the SQLite database and the admin secret.")
+    store_url: str = _setting("", "Where the hub keeps its data: `sqlite:///relative.db` or "
+                                  "`sqlite:////absolute/forge.db`; empty means forge.db in data_dir.")
     host: str = _setting("0.0.0.0", "Address to listen on.")
     port: int = _setting(3000, "TCP port to listen on.")
     admin_secret: str = _setting("", "Bearer secret for admin routes (tokens, job submission).")
@@ -39,6 +41,10 @@ class HubConfig:
     @property
     def db_path(self) -> Path:
         return Path(self.data_dir) / "forge.db"
+
+    @property
+    def resolved_store_url(self) -> str:
+        return self.store_url or f"sqlite:///{self.db_path.absolute()}"
 
     @classmethod
     def from_env(cls, **overrides) -> "HubConfig":

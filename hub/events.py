@@ -33,31 +33,12 @@ class Subscriber:
             return False
 
 
-class Signal:
-    """Wakes every waiter when something happens (here: a job became claimable)."""
-
-    def __init__(self) -> None:
-        self._event = asyncio.Event()
-
-    def notify(self) -> None:
-        self._event.set()
-        self._event = asyncio.Event()
-
-    async def wait(self, timeout: float) -> bool:
-        try:
-            await asyncio.wait_for(self._event.wait(), timeout)
-            return True
-        except asyncio.TimeoutError:
-            return False
-
-
 class Broadcaster:
     def __init__(self) -> None:
         self.fleet: set[Subscriber] = set()
         self.nodes: dict[str, set[Subscriber]] = {}
         self.dirty: set[str] = set()
         self.jobs_dirty = False
-        self.jobs_ready = Signal()
 
     def watched(self, node_id: str) -> bool:
         return bool(self.nodes.get(node_id))

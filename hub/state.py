@@ -9,21 +9,29 @@ from .auth import TokenCache
 from .config import HubConfig
 from .events import Broadcaster
 from .fleet import FleetState
-from .group_commit import GroupCommit
-from .rollup import Rollups
-from .store import AsyncStore
+from .store import JobQueue, NodeStore, SampleStore, Store
 
 
 @dataclass
 class HubState:
     config: HubConfig
-    db: AsyncStore
+    store: Store
     fleet: FleetState
     events: Broadcaster
     tokens: TokenCache
-    rollups: Rollups
     join_attempts: dict
-    ingest_writes: GroupCommit
+
+    @property
+    def samples(self) -> SampleStore:
+        return self.store.samples
+
+    @property
+    def nodes(self) -> NodeStore:
+        return self.store.nodes
+
+    @property
+    def jobs(self) -> JobQueue:
+        return self.store.jobs
 
 
 HUB = web.AppKey("hub", HubState)

@@ -1,4 +1,5 @@
-"""Background tasks of the hub: SSE coalescing, status watch, rollups, retention, lease reclaim."""
+"""Background tasks of the hub: SSE coalescing, status watch, and the store's upkeep (rollups,
+retention, lease reclaim, backend maintenance), each through the store's interface."""
 from __future__ import annotations
 
 import asyncio
@@ -7,8 +8,8 @@ import time
 from typing import Awaitable, Callable
 
 from .events import encode
-from .rollup import HOUR_MS, MINUTE_MS, hours_of
 from .state import HubState
+from .store import Retention
 
 log = logging.getLogger("forge.hub")
 
@@ -29,7 +30,7 @@ def fleet_events(hub: HubState) -> Callable[[], Awaitable[None]]:
     async def step() -> None:
         if hub.events.jobs_dirty:
             hub.events.jobs_dirty = False
-            counts = await hub.db.read(hub.db.store.job_counts_by_node)
+            counts = await hub.jobs.job_counts_by_node()
             hub.events.dirty.update(hub.fleet.set_job_counts(counts))
         if not hub.events.dirty:
             return
@@ -53,39 +54,19 @@ def status_watch(hub: HubState) -> Callable[[], Awaitable[None]]:
     return step
 
 
-ROLLUP_CHUNK = 200
-ROLLUP_DUTY = 0.5  # share of one core the rollups may take while catching up
-
-
 def rollups(hub: HubState) -> Callable[[], Awaitable[None]]:
-    """Average finished minutes (and then their hours) on a reader thread and write them, a chunk
-    at a time, so memory stays flat and neither the writer nor the event loop waits long.
-    After each chunk it rests as long again, so at the end of every minute (10,000 buckets
-    for 10,000 nodes) it takes half a core for twice as long rather than a whole core from
-    the ingest path."""
+    """Average the minutes that are over (and their hours); what a cut-off pass leaves is
+    still queued in the store, for the next pass or the one at shutdown."""
     async def step() -> None:
-        ready = sorted(hub.rollups.take_ready(time.time()))
-        db, r = hub.db, hub.rollups
-        try:
-            for source, target, width, buckets in (("samples", "samples_1m", MINUTE_MS, ready),
-                                                   ("samples_1m", "samples_1h", HOUR_MS, sorted(hours_of(set(ready))))):
-                for i in range(0, len(buckets), ROLLUP_CHUNK):
-                    started = time.perf_counter()
-                    averaged = await db.read(r.averages, source, set(buckets[i:i + ROLLUP_CHUNK]), width)
-                    busy = time.perf_counter() - started
-                    await db.write(db.store.put_rollups, target, averaged)
-                    await asyncio.sleep(busy * (1 / ROLLUP_DUTY - 1))
-        except asyncio.CancelledError:
-            r.dirty_minutes.update(ready)  # shutdown computes them (recomputing is harmless)
-            raise
+        await hub.samples.roll_up(time.time())
     return step
 
 
 def retention(hub: HubState) -> Callable[[], Awaitable[None]]:
     async def step() -> None:
         c = hub.config
-        removed = await hub.db.write(hub.db.store.prune, time.time(), c.raw_retention_s, c.minute_retention_s,
-                                     c.hour_retention_s)
+        removed = await hub.samples.prune(time.time(), Retention(raw_s=c.raw_retention_s, minute_s=c.minute_retention_s,
+                                                                 hour_s=c.hour_retention_s))
         if any(removed.values()):
             log.info("retention prune removed %s", removed)
     return step
@@ -93,17 +74,16 @@ def retention(hub: HubState) -> Callable[[], Awaitable[None]]:
 
 def reclaim(hub: HubState) -> Callable[[], Awaitable[None]]:
     async def step() -> None:
-        ids = await hub.db.write(hub.db.store.reclaim_expired, time.time())
+        ids = await hub.jobs.reclaim_expired(time.time())
         if ids:
             log.warning("reclaimed %d job(s) whose lease expired: %s", len(ids), ids[:20])
             hub.events.jobs_dirty = True
-            hub.events.jobs_ready.notify()
     return step
 
 
-def checkpoint(hub: HubState) -> Callable[[], Awaitable[None]]:
+def maintain(hub: HubState) -> Callable[[], Awaitable[None]]:
     async def step() -> None:
-        await hub.db.read(hub.db.store.checkpoint)
+        await hub.store.maintain(time.time())
     return step
 
 
@@ -115,5 +95,5 @@ def all_tasks(hub: HubState) -> list[tuple[str, float, Callable[[], Awaitable[No
         ("rollups", c.rollup_interval_s, rollups(hub)),
         ("retention", c.prune_interval_s, retention(hub)),
         ("reclaim", c.reclaim_interval_s, reclaim(hub)),
-        ("wal-checkpoint", c.checkpoint_interval_s, checkpoint(hub)),
+        ("store-maintenance", c.checkpoint_interval_s, maintain(hub)),
     ]

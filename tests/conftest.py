@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+import store_backends
+
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 ADMIN = "test-admin-secret-0123456789abcdef"
@@ -139,6 +141,11 @@ class LiveHub:
         return wait_until(lambda: (j := self.job(job_id))["status"] in ("succeeded", "failed", "cancelled") and j,
                           timeout, what=f"job {job_id} to end (worker log: {self.log(worker)})")
 
+    def read_store(self, fn):
+        """Run `await fn(store)` on the hub's store, opened beside the running hub: tests read
+        what it stored through the store's interface, never its files."""
+        return store_backends.query_store(self.home / "hub" / "forge.db", fn)
+
     def fleet(self) -> dict[str, dict]:
         st, body = http("GET", self.url + "/api/fleet")
         return {n["id"]: n for n in body["nodes"]} if st == 200 else {}
@@ -217,3 +224,18 @@ def page(browser):
 
 def shot(page, artifacts: Path, name: str) -> None:
     page.screenshot(path=str(artifacts / f"dashboard_{name}.png"), full_page=True)
+
+
+@pytest.fixture(params=store_backends.BACKENDS)
+def store_url(request, tmp_path):
+    """The URL of an empty store, once per backend (tests/store_backends.py)."""
+    with store_backends.fresh_url(request.param, tmp_path) as url:
+        yield url
+
+
+@pytest.fixture
+async def store(store_url):
+    from hub.store import open_store
+    s = await open_store(store_url)
+    yield s
+    await s.close()

@@ -3,7 +3,6 @@ outage loses nothing and doubles nothing (on-disk buffer, dedupe on the hub)."""
 from __future__ import annotations
 
 import json
-import sqlite3
 import subprocess
 import sys
 import time
@@ -13,6 +12,11 @@ from conftest import http, wait_until
 from forge_desktop.agent import Agent, Backoff
 from forge_desktop.buffer import SampleBuffer
 from forge_desktop.client import HubClient
+
+
+def stored_samples(h, node_id: str) -> list[dict]:
+    """Every raw sample the hub holds for a node, oldest first."""
+    return h.read_store(lambda store: store.samples.series(node_id, resolution="1s", points=10**6))
 
 
 def test_agent_node_is_live_with_metrics_within_10_s(live_hub):
@@ -42,8 +46,7 @@ def test_hub_outage_is_buffered_and_flushed_without_gaps_or_duplicates(live_hub)
     wait_until(lambda: not buffer.exists(), 40, what="buffer flushed after the hub came back")
     time.sleep(1.5)
     h.stop("agent-beta")
-    db = sqlite3.connect(h.home / "hub" / "forge.db")
-    ts = [r[0] for r in db.execute("SELECT ts_ms FROM samples WHERE node_id = 'beta' ORDER BY ts_ms")]
+    ts = [round(s["ts"] * 1000) for s in stored_samples(h, "beta")]
     assert len(ts) == len(set(ts))
     during = [t for t in ts if outage_start * 1000 <= t <= (outage_start + 6) * 1000]
     assert len(during) >= 5, "samples taken during the outage reached the hub"
@@ -146,8 +149,7 @@ def test_hub_sigkilled_for_20_s_loses_nothing_acknowledged_and_doubles_nothing(l
     restarted_at = time.time()
     time.sleep(2)
     h.stop("agent-delta")
-    db = sqlite3.connect(h.home / "hub" / "forge.db")
-    rows = [r[0] / 1000 for r in db.execute("SELECT ts_ms FROM samples WHERE node_id = 'delta' ORDER BY ts_ms")]
+    rows = [s["ts"] for s in stored_samples(h, "delta")]
     assert len(rows) == len(set(rows)), "no sample stored twice"
     missing = {round(t, 3) for t in acknowledged} - {round(t, 3) for t in rows}
     assert not missing, f"acknowledged samples lost by the kill: {sorted(missing)[:5]}"

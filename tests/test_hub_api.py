@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sqlite3
 import time
 
 import pytest
 
 from hub.app import create_app
-from hub.store import Store, migrations
+from hub.auth import hash_secret
+from hub.state import HUB
 
 from conftest import ADMIN
 
@@ -121,8 +121,9 @@ async def test_tokens_need_admin_and_are_stored_hashed(client, hub_config):
     r = await client.post("/api/tokens", json={"node_id": "bad id!"}, headers=auth(ADMIN))
     assert r.status == 400 and "not valid" in (await r.json())["message"]
     tok = await make_token(client, "x")
-    db = sqlite3.connect(hub_config().db_path)
-    stored = db.execute("SELECT token_hash FROM tokens WHERE node_id = 'x'").fetchone()[0]
+    match = await client.app[HUB].nodes.token_node(hash_secret(tok))
+    assert match.node_id == "x"
+    stored = match.token_hash
     assert tok not in stored and len(stored) == 64
     listed = await (await client.get("/api/tokens", headers=auth(ADMIN))).json()
     assert listed["tokens"][0]["node_id"] == "x" and "token" not in listed["tokens"][0]
@@ -246,45 +247,6 @@ async def test_metrics_exposition(client):
     assert 'forge_node_up{node="n"} 1' in text
     assert 'forge_node_cpu_percent{node="n"} 12.5' in text
     assert 'forge_jobs{status="pending"} 0' in text
-
-
-def test_migrations_are_numbered_recorded_and_idempotent(tmp_path):
-    names = [m[1] for m in migrations()]
-    assert names == sorted(names) and names[0].startswith("001_")
-    db = tmp_path / "f.db"
-    store = Store(db)
-    assert [n for _, n in store.applied_migrations()] == names
-    assert store.migrate() == []
-    store.close()
-    con = sqlite3.connect(db)
-    assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-
-
-def test_retention_prunes_old_raw_samples_only(tmp_path):
-    store = Store(tmp_path / "f.db")
-    now = time.time()
-    store.ingest("n", {}, [sample(now - 3 * 86400), sample(now - 100), sample(now)], now)
-    removed = store.prune(now, raw_s=48 * 3600, minute_s=30 * 86400, hour_s=400 * 86400)
-    assert removed["samples"] == 1
-    assert [s["ts"] for s in store.samples("n", "1s", 10)] == [now - 100, now]
-
-
-def test_rollups_average_numbers_and_skip_nulls(tmp_path):
-    from hub.rollup import Rollups
-    store = Store(tmp_path / "f.db")
-    base = (time.time() // 60 - 5) * 60
-    batch = [sample(base + 1, 10.0, load=None), sample(base + 2, 30.0, load=[1.0, 1.0, 1.0]),
-             sample(base + 61, 50.0)]
-    store.ingest("n", {}, batch, time.time())
-    r = Rollups(store)
-    r.mark("n", batch)
-    r.compute(r.take_ready(time.time()))
-    minutes = store.samples("n", "1m", 10)
-    assert [m["ts"] for m in minutes] == [base, base + 60]
-    assert minutes[0]["cpu"]["percent"] == 20.0 and minutes[0]["load"] == [1.0, 1.0, 1.0]
-    assert minutes[0]["cpu"]["per_core"] == [20.0, 20.0]
-    [hour] = store.samples("n", "1h", 10)
-    assert hour["cpu"]["percent"] == 35.0
 
 
 async def test_agent_downloads_are_listed_and_served_from_the_configured_folder(aiohttp_client, hub_config, tmp_path):

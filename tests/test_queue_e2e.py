@@ -10,7 +10,6 @@ import collections
 import os
 import re
 import signal
-import sqlite3
 import time
 
 import pytest
@@ -39,16 +38,20 @@ def counts(hub: LiveHub) -> dict[str, int]:
     return body["counts"]
 
 
-def hub_db(hub: LiveHub) -> sqlite3.Connection:
-    return sqlite3.connect(f"file:{hub.home / 'hub' / 'forge.db'}?mode=ro", uri=True)
+def stored_jobs(hub: LiveHub) -> list[dict]:
+    """Every job the hub holds, with its attempts, read through the store's interface."""
+    async def read(store) -> list[dict]:
+        page = await store.jobs.jobs(limit=10**6)
+        return [await store.jobs.job(j["id"]) for j in page.jobs]
+    return hub.read_store(read)
 
 
-def overlapping_attempts(db: sqlite3.Connection) -> list[tuple[int, int, int]]:
+def overlapping_attempts(jobs: list[dict]) -> list[tuple[int, int, int]]:
     """(job, attempt, next attempt) where an attempt started before the one before it ended."""
     by_job = collections.defaultdict(list)
-    for job_id, attempt, started, ended in db.execute(
-            "SELECT job_id, attempt, started_at, ended_at FROM job_attempts ORDER BY job_id, attempt"):
-        by_job[job_id].append((attempt, started, ended))
+    for job in sorted(jobs, key=lambda j: j["id"]):
+        for a in job["attempts"]:
+            by_job[job["id"]].append((a["attempt"], a["started_at"], a["ended_at"]))
     bad = []
     for job_id, rows in by_job.items():
         for (a, _, end), (b, start, _) in zip(rows, rows[1:]):
@@ -81,17 +84,17 @@ def test_four_workers_run_each_of_many_jobs_exactly_once(live_hub):
     wall = time.monotonic() - t0
     print(f"\n{MANY_JOBS} jobs on 4 workers in {wall:.1f} s ({MANY_JOBS / wall:.1f} jobs/s)")
 
-    with hub_db(hub) as db:
-        statuses = dict(db.execute("SELECT status, count(*) FROM jobs GROUP BY status").fetchall())
-        assert statuses == {"succeeded": MANY_JOBS}
-        assert sorted(r[0] for r in db.execute("SELECT id FROM jobs")) == sorted(ids)
-        attempts = db.execute("SELECT job_id, count(*), min(outcome), max(outcome) FROM job_attempts "
-                              "GROUP BY job_id").fetchall()
-        assert len(attempts) == MANY_JOBS
-        assert [a for a in attempts if a[1:] != (1, "succeeded", "succeeded")] == []
-        assert db.execute("SELECT count(*) FROM jobs WHERE attempt_count != 1").fetchone()[0] == 0
-        assert overlapping_attempts(db) == []
-        per_worker = dict(db.execute("SELECT claimed_by, count(*) FROM jobs GROUP BY claimed_by").fetchall())
+    jobs = stored_jobs(hub)
+    statuses = dict(collections.Counter(j["status"] for j in jobs))
+    assert statuses == {"succeeded": MANY_JOBS}
+    assert sorted(j["id"] for j in jobs) == sorted(ids)
+    outcomes = [[a["outcome"] for a in j["attempts"]] for j in jobs]
+    attempts = [(j["id"], len(o), min(o), max(o)) for j, o in zip(jobs, outcomes) if o]
+    assert len(attempts) == MANY_JOBS
+    assert [a for a in attempts if a[1:] != (1, "succeeded", "succeeded")] == []
+    assert len([j for j in jobs if j["attempt_count"] != 1]) == 0
+    assert overlapping_attempts(jobs) == []
+    per_worker = dict(collections.Counter(j["claimed_by"] for j in jobs))
     assert set(per_worker) == set(workers), per_worker
 
     starts = started_in_logs(hub, ["agent-" + w for w in workers])

@@ -91,7 +91,7 @@ async def snapshot(request: web.Request) -> web.Response:
         raise bad_request(f"'resolution' must be one of {', '.join(RESOLUTIONS)}")
     points = _int_param(request, "points", 300, 1, MAX_POINTS)
     since, until = _float_param(request, "since"), _float_param(request, "until")
-    samples = await hub.db.read(hub.db.store.samples, node.id, resolution, points, since, until)
+    samples = await hub.samples.series(node.id, resolution=resolution, points=points, since=since, until=until)
     return web.json_response({"node": hub.fleet.summary(node, time.time(), full=False),
                               "resolution": resolution, "samples": samples})
 

@@ -10,6 +10,7 @@ from aiohttp import web
 from ..errors import bad_request, read_object
 from ..events import encode
 from ..state import hub_state
+from ..store import Push
 
 routes = web.RouteTableDef()
 
@@ -65,9 +66,8 @@ async def ingest(request: web.Request) -> web.Response:
     body = await read_object(request)
     now = time.time()
     identity, samples = validate_batch(body, now, hub.config.max_samples_per_push)
-    res = await hub.ingest_writes.ingest(node_id, identity, samples, now)
+    res = await hub.samples.ingest(Push(node_id=node_id, identity=identity, samples=samples, now=now))
     node = hub.fleet.apply_ingest(node_id, identity, samples, now)
-    hub.rollups.mark(node_id, samples)
     hub.events.dirty.add(node_id)
     if hub.events.watched(node_id):
         for s in sorted(samples, key=lambda s: s["ts"]):

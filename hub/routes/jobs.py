@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from dataclasses import asdict
 
 from aiohttp import web
 
@@ -10,6 +11,7 @@ from .. import sweeps
 from ..auth import require_admin
 from ..errors import ApiError, bad_request, not_found, read_object
 from ..state import HubState, hub_state
+from ..store import JOB_STATUSES, BatchSpec, JobSpec
 from .fleet import require_viewer
 
 routes = web.RouteTableDef()
@@ -18,7 +20,7 @@ MAX_BATCH = 10_000
 MAX_CLAIM_WAIT_S = 30
 MAX_RUNNING = 256  # job ids one heartbeat may list (SQLite binds each as a parameter)
 JOB_RECHECK_S = 5.0  # a long-polling claim also looks again this often (reclaims, other hubs' writes)
-STATUSES = ("pending", "running", "succeeded", "failed", "cancelled")
+STATUSES = JOB_STATUSES
 
 
 def job_types(hub: HubState) -> dict:
@@ -27,7 +29,7 @@ def job_types(hub: HubState) -> dict:
             if hub.config.allow_test_jobs or not getattr(t, "test_only", False)}
 
 
-def validate_job(hub: HubState, spec: object, where: str) -> dict:
+def validate_job(hub: HubState, spec: object, where: str) -> JobSpec:
     from forge_desktop.solvers.registry import PayloadError
     if not isinstance(spec, dict):
         raise bad_request(f"{where} must be an object with 'type' and 'payload'")
@@ -54,8 +56,8 @@ def validate_job(hub: HubState, spec: object, where: str) -> dict:
     label = spec.get("label")
     if label is not None and not isinstance(label, str):
         raise bad_request(f"{where}.label must be a string")
-    return {"type": t, "payload": normalized, "priority": priority, "cores": cores,
-            "max_attempts": max_attempts, "label": label}
+    return JobSpec(type=t, payload=normalized, priority=priority, cores=cores, max_attempts=max_attempts,
+                   label=label)
 
 
 @routes.post("/api/jobs")
@@ -70,10 +72,9 @@ async def submit(request: web.Request) -> web.Response:
         except sweeps.SweepError as e:
             raise bad_request(f"sweep: {e}", "invalid_sweep") from None
         jobs = [validate_job(hub, s, f"sweep job {i}") for i, s in enumerate(specs)]
-        batch = {"id": uuid.uuid4().hex[:12], "label": body["sweep"].get("label"), "spec": spec_doc}
-        ids = await hub.db.write(hub.db.store.add_jobs, jobs, now, batch)
-        hub.events.jobs_ready.notify()
-        return web.json_response({"ids": ids, "batch_id": batch["id"]}, status=201)
+        batch = BatchSpec(id=uuid.uuid4().hex[:12], label=body["sweep"].get("label"), spec=spec_doc)
+        ids = await hub.jobs.add_jobs(jobs, now=now, batch=batch)
+        return web.json_response({"ids": ids, "batch_id": batch.id}, status=201)
     if "jobs" in body:
         specs = body["jobs"]
         if not isinstance(specs, list) or not specs:
@@ -81,13 +82,11 @@ async def submit(request: web.Request) -> web.Response:
         if len(specs) > MAX_BATCH:
             raise bad_request(f"a batch holds at most {MAX_BATCH} jobs")
         jobs = [validate_job(hub, s, f"jobs[{i}]") for i, s in enumerate(specs)]
-        batch = {"id": uuid.uuid4().hex[:12], "label": body.get("label"), "spec": None}
-        ids = await hub.db.write(hub.db.store.add_jobs, jobs, now, batch)
-        hub.events.jobs_ready.notify()
-        return web.json_response({"ids": ids, "batch_id": batch["id"]}, status=201)
+        batch = BatchSpec(id=uuid.uuid4().hex[:12], label=body.get("label"))
+        ids = await hub.jobs.add_jobs(jobs, now=now, batch=batch)
+        return web.json_response({"ids": ids, "batch_id": batch.id}, status=201)
     job = validate_job(hub, body, "job")
-    ids = await hub.db.write(hub.db.store.add_jobs, [job], now, None)
-    hub.events.jobs_ready.notify()
+    ids = await hub.jobs.add_jobs([job], now=now)
     return web.json_response({"id": ids[0]}, status=201)
 
 
@@ -116,11 +115,11 @@ async def claim(request: web.Request) -> web.Response:
         raise bad_request(f"'wait_s' must be a number of seconds between 0 and {MAX_CLAIM_WAIT_S}")
     deadline = time.monotonic() + wait_s
     while True:
-        job = await hub.db.write(hub.db.store.claim_job, worker, types, cores, time.time(), hub.config.lease_s)
+        job = await hub.jobs.claim(worker, types=types, cores=cores, now=time.time(), lease_s=hub.config.lease_s)
         left = deadline - time.monotonic()
         if job or left <= 0:
             break
-        await hub.events.jobs_ready.wait(min(left, JOB_RECHECK_S))
+        await hub.jobs.wait_claimable(min(left, JOB_RECHECK_S))
     if job:
         hub.events.jobs_dirty = True
     return web.json_response({"job": job, "lease_s": hub.config.lease_s})
@@ -143,8 +142,8 @@ async def progress(request: web.Request) -> web.Response:
     prog = body.get("progress")
     if prog is not None and not isinstance(prog, dict):
         raise bad_request("'progress' must be an object")
-    outcome = await hub.db.write(hub.db.store.job_progress, job_id, worker, attempt, prog, time.time(),
-                                 hub.config.lease_s)
+    outcome = await hub.jobs.progress(job_id, worker_id=worker, attempt=attempt, progress=prog, now=time.time(),
+                                      lease_s=hub.config.lease_s)
     if outcome == "unknown":
         raise not_found(f"no job {job_id}")
     if outcome == "gone":
@@ -169,12 +168,10 @@ async def result(request: web.Request) -> web.Response:
     release = body.get("release", False)
     if not isinstance(release, bool) or (release and err is None):
         raise bad_request("'release' must be true or false, and only comes with an 'error'")
-    outcome = await hub.db.write(hub.db.store.job_result, job_id, worker, attempt, res,
-                                 err[:20_000] if err else None, time.time(), release)
+    outcome = await hub.jobs.result(job_id, worker_id=worker, attempt=attempt, result=res,
+                                    error=err[:20_000] if err else None, now=time.time(), release=release)
     if outcome == "unknown":
         raise not_found(f"job {job_id} has no attempt {attempt} by {worker}")
-    if outcome in ("retry", "released"):
-        hub.events.jobs_ready.notify()
     hub.events.jobs_dirty = True
     return web.json_response({"outcome": outcome})
 
@@ -189,7 +186,7 @@ async def heartbeat(request: web.Request) -> web.Response:
         raise bad_request("'running' must be a list of job ids")
     if len(running) > MAX_RUNNING:
         raise bad_request(f"'running' lists {len(running)} jobs; a worker runs at most {MAX_RUNNING}")
-    renewed = await hub.db.write(hub.db.store.heartbeat, worker, body, time.time(), hub.config.lease_s)
+    renewed = await hub.jobs.heartbeat(worker, state=body, now=time.time(), lease_s=hub.config.lease_s)
     stop = [job_id for job_id in running if job_id not in renewed]
     return web.json_response({"ok": True, "stop": stop, "lease_s": hub.config.lease_s})
 
@@ -207,17 +204,19 @@ async def list_jobs(request: web.Request) -> web.Response:
         offset = max(int(q.get("offset", 0)), 0)
     except ValueError:
         raise bad_request("'limit' and 'offset' must be integers") from None
-    jobs, total = await hub.db.read(hub.db.store.jobs, status, q.get("type") or None, q.get("node") or None,
-                                    q.get("batch") or None, limit, offset, q.get("results") == "1")
-    counts = await hub.db.read(hub.db.store.queue_counts)
-    return web.json_response({"jobs": jobs, "total": total, "counts": counts, "types": sorted(job_types(hub))})
+    page = await hub.jobs.jobs(status=status, type_=q.get("type") or None, node=q.get("node") or None,
+                               batch_id=q.get("batch") or None, limit=limit, offset=offset,
+                               with_result=q.get("results") == "1")
+    counts = await hub.jobs.queue_counts()
+    return web.json_response({"jobs": page.jobs, "total": page.total, "counts": counts,
+                              "types": sorted(job_types(hub))})
 
 
 @routes.get("/api/jobs/{job_id}")
 async def show_job(request: web.Request) -> web.Response:
     hub = hub_state(request)
     require_viewer(request, hub)
-    job = await hub.db.read(hub.db.store.job, _job_id(request))
+    job = await hub.jobs.job(_job_id(request))
     if job is None:
         raise not_found(f"no job {request.match_info['job_id']}")
     return web.json_response(job)
@@ -228,7 +227,7 @@ async def cancel(request: web.Request) -> web.Response:
     hub = hub_state(request)
     require_admin(request, hub.config.admin_secret)
     job_id = _job_id(request)
-    outcome = await hub.db.write(hub.db.store.cancel_job, job_id, time.time())
+    outcome = await hub.jobs.cancel(job_id, time.time())
     if outcome == "unknown":
         raise not_found(f"no job {job_id}")
     if outcome != "cancelled":
@@ -242,10 +241,9 @@ async def show_batch(request: web.Request) -> web.Response:
     hub = hub_state(request)
     require_viewer(request, hub)
     batch_id = request.match_info["batch_id"]
-    batch = await hub.db.read(hub.db.store.batch, batch_id)
+    batch = await hub.jobs.batch(batch_id)
     if batch is None:
         raise not_found(f"no batch {batch_id!r}")
-    jobs, total = await hub.db.read(hub.db.store.jobs, None, None, None, batch_id, 10_000, 0, False)
-    batch["jobs"] = sorted(jobs, key=lambda j: j["id"])
-    batch["total"] = total
-    return web.json_response(batch)
+    page = await hub.jobs.jobs(batch_id=batch_id, limit=10_000)
+    return web.json_response({**asdict(batch), "jobs": sorted(page.jobs, key=lambda j: j["id"]),
+                              "total": page.total})

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import asdict
 
 from aiohttp import web
 
@@ -25,14 +26,14 @@ async def create_token(request: web.Request) -> web.Response:
             raise bad_request("'ttl_minutes' must be a number of minutes between 0 and 10080")
         code = new_join_code()
         expires = now + ttl * 60
-        await hub.db.write(hub.db.store.put_join_code, hash_secret(code), now, expires)
+        await hub.nodes.put_join_code(hash_secret(code), now=now, expires_at=expires)
         return web.json_response({"code": code, "expires_at": expires, "ttl_minutes": ttl}, status=201)
     node_id = body.get("node_id")
     if not isinstance(node_id, str):
         raise bad_request("'node_id' is required (a string naming the machine)")
     check_node_id(node_id)
     token = new_token()
-    await hub.db.write(hub.db.store.put_token, node_id, hash_secret(token), now)
+    await hub.nodes.put_token(node_id, token_hash=hash_secret(token), now=now)
     hub.tokens.forget_node(node_id)
     return web.json_response({"node_id": node_id, "token": token}, status=201)
 
@@ -41,7 +42,7 @@ async def create_token(request: web.Request) -> web.Response:
 async def list_tokens(request: web.Request) -> web.Response:
     hub = hub_state(request)
     require_admin(request, hub.config.admin_secret)
-    return web.json_response({"tokens": await hub.db.read(hub.db.store.list_tokens)})
+    return web.json_response({"tokens": [asdict(t) for t in await hub.nodes.list_tokens()]})
 
 
 @routes.delete("/api/tokens/{node_id}")
@@ -49,7 +50,7 @@ async def revoke_token(request: web.Request) -> web.Response:
     hub = hub_state(request)
     require_admin(request, hub.config.admin_secret)
     node_id = request.match_info["node_id"]
-    if not await hub.db.write(hub.db.store.revoke_token, node_id, time.time()):
+    if not await hub.nodes.revoke_token(node_id, time.time()):
         raise not_found(f"no live token for node {node_id!r}")
     hub.tokens.forget_node(node_id)
     return web.json_response({"revoked": node_id})
@@ -78,8 +79,9 @@ async def join(request: web.Request) -> web.Response:
         raise bad_request("'node_id' (or 'hostname') is required")
     check_node_id(node_id)
     token = new_token()
-    outcome, node_id = await hub.db.write(hub.db.store.redeem_join_code, hash_secret(normalize_join_code(code)),
-                                 node_id, hash_secret(token), now)
+    redeemed = await hub.nodes.redeem_join_code(hash_secret(normalize_join_code(code)), node_id=node_id,
+                                                token_hash=hash_secret(token), now=now)
+    outcome, node_id = redeemed.outcome, redeemed.node_id
     messages = {
         "unknown": (401, "join_code_unknown", "this join code is not known to the hub; check it or make a new one"),
         "used": (409, "join_code_used", "this join code was already used; make a new one with `forge tokens join-code`"),

@@ -58,7 +58,7 @@ async def metrics(request: web.Request) -> web.Response:
     lines += ["# HELP forge_node_last_seen_seconds Unix time of the last push.",
               "# TYPE forge_node_last_seen_seconds gauge"]
     lines += [f'forge_node_last_seen_seconds{{node="{i}"}} {s["last_seen"]:.3f}' for i, s in rows]
-    counts = await hub.db.read(hub.db.store.queue_counts)
+    counts = await hub.jobs.queue_counts()
     lines += ["# HELP forge_jobs Jobs in the queue by status.", "# TYPE forge_jobs gauge"]
     lines += [f'forge_jobs{{status="{k}"}} {v}' for k, v in counts.items()]
     return web.Response(text="\n".join(lines) + "\n", content_type="text/plain", charset="utf-8",

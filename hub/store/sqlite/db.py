@@ -1,68 +1,51 @@
-"""All of the hub's SQL, in one place.
+"""All of the SQLite backend's SQL, in one place.
 
-`Store` is synchronous and thread-safe: every thread gets its own connection, and
-every write runs in `BEGIN IMMEDIATE`. The aiohttp app never calls it on the event
-loop: `AsyncStore` sends writes to one writer thread (so writes never contend) and
-reads to a small pool of reader threads (WAL lets them run beside the writer).
+`Database` is synchronous and thread-safe: every thread gets its own connection, and
+every write runs in `BEGIN IMMEDIATE`. The event loop never calls it: the async parts
+in hub/store/sqlite/__init__.py send writes to one writer thread (so writes never
+contend) and reads to a small pool of reader threads (WAL lets them run beside the
+writer).
 """
 from __future__ import annotations
 
-import asyncio
-import functools
 import json
 import sqlite3
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any, Callable, Iterator, TypeVar
+from typing import Iterator
 
 import msgspec
 
-T = TypeVar("T")
+from .rollup import HOUR_MS, MINUTE_MS
+from ..interface import (FINAL_STATUSES, Batch, BatchSpec, IngestResult, Job, JobPage, JobSpec, NodeRow, Push, Redeemed,
+                         Retention, TokenMatch, TokenRow, WorkerRow)
 
 JOB_FIELDS = (
     "id, type, payload, status, priority, cores, claimed_by, claimed_at, lease_until, "
     "attempt_count, max_attempts, progress, result, error, review, label, batch_id, "
     "created_at, finished_at"
 )
-FINAL_STATUSES = ("succeeded", "failed", "cancelled")
+TIER_TABLES = {"1m": "samples_1m", "1h": "samples_1h"}
+QueuedBucket = tuple[str, int, int]  # node, bucket start ms, gen
 
 
 def migrations() -> list[tuple[int, str, str]]:
-    """The numbered migrations shipped in hub/migrations, in order."""
+    """The numbered migrations shipped in hub/store/sqlite/migrations, in order."""
     out = []
-    for entry in resources.files("hub").joinpath("migrations").iterdir():
+    for entry in resources.files("hub.store.sqlite").joinpath("migrations").iterdir():
         name = entry.name
         if name.endswith(".sql") and name[:3].isdigit():
             out.append((int(name[:3]), name, entry.read_text()))
     return sorted(out)
 
 
-@dataclass
-class NodeRow:
-    id: str
-    name: str
-    identity: dict
-    first_seen: float
-    last_seen: float
-    latest: dict | None
-
-
-@dataclass
-class IngestResult:
-    accepted: int
-    duplicate: int
-    new_node: bool
-
-
 _NUMBERS = "('integer', 'real')"  # json_tree types of numeric leaves
 
 
-class Store:
+class Database:
     def __init__(self, path: Path | str, autocheckpoint: bool = True):
         """`autocheckpoint=False` leaves WAL checkpoints to `checkpoint()` (the hub runs it on a
         reader thread every second), so no commit ever waits for one."""
@@ -148,13 +131,10 @@ class Store:
             "SELECT version, name FROM schema_migrations ORDER BY version")]
 
     # --- nodes and samples -------------------------------------------------------
-    def ingest(self, node_id: str, identity: dict, samples: list[dict], now: float) -> IngestResult:
-        return self.ingest_many([(node_id, identity, samples, now)])[0]
-
-    def ingest_many(self, pushes: list[tuple[str, dict, list[dict], float]]) -> list[IngestResult]:
+    def ingest_many(self, pushes: list[Push]) -> list[IngestResult]:
         """Store several agents' pushes in one transaction (group commit); one result per push."""
         with self.tx() as c:
-            return [self._ingest(c, *push) for push in pushes]
+            return [self._ingest(c, p.node_id, p.identity, p.samples, p.now) for p in pushes]
 
     def _ingest(self, c: sqlite3.Connection, node_id: str, identity: dict, samples: list[dict],
                 now: float) -> IngestResult:
@@ -163,6 +143,9 @@ class Store:
         before = c.total_changes
         c.executemany("INSERT OR IGNORE INTO samples (node_id, ts_ms, data) VALUES (?, ?, ?)", rows)
         accepted = c.total_changes - before
+        if accepted:
+            minutes = {r[1] // MINUTE_MS * MINUTE_MS for r in rows}
+            c.executemany(_QUEUE_BUCKET, [("1m", node_id, m) for m in sorted(minutes)])
         latest = max(rows, key=lambda r: r[1])[2] if rows else None
         c.execute(
             """INSERT INTO nodes (id, name, identity, first_seen, last_seen, latest)
@@ -196,8 +179,8 @@ class Store:
             "ORDER BY ts_ms DESC LIMIT ?", (node_id, points)).fetchall()
         return [r[0] for r in reversed(rows)]
 
-    def samples(self, node_id: str, resolution: str, points: int,
-                since: float | None = None, until: float | None = None) -> list[dict]:
+    def series(self, node_id: str, resolution: str, points: int,
+               since: float | None = None, until: float | None = None) -> list[dict]:
         table = {"1s": "samples", "1m": "samples_1m", "1h": "samples_1h"}[resolution]
         lo = ts_ms(since) if since is not None else -1
         hi = ts_ms(until) if until is not None else 2**62
@@ -239,28 +222,40 @@ class Store:
             (node_id, lo_ms, hi_ms)).fetchall()
         return n, latest, means + texts
 
-    def put_rollups(self, table: str, rows: list[tuple[str, int, int, dict]]) -> None:
-        """Averaged buckets (node, bucket start ms, sample count, averaged sample), one transaction."""
-        assert table in ("samples_1m", "samples_1h")
-        if not rows:
-            return
+    def queued(self, tier: str, before_ms: int, after: tuple[str, int], limit: int) -> list[QueuedBucket]:
+        """Buckets of a tier queued for rolling up, starting before `before_ms`, in (node,
+        bucket) order after the cursor `after`: one page of a pass over the queue."""
+        return [tuple(r) for r in self.conn().execute(
+            "SELECT node_id, bucket_ms, gen FROM rollup_queue WHERE tier = ? AND bucket_ms < ? "
+            "AND (node_id, bucket_ms) > (?, ?) ORDER BY node_id, bucket_ms LIMIT ?",
+            (tier, before_ms, *after, limit))]
+
+    def pending_rollups(self) -> int:
+        return self.conn().execute("SELECT count(*) FROM rollup_queue").fetchone()[0]
+
+    def put_rollups(self, tier: str, rows: list[tuple[str, int, int, dict]], done: list[QueuedBucket]) -> None:
+        """Averaged buckets (node, bucket start ms, sample count, averaged sample) and the queue
+        entries they settle, in one transaction: an entry queued again since it was read (its
+        gen moved on) stays queued. A minute written queues its hour."""
+        table = TIER_TABLES[tier]
         with self.tx() as c:
             c.executemany(f"INSERT OR REPLACE INTO {table} (node_id, ts_ms, n, data) VALUES (?, ?, ?, ?)",
                           [(node, bucket, n, _encode(data)) for node, bucket, n, data in rows])
+            c.executemany("DELETE FROM rollup_queue WHERE tier = ? AND node_id = ? AND bucket_ms = ? AND gen = ?",
+                          [(tier, *entry) for entry in done])
+            if tier == "1m":
+                hours = sorted({(node, bucket // HOUR_MS * HOUR_MS) for node, bucket, _ in done})
+                c.executemany(_QUEUE_BUCKET, [("1h", node, hour) for node, hour in hours])
 
-    def prune(self, now: float, raw_s: float, minute_s: float, hour_s: float) -> dict[str, int]:
+    def prune(self, now: float, retention: Retention) -> dict[str, int]:
         out = {}
         with self.tx() as c:
-            for table, keep in (("samples", raw_s), ("samples_1m", minute_s), ("samples_1h", hour_s)):
+            for table, keep in (("samples", retention.raw_s), ("samples_1m", retention.minute_s),
+                                ("samples_1h", retention.hour_s)):
                 cur = c.execute(f"DELETE FROM {table} WHERE ts_ms < ?", (ts_ms(now - keep),))
                 out[table] = cur.rowcount
             c.execute("DELETE FROM join_codes WHERE expires_at < ?", (now - 86400,))
         return out
-
-    def count_samples(self, node_id: str | None = None) -> int:
-        if node_id is None:
-            return self.conn().execute("SELECT count(*) FROM samples").fetchone()[0]
-        return self.conn().execute("SELECT count(*) FROM samples WHERE node_id = ?", (node_id,)).fetchone()[0]
 
     # --- tokens and join codes -----------------------------------------------------
     def put_token(self, node_id: str, token_hash: str, now: float) -> None:
@@ -271,19 +266,18 @@ class Store:
                      created_at = excluded.created_at, last_used = NULL, revoked_at = NULL""",
                 (node_id, token_hash, now))
 
-    def token_node(self, token_hash: str) -> tuple[str, str] | None:
-        """(node_id, stored hash) for a live token with this hash."""
+    def token_node(self, token_hash: str) -> TokenMatch | None:
         r = self.conn().execute(
             "SELECT node_id, token_hash FROM tokens WHERE token_hash = ? AND revoked_at IS NULL",
             (token_hash,)).fetchone()
-        return (r[0], r[1]) if r else None
+        return TokenMatch(node_id=r[0], token_hash=r[1]) if r else None
 
     def touch_token(self, node_id: str, now: float) -> None:
         with self.tx() as c:
             c.execute("UPDATE tokens SET last_used = ? WHERE node_id = ?", (now, node_id))
 
-    def list_tokens(self) -> list[dict]:
-        return [dict(node_id=r[0], created_at=r[1], last_used=r[2], revoked=r[3] is not None)
+    def list_tokens(self) -> list[TokenRow]:
+        return [TokenRow(node_id=r[0], created_at=r[1], last_used=r[2], revoked=r[3] is not None)
                 for r in self.conn().execute(
                     "SELECT node_id, created_at, last_used, revoked_at FROM tokens ORDER BY node_id")]
 
@@ -298,22 +292,21 @@ class Store:
             c.execute("INSERT INTO join_codes (code_hash, created_at, expires_at) VALUES (?, ?, ?)",
                       (code_hash, now, expires_at))
 
-    def redeem_join_code(self, code_hash: str, node_id: str, token_hash: str, now: float) -> tuple[str, str]:
+    def redeem_join_code(self, code_hash: str, node_id: str, token_hash: str, now: float) -> Redeemed:
         """Use a join code once and store the new node token, in one transaction.
 
-        Returns (outcome, node_id): outcome is 'ok', 'unknown', 'used' or 'expired'. A
-        name already held by a live token gets a suffix (-2, -3, ...) so a join code can
+        A name already held by a live token gets a suffix (-2, -3, ...) so a join code can
         never take over another machine's identity.
         """
         with self.tx() as c:
             r = c.execute("SELECT expires_at, used_at FROM join_codes WHERE code_hash = ?",
                           (code_hash,)).fetchone()
             if r is None:
-                return "unknown", node_id
+                return Redeemed("unknown", node_id)
             if r[1] is not None:
-                return "used", node_id
+                return Redeemed("used", node_id)
             if r[0] < now:
-                return "expired", node_id
+                return Redeemed("expired", node_id)
             base, n = node_id[:60], 1
             while c.execute("SELECT 1 FROM tokens WHERE node_id = ? AND revoked_at IS NULL",
                             (node_id,)).fetchone():
@@ -326,30 +319,26 @@ class Store:
                    ON CONFLICT (node_id) DO UPDATE SET token_hash = excluded.token_hash,
                      created_at = excluded.created_at, last_used = NULL, revoked_at = NULL""",
                 (node_id, token_hash, now))
-            return "ok", node_id
-
-    def token_exists(self, node_id: str) -> bool:
-        return self.conn().execute(
-            "SELECT 1 FROM tokens WHERE node_id = ? AND revoked_at IS NULL", (node_id,)).fetchone() is not None
+            return Redeemed("ok", node_id)
 
     # --- jobs ------------------------------------------------------------------------
-    def add_jobs(self, jobs: list[dict], now: float, batch: dict | None = None) -> list[int]:
+    def add_jobs(self, jobs: list[JobSpec], now: float, batch: BatchSpec | None = None) -> list[int]:
         ids = []
         with self.tx() as c:
             if batch:
                 c.execute("INSERT INTO batches (id, label, spec, created_at) VALUES (?, ?, ?, ?)",
-                          (batch["id"], batch.get("label"), json.dumps(batch.get("spec")), now))
+                          (batch.id, batch.label, json.dumps(batch.spec), now))
             for j in jobs:
                 cur = c.execute(
                     """INSERT INTO jobs (type, payload, priority, cores, max_attempts, label, batch_id, created_at)
                        VALUES (?, ?, ?, ?, ?, ?, ?, ?)""",
-                    (j["type"], json.dumps(j["payload"]), j.get("priority", 0), j.get("cores", 1),
-                     j["max_attempts"], j.get("label"), batch["id"] if batch else j.get("batch_id"), now))
+                    (j.type, json.dumps(j.payload), j.priority, j.cores, j.max_attempts, j.label,
+                     batch.id if batch else j.batch_id, now))
                 ids.append(cur.lastrowid)
         return ids
 
     def claim_job(self, worker_id: str, types: list[str], cores: int, now: float,
-                  lease_s: float) -> dict | None:
+                  lease_s: float) -> Job | None:
         """Atomically hand the best pending job this worker can run to it."""
         if not types:
             return None
@@ -468,7 +457,7 @@ class Store:
                       (now, job_id))
             return "cancelled"
 
-    def job(self, job_id: int) -> dict | None:
+    def job(self, job_id: int) -> Job | None:
         c = self.conn()
         r = c.execute(f"SELECT {JOB_FIELDS} FROM jobs WHERE id = ?", (job_id,)).fetchone()
         if r is None:
@@ -483,7 +472,7 @@ class Store:
 
     def jobs(self, status: str | None = None, type_: str | None = None, node: str | None = None,
              batch_id: str | None = None, limit: int = 100, offset: int = 0,
-             with_result: bool = False) -> tuple[list[dict], int]:
+             with_result: bool = False) -> JobPage:
         where, args = [], []
         for col, val in (("status", status), ("type", type_), ("claimed_by", node), ("batch_id", batch_id)):
             if val:
@@ -501,7 +490,7 @@ class Store:
                 j.pop("payload")
                 j["result"] = _result_summary(j["result"])
             out.append(j)
-        return out, total
+        return JobPage(jobs=out, total=total)
 
     def job_counts_by_node(self) -> dict[str, dict[str, int]]:
         out: dict[str, dict[str, int]] = {}
@@ -518,12 +507,12 @@ class Store:
             out[status] = n
         return out
 
-    def batch(self, batch_id: str) -> dict | None:
+    def batch(self, batch_id: str) -> Batch | None:
         r = self.conn().execute("SELECT id, label, spec, created_at FROM batches WHERE id = ?",
                                 (batch_id,)).fetchone()
         if r is None:
             return None
-        return dict(id=r[0], label=r[1], spec=json.loads(r[2]) if r[2] else None, created_at=r[3])
+        return Batch(id=r[0], label=r[1], spec=json.loads(r[2]) if r[2] else None, created_at=r[3])
 
     def heartbeat(self, worker_id: str, state: dict, now: float, lease_s: float) -> set[int]:
         """Record a worker heartbeat and renew the leases of its running jobs; returns the ids
@@ -540,29 +529,13 @@ class Store:
                 f"UPDATE jobs SET lease_until = ? WHERE status = 'running' AND claimed_by = ? "
                 f"AND id IN ({marks}) RETURNING id", (now + lease_s, worker_id, *running))}
 
-    def workers(self) -> list[dict]:
-        return [dict(id=r[0], last_heartbeat=r[1], state=json.loads(r[2]))
+    def workers(self) -> list[WorkerRow]:
+        return [WorkerRow(id=r[0], last_heartbeat=r[1], state=json.loads(r[2]))
                 for r in self.conn().execute("SELECT id, last_heartbeat, state FROM workers ORDER BY id")]
 
 
-class AsyncStore:
-    """Runs Store calls off the event loop: writes on one thread, reads on a pool."""
-
-    def __init__(self, store: Store, readers: int = 4):
-        self.store = store
-        self._writer = ThreadPoolExecutor(1, thread_name_prefix="store-writer")
-        self._readers = ThreadPoolExecutor(readers, thread_name_prefix="store-reader")
-
-    async def write(self, fn: Callable[..., T], *args: Any, **kw: Any) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._writer, functools.partial(fn, *args, **kw))
-
-    async def read(self, fn: Callable[..., T], *args: Any, **kw: Any) -> T:
-        return await asyncio.get_running_loop().run_in_executor(self._readers, functools.partial(fn, *args, **kw))
-
-    def close(self) -> None:
-        self._writer.shutdown(wait=True)
-        self._readers.shutdown(wait=True)
-        self.store.close()
+_QUEUE_BUCKET = ("INSERT INTO rollup_queue (tier, node_id, bucket_ms) VALUES (?, ?, ?) "
+                 "ON CONFLICT (tier, node_id, bucket_ms) DO UPDATE SET gen = gen + 1")
 
 
 def _encode(obj: object) -> str:
@@ -584,7 +557,7 @@ def _node(r: sqlite3.Row) -> NodeRow:
                    latest=json.loads(r[5]) if r[5] else None)
 
 
-def _job(r: sqlite3.Row) -> dict:
+def _job(r: sqlite3.Row) -> Job:
     j = dict(r)
     for k in ("payload", "progress", "result"):
         if j.get(k):

@@ -1,17 +1,21 @@
 """Downsampled tiers: 1-minute and 1-hour averages of raw samples, same shape as a sample.
 
-Ingest marks the (node, minute) buckets it touched; the rollup task recomputes the
-marked buckets once their minute is over. Late samples from an agent's offline
-buffer simply mark old buckets again, so tiers stay right.
+Ingest queues the (node, minute) buckets it touched in the `rollup_queue` table, in the
+same transaction as the samples; the rollup recomputes queued minutes once they are over,
+and each minute written queues its hour. An entry leaves the queue only in the
+transaction that writes its average, so a crash or a failed write leaves it queued for
+the next round. Late samples from an agent's offline buffer queue old buckets again, so
+tiers stay right.
 """
 from __future__ import annotations
 
 import functools
 import json
 import re
-from typing import Any
+from typing import Any, TYPE_CHECKING
 
-from .store import Store, ts_ms
+if TYPE_CHECKING:
+    from .db import Database
 
 MINUTE_MS = 60_000
 HOUR_MS = 3_600_000
@@ -67,40 +71,14 @@ def bucket_average(latest: str, leaves: list[tuple[str, float | None, str | None
     return out
 
 
-class Rollups:
-    def __init__(self, store: Store):
-        self.store = store
-        self.dirty_minutes: set[tuple[str, int]] = set()
-
-    def mark(self, node_id: str, samples: list[dict]) -> None:
-        for s in samples:
-            self.dirty_minutes.add((node_id, ts_ms(s["ts"]) // MINUTE_MS * MINUTE_MS))
-
-    def take_ready(self, now: float) -> set[tuple[str, int]]:
-        """Finished dirty minutes, removed from the dirty set (call on the event loop)."""
-        current = ts_ms(now) // MINUTE_MS * MINUTE_MS
-        ready = {b for b in self.dirty_minutes if b[1] < current}
-        self.dirty_minutes -= ready
-        return ready
-
-    def averages(self, source: str, buckets: set[tuple[str, int]], width: int) -> list[tuple]:
-        """(node, bucket, n, averaged sample) rows for the given buckets. Reads only, so it runs
-        on a reader thread and never holds up the writer."""
-        out = []
-        for node_id, bucket in sorted(buckets):
-            n, latest, leaves = self.store.bucket_leaves(node_id, bucket, bucket + width, source)
-            if latest is not None:
-                avg = bucket_average(latest, leaves)
-                avg["ts"] = bucket / 1000
-                out.append((node_id, bucket, n, avg))
-        return out
-
-    def compute(self, ready: set[tuple[str, int]]) -> int:
-        """Recompute the given minute buckets and their hours, synchronously (tests, shutdown)."""
-        self.store.put_rollups("samples_1m", self.averages("samples", ready, MINUTE_MS))
-        self.store.put_rollups("samples_1h", self.averages("samples_1m", hours_of(ready), HOUR_MS))
-        return len(ready)
-
-
-def hours_of(minutes: set[tuple[str, int]]) -> set[tuple[str, int]]:
-    return {(node_id, bucket // HOUR_MS * HOUR_MS) for node_id, bucket in minutes}
+def averages(db: Database, source: str, buckets: list[tuple[str, int, int]], width: int) -> list[tuple]:
+    """(node, bucket, n, averaged sample) rows for queued buckets (node, start ms, gen) of one
+    source table. Reads only, so it runs on a reader thread and never holds up the writer."""
+    out = []
+    for node_id, bucket, _ in buckets:
+        n, latest, leaves = db.bucket_leaves(node_id, bucket, bucket + width, source)
+        if latest is not None:
+            avg = bucket_average(latest, leaves)
+            avg["ts"] = bucket / 1000
+            out.append((node_id, bucket, n, avg))
+    return out

@@ -7,21 +7,22 @@ that turns a commit per push into a commit per batch; when idle it adds nothing.
 from __future__ import annotations
 
 import asyncio
+from typing import Awaitable, Callable
 
-from .store import AsyncStore, IngestResult
+from ..interface import IngestResult, Push
 
 MAX_BATCH = 256
 
 
 class GroupCommit:
-    def __init__(self, db: AsyncStore):
-        self.db = db
-        self._queue: list[tuple[tuple, asyncio.Future]] = []
+    def __init__(self, write_many: Callable[[list[Push]], Awaitable[list[IngestResult]]]):
+        self.write_many = write_many
+        self._queue: list[tuple[Push, asyncio.Future]] = []
         self._task: asyncio.Task | None = None
 
-    async def ingest(self, node_id: str, identity: dict, samples: list[dict], now: float) -> IngestResult:
+    async def ingest(self, push: Push) -> IngestResult:
         fut = asyncio.get_running_loop().create_future()
-        self._queue.append(((node_id, identity, samples, now), fut))
+        self._queue.append((push, fut))
         if self._task is None:
             self._task = asyncio.create_task(self._drain())
         return await fut
@@ -31,7 +32,7 @@ class GroupCommit:
             while self._queue:
                 batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
                 try:
-                    results = await self.db.write(self.db.store.ingest_many, [push for push, _ in batch])
+                    results = await self.write_many([push for push, _ in batch])
                 except Exception as e:  # noqa: BLE001 - every waiting push gets the error
                     for _, fut in batch:
                         if not fut.done():

@@ -1,0 +1,238 @@
+"""The SQLite backend: one database file in WAL mode.
+
+Writes go to one writer thread that owns the write connection (so writes never contend
+and each runs in `BEGIN IMMEDIATE`); reads go to a small pool of reader threads, which
+WAL lets run beside the writer; concurrent pushes share a commit (group_commit.py).
+Automatic WAL checkpoints are off, so no commit waits for one: `maintain()` copies the
+WAL into the file on a reader thread (PASSIVE, never blocking the writer), and `close()`
+truncates it (when this store wrote: one that only read, like a test's, leaves it alone).
+The rollups average with SQLite's json_tree on reader threads (rollup.py).
+"""
+from __future__ import annotations
+
+import asyncio
+import functools
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, Callable, TypeVar
+from urllib.parse import unquote, urlsplit
+
+from ..interface import (Batch, BatchSpec, CancelOutcome, IngestResult, Job, JobPage, JobQueue, JobSpec,
+                         MaintenanceReport, NodeRow, NodeStore, ProgressOutcome, Push, Redeemed, Resolution,
+                         ResultOutcome, Retention, SampleStore, Store, TokenMatch, TokenRow, WorkerRow)
+from ..wakeup import Wakeup
+from .db import Database, migrations, ts_ms
+from .group_commit import GroupCommit
+from .rollup import HOUR_MS, MINUTE_MS, averages
+
+T = TypeVar("T")
+
+READERS = 4
+ROLLUP_CHUNK = 200
+ROLLUP_DUTY = 0.5  # share of one core the rollups may take while catching up
+_END = 2**62
+
+
+def path_of(url: str) -> Path:
+    """The file a URL names, as SQLAlchemy reads them: `sqlite:///forge.db` is relative to
+    the working folder, `sqlite:////var/lib/forge/forge.db` (four slashes) absolute."""
+    parts = urlsplit(url)
+    if parts.scheme != "sqlite" or parts.netloc not in ("", "localhost") or not parts.path.strip("/"):
+        raise ValueError(f"not a SQLite store URL: {url!r} (want sqlite:///path/to/forge.db)")
+    return Path(unquote(parts.path)[1:])
+
+
+async def open(url: str) -> "SqliteStore":  # noqa: A001 - every backend module has open(url)
+    path = path_of(url)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    db = await asyncio.to_thread(Database, path, False)
+    return SqliteStore(db)
+
+
+class _Threads:
+    """Writes on one thread, reads on a pool."""
+
+    def __init__(self, db: Database, readers: int):
+        self.db = db
+        self.wrote = False
+        self._writer = ThreadPoolExecutor(1, thread_name_prefix="store-writer")
+        self._readers = ThreadPoolExecutor(readers, thread_name_prefix="store-reader")
+
+    async def write(self, fn: Callable[..., T], *args: Any) -> T:
+        self.wrote = True
+        return await asyncio.get_running_loop().run_in_executor(self._writer, functools.partial(fn, *args))
+
+    async def read(self, fn: Callable[..., T], *args: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._readers, functools.partial(fn, *args))
+
+    def close(self) -> None:
+        self._writer.shutdown(wait=True)
+        self._readers.shutdown(wait=True)
+        self.db.close()
+
+
+class SqliteSamples(SampleStore):
+    def __init__(self, t: _Threads):
+        self._t = t
+        self._group = GroupCommit(self.ingest_many)
+
+    async def ingest(self, push: Push) -> IngestResult:
+        return await self._group.ingest(push)
+
+    async def ingest_many(self, pushes: list[Push]) -> list[IngestResult]:
+        return await self._t.write(self._t.db.ingest_many, pushes)
+
+    async def series(self, node_id: str, *, resolution: Resolution, points: int,
+                     since: float | None = None, until: float | None = None) -> list[dict]:
+        return await self._t.read(self._t.db.series, node_id, resolution, points, since, until)
+
+    async def recent_cpu(self, node_id: str, points: int) -> list[float | None]:
+        return await self._t.read(self._t.db.recent_cpu, node_id, points)
+
+    async def roll_up(self, now: float, *, include_current: bool = False) -> int:
+        """A pass over the queue, a chunk at a time, so memory stays flat and neither the writer
+        nor the event loop waits long. Averaging runs on a reader thread; after each chunk the
+        pass rests as long again (unless `include_current`, the last pass at shutdown), so at
+        the end of every minute (10,000 buckets for 10,000 nodes) it takes half a core for
+        twice as long rather than a whole core from the ingest path."""
+        db, written = self._t.db, 0
+        cutoff = _END if include_current else ts_ms(now) // MINUTE_MS * MINUTE_MS
+        for tier, source, width, before in (("1m", "samples", MINUTE_MS, cutoff), ("1h", "samples_1m", HOUR_MS, _END)):
+            after: tuple[str, int] = ("", -1)
+            while chunk := await self._t.read(db.queued, tier, before, after, ROLLUP_CHUNK):
+                started = time.perf_counter()
+                rows = await self._t.read(averages, db, source, chunk, width)
+                busy = time.perf_counter() - started
+                await self._t.write(db.put_rollups, tier, rows, chunk)
+                written += len(rows) if tier == "1m" else 0
+                after = chunk[-1][:2]
+                if not include_current:
+                    await asyncio.sleep(busy * (1 / ROLLUP_DUTY - 1))
+        return written
+
+    async def pending_rollups(self) -> int:
+        return await self._t.read(self._t.db.pending_rollups)
+
+    async def prune(self, now: float, retention: Retention) -> dict[str, int]:
+        return await self._t.write(self._t.db.prune, now, retention)
+
+
+class SqliteNodes(NodeStore):
+    def __init__(self, t: _Threads):
+        self._t = t
+
+    async def nodes(self) -> list[NodeRow]:
+        return await self._t.read(self._t.db.nodes)
+
+    async def node(self, node_id: str) -> NodeRow | None:
+        return await self._t.read(self._t.db.node, node_id)
+
+    async def put_token(self, node_id: str, *, token_hash: str, now: float) -> None:
+        await self._t.write(self._t.db.put_token, node_id, token_hash, now)
+
+    async def token_node(self, token_hash: str) -> TokenMatch | None:
+        return await self._t.read(self._t.db.token_node, token_hash)
+
+    async def touch_token(self, node_id: str, now: float) -> None:
+        await self._t.write(self._t.db.touch_token, node_id, now)
+
+    async def list_tokens(self) -> list[TokenRow]:
+        return await self._t.read(self._t.db.list_tokens)
+
+    async def revoke_token(self, node_id: str, now: float) -> bool:
+        return await self._t.write(self._t.db.revoke_token, node_id, now)
+
+    async def put_join_code(self, code_hash: str, *, now: float, expires_at: float) -> None:
+        await self._t.write(self._t.db.put_join_code, code_hash, now, expires_at)
+
+    async def redeem_join_code(self, code_hash: str, *, node_id: str, token_hash: str,
+                               now: float) -> Redeemed:
+        return await self._t.write(self._t.db.redeem_join_code, code_hash, node_id, token_hash, now)
+
+
+class SqliteJobs(JobQueue):
+    """The queue in the same file. Only this hub writes it, so the in-process wake-up sees
+    every job that becomes claimable."""
+
+    def __init__(self, t: _Threads):
+        self._t = t
+        self._claimable = Wakeup()
+
+    async def add_jobs(self, jobs: list[JobSpec], *, now: float, batch: BatchSpec | None = None) -> list[int]:
+        ids = await self._t.write(self._t.db.add_jobs, jobs, now, batch)
+        self._claimable.notify()
+        return ids
+
+    async def claim(self, worker_id: str, *, types: list[str], cores: int, now: float,
+                    lease_s: float) -> Job | None:
+        return await self._t.write(self._t.db.claim_job, worker_id, types, cores, now, lease_s)
+
+    async def wait_claimable(self, timeout: float) -> bool:
+        return await self._claimable.wait(timeout)
+
+    async def progress(self, job_id: int, *, worker_id: str, attempt: int, progress: dict | None,
+                       now: float, lease_s: float) -> ProgressOutcome:
+        return await self._t.write(self._t.db.job_progress, job_id, worker_id, attempt, progress, now, lease_s)
+
+    async def result(self, job_id: int, *, worker_id: str, attempt: int, result: dict | None,
+                     error: str | None, now: float, release: bool = False) -> ResultOutcome:
+        outcome = await self._t.write(self._t.db.job_result, job_id, worker_id, attempt, result, error, now, release)
+        if outcome in ("retry", "released"):
+            self._claimable.notify()
+        return outcome
+
+    async def reclaim_expired(self, now: float) -> list[int]:
+        ids = await self._t.write(self._t.db.reclaim_expired, now)
+        if ids:
+            self._claimable.notify()
+        return ids
+
+    async def cancel(self, job_id: int, now: float) -> CancelOutcome:
+        return await self._t.write(self._t.db.cancel_job, job_id, now)
+
+    async def heartbeat(self, worker_id: str, *, state: dict, now: float, lease_s: float) -> set[int]:
+        return await self._t.write(self._t.db.heartbeat, worker_id, state, now, lease_s)
+
+    async def job(self, job_id: int) -> Job | None:
+        return await self._t.read(self._t.db.job, job_id)
+
+    async def jobs(self, *, status: str | None = None, type_: str | None = None, node: str | None = None,
+                   batch_id: str | None = None, limit: int = 100, offset: int = 0,
+                   with_result: bool = False) -> JobPage:
+        return await self._t.read(self._t.db.jobs, status, type_, node, batch_id, limit, offset, with_result)
+
+    async def batch(self, batch_id: str) -> Batch | None:
+        return await self._t.read(self._t.db.batch, batch_id)
+
+    async def queue_counts(self) -> dict[str, int]:
+        return await self._t.read(self._t.db.queue_counts)
+
+    async def job_counts_by_node(self) -> dict[str, dict[str, int]]:
+        return await self._t.read(self._t.db.job_counts_by_node)
+
+    async def workers(self) -> list[WorkerRow]:
+        return await self._t.read(self._t.db.workers)
+
+
+class SqliteStore(Store):
+    def __init__(self, db: Database, readers: int = READERS):
+        self._t = _Threads(db, readers)
+        self.path = Path(db.path)
+        self.samples = SqliteSamples(self._t)
+        self.nodes = SqliteNodes(self._t)
+        self.jobs = SqliteJobs(self._t)
+
+    async def maintain(self, now: float) -> MaintenanceReport:
+        busy, log_pages, done = await self._t.read(self._t.db.checkpoint)
+        return MaintenanceReport(checkpointed=True,
+                                 details={"wal_busy": busy, "wal_pages": log_pages, "wal_checkpointed": done})
+
+    async def close(self) -> None:
+        await self.samples._group.close()
+        if self._t.wrote:
+            await self._t.write(self._t.db.checkpoint, "TRUNCATE")
+        await asyncio.to_thread(self._t.close)
+
+
+__all__ = ["Database", "SqliteStore", "migrations", "open", "path_of"]

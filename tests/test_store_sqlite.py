@@ -1,0 +1,68 @@
+"""What only the SQLite backend does: its file, WAL mode, migrations and checkpoints.
+Everything a backend must do lives in test_store_contract.py."""
+from __future__ import annotations
+
+import sqlite3
+import time
+
+from hub.store import Push, open_store, sqlite_url
+from hub.store.sqlite import Database, migrations, path_of
+
+
+def test_migrations_are_numbered_recorded_and_idempotent(tmp_path):
+    names = [m[1] for m in migrations()]
+    assert names == sorted(names) and names[0].startswith("001_")
+    db = tmp_path / "f.db"
+    store = Database(db)
+    assert [n for _, n in store.applied_migrations()] == names
+    assert store.migrate() == []
+    store.close()
+    con = sqlite3.connect(db)
+    assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_urls_name_files_as_sqlalchemy_does(tmp_path):
+    assert path_of("sqlite:///forge.db").as_posix() == "forge.db"
+    assert path_of(sqlite_url(tmp_path / "x.db")) == tmp_path / "x.db"
+    for bad in ("sqlite://", "sqlite://host/x.db", "postgresql:///x"):
+        try:
+            path_of(bad)
+        except ValueError:
+            continue
+        raise AssertionError(f"{bad!r} accepted")
+
+
+async def test_maintain_checkpoints_and_close_truncates_the_wal(tmp_path):
+    path = tmp_path / "forge.db"
+    store = await open_store(sqlite_url(path))
+    now = time.time()
+    await store.samples.ingest(Push(node_id="n", identity={}, samples=[{"ts": now - i} for i in range(500)], now=now))
+    wal = path.with_name("forge.db-wal")
+    assert wal.stat().st_size > 0, "commits go to the WAL, which no automatic checkpoint empties"
+    report = await store.maintain(now)
+    assert report.checkpointed and report.details["wal_checkpointed"] == report.details["wal_pages"] > 0
+    await store.close()
+    assert not wal.exists() or wal.stat().st_size == 0
+
+
+def test_an_upgraded_database_queues_the_minutes_an_older_hub_lost(tmp_path):
+    """Migration 004 derives the rollup queue from the data: minutes with raw samples but no
+    average (or one over fewer samples) were lost by a crash of a hub that kept its queue in memory."""
+    path = tmp_path / "forge.db"
+    con = sqlite3.connect(path)
+    for _, name, sql in migrations()[:3]:
+        con.executescript(sql)
+    minute = int(time.time() // 60 - 100) * 60_000
+    con.executemany("INSERT INTO samples (node_id, ts_ms, data) VALUES (?, ?, ?)",
+                    [("n", minute + 1000 * i, '{"ts": 0}') for i in range(3)]
+                    + [("n", minute + 60_000 + 1000 * i, '{"ts": 0}') for i in range(2)]
+                    + [("n", minute + 120_000, '{"ts": 0}')])
+    con.executemany("INSERT INTO samples_1m (node_id, ts_ms, n, data) VALUES (?, ?, ?, '{}')",
+                    [("n", minute, 3), ("n", minute + 60_000, 1)])
+    con.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at REAL)")
+    con.executemany("INSERT INTO schema_migrations VALUES (?, ?, 0)", [(v, n) for v, n, _ in migrations()[:3]])
+    con.commit()
+    con.close()
+    db = Database(path)
+    assert db.queued("1m", 2**62, ("", -1), 10) == [("n", minute + 60_000, 1), ("n", minute + 120_000, 1)]
+    db.close()
