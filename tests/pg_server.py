@@ -4,12 +4,16 @@ root (initdb refuses root). FORGE_TEST_PG_URL points the tests at a server of yo
 instead (its user needs CREATEDB: each test gets a fresh database)."""
 from __future__ import annotations
 
+import atexit
+import contextlib
 import glob
 import os
 import shutil
+import socket
 import subprocess
 import tempfile
 import uuid
+from typing import Iterator
 from urllib.parse import urlsplit, urlunsplit
 
 
@@ -53,15 +57,38 @@ class PostgresServer:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+def available() -> bool:
+    return pg_bin("initdb") is not None and pg_bin("pg_ctl") is not None
+
+
+_shared: PostgresServer | None = None
+
+
+def shared() -> PostgresServer:
+    """One cluster for the whole test session, started on first use, removed at exit."""
+    global _shared
+    if _shared is None:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        _shared = PostgresServer(port)
+        atexit.register(_shared.destroy)
+    return _shared
+
+
 def with_database(url: str, db: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path="/" + db))
+    return urlunsplit(urlsplit(url)._replace(path="/" + db))
 
 
-def create_database(server_url: str) -> str:
-    """A fresh, empty database on the server; its URL."""
+@contextlib.contextmanager
+def fresh_database(server_url: str) -> Iterator[str]:
+    """A fresh, empty database on the server for one test; dropped afterwards."""
     import psycopg
-    name = "forge_test_" + uuid.uuid4().hex[:10]
+    name = "forge_test_" + uuid.uuid4().hex[:12]
     with psycopg.connect(server_url, autocommit=True) as c:
         c.execute(f'CREATE DATABASE "{name}"')
-    return with_database(server_url, name)
+    try:
+        yield with_database(server_url, name)
+    finally:
+        with psycopg.connect(server_url, autocommit=True) as c:
+            c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
