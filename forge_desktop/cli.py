@@ -75,6 +75,9 @@ def build_parser() -> argparse.ArgumentParser:
     hub.add_argument("--host", default="0.0.0.0")
     hub.add_argument("--port", type=int, default=3000)
     hub.add_argument("--data-dir", type=Path, default=None, help="default: the platform data folder")
+    hub.add_argument("--store", default=None, metavar="URL",
+                     help="where the hub keeps its data: sqlite:///path/forge.db (default: forge.db in the data "
+                          "folder) or postgresql://user:pass@host:port/db, which several hubs may share")
     hub.add_argument("--viewer-token", default=os.environ.get("FORGE_VIEWER_TOKEN", ""),
                      help="require this token for the dashboard and fleet API")
     hub.add_argument("--downloads", type=Path, default=None,
@@ -168,6 +171,7 @@ def hub_config_from_args(args: argparse.Namespace):
         secret, created = ensure_admin_secret(data_dir)
     cfg = HubConfig.from_env(data_dir=Path(data_dir), host=args.host, port=args.port, admin_secret=secret,
                              viewer_token=getattr(args, "viewer_token", "") or None,
+                             store_url=getattr(args, "store", None) or None,
                              allow_test_jobs=True if getattr(args, "allow_test_jobs", False) else None,
                              agent_downloads_dir=getattr(args, "downloads", None))
     return cfg, created
@@ -181,8 +185,14 @@ def cmd_hub(args: argparse.Namespace) -> int:
     cfg, created = hub_config_from_args(args)
     if created:
         print(f"admin secret (saved to {Path(cfg.data_dir) / 'admin_secret'}, shown once):\n  {cfg.admin_secret}")
-    print(f"forge hub {__version__}: data in {cfg.data_dir}", flush=True)
-    serve(cfg, announce=lambda line: print(line, flush=True))
+    from hub.store import StoreUrlError
+    where = cfg.store_url.split("@")[-1] if cfg.store_url else cfg.data_dir
+    print(f"forge hub {__version__}: data in {where}", flush=True)
+    try:
+        serve(cfg, announce=lambda line: print(line, flush=True))
+    except StoreUrlError as e:
+        print(f"forge hub: {e}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -65,6 +65,10 @@ class TokenCache:
         self.ttl_s = ttl_s
         self._cache: dict[str, tuple[str, float]] = {}
 
+    def forget_all(self) -> None:
+        """Another hub on the same store replaced or revoked a token."""
+        self._cache.clear()
+
     def forget_node(self, node_id: str) -> None:
         for h, (n, _) in list(self._cache.items()):
             if n == node_id:

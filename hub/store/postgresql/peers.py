@@ -22,9 +22,10 @@ import time
 
 import msgspec
 import psycopg
-from psycopg_pool import AsyncConnectionPool
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from ..interface import PeerNews, Push
+from ..wakeup import Wakeup
 from .connect import connect_once
 
 log = logging.getLogger("forge.hub")
@@ -58,24 +59,6 @@ def push_payload(hub_id: str, p: Push) -> str:
 
 def tagged(hub_id: str, what: str = "") -> str:
     return hub_id + _SEP + what
-
-
-class Wakeup:
-    """Wakes every waiter at once when something happens."""
-
-    def __init__(self) -> None:
-        self._event = asyncio.Event()
-
-    def notify(self) -> None:
-        self._event.set()
-        self._event = asyncio.Event()
-
-    async def wait(self, timeout: float) -> bool:
-        try:
-            await asyncio.wait_for(self._event.wait(), timeout)
-            return True
-        except asyncio.TimeoutError:
-            return False
 
 
 class Listener:
@@ -179,11 +162,18 @@ class Listener:
         reread, self._reread = self._reread, set()
         jobs, tokens = self._jobs, self._tokens
         self._jobs = self._tokens = False
-        if self._gap_since is not None:
-            since, self._gap_since = self._gap_since, None
-            reread |= await self._nodes_since(since - 5)
-        for node_id in sorted(reread):
-            pushes.append(await self._reread_node(node_id))
+        try:
+            if self._gap_since is not None:
+                reread |= await self._nodes_since(self._gap_since - 5)
+                self._gap_since = None
+            while reread:
+                node_id = min(reread)
+                pushes.append(await self._reread_node(node_id))
+                reread.discard(node_id)
+        except (psycopg.Error, OSError, PoolTimeout) as e:
+            self._reread |= reread  # the database is away: read them once it is back
+            log.warning("could not read other hubs' nodes (%s); trying again", e)
+            await asyncio.sleep(timeout)
         return PeerNews(pushes=pushes, jobs_changed=jobs, tokens_changed=tokens)
 
     async def _nodes_since(self, since: float) -> set[str]:
