@@ -60,7 +60,10 @@ def describe(url: str) -> str:
 def open_error(url: str, e: BaseException) -> str:
     """One line for a failure to reach or set up the database."""
     where = describe(url)
-    first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+    text = " ".join(str(e).split()) or type(e).__name__
+    first = text.rsplit("FATAL: ", 1)[-1] if "FATAL: " in text else text
+    if isinstance(e, psycopg.OperationalError) and "does not exist" in first and first.startswith("database "):
+        return f"PostgreSQL at {where}: {first}; create it first (createdb)"
     if isinstance(e, pg_errors.InsufficientPrivilege):
         return (f"PostgreSQL at {where}: this user may not create the hub's tables ({first}); "
                 "make it the database's owner or GRANT CREATE ON SCHEMA public to it")
