@@ -177,6 +177,14 @@ def hub_config_from_args(args: argparse.Namespace):
     return cfg, created
 
 
+def _store_place(url: str) -> str:
+    """scheme://host:port/path of a store URL, without user, password or options."""
+    from urllib.parse import urlsplit
+    p = urlsplit(url)
+    host = f"{p.hostname}:{p.port}" if p.port else (p.hostname or "")
+    return f"{p.scheme}://{host}{p.path}"
+
+
 def cmd_hub(args: argparse.Namespace) -> int:
     if args.install_service or args.uninstall_service:
         return _service("hub", args.uninstall_service, ["hub", "--host", args.host, "--port", str(args.port)],
@@ -186,7 +194,7 @@ def cmd_hub(args: argparse.Namespace) -> int:
     if created:
         print(f"admin secret (saved to {Path(cfg.data_dir) / 'admin_secret'}, shown once):\n  {cfg.admin_secret}")
     from hub.store import StoreUrlError
-    where = cfg.store_url.split("@")[-1] if cfg.store_url else cfg.data_dir
+    where = _store_place(cfg.store_url) if cfg.store_url else cfg.data_dir
     print(f"forge hub {__version__}: data in {where}", flush=True)
     try:
         serve(cfg, announce=lambda line: print(line, flush=True))

@@ -61,7 +61,7 @@ def open_error(url: str, e: BaseException) -> str:
     """One line for a failure to reach or set up the database."""
     where = describe(url)
     text = " ".join(str(e).split()) or type(e).__name__
-    first = text.rsplit("FATAL: ", 1)[-1] if "FATAL: " in text else text
+    first = text.rsplit("FATAL: ", 1)[-1] if "FATAL: " in text else text.rsplit(" failed: ", 1)[-1]
     if isinstance(e, psycopg.OperationalError) and "does not exist" in first and first.startswith("database "):
         return f"PostgreSQL at {where}: {first}; create it first (createdb)"
     if isinstance(e, pg_errors.InsufficientPrivilege):
