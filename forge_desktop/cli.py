@@ -76,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     hub.add_argument("--port", type=int, default=3000)
     hub.add_argument("--data-dir", type=Path, default=None, help="default: the platform data folder")
     hub.add_argument("--store", default=None, metavar="URL",
-                     help="where the hub keeps its data: sqlite:///path/forge.db (default: forge.db in the data "
+                     help="where the hub keeps its data: sqlite:////path/forge.db (default: forge.db in the data "
                           "folder) or postgresql://user:pass@host:port/db, which several hubs may share")
     hub.add_argument("--viewer-token", default=os.environ.get("FORGE_VIEWER_TOKEN", ""),
                      help="require this token for the dashboard and fleet API")
@@ -171,9 +171,9 @@ def hub_config_from_args(args: argparse.Namespace):
         secret, created = ensure_admin_secret(data_dir)
     cfg = HubConfig.from_env(data_dir=Path(data_dir), host=args.host, port=args.port, admin_secret=secret,
                              viewer_token=getattr(args, "viewer_token", "") or None,
-                             store_url=getattr(args, "store", None) or None,
                              allow_test_jobs=True if getattr(args, "allow_test_jobs", False) else None,
-                             agent_downloads_dir=getattr(args, "downloads", None))
+                             agent_downloads_dir=getattr(args, "downloads", None),
+                             store_url=getattr(args, "store", None))
     return cfg, created
 
 
@@ -190,6 +190,11 @@ def cmd_hub(args: argparse.Namespace) -> int:
         return _service("hub", args.uninstall_service, ["hub", "--host", args.host, "--port", str(args.port)],
                         args.system)
     from hub.server import serve
+    from hub.store import BACKENDS
+    if args.store and args.store.split(":", 1)[0].split("+", 1)[0].lower() not in BACKENDS:
+        print(f"forge hub: --store {args.store.split('@')[-1]!r} is not a store URL: use sqlite:////path/forge.db "
+              "or postgresql://…", file=sys.stderr)
+        return 2
     cfg, created = hub_config_from_args(args)
     if created:
         print(f"admin secret (saved to {Path(cfg.data_dir) / 'admin_secret'}, shown once):\n  {cfg.admin_secret}")

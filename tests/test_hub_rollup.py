@@ -126,3 +126,55 @@ async def test_minutes_taken_by_a_rollup_cut_off_by_shutdown_are_still_written(a
     minutes = [m for i in range(40) for m in await store.samples.series(f"n{i}", resolution="1m", points=1000)]
     await store.close()
     assert len(minutes) == buckets
+
+
+@pytest.mark.slow
+def test_every_finished_minute_is_rolled_up_exactly_once_across_hub_sigkills(live_hub):
+    """Issue 13.4: a hub that kept its rollup queue in memory lost every minute not yet
+    averaged when it was SIGKILLed, for good. Kill one before its first rollup, restart it
+    with fast rollups and kill it again as soon as the first averages appear (mid-way through
+    the queue), then let a third start finish: every minute is in the 1-minute tier once, its
+    average over all of its samples. Read through the API and the store interface, no SQL."""
+    import signal
+
+    from conftest import http, wait_until
+
+    nodes, minutes = 40, 30
+    first = (time.time() // 60 - minutes - 5) * 60
+    h = live_hub(env={"FORGE_HUB_ROLLUP_INTERVAL_S": "3600"})
+    want: dict[str, dict[float, float]] = {}
+    for i in range(nodes):
+        node = f"n{i:02d}"
+        samples = [{"schema_version": 1, "ts": first + 60 * m + s, "cpu": {"percent": float(i + m + s)}}
+                   for m in range(minutes) for s in (1, 20, 40)]
+        st, body = http("POST", f"{h.url}/api/ingest/{node}", {"samples": samples}, token=h.token(node))
+        assert st == 200 and body["accepted"] == len(samples), body
+        want[node] = {first + 60 * m: round(i + m + (1 + 20 + 40) / 3, 3) for m in range(minutes)}
+
+    def tier(node: str) -> list[dict]:
+        st, body = http("GET", f"{h.url}/api/nodes/{node}/snapshot?resolution=1m&points=1000")
+        assert st == 200, body
+        return body["samples"]
+
+    assert tier("n00") == [], "no rollup ran before the kill"
+    h.stop("hub", signal.SIGKILL)
+
+    h.env["FORGE_HUB_ROLLUP_INTERVAL_S"] = "0.05"
+    h.start_hub()
+    wait_until(lambda: tier("n00"), 30, interval=0.01, what="the first averages after the restart")
+    h.stop("hub", signal.SIGKILL)
+    pending = h.read_store(lambda store: store.samples.pending_rollups())
+    print(f"\nkilled with {pending} buckets still queued")
+
+    h.start_hub()
+    wait_until(lambda: all(len(tier(n)) == minutes for n in want), 60, interval=0.5,
+               what="every minute rolled up after the second restart")
+    for node, by_minute in want.items():
+        got = tier(node)
+        assert [m["ts"] for m in got] == sorted(by_minute), f"{node}: each finished minute exactly once"
+        assert {m["ts"]: m["cpu"]["percent"] for m in got} == by_minute, f"{node}: averaged over all its samples"
+    wait_until(lambda: h.read_store(lambda store: store.samples.pending_rollups()) == 0, 30,
+               what="the rollup queue to empty (hours included)")
+    hours = {round(m["ts"]) // 3600 * 3600 for m in tier("n00")}
+    st, body = http("GET", f"{h.url}/api/nodes/n00/snapshot?resolution=1h&points=100")
+    assert sorted(s["ts"] for s in body["samples"]) == sorted(hours)

@@ -13,8 +13,6 @@ import collections
 import threading
 import time
 
-import pytest
-
 from hub.store import BatchSpec, JobSpec, Push, Retention, Store, open_store
 
 T0 = 1_000_000.0

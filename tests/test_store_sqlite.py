@@ -66,3 +66,50 @@ def test_an_upgraded_database_queues_the_minutes_an_older_hub_lost(tmp_path):
     db = Database(path)
     assert db.queued("1m", 2**62, ("", -1), 10) == [("n", minute + 60_000, 1), ("n", minute + 120_000, 1)]
     db.close()
+
+
+def test_forge_hub_keeps_its_data_where_store_says(live_hub, tmp_path):
+    from conftest import http
+    from store_backends import query_store
+
+    url = sqlite_url(tmp_path / "elsewhere" / "fleet.db")
+    h = live_hub("--store", url)
+    st, _ = http("POST", f"{h.url}/api/ingest/box", {"samples": [{"ts": time.time()}]}, token=h.token("box"))
+    assert st == 200
+    assert [n.id for n in query_store(url, lambda store: store.nodes.nodes())] == ["box"]
+    assert not (h.home / "hub" / "forge.db").exists()
+
+
+async def test_a_failed_rollup_write_loses_no_minute_or_hour(tmp_path):
+    """13.4: a rollup write that failed (there: a full disk) lost its hour buckets for good.
+    Here SQLite itself refuses the writes (a trigger raising, as a full disk would fail the
+    transaction); what was queued stays queued and the next pass writes it."""
+    path = tmp_path / "forge.db"
+    store = await open_store(sqlite_url(path))
+    minute = (time.time() // 3600 - 2) * 3600  # two minutes of one hour
+    await store.samples.ingest(Push(node_id="n", identity={}, now=time.time(),
+                                    samples=[{"ts": minute + 1, "cpu": {"percent": 2.0}},
+                                             {"ts": minute + 61, "cpu": {"percent": 4.0}}]))
+    side = sqlite3.connect(path, isolation_level=None)
+    for table in ("samples_1m", "samples_1h"):
+        side.execute(f"CREATE TRIGGER full_{table} BEFORE INSERT ON {table} BEGIN SELECT RAISE(FAIL, 'disk full'); END")
+    try:
+        await store.samples.roll_up(time.time())
+    except sqlite3.DatabaseError as e:
+        assert "disk full" in str(e)
+    else:
+        raise AssertionError("the refused write did not fail the rollup")
+    assert await store.samples.pending_rollups() == 2
+    side.execute("DROP TRIGGER full_samples_1m")
+    try:
+        await store.samples.roll_up(time.time())
+    except sqlite3.DatabaseError:
+        pass  # the hours still cannot be written
+    assert len(await store.samples.series("n", resolution="1m", points=10)) == 2
+    assert await store.samples.pending_rollups() == 1, "the hour stays queued"
+    side.execute("DROP TRIGGER full_samples_1h")
+    side.close()
+    assert await store.samples.roll_up(time.time()) == 0
+    [hour] = await store.samples.series("n", resolution="1h", points=10)
+    assert hour["cpu"]["percent"] == 3.0 and await store.samples.pending_rollups() == 0
+    await store.close()
