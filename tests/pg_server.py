@@ -25,10 +25,13 @@ def pg_bin(name: str) -> str | None:
 class PostgresServer:
     """A cluster of our own on `port`; `url(db)` names a database on it."""
 
-    def __init__(self, port: int):
+    def __init__(self, port: int, durable: bool = False):
+        """`durable=False` turns fsync off: a test cluster need not survive a power cut, and the
+        machine is shared. Benchmarks want PostgreSQL's defaults (`durable=True`)."""
         if not pg_bin("initdb"):
             raise RuntimeError("no initdb: apt-get install -y postgresql")
         self.port = port
+        self.options = "" if durable else "-c fsync=off -c synchronous_commit=off"
         self.dir = tempfile.mkdtemp(prefix="forge-test-pg-")
         self.data = os.path.join(self.dir, "data")
         self.as_user: list[str] = []
@@ -42,10 +45,9 @@ class PostgresServer:
         self.base_url = f"postgresql://postgres@127.0.0.1:{port}/postgres"
 
     def start(self) -> None:
-        # fsync off: a test cluster need not survive a power cut, and the machine is shared
         subprocess.run(self.as_user + [pg_bin("pg_ctl"), "-D", self.data, "-l", os.path.join(self.dir, "log"), "-w",
                                        "-o", f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 "
-                                             "-c fsync=off -c max_connections=200", "start"],
+                                             f"-c max_connections=200 {self.options}", "start"],
                        check=True, stdout=subprocess.DEVNULL)
 
     def stop(self, mode: str = "fast") -> None:

@@ -4,7 +4,7 @@ A claim is one `UPDATE … FROM (SELECT … FOR UPDATE SKIP LOCKED LIMIT 1)`: an
 hubs and workers claim at once, each row goes to exactly one of them, and none waits on
 another's lock. Every other change to a job locks its row first (`FOR UPDATE`), so a
 result, a progress report, a cancel and a reclaim of the same job run one after another.
-Changes that make a job claimable NOTIFY the other hubs in the same transaction.
+Changes that make a job claimable are announced to the other hubs once committed.
 """
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from psycopg_pool import AsyncConnectionPool
 from ..interface import (Batch, BatchSpec, CancelOutcome, FINAL_STATUSES, JOB_STATUSES, Job, JobPage, JobQueue,
                          JobSpec, ProgressOutcome, ResultOutcome, WorkerRow)
 from .connect import LOCK_RECLAIM
-from .peers import CHANNEL_CLAIMABLE, CHANNEL_NEWS, Listener, tagged
+from .peers import Listener, Outbox, changes
 
 JOB_FIELDS = ("id, type, payload, status, priority, cores, claimed_by, claimed_at, lease_until, "
               "attempt_count, max_attempts, progress, result, error, review, label, batch_id, "
@@ -43,15 +43,19 @@ class PgJobQueue(JobQueue):
         self.listener = listener
         self.hub_id = hub_id
 
-    async def _notify(self, conn, claimable: bool) -> None:
+    def _changes(self):
+        return changes(self.pool, self.hub_id)
+
+    @staticmethod
+    def _tell(out: Outbox, claimable: bool) -> None:
         if claimable:
-            await conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL_CLAIMABLE, tagged(self.hub_id)))
-        await conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL_NEWS, tagged(self.hub_id, "jobs")))
+            out.claimable()
+        out.news("jobs")
 
     async def add_jobs(self, jobs: list[JobSpec], *, now: float, batch: BatchSpec | None = None) -> list[int]:
         if not jobs and not batch:
             return []
-        async with self.pool.connection() as conn, conn.transaction():
+        async with self._changes() as (conn, out):
             if batch:
                 await conn.execute("INSERT INTO batches (id, label, spec, created_at) VALUES (%s, %s, %s, %s)",
                                    (batch.id, batch.label, Jsonb(batch.spec), now))
@@ -66,7 +70,7 @@ class PgJobQueue(JobQueue):
                      [j.cores for j in jobs], [j.max_attempts for j in jobs], [j.label for j in jobs],
                      [batch.id if batch else j.batch_id for j in jobs]))
                 ids = sorted(r[0] for r in await cur.fetchall())
-                await self._notify(conn, claimable=True)
+                self._tell(out, claimable=True)
         self.listener.claimable.notify()
         return ids
 
@@ -74,7 +78,7 @@ class PgJobQueue(JobQueue):
                     lease_s: float) -> Job | None:
         if not types:
             return None
-        async with self.pool.connection() as conn, conn.transaction():
+        async with self._changes() as (conn, out):
             cur = conn.cursor(row_factory=dict_row)
             await cur.execute(_CLAIM, {"worker": worker_id, "now": now, "lease": now + lease_s,
                                        "types": list(types), "cores": cores})
@@ -83,7 +87,7 @@ class PgJobQueue(JobQueue):
                 return None
             await conn.execute("INSERT INTO job_attempts (job_id, attempt, worker_id, started_at) "
                                "VALUES (%s, %s, %s, %s)", (job["id"], job["attempt_count"], worker_id, now))
-            await self._notify(conn, claimable=False)
+            self._tell(out, claimable=False)
         return job
 
     async def wait_claimable(self, timeout: float) -> bool:
@@ -109,7 +113,7 @@ class PgJobQueue(JobQueue):
     async def result(self, job_id: int, *, worker_id: str, attempt: int, result: dict | None,
                      error: str | None, now: float, release: bool = False) -> ResultOutcome:
         res = Jsonb(result) if result is not None else None
-        async with self.pool.connection() as conn, conn.transaction():
+        async with self._changes() as (conn, out):
             cur = await conn.execute("SELECT status, claimed_by, attempt_count, max_attempts FROM jobs "
                                      "WHERE id = %s FOR UPDATE", (job_id,))
             job = await cur.fetchone()
@@ -137,14 +141,14 @@ class PgJobQueue(JobQueue):
                                    "error = %s WHERE job_id = %s AND attempt = %s", (now, now, error, job_id, attempt))
                 await conn.execute("UPDATE jobs SET status = 'pending', lease_until = NULL, "
                                    "max_attempts = max_attempts + 1 WHERE id = %s", (job_id,))
-                await self._notify(conn, claimable=True)
+                self._tell(out, claimable=True)
                 outcome: ResultOutcome = "released"
             elif error is None:
                 await conn.execute("UPDATE job_attempts SET ended_at = %s, reported_at = %s, outcome = 'succeeded', "
                                    "result = %s WHERE job_id = %s AND attempt = %s", (now, now, res, job_id, attempt))
                 await conn.execute("UPDATE jobs SET status = 'succeeded', result = %s, error = NULL, "
                                    "finished_at = %s, lease_until = NULL WHERE id = %s", (res, now, job_id))
-                await self._notify(conn, claimable=False)
+                self._tell(out, claimable=False)
                 return "accepted"
             else:
                 await conn.execute("UPDATE job_attempts SET ended_at = %s, reported_at = %s, outcome = 'failed', "
@@ -152,11 +156,11 @@ class PgJobQueue(JobQueue):
                 if job[2] >= job[3]:
                     await conn.execute("UPDATE jobs SET status = 'failed', error = %s, finished_at = %s, "
                                        "lease_until = NULL, review = true WHERE id = %s", (error, now, job_id))
-                    await self._notify(conn, claimable=False)
+                    self._tell(out, claimable=False)
                     return "failed"
                 await conn.execute("UPDATE jobs SET status = 'pending', error = %s, lease_until = NULL WHERE id = %s",
                                    (error, job_id))
-                await self._notify(conn, claimable=True)
+                self._tell(out, claimable=True)
                 outcome = "retry"
         self.listener.claimable.notify()
         return outcome
@@ -165,7 +169,7 @@ class PgJobQueue(JobQueue):
         """One hub at a time (an advisory lock for the transaction); rows a result or a
         progress report holds right now are skipped and looked at next round."""
         changed: list[int] = []
-        async with self.pool.connection() as conn, conn.transaction():
+        async with self._changes() as (conn, out):
             cur = await conn.execute("SELECT pg_try_advisory_xact_lock(%s)", (LOCK_RECLAIM,))
             if not (await cur.fetchone())[0]:
                 return []
@@ -187,13 +191,13 @@ class PgJobQueue(JobQueue):
                     requeued = True
                 changed.append(job_id)
             if changed:
-                await self._notify(conn, claimable=requeued)
+                self._tell(out, claimable=requeued)
         if changed:
             self.listener.claimable.notify()
         return changed
 
     async def cancel(self, job_id: int, now: float) -> CancelOutcome:
-        async with self.pool.connection() as conn, conn.transaction():
+        async with self._changes() as (conn, out):
             cur = await conn.execute("SELECT status FROM jobs WHERE id = %s FOR UPDATE", (job_id,))
             r = await cur.fetchone()
             if r is None:
@@ -202,7 +206,7 @@ class PgJobQueue(JobQueue):
                 return r[0]
             await conn.execute("UPDATE jobs SET status = 'cancelled', finished_at = %s, lease_until = NULL "
                                "WHERE id = %s", (now, job_id))
-            await self._notify(conn, claimable=False)
+            self._tell(out, claimable=False)
             return "cancelled"
 
     async def heartbeat(self, worker_id: str, *, state: dict, now: float, lease_s: float) -> set[int]:

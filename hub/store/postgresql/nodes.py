@@ -4,7 +4,7 @@ from __future__ import annotations
 from psycopg_pool import AsyncConnectionPool
 
 from ..interface import NodeRow, NodeStore, Redeemed, TokenMatch, TokenRow
-from .peers import CHANNEL_NEWS, tagged
+from .peers import changes
 
 _NODE = "SELECT id, name, identity, first_seen, last_seen, latest FROM nodes"
 
@@ -35,9 +35,9 @@ class PgNodeStore(NodeStore):
         return _node(r) if r else None
 
     async def put_token(self, node_id: str, *, token_hash: str, now: float) -> None:
-        async with self.pool.connection() as conn, conn.transaction():
+        async with changes(self.pool, self.hub_id) as (conn, out):
             await conn.execute(_PUT_TOKEN, (node_id, token_hash, now))
-            await conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL_NEWS, tagged(self.hub_id, "tokens")))
+            out.news("tokens")
 
     async def token_node(self, token_hash: str) -> TokenMatch | None:
         async with self.pool.connection() as conn:
@@ -58,11 +58,11 @@ class PgNodeStore(NodeStore):
 
     async def revoke_token(self, node_id: str, now: float) -> bool:
         """Other hubs hear of it (CHANNEL_NEWS) and drop the token from their caches."""
-        async with self.pool.connection() as conn, conn.transaction():
+        async with changes(self.pool, self.hub_id) as (conn, out):
             cur = await conn.execute("UPDATE tokens SET revoked_at = %s WHERE node_id = %s AND revoked_at IS NULL",
                                      (now, node_id))
             if cur.rowcount:
-                await conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL_NEWS, tagged(self.hub_id, "tokens")))
+                out.news("tokens")
             return cur.rowcount > 0
 
     async def put_join_code(self, code_hash: str, *, now: float, expires_at: float) -> None:

@@ -9,7 +9,12 @@ Three channels, each payload starting with the sending hub's id so a hub skips i
 - `forge_news`: "jobs" (a claim, result or cancel changed per-node job counts) or "tokens"
   (a token was replaced or revoked: drop cached ones).
 
-NOTIFY is transactional: a hub hears of a change only once it is committed. The listener
+Notifications go out right after the commit of what they announce (`changes()`), not inside
+its transaction: PostgreSQL serialises the commits of transactions that NOTIFY (a lock held
+through the WAL flush), which held one hub to about one commit per disk flush. Sent after
+the commit, a hub never hears of a change before it is visible; a hub that dies between
+the two leaves its last change unannounced, which the others pick up on their next look
+(claimers look again every few seconds; the next push of that node is announced). The listener
 holds one connection of its own; when that drops (the database restarted) it reconnects
 with backoff, and since notifications sent meanwhile are lost it then reports everything
 as changed and re-reads the nodes seen since it lost the connection.
@@ -17,8 +22,10 @@ as changed and re-reads the nodes seen since it lost the connection.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
+from typing import AsyncIterator
 
 import msgspec
 import psycopg
@@ -59,6 +66,44 @@ def push_payload(hub_id: str, p: Push) -> str:
 
 def tagged(hub_id: str, what: str = "") -> str:
     return hub_id + _SEP + what
+
+
+class Outbox:
+    """The notifications a transaction will send once it has committed."""
+
+    def __init__(self, hub_id: str) -> None:
+        self.hub_id = hub_id
+        self.channels: list[str] = []
+        self.payloads: list[str] = []
+
+    def claimable(self) -> None:
+        self._add(CHANNEL_CLAIMABLE, tagged(self.hub_id))
+
+    def news(self, what: str) -> None:
+        self._add(CHANNEL_NEWS, tagged(self.hub_id, what))
+
+    def push(self, p: Push) -> None:
+        self._add(CHANNEL_PUSH, push_payload(self.hub_id, p))
+
+    def _add(self, channel: str, payload: str) -> None:
+        self.channels.append(channel)
+        self.payloads.append(payload)
+
+
+@contextlib.asynccontextmanager
+async def changes(pool: AsyncConnectionPool, hub_id: str) -> AsyncIterator[tuple[psycopg.AsyncConnection, Outbox]]:
+    """A transaction on a pooled connection; what it put in the outbox is sent (in one
+    statement) after it commits, and not at all if it rolls back."""
+    async with pool.connection() as conn:
+        out = Outbox(hub_id)
+        async with conn.transaction():
+            yield conn, out
+        if out.channels:
+            try:
+                await conn.execute("SELECT pg_notify(c, p) FROM unnest(%s::text[], %s::text[]) AS u (c, p)",
+                                   (out.channels, out.payloads))
+            except psycopg.Error as e:  # committed all the same; the others see it on their next look
+                log.warning("could not tell the other hubs (%s)", e)
 
 
 class Listener:

@@ -1,7 +1,7 @@
 """Samples and their tiers on PostgreSQL.
 
-Dedupe is the primary key with `ON CONFLICT DO NOTHING`; a push's samples go in as one
-`INSERT … SELECT FROM unnest(…)`. Rollups average in SQL: a recursive walk of each
+Dedupe is the primary key with `ON CONFLICT DO NOTHING`; a batch of pushes goes in as one
+`INSERT … SELECT FROM unnest(…)` per table. Rollups average in SQL: a recursive walk of each
 sample's jsonb yields (path, leaf) rows, grouped per bucket and path; Python only puts the
 means back into the shape of the bucket's latest sample. Rollups and the retention prune
 take an advisory lock, so with several hubs on one database one of them does each round,
@@ -9,22 +9,27 @@ and when that hub dies its session (and lock) goes with it and another takes ove
 """
 from __future__ import annotations
 
+import asyncio
+from dataclasses import dataclass
+
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
 from ..interface import IngestResult, Push, Resolution, Retention, SampleStore
 from .averaging import bucket_average
 from .connect import LOCK_PRUNE, LOCK_ROLLUP
-from .peers import CHANNEL_PUSH, push_payload
+from .peers import changes
 
 MINUTE_MS = 60_000
 HOUR_MS = 3_600_000
 ROLLUP_CHUNK = 200
+MAX_BATCH = 256  # pushes per group commit
 TABLES = {"1s": "samples", "1m": "samples_1m", "1h": "samples_1h"}
 
 _NODE_UPSERT = """
 INSERT INTO nodes (id, name, identity, first_seen, last_seen, latest)
-VALUES (%(id)s, %(id)s, %(identity)s, %(now)s, %(now)s, %(latest)s)
+SELECT i, i, d, f, l, s FROM unnest(%s::text[], %s::jsonb[], %s::float8[], %s::float8[], %s::jsonb[])
+  AS u (i, d, f, l, s)
 ON CONFLICT (id) DO UPDATE SET
   identity = CASE WHEN excluded.identity = '{}'::jsonb THEN nodes.identity ELSE excluded.identity END,
   last_seen = excluded.last_seen,
@@ -33,11 +38,11 @@ ON CONFLICT (id) DO UPDATE SET
     WHEN nodes.latest IS NULL THEN excluded.latest
     WHEN (excluded.latest->>'ts')::float8 >= (nodes.latest->>'ts')::float8 THEN excluded.latest
     ELSE nodes.latest END
-RETURNING (xmax = 0) AS inserted"""
+RETURNING id, (xmax = 0) AS inserted"""
 
 _QUEUE = """
 INSERT INTO rollup_queue (tier, node_id, bucket_ms)
-SELECT %s, %s, b FROM unnest(%s::bigint[]) AS b
+SELECT %s, n, b FROM unnest(%s::text[], %s::bigint[]) AS u (n, b)
 ON CONFLICT (tier, node_id, bucket_ms) DO UPDATE SET gen = rollup_queue.gen + 1"""
 
 # One row per (bucket, leaf path): the mean of the numbers found there, or for strings and
@@ -78,44 +83,107 @@ def ts_ms(ts: float) -> int:
     return int(round(float(ts) * 1000))
 
 
+@dataclass
+class _NodeUpdate:
+    """What a batch's pushes do to one node row, merged as if applied one after another."""
+    identity: dict
+    first_now: float
+    last_now: float
+    latest: dict | None = None
+    latest_ms: int = -1
+
+
 class PgSampleStore(SampleStore):
+    """Concurrent pushes share one transaction (group commit: while one batch commits, the
+    next queues up), written with one statement per table however many pushes it holds."""
+
     def __init__(self, pool: AsyncConnectionPool, hub_id: str):
         self.pool = pool
         self.hub_id = hub_id
+        self._queue: list[tuple[Push, asyncio.Future]] = []
+        self._drainer: asyncio.Task | None = None
 
     async def ingest(self, push: Push) -> IngestResult:
-        return (await self.ingest_many([push]))[0]
+        fut = asyncio.get_running_loop().create_future()
+        self._queue.append((push, fut))
+        if self._drainer is None:
+            self._drainer = asyncio.create_task(self._drain())
+        return await fut
+
+    async def _drain(self) -> None:
+        try:
+            while self._queue:
+                batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
+                try:
+                    results = await self.ingest_many([p for p, _ in batch])
+                except Exception as e:  # noqa: BLE001 - every waiting push gets the error
+                    for _, fut in batch:
+                        if not fut.done():
+                            fut.set_exception(e)
+                    continue
+                for (_, fut), res in zip(batch, results):
+                    if not fut.done():
+                        fut.set_result(res)
+        finally:
+            self._drainer = None
+
+    async def close(self) -> None:
+        """Let the pushes already queued finish."""
+        if self._drainer is not None:
+            await asyncio.shield(self._drainer)
 
     async def ingest_many(self, pushes: list[Push]) -> list[IngestResult]:
-        """One transaction; node rows are touched in id order so that two hubs committing
-        overlapping batches cannot deadlock. Each push is announced to the other hubs
-        (NOTIFY is sent at commit, so they never hear of a push that was rolled back)."""
-        order = sorted(range(len(pushes)), key=lambda i: pushes[i].node_id)
-        results: list[IngestResult | None] = [None] * len(pushes)
-        async with self.pool.connection() as conn, conn.transaction():
-            for i in order:
-                results[i] = await self._ingest(conn, pushes[i])
-        return results  # type: ignore[return-value]
-
-    async def _ingest(self, conn, p: Push) -> IngestResult:
-        stamps = [ts_ms(s["ts"]) for s in p.samples]
-        accepted = 0
-        latest = None
-        if p.samples:
-            cur = await conn.execute(
-                "INSERT INTO samples (node_id, ts_ms, data) SELECT %s, t, d "
-                "FROM unnest(%s::bigint[], %s::jsonb[]) AS u (t, d) ON CONFLICT DO NOTHING",
-                (p.node_id, stamps, [Jsonb(s) for s in p.samples]))
-            accepted = cur.rowcount
-            latest = p.samples[max(range(len(stamps)), key=stamps.__getitem__)]
-        cur = await conn.execute(_NODE_UPSERT, {"id": p.node_id, "identity": Jsonb(p.identity or {}),
-                                                "now": p.now, "latest": Jsonb(latest) if latest else None})
-        (inserted,) = await cur.fetchone()
-        if stamps:
-            minutes = sorted({t // MINUTE_MS * MINUTE_MS for t in stamps})
-            await conn.execute(_QUEUE, ("1m", p.node_id, minutes))
-        await conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL_PUSH, push_payload(self.hub_id, p)))
-        return IngestResult(accepted=accepted, duplicate=len(stamps) - accepted, new_node=bool(inserted))
+        """One transaction for all the pushes, rows in key order (two hubs committing
+        overlapping batches then cannot deadlock). A sample stored twice in the batch counts
+        for the first push that has it, as if the pushes were stored one by one."""
+        keys = [[(p.node_id, ts_ms(s["ts"])) for s in p.samples] for p in pushes]
+        first: dict[tuple[str, int], dict] = {}
+        for p, ks in zip(pushes, keys):
+            for k, sample in zip(ks, p.samples):
+                first.setdefault(k, sample)
+        rows = sorted(first.items())
+        nodes: dict[str, _NodeUpdate] = {}
+        for p, ks in zip(pushes, keys):
+            u = nodes.get(p.node_id)
+            if u is None:
+                u = nodes[p.node_id] = _NodeUpdate(identity=p.identity or {}, first_now=p.now, last_now=p.now)
+            elif p.identity:
+                u.identity = p.identity
+            u.last_now = p.now
+            if ks:
+                i = max(range(len(ks)), key=lambda j: ks[j][1])
+                if ks[i][1] >= u.latest_ms:
+                    u.latest, u.latest_ms = p.samples[i], ks[i][1]
+        minutes = sorted({(n, t // MINUTE_MS * MINUTE_MS) for ks in keys for n, t in ks})
+        ids = sorted(nodes)
+        async with changes(self.pool, self.hub_id) as (conn, out):
+            inserted: set[tuple[str, int]] = set()
+            if rows:
+                cur = await conn.execute(
+                    "INSERT INTO samples (node_id, ts_ms, data) SELECT * FROM unnest(%s::text[], %s::bigint[], "
+                    "%s::jsonb[]) ON CONFLICT DO NOTHING RETURNING node_id, ts_ms",
+                    ([k[0] for k, _ in rows], [k[1] for k, _ in rows], [Jsonb(s) for _, s in rows]))
+                inserted = {(r[0], r[1]) for r in await cur.fetchall()}
+            cur = await conn.execute(_NODE_UPSERT, (
+                ids, [Jsonb(nodes[i].identity) for i in ids], [nodes[i].first_now for i in ids],
+                [nodes[i].last_now for i in ids],
+                [Jsonb(nodes[i].latest) if nodes[i].latest is not None else None for i in ids]))
+            created = {r[0] for r in await cur.fetchall() if r[1]}
+            if minutes:
+                await conn.execute(_QUEUE, ("1m", [m[0] for m in minutes], [m[1] for m in minutes]))
+            for p in pushes:
+                out.push(p)
+        results = []
+        for p, ks in zip(pushes, keys):
+            accepted = 0
+            for k in ks:
+                if k in inserted:
+                    inserted.discard(k)
+                    accepted += 1
+            results.append(IngestResult(accepted=accepted, duplicate=len(ks) - accepted,
+                                        new_node=p.node_id in created))
+            created.discard(p.node_id)
+        return results
 
     async def series(self, node_id: str, *, resolution: Resolution, points: int,
                      since: float | None = None, until: float | None = None) -> list[dict]:

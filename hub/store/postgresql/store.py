@@ -30,6 +30,7 @@ class PostgresStore(Store):
         return await self.listener.news(timeout)
 
     async def close(self) -> None:
+        await self.samples.close()
         await self.listener.close()
         await self.pool.close()
 
