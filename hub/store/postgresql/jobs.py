@@ -63,8 +63,8 @@ class PgJobQueue(JobQueue):
             if jobs:
                 cur = await conn.execute(
                     "INSERT INTO jobs (type, payload, priority, cores, max_attempts, label, batch_id, created_at) "
-                    "SELECT t, p, pr, c, m, l, b, %s FROM unnest(%s::text[], %s::jsonb[], %s::int[], %s::int[], "
-                    "%s::int[], %s::text[], %s::text[]) WITH ORDINALITY AS u (t, p, pr, c, m, l, b, o) "
+                    "SELECT t, p, pr, c, m, l, b, %s FROM unnest(%b::text[], %b::jsonb[], %b::int[], %b::int[], "
+                    "%b::int[], %b::text[], %b::text[]) WITH ORDINALITY AS u (t, p, pr, c, m, l, b, o) "
                     "ORDER BY o RETURNING id",
                     (now, [j.type for j in jobs], [Jsonb(j.payload) for j in jobs], [j.priority for j in jobs],
                      [j.cores for j in jobs], [j.max_attempts for j in jobs], [j.label for j in jobs],

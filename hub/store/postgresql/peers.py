@@ -100,7 +100,7 @@ async def changes(pool: AsyncConnectionPool, hub_id: str) -> AsyncIterator[tuple
             yield conn, out
         if out.channels:
             try:
-                await conn.execute("SELECT pg_notify(c, p) FROM unnest(%s::text[], %s::text[]) AS u (c, p)",
+                await conn.execute("SELECT pg_notify(c, p) FROM unnest(%b::text[], %b::text[]) AS u (c, p)",
                                    (out.channels, out.payloads))
             except psycopg.Error as e:  # committed all the same; the others see it on their next look
                 log.warning("could not tell the other hubs (%s)", e)

@@ -24,11 +24,13 @@ MINUTE_MS = 60_000
 HOUR_MS = 3_600_000
 ROLLUP_CHUNK = 200
 MAX_BATCH = 256  # pushes per group commit
+MAX_DRAINERS = 3  # group commits in flight at once
+OVERLAP_AT = 16  # queued pushes that start another one while the first is busy
 TABLES = {"1s": "samples", "1m": "samples_1m", "1h": "samples_1h"}
 
 _NODE_UPSERT = """
 INSERT INTO nodes (id, name, identity, first_seen, last_seen, latest)
-SELECT i, i, d, f, l, s FROM unnest(%s::text[], %s::jsonb[], %s::float8[], %s::float8[], %s::jsonb[])
+SELECT i, i, d, f, l, s FROM unnest(%b::text[], %b::jsonb[], %b::float8[], %b::float8[], %b::jsonb[])
   AS u (i, d, f, l, s)
 ON CONFLICT (id) DO UPDATE SET
   identity = CASE WHEN excluded.identity = '{}'::jsonb THEN nodes.identity ELSE excluded.identity END,
@@ -101,13 +103,15 @@ class PgSampleStore(SampleStore):
         self.pool = pool
         self.hub_id = hub_id
         self._queue: list[tuple[Push, asyncio.Future]] = []
-        self._drainer: asyncio.Task | None = None
+        self._drainers: set[asyncio.Task] = set()
 
     async def ingest(self, push: Push) -> IngestResult:
         fut = asyncio.get_running_loop().create_future()
         self._queue.append((push, fut))
-        if self._drainer is None:
-            self._drainer = asyncio.create_task(self._drain())
+        # One batch at a time while they keep up; under load a few overlap, so that one
+        # batch's statements run while another waits for its commit to reach the disk.
+        if not self._drainers or (len(self._drainers) < MAX_DRAINERS and len(self._queue) >= OVERLAP_AT):
+            self._drainers.add(asyncio.create_task(self._drain()))
         return await fut
 
     async def _drain(self) -> None:
@@ -125,12 +129,14 @@ class PgSampleStore(SampleStore):
                     if not fut.done():
                         fut.set_result(res)
         finally:
-            self._drainer = None
+            # Leave the set in the same step that found the queue empty: a done-callback
+            # would run a step later, after a push that came in between found us "running".
+            self._drainers.discard(asyncio.current_task())
 
     async def close(self) -> None:
         """Let the pushes already queued finish."""
-        if self._drainer is not None:
-            await asyncio.shield(self._drainer)
+        while self._drainers:
+            await asyncio.shield(asyncio.gather(*self._drainers, return_exceptions=True))
 
     async def ingest_many(self, pushes: list[Push]) -> list[IngestResult]:
         """One transaction for all the pushes, rows in key order (two hubs committing
@@ -160,8 +166,8 @@ class PgSampleStore(SampleStore):
             inserted: set[tuple[str, int]] = set()
             if rows:
                 cur = await conn.execute(
-                    "INSERT INTO samples (node_id, ts_ms, data) SELECT * FROM unnest(%s::text[], %s::bigint[], "
-                    "%s::jsonb[]) ON CONFLICT DO NOTHING RETURNING node_id, ts_ms",
+                    "INSERT INTO samples (node_id, ts_ms, data) SELECT * FROM unnest(%b::text[], %b::bigint[], "
+                    "%b::jsonb[]) ON CONFLICT DO NOTHING RETURNING node_id, ts_ms",
                     ([k[0] for k, _ in rows], [k[1] for k, _ in rows], [Jsonb(s) for _, s in rows]))
                 inserted = {(r[0], r[1]) for r in await cur.fetchall()}
             cur = await conn.execute(_NODE_UPSERT, (
@@ -238,7 +244,7 @@ class PgSampleStore(SampleStore):
                 if rows:
                     await conn.execute(
                         f"INSERT INTO {target} (node_id, ts_ms, n, data) "
-                        "SELECT * FROM unnest(%s::text[], %s::bigint[], %s::int[], %s::jsonb[]) "
+                        "SELECT * FROM unnest(%b::text[], %b::bigint[], %b::int[], %b::jsonb[]) "
                         "ON CONFLICT (node_id, ts_ms) DO UPDATE SET n = excluded.n, data = excluded.data",
                         ([r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows],
                          [Jsonb(r[3]) for r in rows]))
