@@ -64,6 +64,9 @@ def test_every_hub_shows_every_node_within_two_seconds(live_hub, pg_url):
     assert node["status"] == "online" and node["cpu"] is not None
     st, snap = http("GET", b.url + "/api/nodes/a1/snapshot?points=5")
     assert st == 200 and snap["samples"], snap
+    with urllib.request.urlopen(a.url + "/metrics", timeout=10) as r:
+        metrics = r.read().decode()
+    assert all(f'forge_node_up{{node="{n}"}} 1' in metrics for n in on_a + on_b), metrics
 
 
 @pytest.mark.slow
