@@ -5,10 +5,14 @@ told us about (`Store.peer_news`), so every hub's fleet view and streams show ev
 """
 from __future__ import annotations
 
+import time
+
 from .events import encode
 from .fleet import NodeState
 from .state import HubState
 from .store import PeerNews
+
+WATCH_ANNOUNCE_S = 5.0  # how often a hub says which nodes its dashboards follow live
 
 
 def show_push(hub: HubState, node_id: str, identity: dict, samples: list[dict], now: float) -> NodeState:
@@ -32,3 +36,6 @@ def show_peer_news(hub: HubState, news: PeerNews) -> None:
         hub.events.jobs_dirty = True
     if news.tokens_changed:
         hub.tokens.forget_all()
+    until = time.monotonic() + WATCH_ANNOUNCE_S * 2.5
+    for node_id in news.watched:
+        hub.events.watched_elsewhere[node_id] = until

@@ -8,7 +8,7 @@ import time
 from typing import Awaitable, Callable
 
 from .events import encode
-from .live import show_peer_news
+from .live import WATCH_ANNOUNCE_S, show_peer_news
 from .state import HubState
 from .store import Retention
 
@@ -90,6 +90,15 @@ def peer_news(hub: HubState) -> Callable[[], Awaitable[None]]:
     return step
 
 
+def announce_watching(hub: HubState) -> Callable[[], Awaitable[None]]:
+    """Tell the other hubs which nodes dashboards here follow live (a no-op on SQLite)."""
+    async def step() -> None:
+        watched = sorted(n for n, subs in hub.events.nodes.items() if subs)
+        if watched:
+            await hub.store.announce_watching(watched)
+    return step
+
+
 def maintain(hub: HubState) -> Callable[[], Awaitable[None]]:
     async def step() -> None:
         await hub.store.maintain(time.time())
@@ -106,4 +115,5 @@ def all_tasks(hub: HubState) -> list[tuple[str, float, Callable[[], Awaitable[No
         ("reclaim", c.reclaim_interval_s, reclaim(hub)),
         ("store-maintenance", c.checkpoint_interval_s, maintain(hub)),
         ("peer-news", c.peer_interval_s / 10, peer_news(hub)),
+        ("announce-watching", WATCH_ANNOUNCE_S, announce_watching(hub)),
     ]

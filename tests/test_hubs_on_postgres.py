@@ -92,6 +92,25 @@ def test_jobs_over_workers_on_two_hubs_are_each_done_exactly_once(live_hub, pg_u
     assert by_worker["w1"] + by_worker["w2"] > 0 and by_worker["w3"] + by_worker["w4"] > 0, by_worker
 
 
+def test_a_node_followed_live_on_one_hub_is_asked_for_live_samples_by_the_other(live_hub, pg_url):
+    a, b = two_hubs(live_hub, pg_url)
+    token = a.token("direct")
+
+    def push() -> bool:
+        st, res = http("POST", a.url + "/api/ingest/direct", {"samples": [{"ts": time.time(), "cpu": {"percent": 1}}]},
+                       token=token)
+        assert st == 200, res
+        return res["live"]
+    assert push() is False
+    wait_until(lambda: "direct" in b.fleet(), 5, what="the node on hub B")
+    follow = urllib.request.urlopen(b.url + "/api/nodes/direct/events", timeout=30)  # a dashboard on B
+    try:
+        follow.readline()
+        wait_until(push, 15, interval=0.5, what="hub A to tell the agent someone follows it live")
+    finally:
+        follow.close()
+
+
 def test_sigkill_of_one_hub_loses_no_acknowledged_sample_and_no_job(live_hub, pg_url):
     env = {**QUEUE_ENV, "FORGE_HUB_LEASE_S": "3"}
     a, b = two_hubs(live_hub, pg_url, env=env)

@@ -91,6 +91,14 @@ async def test_job_and_token_changes_are_news_on_the_other_store(two):
     await news_until(b, lambda _, n: n.tokens_changed)
 
 
+async def test_nodes_watched_through_one_store_are_news_on_the_other(two):
+    a, b = two
+    await a.announce_watching(["n1", "n2"])
+    await a.announce_watching([f"node-{i:04d}" for i in range(1000)])  # more than one notification holds
+    _, news = await news_until(b, lambda _, n: len(n.watched) >= 1002 or False)
+    assert {"n1", "n2", "node-0000", "node-0999"} <= news.watched
+
+
 async def test_background_work_runs_on_one_store_at_a_time_and_moves_on_when_its_holder_dies(pg_url, two):
     a, b = two
     minute = (time.time() // 60 - 3) * 60

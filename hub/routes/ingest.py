@@ -69,4 +69,4 @@ async def ingest(request: web.Request) -> web.Response:
     res = await hub.samples.ingest(Push(node_id=node_id, identity=identity, samples=samples, now=now))
     show_push(hub, node_id, identity, samples, now)
     return web.json_response({"accepted": res.accepted, "duplicate": res.duplicate,
-                              "live": hub.events.watched(node_id)})
+                              "live": hub.events.live(node_id)})

@@ -140,6 +140,7 @@ class PeerNews:
     pushes: list[Push] = field(default_factory=list)
     jobs_changed: bool = False
     tokens_changed: bool = False
+    watched: set[str] = field(default_factory=set)  # nodes someone follows live on another hub
 
 
 @dataclass
@@ -329,6 +330,10 @@ class Store(ABC):
         return it. A backend only one hub can open (SQLite) has none: it just waits."""
         await asyncio.sleep(timeout)
         return PeerNews()
+
+    async def announce_watching(self, node_ids: list[str]) -> None:
+        """Tell the other hubs on the same store that dashboards here follow these nodes
+        live, so the hub their agents push to asks them for samples every second."""
 
     @abstractmethod
     async def close(self) -> None:

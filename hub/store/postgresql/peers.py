@@ -6,8 +6,9 @@ Three channels, each payload starting with the sending hub's id so a hub skips i
 - `forge_push`: a push was stored: node, identity, time and its samples (or only the node
   when the samples do not fit NOTIFY's 8000-byte payload; the receiver then reads them), so
   every hub's fleet view, SSE streams and sparklines show every node.
-- `forge_news`: "jobs" (a claim, result or cancel changed per-node job counts) or "tokens"
-  (a token was replaced or revoked: drop cached ones).
+- `forge_news`: "jobs" (a claim, result or cancel changed per-node job counts), "tokens"
+  (a token was replaced or revoked: drop cached ones) or "watch:a,b" (dashboards on the
+  sender follow these nodes live).
 
 Notifications go out right after the commit of what they announce (`changes()`), not inside
 its transaction: PostgreSQL serialises the commits of transactions that NOTIFY (a lock held
@@ -117,6 +118,7 @@ class Listener:
         self._reread: set[str] = set()  # nodes whose samples did not fit a notification
         self._jobs = False
         self._tokens = False
+        self._watched: set[str] = set()
         self._lost_since: float | None = None  # the connection dropped then, and is not back
         self._gap_since: float | None = None  # back, but what was sent since then was missed
         self._conn: psycopg.AsyncConnection | None = None
@@ -198,15 +200,18 @@ class Listener:
                 self._jobs = True
             elif what == "tokens":
                 self._tokens = True
+            elif what.startswith("watch:"):
+                self._watched.update(n for n in what[6:].split(",") if n)
             self._news.notify()
 
     async def news(self, timeout: float) -> PeerNews:
-        if not (self._pushes or self._reread or self._jobs or self._tokens or self._gap_since):
+        if not (self._pushes or self._reread or self._jobs or self._tokens or self._watched or self._gap_since):
             await self._news.wait(timeout)
         pushes, self._pushes = self._pushes, []
         reread, self._reread = self._reread, set()
         jobs, tokens = self._jobs, self._tokens
         self._jobs = self._tokens = False
+        watched, self._watched = self._watched, set()
         try:
             if self._gap_since is not None:
                 reread |= await self._nodes_since(self._gap_since - 5)
@@ -219,7 +224,7 @@ class Listener:
             self._reread |= reread  # the database is away: read them once it is back
             log.warning("could not read other hubs' nodes (%s); trying again", e)
             await asyncio.sleep(timeout)
-        return PeerNews(pushes=pushes, jobs_changed=jobs, tokens_changed=tokens)
+        return PeerNews(pushes=pushes, jobs_changed=jobs, tokens_changed=tokens, watched=watched)
 
     async def _nodes_since(self, since: float) -> set[str]:
         async with self.pool.connection() as conn:

@@ -9,7 +9,7 @@ from psycopg_pool import AsyncConnectionPool
 from ..interface import MaintenanceReport, PeerNews, Store
 from .jobs import PgJobQueue
 from .nodes import PgNodeStore
-from .peers import Listener
+from .peers import CHANNEL_NEWS, PAYLOAD_MAX, Listener, tagged
 from .samples import PgSampleStore
 
 
@@ -28,6 +28,21 @@ class PostgresStore(Store):
 
     async def peer_news(self, timeout: float) -> PeerNews:
         return await self.listener.news(timeout)
+
+    async def announce_watching(self, node_ids: list[str]) -> None:
+        """In notifications of at most PAYLOAD_MAX bytes each."""
+        chunks, current = [], ""
+        for node_id in node_ids:
+            if current and len(current) + len(node_id) + 1 > PAYLOAD_MAX - 40:
+                chunks.append(current)
+                current = ""
+            current = f"{current},{node_id}" if current else node_id
+        if current:
+            chunks.append(current)
+        if chunks:
+            async with self.pool.connection() as conn:
+                await conn.execute("SELECT pg_notify(%s, p) FROM unnest(%b::text[]) AS p",
+                                   (CHANNEL_NEWS, [tagged(self.hub_id, "watch:" + c) for c in chunks]))
 
     async def close(self) -> None:
         await self.samples.close()
