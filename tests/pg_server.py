@@ -74,8 +74,17 @@ def shared() -> PostgresServer:
             sock.bind(("127.0.0.1", 0))
             port = sock.getsockname()[1]
         _shared = PostgresServer(port)
-        atexit.register(_shared.destroy)
+        atexit.register(stop_shared)
     return _shared
+
+
+def stop_shared() -> None:
+    """Remove the session's cluster (conftest calls it at the end of the session; atexit is
+    the fallback for a session that ends otherwise)."""
+    global _shared
+    if _shared is not None:
+        _shared.destroy()
+        _shared = None
 
 
 def with_database(url: str, db: str) -> str:
