@@ -1,6 +1,7 @@
 """Hub ingest under a simulated fleet: a real `forge hub` process on loopback.
 
     python bench/ingest_bench.py --nodes 500 --known 10000 --seconds 60 --repeat 3
+    python bench/ingest_bench.py --postgres postgresql://postgres@127.0.0.1:5432/postgres ...
 
 Per run: (1) `--nodes` nodes push 5 one-second samples every 5 s (the agent's rhythm):
 push latency p50/p95 and the hub's CPU share of one core; (2) paced: wrk (Debian's, C, so
@@ -17,11 +18,14 @@ Without wrk, a Python client does the saturation run (slower: it shares the CPU)
 nodes: with the 5 stock alert rules (a fresh hub's), with no rule at all (deleted), and
 with the stock rules again, each with the hub's CPU share; saturation is skipped.
 Medians over runs at the end. Bounded: loopback only, fixed durations, temp data folder.
+With `--postgres SERVER_URL` the hub's store is a fresh database on that PostgreSQL server
+(created per run, dropped after) instead of SQLite in the temp folder.
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -32,6 +36,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from typing import Iterator
 
 import aiohttp
 import psutil
@@ -54,11 +59,11 @@ def fake_sample(ts: float, cores: int = 8) -> dict:
             "net": {"rx_bps": 1e4, "tx_bps": 2e4}, "load": [1.0, 1.0, 1.0], "uptime_s": 1e5, "battery": None}
 
 
-def start_hub(tmp: str, port: int) -> subprocess.Popen:
+def start_hub(tmp: str, port: int, store: str | None = None) -> subprocess.Popen:
     env = dict(os.environ, ADMIN_SECRET=ADMIN)
     p = subprocess.Popen([sys.executable, "-P", "-m", "forge_desktop.cli", "hub", "--host", "127.0.0.1",
-                          "--port", str(port), "--data-dir", tmp], env=env, stdout=subprocess.DEVNULL,
-                         stderr=subprocess.DEVNULL)
+                          "--port", str(port), "--data-dir", tmp, *(["--store", store] if store else [])],
+                         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 20
     while time.time() < deadline:
         try:
@@ -228,10 +233,30 @@ async def alerts_run(known: int, seconds: float, paced_rate: float) -> dict:
                 proc.kill()
 
 
-async def one_run(nodes: int, known: int, seconds: float, paced_rate: float) -> dict:
-    with tempfile.TemporaryDirectory() as tmp:
+@contextlib.contextmanager
+def postgres_database(server_url: str | None) -> Iterator[str | None]:
+    """A fresh database on the server for one run (None: the hub uses SQLite)."""
+    if not server_url:
+        yield None
+        return
+    import uuid
+    from urllib.parse import urlsplit, urlunsplit
+
+    import psycopg
+    name = f"forge_bench_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(server_url, autocommit=True) as c:
+        c.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield urlunsplit(urlsplit(server_url)._replace(path="/" + name))
+    finally:
+        with psycopg.connect(server_url, autocommit=True) as c:
+            c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+async def one_run(nodes: int, known: int, seconds: float, paced_rate: float, postgres: str | None = None) -> dict:
+    with tempfile.TemporaryDirectory() as tmp, postgres_database(postgres) as store:
         port = free_port()
-        proc = start_hub(tmp, port)
+        proc = start_hub(tmp, port, store)
         url = f"http://127.0.0.1:{port}"
         hub = psutil.Process(proc.pid)
         try:
@@ -261,13 +286,15 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--alerts-compare", action="store_true",
                     help="paced phase with the stock alert rules, without rules, and with them again")
+    ap.add_argument("--postgres", metavar="SERVER_URL",
+                    help="store on PostgreSQL: a fresh database per run on this server (its user needs CREATEDB)")
     a = ap.parse_args()
     if a.alerts_compare and not shutil.which("wrk"):
         raise SystemExit("--alerts-compare needs wrk (apt install wrk)")
     runs = []
     for i in range(a.repeat):
         r = asyncio.run(alerts_run(a.known, a.seconds, a.paced_rate) if a.alerts_compare
-                        else one_run(a.nodes, a.known, a.seconds, a.paced_rate))
+                        else one_run(a.nodes, a.known, a.seconds, a.paced_rate, a.postgres))
         runs.append(r)
         print(f"run {i + 1}: " + "  ".join(f"{k}={v:.1f}" if isinstance(v, float) else f"{k}={v}"
                                             for k, v in r.items()), flush=True)

@@ -83,9 +83,9 @@ def build_parser() -> argparse.ArgumentParser:
     hub.add_argument("--host", default="0.0.0.0")
     hub.add_argument("--port", type=int, default=3000)
     hub.add_argument("--data-dir", type=Path, default=None, help="default: the platform data folder")
-    hub.add_argument("--store", metavar="URL", default=None,
-                     help="where the data lives: sqlite:////path/forge.db (default: forge.db in the data "
-                          "folder) or postgresql://… where that backend is installed")
+    hub.add_argument("--store", default=None, metavar="URL",
+                     help="where the hub keeps its data: sqlite:////path/forge.db (default: forge.db in the data "
+                          "folder) or postgresql://user:pass@host:port/db, which several hubs may share")
     hub.add_argument("--viewer-token", default=os.environ.get("FORGE_VIEWER_TOKEN", ""),
                      help="require this token for the dashboard and fleet API")
     hub.add_argument("--downloads", type=Path, default=None,
@@ -271,6 +271,12 @@ def _kept_env(names: tuple[str, ...], prefixes: tuple[str, ...] = ()) -> dict[st
     if env.get("FORGE_DATA_DIR"):
         env["FORGE_DATA_DIR"] = str(Path(env["FORGE_DATA_DIR"]).expanduser().resolve())
     return env
+def _store_place(url: str) -> str:
+    """scheme://host:port/path of a store URL, without user, password or options."""
+    from urllib.parse import urlsplit
+    p = urlsplit(url)
+    host = f"{p.hostname}:{p.port}" if p.port else (p.hostname or "")
+    return f"{p.scheme}://{host}{p.path}"
 
 
 def cmd_hub(args: argparse.Namespace) -> int:
@@ -287,8 +293,14 @@ def cmd_hub(args: argparse.Namespace) -> int:
     cfg, created = hub_config_from_args(args)
     if created:
         print(f"admin secret (saved to {Path(cfg.data_dir) / 'admin_secret'}, shown once):\n  {cfg.admin_secret}")
-    print(f"forge hub {__version__}: data in {cfg.data_dir}", flush=True)
-    serve(cfg, announce=lambda line: print(line, flush=True))
+    from hub.store import StoreUrlError
+    where = _store_place(cfg.store_url) if cfg.store_url else cfg.data_dir
+    print(f"forge hub {__version__}: data in {where}", flush=True)
+    try:
+        serve(cfg, announce=lambda line: print(line, flush=True))
+    except StoreUrlError as e:
+        print(f"forge hub: {e}", file=sys.stderr)
+        return 1
     return 0
 
 

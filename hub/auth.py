@@ -73,6 +73,10 @@ class TokenCache:
         self._cache: dict[str, tuple[str, float]] = {}
         self._used: dict[str, float] = {}  # node id -> last use not yet written (see flush_use)
 
+    def forget_all(self) -> None:
+        """Another hub on the same store replaced or revoked a token."""
+        self._cache.clear()
+
     def forget_node(self, node_id: str) -> None:
         for h, (n, _) in list(self._cache.items()):
             if n == node_id:

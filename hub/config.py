@@ -14,7 +14,8 @@ def _setting(default, help: str):
 class HubConfig:
     data_dir: Path = _setting(Path("."), "Folder for the SQLite database and the admin secret.")
     store_url: str = _setting("", "Where the hub keeps its data: `sqlite:///relative.db` or "
-                                  "`sqlite:////absolute/forge.db`; empty means forge.db in data_dir.")
+                                  "`sqlite:////absolute/forge.db`; empty means forge.db in data_dir; or "
+                                  "`postgresql://user:pass@host:port/db`, which several hubs may share.")
     host: str = _setting("0.0.0.0", "Address to listen on.")
     port: int = _setting(3000, "TCP port to listen on.")
     admin_secret: str = _setting("", "Bearer secret for admin routes (tokens, job submission).")
@@ -29,6 +30,8 @@ class HubConfig:
     sse_coalesce_s: float = _setting(1.0, "Fleet SSE events are coalesced to at most one per this many seconds.")
     status_interval_s: float = _setting(1.0, "How often node status changes are checked.")
     checkpoint_interval_s: float = _setting(1.0, "How often the WAL is copied into the database (off the write path).")
+    peer_interval_s: float = _setting(0.5, "With several hubs on one PostgreSQL store: the longest a hub takes to show "
+                                           "another hub's pushes, job counts and token changes.")
     max_samples_per_push: int = _setting(1000, "Largest batch an agent may push at once.")
     lease_s: float = _setting(300.0, "A running job whose lease is not renewed for this long is reclaimed.")
     reclaim_interval_s: float = _setting(10.0, "How often expired job leases are reclaimed.")

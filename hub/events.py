@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
 import msgspec
 
@@ -43,9 +44,22 @@ class Broadcaster:
         self.nodes: dict[str, set[Subscriber]] = {}
         self.dirty: set[str] = set()
         self.jobs_dirty = False
+        self.watched_elsewhere: dict[str, float] = {}  # node -> until (monotonic), from other hubs
 
     def watched(self, node_id: str) -> bool:
         return bool(self.nodes.get(node_id))
+
+    def live(self, node_id: str) -> bool:
+        """Whether someone follows the node live, here or on another hub on the same store."""
+        if self.nodes.get(node_id):
+            return True
+        until = self.watched_elsewhere.get(node_id)
+        if until is None:
+            return False
+        if until < time.monotonic():
+            del self.watched_elsewhere[node_id]
+            return False
+        return True
 
     def publish_fleet(self, chunk: bytes) -> None:
         self._send(self.fleet, chunk)

@@ -8,6 +8,7 @@ import time
 from typing import Awaitable, Callable
 
 from .events import encode
+from .live import WATCH_ANNOUNCE_S, show_peer_news
 from .state import HubState
 from .store import Retention
 
@@ -81,6 +82,23 @@ def reclaim(hub: HubState) -> Callable[[], Awaitable[None]]:
     return step
 
 
+def peer_news(hub: HubState) -> Callable[[], Awaitable[None]]:
+    """Show what other hubs on the same store did (their nodes' pushes, job counts, token
+    changes); waits up to peer_interval_s for news, so it runs back to back."""
+    async def step() -> None:
+        show_peer_news(hub, await hub.store.peer_news(hub.config.peer_interval_s))
+    return step
+
+
+def announce_watching(hub: HubState) -> Callable[[], Awaitable[None]]:
+    """Tell the other hubs which nodes dashboards here follow live (a no-op on SQLite)."""
+    async def step() -> None:
+        watched = sorted(n for n, subs in hub.events.nodes.items() if subs)
+        if watched:
+            await hub.store.announce_watching(watched)
+    return step
+
+
 def maintain(hub: HubState) -> Callable[[], Awaitable[None]]:
     async def step() -> None:
         await hub.store.maintain(time.time())
@@ -97,4 +115,6 @@ def all_tasks(hub: HubState) -> list[tuple[str, float, Callable[[], Awaitable[No
         ("reclaim", c.reclaim_interval_s, reclaim(hub)),
         ("store-maintenance", c.checkpoint_interval_s, maintain(hub)),
         ("token-use", c.token_use_interval_s, hub.tokens.flush_use),
+        ("peer-news", c.peer_interval_s / 10, peer_news(hub)),
+        ("announce-watching", WATCH_ANNOUNCE_S, announce_watching(hub)),
     ]

@@ -309,3 +309,11 @@ async def store(store_url):
     s = await open_store(store_url)
     yield s
     await s.close()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _throwaway_postgres():
+    """Stops the PostgreSQL cluster the store tests may have started (tests/pg_server.py)."""
+    yield
+    import pg_server
+    pg_server.stop_shared()

@@ -1,9 +1,11 @@
 """The store backends the contract suite runs against, and a way for tests to read a hub's
 store through the interface instead of its files.
 
-SQLite always runs. PostgreSQL runs when FORGE_TEST_PG_URL names a server the tests may
-create databases on (e.g. postgresql://postgres@127.0.0.1:5433/postgres): each test gets a
-fresh database, dropped afterwards. Another backend adds one entry to `BACKENDS` and a
+SQLite always runs. PostgreSQL runs on the server FORGE_TEST_PG_URL names (one the tests may
+create databases on, e.g. postgresql://postgres@127.0.0.1:5433/postgres), or else, when
+Debian's postgresql package is installed, on a throwaway cluster started on first use
+(tests/pg_server.py); FORGE_TEST_PG_URL=off skips it. Each test gets a fresh database,
+dropped afterwards. Another backend adds one entry to `BACKENDS` and a
 branch in `fresh_url`.
 """
 from __future__ import annotations
@@ -11,17 +13,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import uuid
 from pathlib import Path
 from typing import Awaitable, Callable, Iterator, TypeVar
-from urllib.parse import urlsplit, urlunsplit
 
+import pg_server
 from hub.store import Store, open_store, sqlite_url
 
 T = TypeVar("T")
 
 PG_URL = os.environ.get("FORGE_TEST_PG_URL", "")
-BACKENDS = ["sqlite", *(["postgresql"] if PG_URL else [])]
+PG_ON = PG_URL != "off" and bool(PG_URL or pg_server.available())
+BACKENDS = ["sqlite", *(["postgresql"] if PG_ON else [])]
 
 
 @contextlib.contextmanager
@@ -30,16 +32,8 @@ def fresh_url(backend: str, tmp_path: Path) -> Iterator[str]:
     if backend == "sqlite":
         yield sqlite_url(tmp_path / "forge.db")
         return
-    import psycopg  # only needed when FORGE_TEST_PG_URL is set
-
-    name = f"forge_test_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(PG_URL, autocommit=True) as c:
-        c.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield urlunsplit(urlsplit(PG_URL)._replace(path="/" + name))
-    finally:
-        with psycopg.connect(PG_URL, autocommit=True) as c:
-            c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with pg_server.fresh_database(PG_URL or pg_server.shared().base_url) as url:
+        yield url
 
 
 def query_store(url_or_path: str | Path, fn: Callable[[Store], Awaitable[T]]) -> T:

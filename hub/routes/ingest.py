@@ -9,7 +9,7 @@ from aiohttp import web
 
 from ..config import HubConfig
 from ..errors import bad_request, read_object
-from ..events import encode
+from ..live import show_push
 from ..state import hub_state
 from ..store import Push
 from ..validation import check_sample_size, clean_identity, clean_sample
@@ -69,16 +69,6 @@ async def ingest(request: web.Request) -> web.Response:
     now = time.time()
     identity, samples = validate_batch(body, now, hub.config, request.content_length)
     res = await hub.samples.ingest(Push(node_id=node_id, identity=identity, samples=samples, now=now))
-    node = hub.fleet.apply_ingest(node_id, identity, samples, now)
-    hub.alerts.observe(node_id, identity, samples, now)
-    hub.events.dirty.add(node_id)
-    if hub.events.watched(node_id):
-        for s in sorted(samples, key=lambda s: s["ts"]):
-            hub.events.publish_node(node_id, encode("sample", s))
-    if node.status != "online":
-        previous, node.status = node.status, "online"
-        chunk = encode("status", {"id": node_id, "status": "online", "previous": previous})
-        hub.events.publish_fleet(chunk)
-        hub.events.publish_node(node_id, chunk)
+    show_push(hub, node_id, identity, samples, now)
     return web.json_response({"accepted": res.accepted, "duplicate": res.duplicate,
-                              "live": hub.events.watched(node_id)})
+                              "live": hub.events.live(node_id)})

@@ -10,7 +10,7 @@ import importlib
 from pathlib import Path
 
 from .interface import (FINAL_STATUSES, JOB_STATUSES, Batch, BatchSpec, IngestResult, Job, JobPage,
-                        JobQueue, JobSpec, MaintenanceReport, NodeRow, NodeStore, Push, Redeemed,
+                        JobQueue, JobSpec, MaintenanceReport, NodeRow, NodeStore, PeerNews, Push, Redeemed,
                         Retention, SampleStore, Store, TokenMatch, TokenRow, WorkerRow)
 
 BACKENDS = {"sqlite": "hub.store.sqlite", "postgresql": "hub.store.postgresql",
@@ -40,5 +40,5 @@ async def open_store(url: str) -> Store:
 
 
 __all__ = ["FINAL_STATUSES", "JOB_STATUSES", "Batch", "BatchSpec", "IngestResult", "Job", "JobPage", "JobQueue",
-           "JobSpec", "MaintenanceReport", "NodeRow", "NodeStore", "Push", "Redeemed", "Retention", "SampleStore",
+           "JobSpec", "MaintenanceReport", "NodeRow", "NodeStore", "PeerNews", "Push", "Redeemed", "Retention", "SampleStore",
            "Store", "StoreUrlError", "TokenMatch", "TokenRow", "WorkerRow", "open_store", "sqlite_url"]

@@ -14,6 +14,7 @@ tests/test_store_contract.py is the contract: every backend must pass it unchang
 """
 from __future__ import annotations
 
+import asyncio
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
@@ -132,6 +133,17 @@ class WorkerRow:
     id: str
     last_heartbeat: float
     state: dict
+
+
+@dataclass
+class PeerNews:
+    """What other hubs sharing this store did since the last `Store.peer_news` call: the
+    pushes they stored (to show their nodes live here too), and whether job counts or
+    tokens changed (to recount, and to drop cached tokens)."""
+    pushes: list[Push] = field(default_factory=list)
+    jobs_changed: bool = False
+    tokens_changed: bool = False
+    watched: set[str] = field(default_factory=set)  # nodes someone follows live on another hub
 
 
 @dataclass
@@ -318,6 +330,16 @@ class Store(ABC):
     async def maintain(self, now: float) -> MaintenanceReport:
         """Housekeeping the backend needs now and then (SQLite: copy the WAL into the
         database). Cheap; the hub calls it every `checkpoint_interval_s`."""
+
+    async def peer_news(self, timeout: float) -> PeerNews:
+        """Wait up to `timeout` seconds for news from other hubs on the same store and
+        return it. A backend only one hub can open (SQLite) has none: it just waits."""
+        await asyncio.sleep(timeout)
+        return PeerNews()
+
+    async def announce_watching(self, node_ids: list[str]) -> None:
+        """Tell the other hubs on the same store that dashboards here follow these nodes
+        live, so the hub their agents push to asks them for samples every second."""
 
     @abstractmethod
     async def close(self) -> None:
