@@ -18,7 +18,7 @@ from .fleet import SPARK_POINTS, FleetState
 from .limits import AttemptWindow
 from .security import (content_security_policy, host_check_middleware, inline_script_hashes, parse_hosts,
                        security_headers)
-from .routes import fleet, ingest, jobs, tokens, web as web_routes
+from .routes import fleet, ingest, jobs, meta, tokens, web as web_routes
 from .state import HUB, HubState
 from .store import open_store
 from .tasks import all_tasks, every
@@ -35,7 +35,7 @@ def create_app(config: HubConfig) -> web.Application:
     app.on_response_prepare.append(security_headers(content_security_policy(
         inline_script_hashes(web_routes.STATIC / "index.html"))))
     app.cleanup_ctx.append(_hub_context(config))
-    for mod in (ingest, fleet, tokens, jobs, web_routes):
+    for mod in (ingest, fleet, tokens, jobs, meta, web_routes):
         app.add_routes(mod.routes)
     web_routes.setup_static(app)
     return app
