@@ -449,28 +449,19 @@ def wait_for(client: HubClient, ids: list[int], poll_s: float = 1.0) -> int:
 
 
 def progress_line(job: dict, elapsed: float) -> str:
-    p = job.get("progress") or {}
+    """The hub's `progress_text` for the job, with where it runs and how long we waited."""
     parts = [f"job {job['id']} {job['status']}"]
     if job.get("claimed_by"):
         parts.append(f"on {job['claimed_by']}")
-    for key, label in (("incumbent", "best"), ("bound", "bound")):
-        if p.get(key) is not None:
-            parts.append(f"{label}={p[key]:g}")
-    if p.get("gap") is not None:
-        parts.append(f"gap={100 * p['gap']:.2f}%")
-    if p.get("percent") is not None:
-        parts.append(f"{p['percent']:.0f}% done")
+    if job.get("progress_text"):
+        parts.append(job["progress_text"])
     parts.append(f"{elapsed:.0f}s")
     return "  ".join(parts)
 
 
 def summary_line(job: dict) -> str:
-    r = job.get("result") or {}
-    if job["status"] == "succeeded":
-        keys = [k for k in ("makespan", "objective", "optimal", "status", "gap") if k in r]
-        return f"job {job['id']}: succeeded  " + "  ".join(f"{k}={r[k]}" for k in keys)
-    first_line = (job.get("error") or "").strip().splitlines()[:1]
-    return f"job {job['id']}: {job['status']}  {''.join(first_line)}".rstrip()
+    """`job 1: succeeded  makespan 55 · optimal`: the summary the hub serves (forge_contracts)."""
+    return f"job {job['id']}: {job['status']}  {job.get('summary') or ''}".rstrip()
 
 
 def cmd_jobs_list(args: argparse.Namespace) -> int:
@@ -480,7 +471,7 @@ def cmd_jobs_list(args: argparse.Namespace) -> int:
     print("  ".join(f"{k}={v}" for k, v in c.items()))
     for j in body["jobs"]:
         print(f"{j['id']:>6}  {j['type']:<9} {j['status']:<10} {j.get('claimed_by') or '-':<16} "
-              f"{(j.get('label') or '')[:40]}")
+              f"{(j.get('label') or '')[:40]:<40}  {j.get('progress_text') or j.get('summary') or ''}".rstrip())
     return 0
 
 

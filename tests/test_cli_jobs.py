@@ -69,7 +69,7 @@ def test_submit_wait_shows_live_progress_and_ends_with_the_result(hub, tmp_path)
     out = forge_jobs(hub, "submit", str(FT06), "--wait", timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith("submitted job 1\n")
-    assert out.stdout.rstrip().splitlines()[-1].startswith("job 1: succeeded  makespan=55")
+    assert out.stdout.rstrip().splitlines()[-1] == "job 1: succeeded  makespan 55 · optimal", "the hub's summary"
     slow = write(tmp_path, "slow.json", {"type": "sleep", "payload": {"seconds": 4}})
     out = forge_jobs(hub, "submit", str(slow), "--wait", timeout=120)
     assert out.returncode == 0, out.stderr

@@ -18,27 +18,27 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFrame, QHBoxLayout
                                QMainWindow, QProgressBar, QPushButton, QScrollArea, QSizePolicy, QStyledItemDelegate,
                                QTableWidget, QTableWidgetItem, QToolBar, QVBoxLayout, QWidget)
 
+from forge_contracts.vocabulary import ATTEMPT_OUTCOMES, FINAL_STATUSES, JOB_STATUS_TERMS, JOB_STATUSES
+
 from ..client import normalize_url
 from .api_reader import fetch
 from .job_charts import ERROR_RED, CapacityChart, GanttChart, value
 
-STATUSES = ("pending", "running", "succeeded", "failed", "cancelled")
-FINAL = frozenset(("succeeded", "failed", "cancelled"))
+STATUSES = JOB_STATUSES
+FINAL = frozenset(FINAL_STATUSES)
 POLL_MS = 2000
 NODES_POLL_MS = 30000
 PAGE_SIZE = 100
 MPS_ROWS = 50
 PAYLOAD_CHARS = 20000
-STATUS_COLORS = {"pending": "#6b7280", "running": "#2f6fd6", "succeeded": "#2e9d58", "failed": "#b3261e",
-                 "cancelled": "#7a7f87", "accepted": "#2e9d58", "retry": "#d9822b", "late": "#7a7f87",
-                 "released": "#7a7f87", "duplicate": "#7a7f87"}
+STATUS_COLORS = {t.name: t.colour for t in ATTEMPT_OUTCOMES + JOB_STATUS_TERMS}
 COLUMNS = ("Job", "Type", "Label", "Status", "Progress / result", "Machine", "Attempts", "Submitted", "Run time")
 COL_ID, COL_TYPE, COL_LABEL, COL_STATUS, COL_RESULT, COL_NODE, COL_ATTEMPTS, COL_CREATED, COL_TOOK = range(9)
 SHARE_ROLE = Qt.UserRole + 1
 JOB_ID_ROLE = Qt.UserRole + 2
 
 
-# --- how numbers read (the dashboard's jobs.js, in Python) -----------------------------
+# --- how numbers read (summaries and progress lines are served by the hub) -------------
 def gap_text(g: float | None) -> str:
     if g is None or not math.isfinite(g):
         return "–"
@@ -89,47 +89,6 @@ def progress_share(progress: dict | None) -> float | None:
     if by_time is None and by_gap is None:
         return None
     return min(1.0, max(by_time or 0.0, by_gap or 0.0))
-
-
-def progress_text(progress: dict | None) -> str:
-    if not isinstance(progress, dict):
-        return "starting…"
-    bits = []
-    share = progress_share(progress)
-    if share is not None:
-        bits.append(f"{math.floor(share * 100)} %")
-    for key, name in (("incumbent", "best"), ("bound", "bound")):
-        if progress.get(key) is not None:
-            bits.append(f"{name} {value(progress[key])}")
-    if progress.get("gap") is not None:
-        bits.append(f"gap {gap_text(progress['gap'])}")
-    if progress.get("elapsed") is not None:
-        bits.append(seconds(progress["elapsed"]))
-    return " · ".join(bits) or "running"
-
-
-def result_summary(job: dict) -> str:
-    """One line on what a finished job found, or the first line of why it failed."""
-    if job.get("status") == "failed" or (job.get("error") and job.get("status") != "succeeded"):
-        return (job.get("error") or "failed").split("\n")[0]
-    r = job.get("result")
-    if not isinstance(r, dict):
-        return ""
-    parts: list[str] = []
-    if job.get("type") == "jobshop":
-        if r.get("makespan") is not None:
-            parts.append(f"makespan {value(r['makespan'])}")
-        parts.append("optimal" if r.get("optimal") else
-                     f"bound {value(r['lower_bound'])}" if r.get("lower_bound") is not None else str(r.get("status")))
-    elif "objective" in r:
-        parts.append(f"objective {value(r['objective'])}")
-        if r.get("gap"):
-            parts.append(f"gap {gap_text(r['gap'])}")
-        elif r.get("status"):
-            parts.append(str(r["status"]))
-    else:
-        parts.extend(f"{k} {value(v)}" for k, v in list(r.items())[:3])
-    return " · ".join(p for p in parts if p)
 
 
 # --- small widgets ---------------------------------------------------------------------
@@ -535,7 +494,7 @@ class JobWindow(QWidget):
             else:
                 self.progress_bar.setRange(0, 1000)
                 self.progress_bar.setValue(round(share * 1000))
-            self.progress_text.setText(progress_text(job.get("progress")))
+            self.progress_text.setText(job.get("progress_text") or "starting…")
         key = "|".join(str(job.get(k)) for k in ("status", "attempt_count", "claimed_by", "error", "finished_at"))
         if key == self._shown_key:
             return
@@ -824,7 +783,7 @@ class JobsWindow(QMainWindow):
     def _show_row(self, row: int, job: dict, now: float) -> None:
         status = job.get("status") or "unknown"
         running = status == "running"
-        summary = progress_text(job.get("progress")) if running else result_summary(job)
+        summary = (job.get("progress_text") or "starting…") if running else job.get("summary") or ""
         took = "–"
         if job.get("claimed_at"):
             took = seconds((job.get("finished_at") or now) - job["claimed_at"])

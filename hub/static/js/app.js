@@ -8,6 +8,7 @@ import { renderFleet } from "./fleet.js";
 import { renderHome } from "./home.js";
 import { renderJob } from "./job.js";
 import { renderJobs } from "./jobs.js";
+import { loadMeta } from "./meta.js";
 import { renderNode } from "./node.js";
 import { route, Router } from "./router.js";
 
@@ -19,9 +20,12 @@ const THEME_KEY = "forge.theme";
 route("/", renderHome, { nav: "This machine", order: 10 });
 route("/fleet", renderFleet, { nav: "Fleet", order: 20 });
 route("/node/:id", renderNode);
-route("/jobs", renderJobs, { nav: "Jobs", order: 30 });
-route("/jobs/:id", renderJob);
-route("/batch/:id", renderBatch);
+/** Pages that read the hub's vocabularies (GET /api/meta) render once they are loaded. */
+const withMeta = (render) => async (view, params) => { await loadMeta(); return render(view, params); };
+
+route("/jobs", withMeta(renderJobs), { nav: "Jobs", order: 30 });
+route("/jobs/:id", withMeta(renderJob));
+route("/batch/:id", withMeta(renderBatch));
 route("/add", renderAdd, { nav: "Add a machine", order: 40 });
 
 function applyTheme(theme) {

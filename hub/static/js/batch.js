@@ -162,7 +162,8 @@ export function renderBatch(view, { id }) {
     for (const j of b.jobs) by[j.status] = (by[j.status] || 0) + 1;
     setText(counts, STATUSES.filter((s) => by[s]).map((s) => `${by[s]} ${s}`).join(" · "));
     const finished = b.jobs.filter((j) => FINAL.has(j.status)).length;
-    progress.update({ percent: b.total ? (finished / b.total) * 100 : 100 });
+    const share = b.total ? finished / b.total : 1;
+    progress.update({ percent: share * 100 }, `${Math.floor(share * 100)} %`);
     setText(progress.text, `${finished} of ${b.total} finished`);
     draw();
     return finished < b.total;

@@ -208,7 +208,7 @@ export function renderJob(view, { id }) {
     setStatusBadge(badge, job.status);
     setText(sub, [job.type, job.label].filter(Boolean).join(" · "));
     progressPanel.hidden = job.status !== "running";
-    if (job.status === "running") progress.update(job.progress);
+    if (job.status === "running") progress.update(job.progress, job.progress_text);
     // The rest changes only when the job moves on, not with each progress report.
     const key = `${job.status}|${job.attempt_count}|${job.claimed_by}|${job.error}|${job.finished_at}`;
     if (key === shownKey) return;
