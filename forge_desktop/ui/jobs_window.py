@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFrame, QHBoxLayout
                                QMainWindow, QProgressBar, QPushButton, QScrollArea, QSizePolicy, QStyledItemDelegate,
                                QTableWidget, QTableWidgetItem, QToolBar, QVBoxLayout, QWidget)
 
+from forge_contracts.jobtypes.display import duration, gap_text, progress_share, seconds
 from forge_contracts.vocabulary import ATTEMPT_OUTCOMES, FINAL_STATUSES, JOB_STATUS_TERMS, JOB_STATUSES
 
 from ..client import normalize_url
@@ -39,36 +40,6 @@ JOB_ID_ROLE = Qt.UserRole + 2
 
 
 # --- how numbers read (summaries and progress lines are served by the hub) -------------
-def gap_text(g: float | None) -> str:
-    if g is None or not math.isfinite(g):
-        return "–"
-    return "0 %" if g == 0 else f"{g * 100:.{3 if g < 0.001 else 2}f} %"
-
-
-def duration(s: float | None) -> str:
-    """Compact: 45 s, 12 min, 3 h 5 min, 4 d 2 h."""
-    if s is None or not math.isfinite(s):
-        return "–"
-    s = max(0, int(s))
-    if s < 60:
-        return f"{s} s"
-    m = s // 60
-    if m < 60:
-        return f"{m} min"
-    h = m // 60
-    return f"{h} h {m % 60} min" if h < 24 else f"{h // 24} d {h % 24} h"
-
-
-def seconds(s: float | None) -> str:
-    if s is None or not math.isfinite(s):
-        return "–"
-    if s < 1:
-        return f"{round(s * 1000)} ms"
-    if s < 60:
-        return f"{s:.{2 if s < 10 else 1}f} s"
-    return duration(s)
-
-
 def ago(s: float | None) -> str:
     if s is None or not math.isfinite(s):
         return "never"
@@ -77,18 +48,6 @@ def ago(s: float | None) -> str:
 
 def when(ts: float | None) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts)) if ts else "–"
-
-
-def progress_share(progress: dict | None) -> float | None:
-    """The share done: the time-limit share the solver reports, or 1 - gap when that is further."""
-    if not isinstance(progress, dict):
-        return None
-    pct, gap = progress.get("percent"), progress.get("gap")
-    by_time = pct / 100 if isinstance(pct, (int, float)) and math.isfinite(pct) else None
-    by_gap = max(0.0, 1 - gap) if isinstance(gap, (int, float)) and math.isfinite(gap) else None
-    if by_time is None and by_gap is None:
-        return None
-    return min(1.0, max(by_time or 0.0, by_gap or 0.0))
 
 
 # --- small widgets ---------------------------------------------------------------------
