@@ -14,15 +14,15 @@ import { route, Router } from "./router.js";
 
 const THEME_KEY = "forge.theme";
 
-// Pages. Later pages register here the same way, e.g.
-//   route("/jobs", renderJobs, { nav: "Jobs", order: 30 });
-//   route("/add", renderAddMachine, { nav: "Add a machine", order: 40 });
-route("/", renderHome, { nav: "This machine", order: 10 });
-route("/fleet", renderFleet, { nav: "Fleet", order: 20 });
-route("/node/:id", renderNode);
 /** Pages that read the hub's vocabularies (GET /api/meta) render once they are loaded. */
 const withMeta = (render) => async (view, params) => { await loadMeta(); return render(view, params); };
 
+// Pages. Later pages register here the same way, e.g.
+//   route("/jobs", renderJobs, { nav: "Jobs", order: 30 });
+//   route("/add", renderAddMachine, { nav: "Add a machine", order: 40 });
+route("/", withMeta(renderHome), { nav: "This machine", order: 10 });
+route("/fleet", renderFleet, { nav: "Fleet", order: 20 });
+route("/node/:id", withMeta(renderNode));
 route("/jobs", withMeta(renderJobs), { nav: "Jobs", order: 30 });
 route("/jobs/:id", withMeta(renderJob));
 route("/batch/:id", withMeta(renderBatch));

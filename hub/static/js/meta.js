@@ -8,6 +8,9 @@ import { getJSON } from "./api.js";
 export const STATUSES = [];
 export const FINAL = new Set();
 export const META = {};
+/** A node chart's ranges by key, in the hub's order; `step` is the tier's point spacing (s). */
+export const TIME_RANGES = {};
+const TIER_STEP_S = { "1s": 1, "1m": 60, "1h": 3600 };
 let loading = null;
 
 /** Fetch the vocabularies once; a failed load (an AuthError before sign-in) is retried next call. */
@@ -18,6 +21,9 @@ export function loadMeta() {
       STATUSES.splice(0, STATUSES.length, ...meta.job_statuses.map((s) => s.name));
       FINAL.clear();
       for (const s of meta.job_statuses) if (s.final) FINAL.add(s.name);
+      for (const r of meta.time_ranges) {
+        TIME_RANGES[r.key] = { ...r, step: TIER_STEP_S[r.resolution], refreshS: r.refresh_s };
+      }
       return META;
     }, (e) => { loading = null; throw e; });
   }

@@ -4,14 +4,8 @@ import { ApiError, getJSON, Stream } from "./api.js";
 import { drawCanvasSpark, loadColor, loadUPlot, TimeChart } from "./charts.js";
 import { h, setAttr, setText } from "./dom.js";
 import * as fmt from "./format.js";
+import { TIME_RANGES as RANGES } from "./meta.js";
 
-/** `step` is the expected spacing of points (a larger gap is drawn as a gap). */
-const RANGES = {
-  live: { label: "5 min live", seconds: 300, resolution: "1s", points: 300, step: 1, live: true },
-  "1h": { label: "1 h", seconds: 3600, resolution: "1s", points: 3600, step: 1, live: true },
-  "24h": { label: "24 h", seconds: 86400, resolution: "1m", points: 1440, step: 60, refreshS: 60 },
-  "48h": { label: "48 h", seconds: 172800, resolution: "1m", points: 2880, step: 60, refreshS: 60 },
-};
 const HOT_PCT = 80;
 const CORES_PER_PAGE = 64;
 const STATUS_POLL_MS = 5000;
