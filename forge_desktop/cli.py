@@ -857,13 +857,8 @@ def format_gap(gap: float) -> str:
 
 
 def summary_line(job: dict) -> str:
-    r = job.get("result") or {}
-    if job["status"] == "succeeded":
-        keys = [k for k in ("makespan", "objective", "optimal", "status", "gap") if k in r]
-        return f"job {job['id']}: succeeded  " + "  ".join(
-            f"{k}={format_gap(r[k]) if k == 'gap' and isinstance(r[k], (int, float)) else r[k]}" for k in keys)
-    first_line = (job.get("error") or "").strip().splitlines()[:1]
-    return f"job {job['id']}: {job['status']}  {''.join(first_line)}".rstrip()
+    """`job 1: succeeded  makespan 55 · optimal`: the summary the hub serves (forge_contracts)."""
+    return f"job {job['id']}: {job['status']}  {job.get('summary') or ''}".rstrip()
 
 
 def cmd_jobs_list(args: argparse.Namespace) -> int:
@@ -873,7 +868,7 @@ def cmd_jobs_list(args: argparse.Namespace) -> int:
     print("  ".join(f"{k}={v}" for k, v in c.items()))
     for j in body["jobs"]:
         print(f"{j['id']:>6}  {j['type']:<9} {j['status']:<10} {j.get('claimed_by') or '-':<16} "
-              f"{(j.get('label') or '')[:40]}")
+              f"{(j.get('label') or '')[:40]:<40}  {j.get('progress_text') or j.get('summary') or ''}".rstrip())
     return 0
 
 

@@ -21,7 +21,7 @@ from .security import (content_security_policy, host_check_middleware, inline_sc
                        security_headers)
 from .alerts.sealing import Sealer
 from .alerts.service import Alerts, default_public_url
-from .routes import alerts, fleet, ingest, job_actions, jobs, tokens, web as web_routes
+from .routes import alerts, fleet, ingest, job_actions, jobs, meta, tokens, web as web_routes
 from .state import HUB, HubState
 from .store import open_store
 from .tasks import all_tasks, every
@@ -38,7 +38,7 @@ def create_app(config: HubConfig) -> web.Application:
     app.on_response_prepare.append(security_headers(content_security_policy(
         inline_script_hashes(web_routes.STATIC / "index.html"))))
     app.cleanup_ctx.append(_hub_context(config))
-    for mod in (ingest, fleet, tokens, jobs, job_actions, alerts, web_routes):
+    for mod in (ingest, fleet, tokens, jobs, job_actions, meta, alerts, web_routes):
         app.add_routes(mod.routes)
     web_routes.setup_static(app)
     return app

@@ -10,7 +10,8 @@ from __future__ import annotations
 import msgspec
 
 from forge_contracts import __version__
-from forge_contracts import wire
+from forge_contracts import vocabulary, wire
+from forge_contracts.vocabulary import JOB_STATUSES
 
 from .alerts import schema as al
 
@@ -75,7 +76,8 @@ def _query(name: str, schema: dict) -> dict:
 STRUCTS = (wire.Error, wire.Health, wire.IngestBatch, wire.IngestReply, wire.Fleet, wire.Snapshot, wire.TokenRequest,
            wire.TokenCreated, wire.TokenList, wire.Revoked, wire.JoinRequest, wire.JoinReply, wire.JobSubmit,
            wire.JobCreated, wire.JobList, wire.Claim, wire.Claimed, wire.Progress, wire.Ok, wire.Result,
-           wire.ResultOutcome, wire.Cancelled, wire.Heartbeat, wire.HeartbeatReply, wire.Downloads)
+           wire.ResultOutcome, wire.Cancelled, wire.Heartbeat, wire.HeartbeatReply, wire.Downloads,
+           vocabulary.Meta)
 
 
 def document() -> dict:
@@ -110,7 +112,7 @@ def document() -> dict:
         "/api/jobs": {
             "post": _op("Enqueue a job, a batch or a sweep", ADMIN, wire.JobCreated, ok="201", body=wire.JobSubmit),
             "get": _op("The queue, filtered", VIEWER, wire.JobList, params=[
-                _query("status", {"enum": ["pending", "running", "succeeded", "failed", "cancelled"]}),
+                _query("status", {"enum": list(JOB_STATUSES)}),
                 _query("type", {"type": "string"}), _query("node", {"type": "string"}),
                 _query("batch", {"type": "string"}), _query("limit", {"type": "integer"}),
                 _query("offset", {"type": "integer", "minimum": 0, "maximum": 2**63 - 1}),
@@ -157,6 +159,8 @@ def document() -> dict:
         "/api/nodes/{node_id}/maintenance": {"post": _op("Expect a node offline until a time (no offline alerts)",
                                                          ADMIN, al.MaintenanceReply, body=al.MaintenanceIn,
                                                          params=[node_id], errors=("404",))},
+        "/api/meta": {"get": _op("Vocabularies for views: job statuses, outcomes, node statuses, time ranges "
+                                 "and job types, with meanings and colours", VIEWER, vocabulary.Meta)},
         "/api/downloads": {"get": _op("Agent builds this hub offers", PUBLIC, wire.Downloads)},
         "/api/openapi.json": {"get": _op("This document", PUBLIC, {"type": "object"})},
         "/metrics": {"get": _op("Prometheus text exposition (finite values only)", VIEWER, {"type": "string"},

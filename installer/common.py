@@ -22,10 +22,10 @@ QT_EXCLUDES = [f"PySide6.{m}" for m in (
 
 
 def package_inputs() -> tuple[list, list, list]:
-    """(datas, binaries, hiddenimports) for forge_desktop, hub, the solvers and the keyring."""
+    """(datas, binaries, hiddenimports) for forge_desktop, hub, forge_contracts, the solvers and the keyring."""
     datas = collect_data_files("hub") + collect_data_files("forge_desktop")
     binaries: list = []
-    hidden = collect_submodules("hub") + collect_submodules("forge_desktop")
+    hidden = collect_submodules("hub") + collect_submodules("forge_desktop") + collect_submodules("forge_contracts")
     for package in ("ortools", "highspy"):
         d, b, h = collect_all(package)
         datas, binaries, hidden = datas + d, binaries + b, hidden + h

@@ -73,7 +73,7 @@ def test_submit_wait_shows_live_progress_and_ends_with_the_result(hub, tmp_path)
     out = forge_jobs(hub, "submit", str(FT06), "--wait", timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith("submitted job 1\n")
-    assert out.stdout.rstrip().splitlines()[-1].startswith("job 1: succeeded  makespan=55")
+    assert out.stdout.rstrip().splitlines()[-1] == "job 1: succeeded  makespan 55 · optimal", "the hub's summary"
     last_frame = out.stdout.split("\n")[1].split("\r")[-1]
     assert last_frame.startswith("job 1 succeeded") and "best=55" in last_frame and "100% done" in last_frame, \
         "the line left on screen shows the result, not the last progress report"
@@ -132,12 +132,13 @@ def test_messages_never_suggest_type_for_broken_json(hub, tmp_path):
 
 
 def test_gaps_are_formatted_as_percentages():
+    from forge_contracts.jobtypes import summarize_job
     from forge_desktop.cli import format_gap, progress_line, summary_line
     assert format_gap(9.07e-05) == "0.009 %"
     assert format_gap(0.0523) == "5.23 %"
     assert format_gap(0) == "0 %"
-    assert summary_line({"id": 1, "status": "succeeded", "result": {"objective": 3.5, "gap": 9.07e-05}}) == \
-        "job 1: succeeded  objective=3.5  gap=0.009 %"
+    job = {"id": 1, "type": "mps", "status": "succeeded", "result": {"objective": 3.5, "gap": 9.07e-05}}
+    assert summary_line(dict(job, summary=summarize_job(job))) == "job 1: succeeded  objective 3.5 · gap 0.009 %"
     assert "gap=0.31 %" in progress_line({"id": 1, "status": "running", "progress": {"gap": 0.0031}}, 2)
 
 

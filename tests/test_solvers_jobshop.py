@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from forge_desktop.solvers import registry
-from forge_desktop.solvers.jobshop import parse_jsplib
-from forge_desktop.solvers.payload import PayloadError
+from forge_contracts.jobtypes.jobshop import parse_jsplib
+from forge_contracts.jobtypes.payload import PayloadError
 
 JSPLIB = Path(__file__).resolve().parent / "fixtures" / "jsplib"
 PUBLISHED = {entry["name"]: entry for entry in json.loads((JSPLIB / "instances.json").read_text())}

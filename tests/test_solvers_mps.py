@@ -7,8 +7,8 @@ import itertools
 import pytest
 
 from forge_desktop.solvers import registry
-from forge_desktop.solvers.mps import MAX_MODEL_BYTES
-from forge_desktop.solvers.payload import PayloadError
+from forge_contracts.jobtypes.mps import MAX_MODEL_BYTES
+from forge_contracts.jobtypes.payload import PayloadError
 
 # Chvatal, Linear Programming (1983), chapter 2: max 5x1+4x2+3x3, optimum 13 at (2, 0, 1).
 CHVATAL_LP = """\\ Chvatal's first example

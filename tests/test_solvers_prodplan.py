@@ -13,7 +13,7 @@ from scipy.optimize import LinearConstraint, milp
 from scipy.sparse import lil_matrix
 
 from forge_desktop.solvers import registry
-from forge_desktop.solvers.payload import PayloadError
+from forge_contracts.jobtypes.payload import PayloadError
 
 TRIGEIRO = Path(__file__).resolve().parent / "fixtures" / "trigeiro"
 

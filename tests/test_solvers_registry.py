@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from forge_desktop.solvers import registry
-from forge_desktop.solvers.payload import PayloadError
+from forge_contracts.jobtypes.payload import PayloadError
 from forge_desktop.solvers.progress import ProgressThrottle, relative_gap
 
 ROOT = Path(__file__).resolve().parents[1]

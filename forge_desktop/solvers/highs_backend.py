@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import highspy
 import numpy as np
 
-from forge_desktop.solvers.payload import Progress
+from forge_contracts.jobtypes.payload import Progress
 from forge_desktop.solvers.progress import ProgressThrottle, relative_gap
 
 _STATUS_NAMES = {

@@ -7,7 +7,7 @@ import threading
 import time
 from typing import Callable
 
-from forge_desktop.solvers.payload import Progress
+from forge_contracts.jobtypes.payload import Progress
 
 
 def relative_gap(incumbent: float | None, bound: float | None) -> float | None:

@@ -1,7 +1,8 @@
-"""The job-type registry: name -> (validate, solve).
+"""The job-type registry of a worker: name -> (validate, solve).
 
-Importing this module must stay cheap: the hub validates payloads with it and
-never loads OR-Tools or HiGHS. Solver modules import those lazily in `solve`.
+Schemas, summaries and descriptions come from forge_contracts.jobtypes (the hub uses
+the same); this adds each type's solver. Importing this module stays cheap: solver
+modules import OR-Tools or HiGHS only inside `solve`.
 """
 
 from __future__ import annotations
@@ -9,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from forge_desktop.solvers.payload import PayloadError, Progress
+from forge_contracts import jobtypes
+from forge_contracts.jobtypes.payload import PayloadError, Progress
 
 Validator = Callable[[dict], dict]
 Solver = Callable[[dict, "Progress | None"], dict]
@@ -32,17 +34,9 @@ class JobType:
 def _build_registry() -> dict[str, JobType]:
     from forge_desktop.solvers import jobshop, mps, prodplan, sleep
 
-    types = [
-        JobType("jobshop", jobshop.validate, jobshop.solve,
-                "Job-shop scheduling, minimise makespan (OR-Tools CP-SAT)"),
-        JobType("prodplan", prodplan.validate, prodplan.solve,
-                "Multi-item capacitated lot sizing with setup times (HiGHS MIP)"),
-        JobType("mps", mps.validate, mps.solve,
-                "Any LP/MIP model in MPS or LP format (HiGHS)"),
-        JobType("sleep", sleep.validate, sleep.solve,
-                "Test only: sleep, fail or crash on demand", test_only=True),
-    ]
-    return {t.name: t for t in types}
+    solvers = {"jobshop": jobshop.solve, "prodplan": prodplan.solve, "mps": mps.solve, "sleep": sleep.solve}
+    return {name: JobType(name, spec.validate, solvers[name], spec.description, spec.test_only)
+            for name, spec in jobtypes.SPECS.items()}
 
 
 REGISTRY: dict[str, JobType] = _build_registry()
@@ -50,19 +44,12 @@ REGISTRY: dict[str, JobType] = _build_registry()
 
 def get(name: str) -> JobType:
     """The job type called `name`; KeyError naming the known types otherwise."""
-    try:
-        return REGISTRY[name]
-    except (KeyError, TypeError):
-        known = ", ".join(sorted(REGISTRY))
-        raise KeyError(f"unknown job type {name!r}; known types: {known}") from None
+    return REGISTRY[jobtypes.get(name).name]
 
 
 def validate(type_name: str, payload: Any) -> dict:
     """Check and normalize `payload` for `type_name`; raise PayloadError if it is bad."""
-    job_type = get(type_name)
-    if not isinstance(payload, dict):
-        raise PayloadError("payload", f"must be a JSON object, got {type(payload).__name__}")
-    return job_type.validate(payload)
+    return jobtypes.validate(type_name, payload)
 
 
 def solve(type_name: str, payload: Any, progress: Progress | None = None) -> dict:

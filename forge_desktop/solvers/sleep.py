@@ -9,19 +9,11 @@ from __future__ import annotations
 import os
 import time
 
-from forge_desktop.solvers.payload import PayloadError, Progress, boolean, number, reject_unknown
+from forge_contracts.jobtypes.payload import Progress
+from forge_contracts.jobtypes.sleep import validate
 from forge_desktop.solvers.progress import ProgressThrottle
 
-MAX_SECONDS = 3600.0
-
-
-def validate(payload: dict) -> dict:
-    reject_unknown(payload, {"seconds", "fail", "crash"})
-    seconds = number(payload.get("seconds", 0), "payload.seconds", minimum=0)
-    if seconds > MAX_SECONDS:
-        raise PayloadError("payload.seconds", f"must be at most {MAX_SECONDS:g}, got {seconds:g}")
-    return {"seconds": seconds, "fail": boolean(payload, "fail", False),
-            "crash": boolean(payload, "crash", False)}
+__all__ = ["solve", "validate"]
 
 
 def solve(payload: dict, progress: Progress | None = None) -> dict:

@@ -4,33 +4,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
 
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QFont, QPainter, QPen
 from PySide6.QtWidgets import QToolTip, QWidget
 
+from forge_contracts.jobtypes.display import value
+
 ERROR_RED = "#b3261e"
-
-
-def value(v: Any) -> str:
-    """A number as people read it: integers whole with separators, others to a few digits."""
-    if v is None:
-        return "–"
-    if isinstance(v, bool):
-        return "yes" if v else "no"
-    if not isinstance(v, (int, float)):
-        return str(v)
-    if isinstance(v, float) and not math.isfinite(v):
-        return str(v)
-    if isinstance(v, int) or float(v).is_integer():
-        return f"{int(v):,}"
-    a = abs(v)
-    if a >= 1000:
-        return f"{v:,.1f}".rstrip("0").rstrip(".")
-    if a >= 1:
-        return f"{v:.3f}".rstrip("0").rstrip(".")
-    return f"{v:.3g}"
 
 
 def job_color(job: int) -> QColor:

@@ -7,6 +7,9 @@ from dataclasses import asdict
 
 from aiohttp import web
 
+from forge_contracts import jobtypes
+from forge_contracts.jobtypes import PayloadError, job_progress_text, summarize_job
+
 from .. import sweeps, waiting
 from ..auth import require_admin
 from ..errors import ApiError, bad_request, not_found, read_object
@@ -24,14 +27,17 @@ JOB_RECHECK_S = 5.0  # a long-polling claim also looks again this often (reclaim
 STATUSES = JOB_STATUSES
 
 
-def job_types(hub: HubState) -> dict:
-    from forge_desktop.solvers import registry
-    return {name: t for name, t in registry.REGISTRY.items()
-            if hub.config.allow_test_jobs or not getattr(t, "test_only", False)}
+def job_types(hub: HubState) -> dict[str, jobtypes.JobTypeSpec]:
+    return {name: t for name, t in jobtypes.SPECS.items() if hub.config.allow_test_jobs or not t.test_only}
+
+
+def with_text(job: dict) -> dict:
+    """The job as the API shows it: plus `summary` (what it found, or why it failed) and
+    `progress_text` (how far it is, while running), written once in forge_contracts."""
+    return {**job, "summary": summarize_job(job), "progress_text": job_progress_text(job)}
 
 
 def validate_job(hub: HubState, spec: object, where: str) -> JobSpec:
-    from forge_desktop.solvers.registry import PayloadError
     if not isinstance(spec, dict):
         raise bad_request(f"{where} must be an object with 'type' and 'payload'")
     types = job_types(hub)
@@ -212,7 +218,7 @@ async def list_jobs(request: web.Request) -> web.Response:
                                with_result=q.get("results") == "1")
     counts = await hub.jobs.queue_counts()
     await waiting.annotate(hub, page.jobs, time.time())
-    return web.json_response({"jobs": page.jobs, "total": page.total, "counts": counts,
+    return web.json_response({"jobs": [with_text(j) for j in page.jobs], "total": page.total, "counts": counts,
                               "types": sorted(job_types(hub)), "now": time.time()})
 
 
@@ -225,7 +231,7 @@ async def show_job(request: web.Request) -> web.Response:
         raise not_found(f"no job {request.match_info['job_id']}")
     await waiting.annotate(hub, [job], time.time())
     job["server_now"] = time.time()
-    return web.json_response(job)
+    return web.json_response(with_text(job))
 
 
 @routes.post("/api/jobs/{job_id}/cancel")
@@ -251,5 +257,5 @@ async def show_batch(request: web.Request) -> web.Response:
     if batch is None:
         raise not_found(f"no batch {batch_id!r}")
     page = await hub.jobs.jobs(batch_id=batch_id, limit=10_000)
-    return web.json_response({**asdict(batch), "jobs": sorted(page.jobs, key=lambda j: j["id"]),
+    return web.json_response({**asdict(batch), "jobs": sorted(map(with_text, page.jobs), key=lambda j: j["id"]),
                               "total": page.total})

@@ -22,10 +22,9 @@ from typing import TYPE_CHECKING, Any, Literal
 if TYPE_CHECKING:
     from .alerts import AlertStore
 
+from forge_contracts.vocabulary import FINAL_STATUSES, JOB_STATUSES, JobStatus
+
 Resolution = Literal["1s", "1m", "1h"]
-JobStatus = Literal["pending", "running", "succeeded", "failed", "cancelled"]
-JOB_STATUSES: tuple[JobStatus, ...] = ("pending", "running", "succeeded", "failed", "cancelled")
-FINAL_STATUSES: tuple[JobStatus, ...] = ("succeeded", "failed", "cancelled")
 
 Job = dict[str, Any]
 """One job as the API shows it: id, type, payload, status, priority, cores, claimed_by,

@@ -20,7 +20,7 @@ from typing import Iterator
 import msgspec
 
 from .rollup import HOUR_MS, MINUTE_MS
-from ..interface import (FINAL_STATUSES, Batch, BatchSpec, IngestResult, Job, JobPage, JobSpec, NodeRow, Push, Redeemed,
+from ..interface import (FINAL_STATUSES, JOB_STATUSES, Batch, BatchSpec, IngestResult, Job, JobPage, JobSpec, NodeRow, Push, Redeemed,
                          Retention, TokenMatch, TokenRow, WorkerRow)
 
 JOB_FIELDS = (
@@ -505,7 +505,7 @@ class Database:
         return out
 
     def queue_counts(self) -> dict[str, int]:
-        out = {s: 0 for s in ("pending", "running", "succeeded", "failed", "cancelled")}
+        out = {s: 0 for s in JOB_STATUSES}
         for status, n in self.conn().execute("SELECT status, count(*) FROM jobs GROUP BY status"):
             out[status] = n
         return out

@@ -1,4 +1,6 @@
 -- The job queue: jobs, every attempt at them, workers and sweep batches.
+-- The status CHECK repeats forge_contracts/vocabulary.py JOB_STATUSES (the one list;
+-- tests/test_meta.py checks they agree).
 CREATE TABLE IF NOT EXISTS jobs (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     type TEXT NOT NULL,

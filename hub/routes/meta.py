@@ -1,0 +1,21 @@
+"""GET /api/meta: the vocabularies every view reads (forge_contracts/vocabulary.py)."""
+from __future__ import annotations
+
+import msgspec
+from aiohttp import web
+
+from forge_contracts.vocabulary import JobTypeInfo, meta
+
+from ..state import hub_state
+from .fleet import require_viewer
+from .jobs import job_types
+
+routes = web.RouteTableDef()
+
+
+@routes.get("/api/meta")
+async def show_meta(request: web.Request) -> web.Response:
+    hub = hub_state(request)
+    require_viewer(request, hub)
+    types = [JobTypeInfo(t.name, t.description, t.test_only) for t in job_types(hub).values()]
+    return web.Response(body=msgspec.json.encode(meta(types)), content_type="application/json")
