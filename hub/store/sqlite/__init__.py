@@ -22,6 +22,7 @@ from ..interface import (Batch, BatchSpec, CancelOutcome, IngestResult, Job, Job
                          MaintenanceReport, NodeRow, NodeStore, ProgressOutcome, Push, Redeemed, Resolution,
                          ResultOutcome, Retention, SampleStore, Store, TokenMatch, TokenRow, WorkerRow)
 from ..wakeup import Wakeup
+from . import blocks
 from .db import Database, migrations, ts_ms
 from .group_commit import GroupCommit
 from .rollup import HOUR_MS, MINUTE_MS, averages
@@ -31,6 +32,8 @@ T = TypeVar("T")
 READERS = 4
 ROLLUP_CHUNK = 200
 ROLLUP_DUTY = 0.5  # share of one core the rollups may take while catching up
+COMPACT_CHUNK = 100
+COMPACT_GRACE_MS = 30_000  # a minute is compacted this long after it ends, when late pushes are in
 _END = 2**62
 
 
@@ -76,6 +79,7 @@ class SqliteSamples(SampleStore):
     def __init__(self, t: _Threads):
         self._t = t
         self._group = GroupCommit(self.ingest_many)
+        self.compacted = 0
 
     async def ingest(self, push: Push) -> IngestResult:
         return await self._group.ingest(push)
@@ -109,13 +113,45 @@ class SqliteSamples(SampleStore):
                 after = chunk[-1][:2]
                 if not include_current:
                     await asyncio.sleep(busy * (1 / ROLLUP_DUTY - 1))
+        if not include_current:
+            await self.compact(now)
         return written
+
+    async def compact(self, now: float) -> int:
+        """Turn every node-minute of raw rows that ended `COMPACT_GRACE_MS` ago into a block
+        (merging rows that came late for a minute already compacted), a chunk at a time,
+        encoding on a reader thread and resting like the rollups; returns minutes compacted.
+        Each chunk commits its blocks and removes exactly the rows they took in, so a crash
+        anywhere leaves every sample once, in a row or in a block."""
+        db, done = self._t.db, 0
+        before = (ts_ms(now) - COMPACT_GRACE_MS) // MINUTE_MS * MINUTE_MS
+        after: tuple[str, int] = ("", -1)
+        while chunk := await self._t.read(db.compactable, before, after, COMPACT_CHUNK):
+            started = time.perf_counter()
+            encoded = await self._t.read(_encode_minutes, db, chunk)
+            busy = time.perf_counter() - started
+            await self._t.write(db.put_blocks, encoded)
+            done += len(encoded)
+            after = (chunk[-1][0], chunk[-1][1] + MINUTE_MS - 1)
+            await asyncio.sleep(busy * (1 / ROLLUP_DUTY - 1))
+        self.compacted += done
+        return done
 
     async def pending_rollups(self) -> int:
         return await self._t.read(self._t.db.pending_rollups)
 
     async def prune(self, now: float, retention: Retention) -> dict[str, int]:
         return await self._t.write(self._t.db.prune, now, retention)
+
+
+def _encode_minutes(db: Database, chunk: list[tuple[str, int]]) -> list[tuple[str, int, blocks.Encoded, list[int]]]:
+    out = []
+    with db.read_tx() as c:
+        for node_id, minute in chunk:
+            samples, taken = db.minute_samples(node_id, minute, c)
+            if taken:
+                out.append((node_id, minute, blocks.encode(samples), taken))
+    return out
 
 
 class SqliteNodes(NodeStore):
