@@ -7,9 +7,11 @@ of one shape form a table, and each column of it (one metric over the minute) is
 as the first kind that fits:
 
 - `c` constant: one value for the whole minute (mount names, totals, `schema_version`);
+- `=` a copy of an earlier column, `s` an earlier integer column subtracted from a
+  constant (free = total - used);
 - `i` integers, and `d` floats that are exact decimals with up to 6 places (what the
   collector's rounding gives): scaled to integers, delta-encoded, zigzagged and packed
-  in the fewest bytes that hold the largest delta (1, 2, 4 or 8);
+  in as many bits as the largest delta needs;
 - `x` other floats (`ts`, unrounded values): the IEEE bits XORed with the previous
   value's (Gorilla's idea, without its bit packing: zstd does that part);
 - `j` anything else (strings that change, booleans, mixed types): the values as
@@ -96,86 +98,193 @@ def builder(shape_json: bytes) -> Callable[[tuple], Any]:
 
 
 # --- columns ------------------------------------------------------------------------------
-def _zigzag_pack(ints: np.ndarray) -> tuple[int, bytes]:
-    deltas = np.diff(ints, prepend=np.int64(0))
-    zz = ((deltas << 1) ^ (deltas >> 63)).view(np.uint64)
-    top = int(zz.max()) if len(zz) else 0
-    width = 1 if top < 2**8 else 2 if top < 2**16 else 4 if top < 2**32 else 8
-    return width, zz.astype(_WIDTH_TYPES[width]).tobytes()
+def _zigzag(d: np.ndarray) -> np.ndarray:
+    return ((d << 1) ^ (d >> 63)).view(np.uint64)
 
 
-def _zigzag_unpack(width: int, raw: bytes) -> np.ndarray:
-    zz = np.frombuffer(raw, dtype=_WIDTH_TYPES[width]).astype(np.uint64)
-    deltas = (zz >> np.uint64(1)).view(np.int64) ^ -(zz & np.uint64(1)).view(np.int64)
-    return np.cumsum(deltas, dtype=np.int64)
+def _unzigzag(zz: np.ndarray) -> np.ndarray:
+    return (zz >> np.uint64(1)).view(np.int64) ^ -(zz & np.uint64(1)).view(np.int64)
 
 
-def _decimals(arr: np.ndarray) -> int | None:
-    if not np.all(np.isfinite(arr)) or np.any(np.signbit(arr) & (arr == 0)):
-        return None
-    for k in range(MAX_DECIMALS + 1):
-        scaled = np.round(arr * 10.0**k)
-        if np.all(np.abs(scaled) < 2**53) and np.array_equal(scaled / 10.0**k, arr):
-            return k
-    return None
+def _decimals_of(matrix: np.ndarray) -> list[int | None]:
+    """Per column of a float matrix, the fewest decimal places (0-6) that hold every value
+    exactly, or None (not finite, -0.0, or more places)."""
+    ks: list[int | None] = [None] * matrix.shape[1]
+    ok = np.all(np.isfinite(matrix), axis=0) & ~np.any(np.signbit(matrix) & (matrix == 0), axis=0)
+    with np.errstate(invalid="ignore", over="ignore"):
+        for k in range(MAX_DECIMALS + 1):
+            scaled = np.round(matrix * 10.0**k)
+            fits = ok & np.all(np.abs(scaled) < 2**53, axis=0) & np.all(scaled / 10.0**k == matrix, axis=0)
+            for j in np.flatnonzero(fits).tolist():
+                if ks[j] is None:
+                    ks[j] = k
+            ok &= ~fits
+            if not ok.any():
+                break
+    return ks
 
 
-def encode_column(col: tuple, out: bytearray) -> list:
-    """Describe (and append the bytes of) one column; see the module docstring."""
-    if any(type(v) is int and not -_I62 < v < _I62 for v in col):
-        return ["J", _json.encode(list(col)).decode()]  # beyond msgpack's integers
-    first = col[0]
-    t0 = type(first)
-    if all(type(v) is t0 and v == first for v in col):
-        return ["c", first]
-    present = [v for v in col if v is not None]
-    nulls = b""
-    if len(present) < len(col):
-        nulls = np.packbits(np.fromiter((v is None for v in col), dtype=bool, count=len(col))).tobytes()
-    kinds = {type(v) for v in present}
-    if kinds == {int}:
-        width, raw = _zigzag_pack(np.array(present, dtype=np.int64))
-        kind, extra = "i", [width, 0]
-    elif kinds == {float}:
-        arr = np.array(present, dtype=np.float64)
-        k = _decimals(arr)
-        if k is not None:
-            width, raw = _zigzag_pack(np.round(arr * 10.0**k).astype(np.int64))
-            kind, extra = "d", [width, k]
+def encode_table(rows: list[list], out: bytearray) -> list:
+    """The column descriptors of one table (rows of leaves of one shape), its packed bytes
+    appended to `out`: per-column kinds are chosen in Python, the numbers are packed in
+    numpy a whole group of columns at a time."""
+    n = len(rows)
+    descs: list = []
+    seen: dict[tuple, int] = {}
+    ints: list[tuple[int, list]] = []
+    floats: list[tuple[int, tuple]] = []
+    for j, col in enumerate(zip(*rows)):
+        if any(type(v) is int and not -_I62 < v < _I62 for v in col):
+            descs.append(["J", _json.encode(list(col)).decode()])  # beyond msgpack's integers
+            continue
+        first = col[0]
+        t0 = type(first)
+        if all(type(v) is t0 and v == first for v in col):
+            descs.append(["c", first])
+            continue
+        key = (tuple(map(type, col)), col)
+        if key in seen:
+            descs.append(["=", seen[key]])
+            continue
+        seen[key] = j
+        kinds = set(map(type, col))
+        if kinds == {int}:
+            ints.append((j, col))
+            descs.append(None)
+        elif kinds == {float}:
+            floats.append((j, col))
+            descs.append(None)
+        elif kinds <= {int, float, type(None)} and len(kinds) == 2:
+            descs.append(_nullable(col, out))
         else:
-            bits = arr.view(np.uint64)
-            xored = bits ^ np.concatenate(([np.uint64(0)], bits[:-1]))
-            raw = xored.view(np.uint8).reshape(-1, 8).T.tobytes()  # byte planes: zeros together
-            kind, extra = "x", [8, 0]
+            descs.append(["j", list(col)])
+    packed: list[tuple[int, np.ndarray, int]] = []  # column, int64 values, decimals
+    if floats:
+        fm = np.array([c for _, c in floats], dtype=np.float64)  # one row per column
+        ks = _decimals_of(fm.T)
+        xor_rows = []
+        for (j, _), k, values in zip(floats, ks, fm):
+            if k is None:
+                xor_rows.append((j, values))
+            else:
+                packed.append((j, np.round(values * 10.0**k).astype(np.int64), k))
+        if xor_rows:
+            bits = np.array([v for _, v in xor_rows]).view(np.uint64)
+            xored = bits ^ np.concatenate((np.zeros((len(xor_rows), 1), np.uint64), bits[:, :-1]), axis=1)
+            planes = xored.view(np.uint8).reshape(len(xor_rows), n, 8).transpose(0, 2, 1)
+            out += planes.tobytes()
+            for j, _ in xor_rows:
+                descs[j] = ["x"]
+    packed += [(j, np.array(c, dtype=np.int64), -1) for j, c in ints]
+    if packed:
+        matrix = np.array([v for _, v, _ in packed])
+        deltas = np.diff(matrix, axis=1)
+        negated: dict[bytes, tuple[int, int]] = {}
+        zz = _zigzag(deltas)
+        tops = zz.max(axis=1).tolist() if n > 1 else [0] * len(packed)
+        by_width: dict[int, list[int]] = {}
+        for row, ((j, values, k), top) in enumerate(zip(packed, tops)):
+            first = int(values[0])
+            if k < 0:
+                other = negated.get(deltas[row].tobytes())
+                if other is not None:
+                    descs[j] = ["s", other[0], first + other[1]]
+                    continue
+                negated[(-deltas[row]).tobytes()] = (j, first)
+            width = int(top).bit_length()
+            descs[j] = ["i", first, width] if k < 0 else ["d", first, width, k]
+            if width:
+                by_width.setdefault(width, []).append(row)
+        for width in sorted(by_width):
+            group = zz[by_width[width]]  # columns x (n - 1)
+            bits = (group[..., None] >> np.arange(width, dtype=np.uint64)) & np.uint64(1)
+            out += np.packbits(bits.astype(np.uint8).ravel(), bitorder="little").tobytes()
+    return descs
+
+
+def _nullable(col: tuple, out: bytearray) -> list:
+    """A numeric column with nulls: a null bitmap, then the others as a float or int column."""
+    present = [v for v in col if v is not None]
+    nulls = np.packbits(np.fromiter((v is None for v in col), dtype=bool, count=len(col))).tobytes()
+    if all(type(v) is int for v in present):
+        arr, k = np.array(present, dtype=np.int64), -1
+    elif all(type(v) is float for v in present):
+        farr = np.array(present, dtype=np.float64)
+        [k] = _decimals_of(farr[:, None])
+        if k is None:
+            return ["j", list(col)]
+        arr = np.round(farr * 10.0**k).astype(np.int64)
     else:
         return ["j", list(col)]
-    start = len(out)
+    zz = _zigzag(np.diff(arr))
+    width = int(zz.max()).bit_length() if len(zz) else 0
+    bits = (zz[:, None] >> np.arange(width, dtype=np.uint64)) & np.uint64(1)
+    raw = np.packbits(bits.astype(np.uint8).ravel(), bitorder="little").tobytes() if width else b""
     out += nulls
     out += raw
-    return [kind, *extra, len(nulls), len(present), start]
+    return ["n", int(arr[0]), width, k, len(present), len(nulls), len(raw)]
 
 
-def decode_column(desc: list, n: int, buf: memoryview) -> list:
-    kind = desc[0]
-    if kind == "c":
-        return [desc[1]] * n
-    if kind == "j":
-        return desc[1]
-    if kind == "J":
-        return msgspec.json.decode(desc[1])
-    width, k, nulls_len, count, start = desc[1:]
-    raw = buf[start + nulls_len:start + nulls_len + count * width]
-    if kind == "x":
-        planes = np.frombuffer(raw, dtype=np.uint8).reshape(8, count).T.copy()
-        values = np.bitwise_xor.accumulate(planes.view(np.uint64).ravel()).view(np.float64).tolist()
-    else:
-        ints = _zigzag_unpack(width, bytes(raw))
-        values = ints.tolist() if kind == "i" else (ints / 10.0**k).tolist()
-    if not nulls_len:
-        return values
-    is_null = np.unpackbits(np.frombuffer(buf[start:start + nulls_len], dtype=np.uint8), count=n).astype(bool)
-    it = iter(values)
-    return [None if null else next(it) for null in is_null.tolist()]
+def _unpack_ints(raw: bytes, rows: int, count: int, width: int) -> np.ndarray:
+    """`rows` columns of `count` packed zigzag deltas of `width` bits -> deltas (rows x count)."""
+    bits = np.unpackbits(np.frombuffer(raw, dtype=np.uint8), count=rows * count * width, bitorder="little")
+    zz = (bits.reshape(rows, count, width).astype(np.uint64) << np.arange(width, dtype=np.uint64)).sum(
+        axis=2, dtype=np.uint64)
+    return _unzigzag(zz)
+
+
+def decode_table(descs: list, n: int, buf: memoryview, pos: int) -> tuple[list[list], int]:
+    cols: list = [None] * len(descs)
+    for j, d in enumerate(descs):
+        if d[0] == "n":
+            first, width, k, count, nulls_len, size = d[1:]
+            is_null = np.unpackbits(np.frombuffer(buf[pos:pos + nulls_len], dtype=np.uint8), count=n).tolist()
+            pos += nulls_len
+            ints = np.full(count, first, dtype=np.int64)
+            if width:
+                ints[1:] += np.cumsum(_unpack_ints(bytes(buf[pos:pos + size]), 1, count - 1, width)[0])
+            pos += size
+            it = iter(ints.tolist() if k < 0 else (ints / 10.0**k).tolist())
+            cols[j] = [None if null else next(it) for null in is_null]
+    xors = [j for j, d in enumerate(descs) if d[0] == "x"]
+    if xors:
+        size = len(xors) * n * 8
+        planes = np.frombuffer(buf[pos:pos + size], dtype=np.uint8).reshape(len(xors), 8, n).transpose(0, 2, 1)
+        pos += size
+        bits = np.bitwise_xor.accumulate(np.ascontiguousarray(planes).view(np.uint64).reshape(len(xors), n), axis=1)
+        for j, values in zip(xors, bits.view(np.float64).tolist()):
+            cols[j] = values
+    packed = [j for j, d in enumerate(descs) if d[0] in ("i", "d")]
+    by_width: dict[int, list[int]] = {}
+    for j in packed:
+        by_width.setdefault(descs[j][2], []).append(j)
+    for width in sorted(by_width):
+        group = by_width[width]
+        firsts = np.array([descs[j][1] for j in group], dtype=np.int64)[:, None]
+        if width:
+            size = (len(group) * (n - 1) * width + 7) // 8
+            deltas = _unpack_ints(bytes(buf[pos:pos + size]), len(group), n - 1, width)
+            pos += size
+            values = np.concatenate((firsts, firsts + np.cumsum(deltas, axis=1)), axis=1)
+        else:
+            values = np.repeat(firsts, n, axis=1)
+        for j, row in zip(group, values):
+            d = descs[j]
+            cols[j] = row.tolist() if d[0] == "i" else (row / 10.0**d[3]).tolist()
+    for j, d in enumerate(descs):
+        kind = d[0]
+        if kind == "c":
+            cols[j] = [d[1]] * n
+        elif kind == "j":
+            cols[j] = d[1]
+        elif kind == "J":
+            cols[j] = msgspec.json.decode(d[1])
+    for j, d in enumerate(descs):  # references last: they point left, to any kind
+        if d[0] == "=":
+            cols[j] = cols[d[1]]
+        elif d[0] == "s":
+            cols[j] = [d[2] - v for v in cols[d[1]]]
+    return cols, pos
 
 
 # --- blocks -------------------------------------------------------------------------------
@@ -197,7 +306,7 @@ def encode(samples: list[dict]) -> Encoded:
     values = 0
     for rows in tables:
         values += len(rows) * len(rows[0])
-        cols.append([encode_column(col, buf) for col in zip(*rows)] if rows[0] else [])
+        cols.append(encode_table(rows, buf) if rows[0] else [])
     hashes = {shape_hash(j): j for j in shapes}
     header = {"v": FORMAT, "shapes": list(hashes), "seq": _runs(seq), "counts": [len(t) for t in tables],
               "cols": cols}
@@ -215,9 +324,10 @@ def decode(data: bytes, shape_of: Callable[[int], bytes]) -> list[dict]:
         raise ValueError(f"sample block format {header.get('v')!r} is not {FORMAT}")
     buf = memoryview(plain)[4 + size:]
     groups = []
+    pos = 0
     for h, count, cols in zip(header["shapes"], header["counts"], header["cols"]):
         build = builder(shape_of(h))
-        columns = [decode_column(c, count, buf) for c in cols]
+        columns, pos = decode_table(cols, count, buf, pos)
         rows = zip(*columns) if columns else ((),) * count
         groups.append(iter([build(r) for r in rows]))
     return [next(groups[i]) for i in _unruns(header["seq"])]
