@@ -236,3 +236,35 @@ def test_a_hub_sigkilled_while_compacting_loses_and_doubles_nothing(live_hub):
                what="every minute compacted after the restart")
     for node, want in pushed.items():
         assert raw(node) == want, f"{node}: every sample once"
+
+
+def test_forge_hub_export_dumps_a_nodes_history_as_ndjson(tmp_path):
+    import asyncio
+    import os
+    import subprocess
+    import sys
+
+    data = tmp_path / "hub"
+    minute = (time.time() // 60 - 20) * 60
+    samples = [{"schema_version": 1, "ts": minute + s * 7.5, "cpu": {"percent": float(s)}} for s in range(100)]
+
+    async def fill() -> None:
+        store = await compacted(data, samples)
+        await store.samples.ingest(Push(node_id="other", identity={}, samples=samples[:3], now=time.time()))
+        await store.close()
+    asyncio.run(fill())
+    env = {k: v for k, v in os.environ.items() if k != "FORGE_HUB_STORE_URL"}
+
+    def forge(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-P", "-m", "forge_desktop.cli", "hub", "--data-dir", str(data), *args],
+                              capture_output=True, text=True, timeout=60, env=env)
+    done = forge("--export", "n", "--since", "1h")
+    assert done.returncode == 0, done.stderr
+    assert [json.loads(line) for line in done.stdout.splitlines()] == samples
+    part = forge("--export", "n", "--since", str(minute + 60), "--until", str(minute + 120))
+    assert [json.loads(line)["ts"] for line in part.stdout.splitlines()] == [s["ts"] for s in samples
+                                                                             if minute + 60 <= s["ts"] <= minute + 120]
+    unknown = forge("--export", "nobody")
+    assert unknown.returncode != 0 and "no node 'nobody'" in unknown.stderr
+    bad = forge("--export", "n", "--since", "yesterday-ish")
+    assert bad.returncode != 0 and "not a time" in bad.stderr
