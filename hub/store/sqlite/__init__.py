@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -28,11 +29,13 @@ from .group_commit import GroupCommit
 from .rollup import HOUR_MS, MINUTE_MS, averages
 
 T = TypeVar("T")
+log = logging.getLogger("forge.hub.store")
 
 READERS = 4
 ROLLUP_CHUNK = 200
 ROLLUP_DUTY = 0.5  # share of one core the rollups may take while catching up
 COMPACT_CHUNK = 100
+COMPACT_PASS = 20_000  # node-minutes per pass at most, so the rollups of new minutes never wait long
 COMPACT_GRACE_MS = 30_000  # a minute is compacted this long after it ends, when late pushes are in
 _END = 2**62
 
@@ -80,6 +83,7 @@ class SqliteSamples(SampleStore):
         self._t = t
         self._group = GroupCommit(self.ingest_many)
         self.compacted = 0
+        self._compact_after: tuple[str, int] = ("", -1)  # where a pass cut off by COMPACT_PASS goes on
 
     async def ingest(self, push: Push) -> IngestResult:
         return await self._group.ingest(push)
@@ -118,23 +122,32 @@ class SqliteSamples(SampleStore):
         return written
 
     async def compact(self, now: float) -> int:
-        """Turn every node-minute of raw rows that ended `COMPACT_GRACE_MS` ago into a block
+        """Turn the node-minutes of raw rows that ended `COMPACT_GRACE_MS` ago into blocks
         (merging rows that came late for a minute already compacted), a chunk at a time,
-        encoding on a reader thread and resting like the rollups; returns minutes compacted.
+        encoding on a reader thread and resting like the rollups, at most `COMPACT_PASS` per
+        call (the next call goes on from there); returns minutes compacted.
         Each chunk commits its blocks and removes exactly the rows they took in, so a crash
         anywhere leaves every sample once, in a row or in a block."""
         db, done = self._t.db, 0
         before = (ts_ms(now) - COMPACT_GRACE_MS) // MINUTE_MS * MINUTE_MS
-        after: tuple[str, int] = ("", -1)
-        while chunk := await self._t.read(db.compactable, before, after, COMPACT_CHUNK):
+        started_pass = time.monotonic()
+        while done < COMPACT_PASS:
+            chunk = await self._t.read(db.compactable, before, self._compact_after, COMPACT_CHUNK)
+            if not chunk:
+                self._compact_after = ("", -1)
+                break
             started = time.perf_counter()
             encoded = await self._t.read(_encode_minutes, db, chunk)
             busy = time.perf_counter() - started
             await self._t.write(db.put_blocks, encoded)
             done += len(encoded)
-            after = (chunk[-1][0], chunk[-1][1] + MINUTE_MS - 1)
+            self._compact_after = (chunk[-1][0], chunk[-1][1] + MINUTE_MS - 1)
             await asyncio.sleep(busy * (1 / ROLLUP_DUTY - 1))
         self.compacted += done
+        if done >= 10 * COMPACT_CHUNK:  # a backlog: an upgraded database, or a hub that was down
+            log.info("compacted %d node-minutes in %.1f s (%d since start); %s", done,
+                     time.monotonic() - started_pass, self.compacted,
+                     f"continuing after node {self._compact_after[0]!r}" if self._compact_after[0] else "caught up")
         return done
 
     async def pending_rollups(self) -> int:
