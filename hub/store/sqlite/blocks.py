@@ -196,9 +196,7 @@ def encode_table(rows: list[list], out: bytearray) -> list:
             if width:
                 by_width.setdefault(width, []).append(row)
         for width in sorted(by_width):
-            group = zz[by_width[width]]  # columns x (n - 1)
-            bits = (group[..., None] >> np.arange(width, dtype=np.uint64)) & np.uint64(1)
-            out += np.packbits(bits.astype(np.uint8).ravel(), bitorder="little").tobytes()
+            out += _pack_bits(zz[by_width[width]], width)  # columns x (n - 1), row by row
     return descs
 
 
@@ -218,19 +216,27 @@ def _nullable(col: tuple, out: bytearray) -> list:
         return ["j", list(col)]
     zz = _zigzag(np.diff(arr))
     width = int(zz.max()).bit_length() if len(zz) else 0
-    bits = (zz[:, None] >> np.arange(width, dtype=np.uint64)) & np.uint64(1)
-    raw = np.packbits(bits.astype(np.uint8).ravel(), bitorder="little").tobytes() if width else b""
+    raw = _pack_bits(zz, width) if width else b""
     out += nulls
     out += raw
     return ["n", int(arr[0]), width, k, len(present), len(nulls), len(raw)]
 
 
+def _pack_bits(zz: np.ndarray, width: int) -> bytes:
+    """The low `width` bits of each uint64, back to back (little-endian bit order)."""
+    bits = np.unpackbits(np.ascontiguousarray(zz, dtype="<u8").reshape(-1, 1).view(np.uint8), axis=1,
+                         bitorder="little")
+    return np.packbits(bits[:, :width], bitorder="little").tobytes()
+
+
 def _unpack_ints(raw: bytes, rows: int, count: int, width: int) -> np.ndarray:
     """`rows` columns of `count` packed zigzag deltas of `width` bits -> deltas (rows x count)."""
-    bits = np.unpackbits(np.frombuffer(raw, dtype=np.uint8), count=rows * count * width, bitorder="little")
-    zz = (bits.reshape(rows, count, width).astype(np.uint64) << np.arange(width, dtype=np.uint64)).sum(
-        axis=2, dtype=np.uint64)
-    return _unzigzag(zz)
+    n = rows * count
+    bits = np.unpackbits(np.frombuffer(raw, dtype=np.uint8), count=n * width, bitorder="little").reshape(n, width)
+    padded = np.zeros((n, 64), dtype=np.uint8)
+    padded[:, :width] = bits
+    zz = np.packbits(padded, axis=1, bitorder="little").view("<u8").reshape(rows, count)
+    return _unzigzag(zz.astype(np.uint64))
 
 
 def decode_table(descs: list, n: int, buf: memoryview, pos: int) -> tuple[list[list], int]:
