@@ -408,15 +408,20 @@ def columns(block: list[dict]) -> bytes:
     return zlib.compress(json.dumps(cols, separators=(",", ":")).encode(), 6)
 
 
+_RAW: dict[Path, list[tuple[str, int, str]]] = {}
+
+
 def raw_rows(db: Path) -> Iterator[tuple[str, int, str]]:
-    """Every raw sample the hub stored (blocks and rows), read back through the store."""
-    store = Database(db)
-    try:
-        for node in store.nodes():
-            for s in store.series(node.id, "1s", 10**8):
-                yield node.id, round(s["ts"] * 1000), json.dumps(s, separators=(",", ":"))
-    finally:
-        store.close()
+    """Every raw sample the hub stored (blocks and rows), read back through the store once."""
+    if db not in _RAW:
+        _RAW.clear()
+        store = Database(db)
+        try:
+            _RAW[db] = [(node.id, round(s["ts"] * 1000), json.dumps(s, separators=(",", ":")))
+                        for node in store.nodes() for s in store.series(node.id, "1s", 10**8)]
+        finally:
+            store.close()
+    yield from _RAW[db]
 
 
 def zstd_json(block: list[dict]) -> bytes:

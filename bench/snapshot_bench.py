@@ -9,12 +9,14 @@ stored as before, so they need not be on every node). The samples are the disk b
 simulated collector output, made once and shared by all nodes. Then a real `forge hub`
 serves the file and the bench times, one request at a time over loopback, snapshots of 300
 points at 1 s, 1,440 at 1 m and 8,760 at 1 h for random nodes: p50, p90, p99 and max per
-kind. Bounded: fixed counts, a temporary folder, the hub stopped at the end.
+kind. With `--rows` the raw samples stay rows, as before compaction (a baseline under the same
+load). Bounded: fixed counts, a temporary folder, the hub stopped at the end.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import statistics
 import sys
@@ -31,7 +33,7 @@ from hub.store.sqlite import Database, blocks  # noqa: E402
 MINUTE_MS = 60_000
 
 
-def build(db_path: Path, nodes: int, tier_nodes: int, shape: str) -> None:
+def build(db_path: Path, nodes: int, tier_nodes: int, shape: str, rows_only: bool = False) -> None:
     make, _ = SHAPES[shape].make(0)
     now = time.time()
     current = int(now // 60 * 60)
@@ -41,13 +43,16 @@ def build(db_path: Path, nodes: int, tier_nodes: int, shape: str) -> None:
     minutes = [raw[m * 60:(m + 1) * 60] for m in range(15)]
     encoded = [blocks.encode(block) for block in minutes]
     live = raw[15 * 60:int(now) - current + 15 * 60]
+    if rows_only:  # as a hub before compact history stored them (for a baseline run)
+        live, encoded = raw[:int(now) - current + 15 * 60], []
     avg = dict(raw[-1])
     with db.tx() as c:
         c.executemany("INSERT INTO nodes (id, name, identity, first_seen, last_seen, latest) VALUES (?, ?, '{}', ?, ?, ?)",
                       [(f"n{i:03d}", f"n{i:03d}", now, now, json.dumps(raw[-1])) for i in range(nodes)])
     for i in range(nodes):
         node = f"n{i:03d}"
-        db.put_blocks([(node, (first + 60 * m) * 1000, enc, []) for m, enc in enumerate(encoded)])
+        if encoded:
+            db.put_blocks([(node, (first + 60 * m) * 1000, enc, []) for m, enc in enumerate(encoded)])
         with db.tx() as c:
             c.executemany("INSERT INTO samples (node_id, ts_ms, data) VALUES (?, ?, ?)",
                           [(node, round(s["ts"] * 1000), json.dumps(s)) for s in live])
@@ -77,6 +82,8 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--tier-nodes", type=int, default=20)
     ap.add_argument("--requests", type=int, default=200, help="per kind of snapshot")
     ap.add_argument("--shape", default="desktop8", choices=[s for s in SHAPES if s != "this"])
+    ap.add_argument("--rows", action="store_true", help="store raw samples as rows only (the old layout)")
+    ap.add_argument("--hub-path", help="run the hub from this checkout (e.g. an older one, for a baseline)")
     args = ap.parse_args(argv)
     if not 1 <= args.nodes <= 2000 or not 1 <= args.requests <= 2000 or not 1 <= args.tier_nodes <= args.nodes:
         raise SystemExit("--nodes 1-2000, --requests 1-2000, --tier-nodes 1..nodes")
@@ -84,10 +91,12 @@ def main(argv: list[str]) -> int:
         data = Path(tmp) / "hub"
         data.mkdir()
         t = time.time()
-        build(data / "forge.db", args.nodes, args.tier_nodes, args.shape)
+        build(data / "forge.db", args.nodes, args.tier_nodes, args.shape, args.rows)
         print(f"built {args.nodes} nodes ({args.shape}) in {time.time() - t:.0f} s: "
               f"{(data / 'forge.db').stat().st_size / 1e6:.0f} MB")
         port = free_port()
+        if args.hub_path:
+            os.environ["PYTHONPATH"] = args.hub_path
         hub = start_hub(data, port)
         rng = random.Random(1)
         try:
