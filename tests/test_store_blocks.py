@@ -268,3 +268,41 @@ def test_forge_hub_export_dumps_a_nodes_history_as_ndjson(tmp_path):
     assert unknown.returncode != 0 and "no node 'nobody'" in unknown.stderr
     bad = forge("--export", "n", "--since", "yesterday-ish")
     assert bad.returncode != 0 and "not a time" in bad.stderr
+
+
+async def test_an_upgraded_database_is_compacted_in_place_a_pass_at_a_time(tmp_path, monkeypatch):
+    """Migration 006 only adds the block tables: the rows an older hub left are finished
+    minutes, which the compaction pass converts while the store serves, resuming where it
+    stopped (here: passes cut to 2 chunks of 3 minutes)."""
+    import hub.store.sqlite as backend
+    from hub.store.sqlite import migrations
+
+    path = tmp_path / "forge.db"
+    con = sqlite3.connect(path)
+    con.execute("CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at REAL)")
+    for version, name, sql in migrations():
+        if version < 6:
+            con.executescript(sql)
+            con.execute("INSERT INTO schema_migrations VALUES (?, ?, 0)", (version, name))
+    first = (time.time() // 60 - 40) * 60
+    want = {f"n{i}": [{"schema_version": 1, "ts": first + 15 * k + i, "cpu": {"percent": float(k)}} for k in range(4 * 10)]
+            for i in range(2)}  # 10 minutes each
+    con.executemany("INSERT INTO samples (node_id, ts_ms, data) VALUES (?, ?, ?)",
+                    [(node, round(s["ts"] * 1000), json.dumps(s)) for node, ss in want.items() for s in ss])
+    con.commit()
+    con.close()
+    monkeypatch.setattr(backend, "COMPACT_CHUNK", 3)
+    monkeypatch.setattr(backend, "COMPACT_PASS", 6)
+    store = await open_store(sqlite_url(path))
+    try:
+        passes = []
+        while done := await store.samples.compact(time.time()):
+            passes.append(done)
+            rows, made = stored_rows(path)
+            assert made == sum(passes) and rows == 80 - 4 * made
+            for node, samples in want.items():
+                assert await store.samples.series(node, resolution="1s", points=100) == samples, "served meanwhile"
+        assert passes == [6, 6, 6, 2]
+        assert stored_rows(path) == (0, 20)
+    finally:
+        await store.close()
