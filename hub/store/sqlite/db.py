@@ -224,7 +224,7 @@ class Database:
                          "ORDER BY ts_ms", (node_id, bucket_ms, bucket_ms + MINUTE_MS)).fetchall()
         samples = self.decode_block(block[0], c) if block else []
         if rows:
-            samples += [json.loads(r[1]) for r in rows]
+            samples += [_decode(r[1]) for r in rows]
             if block:
                 samples.sort(key=lambda s: ts_ms(s["ts"]))
         return samples, [r[0] for r in rows]
@@ -285,7 +285,7 @@ class Database:
     def _raw(self, c: sqlite3.Connection, node_id: str, points: int, lo: int, hi: int) -> list[dict]:
         """The newest `points` raw samples with lo <= ts_ms <= hi, oldest first, from the rows
         (current minutes, late arrivals) and the blocks, newest block first until enough."""
-        rows = [(r[0], json.loads(r[1])) for r in c.execute(
+        rows = [(r[0], _decode(r[1])) for r in c.execute(
             "SELECT ts_ms, data FROM samples WHERE node_id = ? AND ts_ms >= ? AND ts_ms <= ? "
             "ORDER BY ts_ms DESC LIMIT ?", (node_id, lo, hi, points))]
         found: list[tuple[int, dict]] = []
@@ -670,6 +670,9 @@ def _cpu_percent(sample: dict) -> float | None:
 
 _QUEUE_BUCKET = ("INSERT INTO rollup_queue (tier, node_id, bucket_ms) VALUES (?, ?, ?) "
                  "ON CONFLICT (tier, node_id, bucket_ms) DO UPDATE SET gen = gen + 1")
+
+
+_decode = msgspec.json.decode
 
 
 def _encode(obj: object) -> str:
