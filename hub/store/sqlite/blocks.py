@@ -57,9 +57,25 @@ def split(sample: Any, leaves: list) -> Any:
     """The shape of `sample` (leaves as 0), appending its leaves to `leaves` in order."""
     t = type(sample)
     if t is dict:
-        return {k: split(v, leaves) for k, v in sample.items()}
+        shape = {}
+        for k, v in sample.items():
+            tv = type(v)
+            if tv is dict or tv is list:
+                shape[k] = split(v, leaves)
+            else:
+                leaves.append(v)
+                shape[k] = 0
+        return shape
     if t is list:
-        return [split(v, leaves) for v in sample]
+        out = []
+        for v in sample:
+            tv = type(v)
+            if tv is dict or tv is list:
+                out.append(split(v, leaves))
+            else:
+                leaves.append(v)
+                out.append(0)
+        return out
     leaves.append(sample)
     return 0
 
@@ -134,20 +150,19 @@ def encode_table(rows: list[list], out: bytearray) -> list:
     ints: list[tuple[int, list]] = []
     floats: list[tuple[int, tuple]] = []
     for j, col in enumerate(zip(*rows)):
-        if any(type(v) is int and not -_I62 < v < _I62 for v in col):
+        kinds = set(map(type, col))
+        if int in kinds and _too_big(col):
             descs.append(["J", _json.encode(list(col)).decode()])  # beyond msgpack's integers
             continue
         first = col[0]
-        t0 = type(first)
-        if all(type(v) is t0 and v == first for v in col):
+        if len(kinds) == 1 and col.count(first) == n:
             descs.append(["c", first])
             continue
-        key = (tuple(map(type, col)), col)
+        key = (tuple(map(type, col)), col) if len(kinds) > 1 else (first.__class__, col)
         if key in seen:
             descs.append(["=", seen[key]])
             continue
         seen[key] = j
-        kinds = set(map(type, col))
         if kinds == {int}:
             ints.append((j, col))
             descs.append(None)
@@ -198,6 +213,11 @@ def encode_table(rows: list[list], out: bytearray) -> list:
         for width in sorted(by_width):
             out += _pack_bits(zz[by_width[width]], width)  # columns x (n - 1), row by row
     return descs
+
+
+def _too_big(col: tuple) -> bool:
+    ints = [v for v in col if type(v) is int]
+    return max(ints) >= _I62 or min(ints) <= -_I62
 
 
 def _nullable(col: tuple, out: bytearray) -> list:
