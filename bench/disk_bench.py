@@ -467,16 +467,20 @@ def encodings(db: Path, tmp: Path) -> dict[str, int]:
             scratch, minute_blocks(raw_rows(db), zstd_json)),
         "one row per node-minute: shape once, msgpack columns, zstd": scratch_size(
             scratch, minute_blocks(raw_rows(db), zstd_columns)),
-        "hub blocks before zstd (delta/bit-packed, XOR, references; shapes elsewhere)": scratch_size(
-            scratch, minute_blocks(raw_rows(db), lambda b: hub_blocks(b, compress=False))),
-        "hub blocks (the above, zstd)": scratch_size(scratch, minute_blocks(raw_rows(db), hub_blocks)),
+        "the same, rowid table + unique index (blocks of 1-8 kB fill their overflow pages)": scratch_size(
+            scratch, minute_blocks(raw_rows(db), zstd_columns), ROWID_AND_INDEX),
+        "hub blocks before zstd (delta/bit-packed, XOR, references; shapes elsewhere), rowid": scratch_size(
+            scratch, minute_blocks(raw_rows(db), lambda b: hub_blocks(b, compress=False)), ROWID_AND_INDEX),
+        "hub blocks (the above, zstd), rowid": scratch_size(
+            scratch, minute_blocks(raw_rows(db), hub_blocks), ROWID_AND_INDEX),
     }
 
 
 def report(r: dict[str, Any]) -> None:
     t = r["tables"]
     nodes_days = r["nodes"] * r["hours"] / 24
-    raw_b = t.get("samples", 0) + t.get("sample_blocks", 0) + t.get("sample_shapes", 0)
+    raw_b = t.get("samples", 0) + sum(v for k, v in t.items()
+                                       if k.startswith(("sample_blocks", "sample_shapes", "sqlite_autoindex_sample_")))
     m_b, h_b = t.get("samples_1m", 0), t.get("samples_1h", 0)
     print(f"\n## shape {r['shape']}: {r['nodes']} nodes x {r['hours']:g} h = {r['stored']:,} samples stored "
           f"(ingest {r['ingest_s']:.0f} s, {r['stored'] / r['ingest_s']:,.0f} samples/s; tiers done "
