@@ -3,6 +3,7 @@
 
     python3 dev.py up      # .venv + Forge installed, then `forge up` (hub + this machine's agent)
     python3 dev.py test    # .venv + Forge with its test extras, then the whole test suite
+    python3 dev.py test -m "not e2e"   # the fast tier only (no hub or agent process, browser or Qt)
 
 `test` also installs Debian's chromium for the browser tests when it can (root with
 apt-get); elsewhere those tests are skipped with a note. Extra arguments go to
@@ -49,6 +50,16 @@ def ensure_chromium() -> None:
               "(sudo apt-get install chromium)", flush=True)
 
 
+def forward_ctrl_c(child: subprocess.Popen) -> int:
+    """Wait for `forge up`; Ctrl-C reaches it too (same terminal), so let it stop cleanly
+    instead of printing a KeyboardInterrupt traceback here."""
+    while True:
+        try:
+            return child.wait()
+        except KeyboardInterrupt:
+            continue
+
+
 def main(argv: list[str]) -> int:
     if not argv or argv[0] not in ("up", "test"):
         print(__doc__)
@@ -56,7 +67,10 @@ def main(argv: list[str]) -> int:
     command, rest = argv[0], argv[1:]
     if command == "up":
         ensure_venv("")
-        return subprocess.call([str(BIN / "forge"), "up", *rest], cwd=ROOT)
+        print(f"forge is installed in {VENV}; to run `forge` yourself (e.g. `forge tokens join-code`), "
+              f"activate it first: . {VENV / 'bin' / 'activate'}" if os.name != "nt" else
+              f"forge is installed in {VENV}; activate it first: {VENV / 'Scripts' / 'activate'}", flush=True)
+        return forward_ctrl_c(subprocess.Popen([str(BIN / "forge"), "up", *rest], cwd=ROOT))
     ensure_venv("[test,build]")
     ensure_chromium()
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen",

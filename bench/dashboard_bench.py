@@ -10,8 +10,9 @@ per node. Then, in Debian's Chromium:
   N cards are in the grid (a MutationObserver, then rAF + a task: the paint has
   happened), median of --paint-runs fresh page loads;
 * main-thread busy share: CDP `Performance.getMetrics` TaskDuration over a window,
-  divided by the window, for the fleet page alone (all cards updating every 5 s), the
-  drill-down of one node alone (live at 1 s, per-core grid open), and both open at once;
+  divided by the window, for the fleet page alone (all cards updating every 5 s), its
+  table view, the drill-down of one node alone (live at 1 s, per-core grid open), and
+  both open at once;
 * bytes per minute one browser receives on the fleet SSE (and on one node's SSE),
   counted on a raw socket: the same bytes the hub writes to a browser.
 
@@ -42,6 +43,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"
 ADMIN = "bench-admin-secret"
 VIEWPORT = {"width": 1400, "height": 900}
 CORE_GRID = ".cores-detail summary"  # the drill-down is measured with its per-core sparkline grid open
+TABLE_VIEW = ".view-toggle button[data-view=table]"  # the fleet measured again in its table view
 
 FULL_PAINT_JS = """
 (n) => {
@@ -200,13 +202,19 @@ def run(args: argparse.Namespace) -> int:
             counter = threading.Thread(target=count_sse_bytes, args=("127.0.0.1", port, "/api/fleet/events",
                                                                      args.sse_window_s, sse))
             counter.start()
-            fleet_runs, node_runs, both_runs, errors = [], [], [], []
+            fleet_runs, table_runs, node_runs, both_runs, errors = [], [], [], [], []
             for _ in range(args.runs):
                 if time.monotonic() > deadline:
                     break
                 ctx, _, cdp, errs = open_page(browser, url + "/#/fleet", f".card >> nth={args.nodes - 1}")
                 time.sleep(3)
                 fleet_runs += busy_over([cdp], args.window_s)
+                errors += errs
+                ctx.close()
+
+                ctx, _, cdp, errs = open_page(browser, url + "/#/fleet", f".card >> nth={args.nodes - 1}", click=TABLE_VIEW)
+                time.sleep(3)
+                table_runs += busy_over([cdp], args.window_s)
                 errors += errs
                 ctx.close()
 
@@ -231,6 +239,7 @@ def run(args: argparse.Namespace) -> int:
             browser.close()
 
         print(fmt_busy(f"fleet page, {args.nodes} cards updating every 5 s", fleet_runs))
+        print(fmt_busy(f"fleet table view, {args.nodes} rows (details refetched every 15 s)", table_runs))
         print(fmt_busy(f"drill-down of {node_id}, live at 1 s", node_runs))
         print(fmt_busy("both pages open at once (sum)", both_runs))
         per_min = sse["bytes"] * 60 / sse["seconds"]
@@ -255,7 +264,7 @@ def run(args: argparse.Namespace) -> int:
 def main(argv: list[str]) -> int:
     p = argparse.ArgumentParser(description="measure the web dashboard under a simulated fleet")
     p.add_argument("--nodes", type=int, default=500)
-    p.add_argument("--runs", type=int, default=3, help="busy-share runs (each measures three windows)")
+    p.add_argument("--runs", type=int, default=3, help="busy-share runs (each measures four windows)")
     p.add_argument("--paint-runs", type=int, default=5)
     p.add_argument("--window-s", type=float, default=30.0, help="length of one busy-share window")
     p.add_argument("--sse-window-s", type=float, default=60.0)

@@ -171,7 +171,9 @@ def simulated(cores: int, temps: bool, mounts: list[str]) -> Callable[[int], tup
 
 
 def this_machine(seed: int) -> tuple[Callable[[float], dict], dict]:
-    collector = Collector()
+    # Schema 1, as the figures in PERFORMANCE.md: 60 samples 0.1 s apart would carry processes
+    # in 1 of 60 instead of 1 of 5. Schema 2 bytes per sample: bench/agent_bench.py.
+    collector = Collector(probes=())
     recorded = []
     for _ in range(60):
         time.sleep(0.1)

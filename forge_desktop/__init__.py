@@ -1,3 +1,5 @@
 """Forge desktop: the agent, worker and tray app that run on every machine."""
 
-__version__ = "0.1.0"
+from forge_contracts import __version__
+
+__all__ = ["__version__"]

@@ -27,12 +27,19 @@ class SampleBuffer:
             return
         text = "".join(json.dumps(s, separators=(",", ":")) + "\n" for s in samples)
         with self._lock:
-            with open(self.path, "a", encoding="utf-8") as f:
-                f.write(text)
+            with open(self.path, "ab") as f:
+                if f.tell() and not self._ends_with_newline():
+                    text = "\n" + text  # a torn last line (a crash mid-write) stays a line of its own
+                f.write(text.encode("utf-8"))
                 f.flush()
                 os.fsync(f.fileno())
             if self.path.stat().st_size > self.max_bytes:
                 self._trim()
+
+    def _ends_with_newline(self) -> bool:
+        with open(self.path, "rb") as f:
+            f.seek(-1, os.SEEK_END)
+            return f.read(1) == b"\n"
 
     def _trim(self) -> None:
         lines = self.path.read_bytes().splitlines(keepends=True)
@@ -47,15 +54,28 @@ class SampleBuffer:
         self._write(b"".join(reversed(keep)))
 
     def _write(self, data: bytes) -> None:
+        """Replace the file atomically; on a full disk (no room for the copy) shrink it in place,
+        which needs no new blocks, so a full disk never wedges the buffer."""
         tmp = self.path.with_suffix(".tmp")
-        with open(tmp, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, self.path)
+        try:
+            with open(tmp, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, self.path)
+        except OSError:
+            tmp.unlink(missing_ok=True)
+            if len(data) > self.path.stat().st_size:
+                raise
+            with open(self.path, "r+b") as f:
+                f.write(data)
+                f.truncate()
+                f.flush()
+                os.fsync(f.fileno())
 
     def peek(self, n: int) -> list[dict]:
-        """The oldest `n` buffered samples (corrupt lines are skipped and logged)."""
+        """The oldest `n` buffered samples; a corrupt line (not JSON, or JSON but not an
+        object) comes back as {"_corrupt": True} and is logged."""
         out: list[dict] = []
         with self._lock:
             if not self.path.exists():
@@ -65,10 +85,13 @@ class SampleBuffer:
                     if len(out) >= n:
                         break
                     try:
-                        out.append(json.loads(line))
+                        sample = json.loads(line)
                     except ValueError:
+                        sample = None
+                    if not isinstance(sample, dict):
                         log.warning("skipping a corrupt line in the offline buffer")
-                        out.append({"_corrupt": True})
+                        sample = {"_corrupt": True}
+                    out.append(sample)
         return out
 
     def drop(self, n: int) -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from . import __version__, paths
 from .client import HubClient, HubError, HubUnreachable, NotAForgeHub
+from .install.artifacts import InstallError
 from .onboarding import OnboardingError
 from .settings import JOB_MODES, Settings, SettingsError, default_node_id
 
@@ -32,7 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     except CliError as e:
         print(f"forge: {e}", file=sys.stderr)
         return 2
-    except (HubUnreachable, NotAForgeHub, SettingsError, OnboardingError) as e:
+    except (HubUnreachable, NotAForgeHub, SettingsError, OnboardingError, InstallError) as e:
         print(f"forge: {e}", file=sys.stderr)
         return 2
     except HubError as e:
@@ -40,6 +41,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # `forge jobs show 1 | head`: the reader left; no traceback, and none at exit either.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
 
 
 SUBCOMMANDS = ("up", "hub", "agent", "desktop", "join", "tokens", "jobs")
@@ -64,7 +70,9 @@ def build_parser() -> argparse.ArgumentParser:
                         description="Start a hub on this machine (SQLite in the data folder, no other service) "
                                     "and an agent reporting to it; prints the dashboard URL and the admin secret.")
     up.add_argument("--port", type=int, default=3000)
-    up.add_argument("--host", default="0.0.0.0", help="address to listen on (default: all)")
+    up.add_argument("--host", default="127.0.0.1",
+                    help="address to listen on (default 127.0.0.1: this machine only; 0.0.0.0 for your "
+                         "network, or keep it and use `tailscale serve`)")
     up.add_argument("--jobs", choices=JOB_MODES, default="idle", help="when the local worker takes jobs")
     up.set_defaults(func=cmd_up)
 
@@ -82,6 +90,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="require this token for the dashboard and fleet API")
     hub.add_argument("--downloads", type=Path, default=None,
                      help="folder of agent builds offered on the dashboard's 'Add a machine' page")
+    hub.add_argument("--tls-cert", type=Path, default=None, help="PEM certificate: serve HTTPS (with --tls-key)")
+    hub.add_argument("--tls-key", type=Path, default=None, help="PEM private key for --tls-cert")
     hub.add_argument("--allow-test-jobs", action="store_true", help=argparse.SUPPRESS)
     hub.add_argument("--install-service", action="store_true", help="install the hub as a service and exit")
     hub.add_argument("--uninstall-service", action="store_true", help="remove the hub service and exit")
@@ -111,7 +121,10 @@ def build_parser() -> argparse.ArgumentParser:
     jo = sub.add_parser("join", help="trade a one-time join code for a node token (kept in the keyring)")
     jo.add_argument("url", help="hub URL, e.g. http://hub.tailnet:3000")
     jo.add_argument("code", help="the join code from `forge tokens join-code` or the dashboard")
-    jo.add_argument("--node-id", help="name for this machine (default: the host name)")
+    jo.add_argument("--node-id", help="name for this machine (default: NODE_ID, else the name it joined "
+                                      "as before, else the host name)")
+    jo.add_argument("--new-node", action="store_true",
+                    help="join as a new node even if this machine already joined this hub")
     jo.set_defaults(func=cmd_join)
 
     to = sub.add_parser("tokens", help="manage node tokens and join codes (admin)")
@@ -177,14 +190,71 @@ def hub_config_from_args(args: argparse.Namespace):
                              viewer_token=getattr(args, "viewer_token", "") or None,
                              allow_test_jobs=True if getattr(args, "allow_test_jobs", False) else None,
                              agent_downloads_dir=getattr(args, "downloads", None),
-                             store_url=getattr(args, "store", None))
+                             store_url=getattr(args, "store", None),
+                             tls_cert=getattr(args, "tls_cert", None), tls_key=getattr(args, "tls_key", None))
     return cfg, created
+
+
+def check_port_free(host: str, port: int) -> None:
+    """A clear one-line error for a busy port, before the hub starts (aiohttp would end in a
+    traceback and "Task was destroyed" lines)."""
+    import socket
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        if os.name != "nt":
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the hub binds
+        try:
+            sock.bind((host, port))
+        except OSError as e:
+            import errno
+            if e.errno in (errno.EADDRINUSE, getattr(errno, "WSAEADDRINUSE", -1)):
+                raise CliError(f"port {port} is already in use on {host} (another forge hub?); "
+                               f"pick another with --port, e.g. --port {port + 1}") from None
+            raise CliError(f"cannot listen on {host}:{port}: {e.strerror}") from None
+
+
+def hub_service_args(args: argparse.Namespace) -> tuple[list[str], dict[str, str]]:
+    """`forge hub` flags and environment for the installed service: every flag given here,
+    paths made absolute; the viewer token goes in the environment, not on the command line."""
+    argv = ["hub", "--host", args.host, "--port", str(args.port)]
+    if args.data_dir:
+        argv += ["--data-dir", str(Path(args.data_dir).expanduser().resolve())]
+    if args.downloads:
+        argv += ["--downloads", str(Path(args.downloads).expanduser().resolve())]
+    if args.allow_test_jobs:
+        argv.append("--allow-test-jobs")
+    env = _kept_env(("FORGE_DATA_DIR",), prefixes=("FORGE_HUB_",))
+    if args.viewer_token:
+        env["FORGE_VIEWER_TOKEN"] = args.viewer_token
+    return argv, env
+
+
+def agent_service_args(args: argparse.Namespace) -> tuple[list[str], dict[str, str]]:
+    """`forge agent` flags and environment for the installed service (the data folder, hub
+    and node the agent uses now); a token given here goes in the environment."""
+    argv = ["agent"]
+    for flag, value in (("--hub", args.hub), ("--node-id", args.node_id), ("--jobs", args.jobs),
+                        ("--push-interval", args.push_interval), ("--buffer-max-mb", args.buffer_max_mb),
+                        ("--max-cores", args.max_cores)):
+        if value:
+            argv += [flag, str(value)]
+    env = _kept_env(("FORGE_DATA_DIR", "CENTRAL_URL", "NODE_ID", "PYTHON_KEYRING_BACKEND", "FORGE_WORKER_TYPES"))
+    if args.token:
+        env["BEARER_TOKEN"] = args.token
+    return argv, env
+
+
+def _kept_env(names: tuple[str, ...], prefixes: tuple[str, ...] = ()) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if v and (k in names or k.startswith(prefixes or ("\0",)))}
+    if env.get("FORGE_DATA_DIR"):
+        env["FORGE_DATA_DIR"] = str(Path(env["FORGE_DATA_DIR"]).expanduser().resolve())
+    return env
 
 
 def cmd_hub(args: argparse.Namespace) -> int:
     if args.install_service or args.uninstall_service:
-        return _service("hub", args.uninstall_service, ["hub", "--host", args.host, "--port", str(args.port)],
-                        args.system)
+        argv, env = hub_service_args(args)
+        return _service("hub", args.uninstall_service, argv, args.system, env)
     from hub.server import serve
     from hub.store import BACKENDS
     if args.store and args.store.split(":", 1)[0].split("+", 1)[0].lower() not in BACKENDS:
@@ -193,6 +263,7 @@ def cmd_hub(args: argparse.Namespace) -> int:
         return 2
     if args.export:
         return _export(args)
+    check_port_free(args.host, args.port)
     cfg, created = hub_config_from_args(args)
     if created:
         print(f"admin secret (saved to {Path(cfg.data_dir) / 'admin_secret'}, shown once):\n  {cfg.admin_secret}")
@@ -225,6 +296,7 @@ def _export(args: argparse.Namespace) -> int:
 def cmd_up(args: argparse.Namespace) -> int:
     from hub.server import EmbeddedHub
     args.data_dir, args.viewer_token = None, ""
+    check_port_free(args.host, args.port)
     cfg, _ = hub_config_from_args(args)
     hub = EmbeddedHub(cfg)
     hub.start()
@@ -234,14 +306,39 @@ def cmd_up(args: argparse.Namespace) -> int:
     print(f"Forge {__version__} is up.")
     print(f"  dashboard:    {hub.url}/")
     print(f"  admin secret: {cfg.admin_secret}  (saved in {cfg.data_dir})")
-    print(f"  this machine reports as {node_id!r}; Ctrl-C stops both.", flush=True)
+    print(f"  this machine reports as {node_id!r}; Ctrl-C stops both.")
+    for line in add_machines_hint(args.host, args.port, client, cfg.admin_secret):
+        print(line)
+    sys.stdout.flush()
     settings = Settings.load()
     settings.hub_url, settings.node_id, settings.jobs = hub.url, node_id, args.jobs
+    stopped = []
+
+    def stop_hub(timeout: float) -> None:
+        stopped.append(True)
+        hub.stop(timeout=timeout)
     try:
-        run_agent(settings, token)
+        run_agent(settings, token, then_stop=stop_hub)
     finally:
-        hub.stop()
+        if not stopped:  # the agent failed before its stop ran
+            hub.stop(timeout=2)
     return 0
+
+
+def add_machines_hint(host: str, port: int, client: HubClient, admin_secret: str) -> list[str]:
+    """How to add machines: the exact `forge join` command (with a fresh join code) when the
+    hub listens beyond this machine, else how to open it first."""
+    import socket
+    if host in ("127.0.0.1", "localhost", "::1"):
+        return ["  only this machine can reach it (it listens on 127.0.0.1). To add other machines, restart",
+                f"  with `forge up --host 0.0.0.0` (your network) or run `tailscale serve {port}` (your tailnet);",
+                "  then `forge tokens join-code` here prints the `forge join` command to run on each."]
+    reach = socket.gethostname() if host in ("0.0.0.0", "::", "") else host
+    body = client.post("/api/tokens", {"join": True}, token=admin_secret)
+    expires = time.strftime("%H:%M", time.localtime(body["expires_at"]))
+    return ["  add a machine: install Forge there and run (join code valid until "
+            f"{expires}; make more with `forge tokens join-code`):",
+            f"    forge join http://{reach}:{port} {body['code']} && forge agent"]
 
 
 # --- agent ---------------------------------------------------------------------------
@@ -269,15 +366,29 @@ def resolve_agent(args: argparse.Namespace) -> tuple[Settings, str]:
         from .client import normalize_url
         token = load_token(normalize_url(s.hub_url), s.node_id)
     if not token:
-        raise CliError(f"no token for node {s.node_id!r} at {s.hub_url}: pass --token, set BEARER_TOKEN, "
-                       "or run `forge join URL CODE`")
+        raise CliError(missing_token_message(s.hub_url, s.node_id))
     return s, token
+
+
+def missing_token_message(hub_url: str, node_id: str) -> str:
+    """No token for this node: say which node this machine did join as, if any."""
+    from .client import normalize_url
+    from .credentials import load_token
+    url = normalize_url(hub_url)
+    saved = Settings.load()
+    joined = saved.node_id if saved.node_id and normalize_url(saved.hub_url or "") == url else None
+    if joined and joined != node_id and load_token(url, joined):
+        return (f"no token for node {node_id!r} at {url}: this machine joined it as {joined!r}. Run as "
+                f"{joined!r} (unset NODE_ID, drop --node-id), or join as {node_id!r} with "
+                f"`forge join {url} CODE --node-id {node_id}`")
+    return (f"no token for node {node_id!r} at {url}: pass --token, set BEARER_TOKEN, "
+            f"or run `forge join {url} CODE`")
 
 
 def cmd_agent(args: argparse.Namespace) -> int:
     if args.install_service or args.uninstall_service:
-        extra = ["agent"] + (["--hub", args.hub] if args.hub else []) + (["--jobs", args.jobs] if args.jobs else [])
-        return _service("agent", args.uninstall_service, extra, args.system)
+        argv, env = agent_service_args(args)
+        return _service("agent", args.uninstall_service, argv, args.system, env)
     settings, token = resolve_agent(args)
     print(f"forge agent {__version__}: node {settings.node_id!r} -> {settings.hub_url} (jobs: {settings.jobs})",
           flush=True)
@@ -285,8 +396,10 @@ def cmd_agent(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_agent(settings: Settings, token: str) -> None:
-    """The agent (and its worker, unless jobs are 'never') in the foreground until Ctrl-C/SIGTERM."""
+def run_agent(settings: Settings, token: str, then_stop=None) -> None:
+    """The agent (and its worker, unless jobs are 'never') in the foreground until Ctrl-C/SIGTERM.
+    `then_stop(timeout=...)` (forge up's hub) stops once the agent's final push is in, side by
+    side with the worker, within the same budget."""
     import signal
     import threading
     from .agent import Agent
@@ -306,22 +419,46 @@ def run_agent(settings: Settings, token: str) -> None:
         worker.start()
     try:
         while not stop.wait(0.5):
-            pass
+            if not agent.alive():
+                raise CliError("the agent's sampler or pusher stopped unexpectedly; exiting so the "
+                               "service manager restarts it")
     except KeyboardInterrupt:
         pass
     finally:
-        if worker:
-            worker.stop()
-        agent.stop()
+        print("stopping…", flush=True)
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not break the stop
+        def agent_then(timeout: float) -> None:
+            agent.stop(timeout)
+            if then_stop:
+                then_stop(timeout=timeout)
+        stop_within(STOP_BUDGET_S, [agent_then, *([worker.stop] if worker else [])])
 
 
-def _service(kind: str, uninstall: bool, args: list[str], system: bool = False) -> int:
+STOP_BUDGET_S = 2.0
+
+
+def stop_within(budget_s: float, stops: list) -> None:
+    """Run the stop functions side by side and wait at most `budget_s` for all of them: Ctrl-C
+    ends the program within 3 s even while a worker's claim long-polls the hub."""
+    import threading
+    threads = [threading.Thread(target=f, kwargs={"timeout": budget_s}, daemon=True) for f in stops]
+    for t in threads:
+        t.start()
+    deadline = time.monotonic() + budget_s
+    for t in threads:
+        t.join(max(0.0, deadline - time.monotonic()))
+
+
+def _service(kind: str, uninstall: bool, args: list[str], system: bool = False,
+             env: dict[str, str] | None = None) -> int:
+    """Install or remove a service; a failed systemctl/launchctl step exits non-zero."""
     from . import install
     scope = "system" if system else "user"
     if uninstall:
-        install.uninstall_service(kind, scope=scope)
+        install.uninstall_service(kind, scope=scope, check=True)
     else:
-        install.install_service(kind, args, scope=scope)
+        install.install_service(kind, args, scope=scope, env=env or None, check=True)
     return 0
 
 
@@ -334,15 +471,52 @@ def cmd_desktop(args: argparse.Namespace) -> int:
         else:
             install.install_autostart()
         return 0
+    check_display()
     from .desktop import run_desktop
     return run_desktop(hub_url=args.hub, embedded_hub=args.embedded_hub)
 
 
+def check_display() -> None:
+    """On Linux/BSD, Qt aborts in its xcb plugin without a display: say what to do instead."""
+    if sys.platform.startswith(("win", "darwin")) or os.environ.get("QT_QPA_PLATFORM"):
+        return
+    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        raise CliError("no display: use `forge agent` on servers (the tray app needs a desktop session; "
+                       "DISPLAY and WAYLAND_DISPLAY are unset)")
+
+
 # --- join and tokens -----------------------------------------------------------------
 def cmd_join(args: argparse.Namespace) -> int:
-    from .onboarding import join
-    node_id, url = join(args.url, args.code, args.node_id)
+    """Join a hub. A machine that already joined it keeps its node id (and, while its token
+    still works, its token: the code is not used); --new-node makes another node."""
+    from .client import normalize_url
+    from .onboarding import check_hub, check_token, join
+    from .credentials import load_token
+    url = normalize_url(args.url)
+    wanted = args.node_id or os.environ.get("NODE_ID")
+    if not args.new_node:
+        saved = Settings.load()
+        if not wanted and saved.node_id and normalize_url(saved.hub_url or "") == url:
+            wanted = saved.node_id
+        token = load_token(url, wanted) if wanted else None
+        if token:
+            client = check_hub(url)
+            client.token = token
+            try:
+                check_token(client, wanted, token)
+            except OnboardingError:
+                pass  # refused (revoked): join again under the same name
+            else:
+                raise CliError(f"this machine already joined {url} as {wanted!r} and its token still works, "
+                               "so the join code was not used; `forge agent` runs as that node. To join as "
+                               "another node: --new-node")
+    wanted = wanted or default_node_id()
+    node_id, url = join(url, args.code, wanted)
     print(f"joined {url} as {node_id!r}; the token is in the OS keyring.")
+    if node_id != wanted and not args.new_node:
+        print(f"note: the hub already has a node {wanted!r} with a working token, so this machine is "
+              f"{node_id!r}. To reuse the name, revoke the old token on the hub (`forge tokens revoke {wanted}`) "
+              f"and join again with --node-id {wanted}.")
     print("next: `forge agent` (servers) or `forge desktop` (tray app) -- no token flag needed.")
     return 0
 
@@ -402,35 +576,91 @@ def load_job_file(path: Path, job_type: str | None, batch: bool, priority: int) 
         text = path.read_text()
     except OSError as e:
         raise CliError(f"cannot read {path}: {e.strerror}") from None
+    looks_json = path.suffix.lower() == ".json" or text.lstrip()[:1] in ("{", "[")
     try:
         doc = json.loads(text)
-    except ValueError:
+    except ValueError as e:
+        if looks_json:
+            raise CliError(json_error(path, text, e)) from None
         doc = None
     if doc is None:
         if job_type == "jobshop" or (job_type is None and _looks_like_jsplib(text)):
-            return {"type": "jobshop", "payload": {"jsplib": text}, "priority": priority}
+            return _labelled({"type": "jobshop", "payload": {"jsplib": text}, "priority": priority},
+                             _jsplib_name(text))
         if job_type == "mps" or (job_type is None and path.suffix.lower() in (".mps", ".lp")):
             fmt = "lp" if path.suffix.lower() == ".lp" else "mps"
-            return {"type": "mps", "payload": {"model": text, "format": fmt}, "priority": priority}
-        raise CliError(f"{path} is not JSON, a JSPLIB instance or an .mps/.lp model; pass --type to say what it is")
+            return _labelled({"type": "mps", "payload": {"model": text, "format": fmt}, "priority": priority},
+                             _mps_name(text))
+        if job_type:
+            raise CliError(f"{path} is not JSON: a {job_type} job needs a JSON payload")
+        raise CliError(f"{path} is not JSON, a JSPLIB instance or an .mps/.lp model; pass --type mps if it is "
+                       "an MPS or LP model under another name")
     if batch or (isinstance(doc, dict) and ("jobs" in doc or "sweep" in doc)) or isinstance(doc, list):
         jobs = doc if isinstance(doc, list) else doc.get("jobs")
         if isinstance(doc, dict) and "sweep" in doc:
             return doc
+        if isinstance(doc, dict) and job_type == "jobshop" and _is_jobshop_payload(doc):
+            return _labelled({"type": "jobshop", "payload": doc, "priority": priority}, _json_name(doc))
         if not isinstance(jobs, list) or not jobs:
             raise CliError(f"{path}: a batch must be a list of jobs or {{'jobs': [...]}}")
-        return {"jobs": [j if "type" in j else {"type": job_type, "payload": j} for j in jobs]}
+        return {"jobs": [j if isinstance(j, dict) and "type" in j else
+                         _labelled({"type": job_type, "payload": j}, _json_name(j)) for j in jobs]}
     if not isinstance(doc, dict):
         raise CliError(f"{path}: expected a JSON object")
     if "type" in doc and "payload" in doc:
         doc.setdefault("priority", priority)
-        return doc
+        return _labelled(doc, _json_name(doc.get("payload")))
     if not job_type:
         if "known_optimum" in doc or "items" in doc:
             job_type = "prodplan"
         else:
             raise CliError(f"{path} is a bare payload; pass --type (jobshop, prodplan, mps)")
-    return {"type": job_type, "payload": doc, "priority": priority}
+    return _labelled({"type": job_type, "payload": doc, "priority": priority}, _json_name(doc))
+
+
+def json_error(path: Path, text: str, e: ValueError) -> str:
+    """Where a JSON file breaks, and whether it simply ends too early."""
+    if not isinstance(e, json.JSONDecodeError):
+        return f"{path} is not valid JSON: {e}"
+    truncated = e.pos >= len(text.rstrip()) or e.msg.startswith("Unterminated string")
+    return (f"{path} is not valid JSON: {e.msg} (line {e.lineno}, column {e.colno}, character {e.pos})"
+            + ("; the file ends early: is it truncated?" if truncated else ""))
+
+
+def _is_jobshop_payload(doc: dict) -> bool:
+    """A JSON job-shop payload ({"jobs": [[[machine, duration], ...], ...]}) rather than a batch."""
+    jobs = doc.get("jobs")
+    return isinstance(jobs, list) and all(isinstance(j, list) for j in jobs)
+
+
+def _labelled(body: dict, name: str | None) -> dict:
+    if name and not body.get("label"):
+        body["label"] = name[:200]
+    return body
+
+
+def _json_name(doc: object) -> str | None:
+    if isinstance(doc, dict):
+        for key in ("name", "instance", "label"):
+            if isinstance(doc.get(key), str) and doc[key].strip():
+                return doc[key].strip()
+    return None
+
+
+def _jsplib_name(text: str) -> str | None:
+    for line in text.splitlines()[:10]:
+        words = line.lstrip("#+ ").split()
+        if len(words) >= 2 and words[0].lower() == "instance":
+            return words[1]
+    return None
+
+
+def _mps_name(text: str) -> str | None:
+    for line in text.splitlines()[:20]:
+        words = line.split()
+        if len(words) >= 2 and words[0].upper() == "NAME":
+            return words[1]
+    return None
 
 
 def _looks_like_jsplib(text: str) -> bool:
@@ -473,26 +703,47 @@ def wait_for(client: HubClient, ids: list[int], poll_s: float = 1.0) -> int:
 
 
 def progress_line(job: dict, elapsed: float) -> str:
-    p = job.get("progress") or {}
+    """The live line. Once the job has ended its figures come from the result, so the line
+    left on screen is never the stale last progress report."""
+    p = dict(job.get("progress") or {})
+    r = job.get("result") or {}
+    if job["status"] == "succeeded" and isinstance(r, dict):
+        final = r.get("makespan", r.get("objective"))
+        p.update({k: v for k, v in (("incumbent", final), ("bound", r.get("bound")), ("gap", r.get("gap")))
+                  if v is not None})
+        p["percent"] = 100
     parts = [f"job {job['id']} {job['status']}"]
     if job.get("claimed_by"):
         parts.append(f"on {job['claimed_by']}")
     for key, label in (("incumbent", "best"), ("bound", "bound")):
-        if p.get(key) is not None:
+        if isinstance(p.get(key), (int, float)):
             parts.append(f"{label}={p[key]:g}")
-    if p.get("gap") is not None:
-        parts.append(f"gap={100 * p['gap']:.2f}%")
-    if p.get("percent") is not None:
+    if isinstance(p.get("gap"), (int, float)):
+        parts.append(f"gap={format_gap(p['gap'])}")
+    if isinstance(p.get("percent"), (int, float)):
         parts.append(f"{p['percent']:.0f}% done")
     parts.append(f"{elapsed:.0f}s")
     return "  ".join(parts)
+
+
+def format_gap(gap: float) -> str:
+    """A relative gap as a percentage readable at any size: 5.2 %, 0.31 %, 0.009 %, 0 %."""
+    pct = 100 * gap
+    if pct == 0:
+        return "0 %"
+    if abs(pct) >= 10:
+        return f"{pct:.1f} %"
+    if abs(pct) >= 0.1:
+        return f"{pct:.2f} %"
+    return f"{pct:.2g} %" if abs(pct) < 0.001 else f"{pct:.3f} %"
 
 
 def summary_line(job: dict) -> str:
     r = job.get("result") or {}
     if job["status"] == "succeeded":
         keys = [k for k in ("makespan", "objective", "optimal", "status", "gap") if k in r]
-        return f"job {job['id']}: succeeded  " + "  ".join(f"{k}={r[k]}" for k in keys)
+        return f"job {job['id']}: succeeded  " + "  ".join(
+            f"{k}={format_gap(r[k]) if k == 'gap' and isinstance(r[k], (int, float)) else r[k]}" for k in keys)
     first_line = (job.get("error") or "").strip().splitlines()[:1]
     return f"job {job['id']}: {job['status']}  {''.join(first_line)}".rstrip()
 

@@ -16,9 +16,10 @@ from typing import Any
 class HubError(Exception):
     """The hub answered with an error; `code` and `message` come from its JSON body."""
 
-    def __init__(self, status: int, code: str, message: str):
+    def __init__(self, status: int, code: str, message: str, body: dict | None = None):
         super().__init__(f"{message} (HTTP {status}, {code})")
         self.status, self.code, self.message = status, code, message
+        self.body = body or {}
 
 
 class HubUnreachable(Exception):
@@ -57,7 +58,7 @@ class HubClient:
             raw = e.read()
             try:
                 err = json.loads(raw)
-                raise HubError(e.code, str(err.get("error", "error")), str(err.get("message", raw[:200])))
+                raise HubError(e.code, str(err.get("error", "error")), str(err.get("message", raw[:200])), err)
             except (ValueError, AttributeError):
                 raise HubError(e.code, "http_error", f"HTTP {e.code} {e.reason}") from None
         except (urllib.error.URLError, socket.timeout, ConnectionError, OSError) as e:

@@ -1,4 +1,11 @@
-"""Machine metrics: the schema_version 1 sample of docs/API.md, one per ``sample()`` call.
+"""Machine metrics: the sample of docs/SAMPLES.md, one per ``sample()`` call.
+
+Schema 1 is the fixed part below; schema 2 adds the sections of the extra
+probes (``Probe``: top processes, GPUs, per-disk and per-interface rates, fans,
+containers; forge_desktop/platform/). ``Collector()`` on this machine has them
+all and stamps its samples ``schema_version`` 2; a collector given no extra
+probes (``probes=()``, a replayed psutil without ``probes=``, or
+``FORGE_SAMPLE_SCHEMA=1`` in the environment) stays schema 1.
 
 One probe per metric family (cpu, cpu_freq, cpu_temp, memory, swap, disk_io,
 disk_usage, net, load, uptime, battery). A probe that raises is disabled and
@@ -29,7 +36,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from types import ModuleType
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import forge_desktop
 from forge_desktop import platform as forge_platform
@@ -37,6 +44,8 @@ from forge_desktop import platform as forge_platform
 log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
+SCHEMA_VERSION_EXTENDED = 2
+INTERVAL_SLACK_S = 0.5
 
 PSEUDO_FSTYPES = frozenset({
     "autofs", "binfmt_misc", "bpf", "cgroup", "cgroup2", "configfs", "debugfs", "devfs",
@@ -140,6 +149,9 @@ class RateMeter:
         self._previous = None
 
 
+MIN_CPU_WINDOW_S = 0.1  # per core: below this, CPU times (10 ms ticks) give no meaningful figure
+
+
 class CpuMeter:
     """CPU use in percent, total and per logical core, from ``cpu_times`` deltas."""
 
@@ -156,6 +168,11 @@ class CpuMeter:
         if len(previous) != len(current):
             return None, None
         deltas = [(b1 - b0, t1 - t0) for (b0, t0), (b1, t1) in zip(previous, current)]
+        if sum(d[1] for d in deltas) < MIN_CPU_WINDOW_S * max(1, len(deltas)):
+            # Too little time since the last read (the agent's first sample right after priming)
+            # to say anything: null, not a misleading 0 %. Keep the older read for the next call.
+            self._previous = previous
+            return None, None
         per_core = [_percent(busy, total) for busy, total in deltas]
         total = _percent(sum(d[0] for d in deltas), sum(d[1] for d in deltas))
         if total is None:
@@ -282,6 +299,49 @@ def is_loopback_nic(name: str) -> bool:
     return lowered in ("lo", "lo0") or "loopback" in lowered
 
 
+class Probe(Protocol):
+    """A schema 2 section: ``read(now)`` puts its answer at ``path`` in the sample, ``None`` leaves it out.
+
+    Read on every sample when ``interval_s`` is 0, else when at least
+    ``interval_s`` (less half a second of sampler jitter) of sample time has
+    passed since its last read. A probe that raises is disabled like the others.
+    """
+
+    name: str
+    path: tuple[str, ...]
+    interval_s: float
+
+    def read(self, now: float) -> Any: ...
+
+
+def default_probes(ps: ModuleType) -> list[Probe]:
+    """The schema 2 probes of this machine; GPU backends are looked for once, here."""
+    from forge_desktop.platform.containers import Containers
+    from forge_desktop.platform.devices import DiskDevices, Fans, NetInterfaces
+    from forge_desktop.platform.gpus import detect_gpus
+    from forge_desktop.platform.processes import TopProcesses
+
+    probes: list[Probe] = [TopProcesses(ps), DiskDevices(ps), NetInterfaces(ps), Fans(ps)]
+    try:
+        gpus = detect_gpus()
+    except Exception as exc:  # noqa: BLE001 - a broken driver must not stop the agent
+        log.warning("GPU probe disabled after error: %r", exc, exc_info=True)
+    else:
+        if gpus:
+            probes.append(gpus)
+    probes.append(Containers())
+    return probes
+
+
+def _place(sample: dict[str, Any], path: tuple[str, ...], value: Any) -> None:
+    where = sample
+    for key in path[:-1]:
+        if not isinstance(where.get(key), dict):
+            where[key] = {}
+        where = where[key]
+    where[path[-1]] = value
+
+
 class Collector:
     """Samples this machine; cheap enough to call every second (see bench/collector_bench.py).
 
@@ -295,7 +355,9 @@ class Collector:
         *,
         topology: Sequence[tuple[int, int]] | None | Callable[[], Any] = forge_platform.cpu_topology,
         host: HostInfo | None = None,
+        probes: Sequence[Probe] | None = None,
     ) -> None:
+        injected = psutil_module is not None
         if psutil_module is None:
             import psutil as psutil_module
         self._ps = psutil_module
@@ -309,6 +371,11 @@ class Collector:
         self._partitions: list[Any] = []
         self._partitions_read_at: float | None = None
         self._boot_time: float | None = None
+        if probes is None:
+            schema_1_only = injected or os.environ.get("FORGE_SAMPLE_SCHEMA", "").strip() == "1"
+            probes = [] if schema_1_only else default_probes(self._ps)
+        self._probes = list(probes)
+        self._probe_read_at: dict[str, float] = {}
 
     @property
     def disabled(self) -> frozenset[str]:
@@ -344,8 +411,8 @@ class Collector:
         ts = time.time() if now is None else float(now)
         percent, per_core = self._guard("cpu", self._measure_cpu) or (None, None)
         temps, package_temp = self._guard("cpu_temp", self._temperatures) or (None, None)
-        return {
-            "schema_version": SCHEMA_VERSION,
+        sample = {
+            "schema_version": SCHEMA_VERSION_EXTENDED if self._probes else SCHEMA_VERSION,
             "ts": ts,
             "cpu": {
                 "percent": percent,
@@ -362,6 +429,25 @@ class Collector:
             "uptime_s": self._guard("uptime", lambda: self._uptime(ts)),
             "battery": self._guard("battery", self._battery),
         }
+        for probe in self._probes:
+            self._read_probe(probe, ts, sample)
+        return sample
+
+    def _read_probe(self, probe: Probe, now: float, sample: dict[str, Any]) -> None:
+        last = self._probe_read_at.get(probe.name)
+        if probe.interval_s > 0 and last is not None and 0 <= now - last < probe.interval_s - INTERVAL_SLACK_S:
+            return
+        self._probe_read_at[probe.name] = now
+        value = self._guard(probe.name, lambda: probe.read(now))
+        if value is not None:
+            _place(sample, probe.path, value)
+
+    def close(self) -> None:
+        """Stop the probes' own threads (the container engine poller)."""
+        for probe in self._probes:
+            close = getattr(probe, "close", None)
+            if close is not None:
+                close()
 
     def _measure_cpu(self) -> tuple[float | None, list[float | None] | None]:
         if self._cpu is None:

@@ -350,6 +350,10 @@ class DesktopApp:
             state, headline = "offline", f"offline, buffering {status.buffered} samples"
         if status is not None and not status.connected and status.last_error and state != "setup":
             headline += f" ({status.last_error})"
+        if status is not None and status.needs_rejoin:
+            state, headline = "offline", f"this machine must rejoin the hub: {status.last_error}"
+        if status is not None and status.fault:
+            headline += f"; agent fault: {status.fault}"
         return DesktopView(
             state=state, headline=headline, cpu=psutil.cpu_percent(None), mem=psutil.virtual_memory().percent,
             hub_url=self.target_url, node_id=self.node_id, paused=self.paused,

@@ -9,6 +9,7 @@ noticed by the parent from its exit code.
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -16,7 +17,7 @@ from multiprocessing.connection import Connection
 
 import psutil
 
-PRELOAD = ["forge_desktop.runner", "forge_desktop.solvers.registry", "ortools.sat.python.cp_model"]
+PRELOAD = ["forge_desktop.forkserver_guard", "forge_desktop.runner", "forge_desktop.solvers.registry", "ortools.sat.python.cp_model"]
 
 
 def _context() -> mp.context.BaseContext:
@@ -24,6 +25,9 @@ def _context() -> mp.context.BaseContext:
     imported the solver registry and CP-SAT once (about 0.3 s saved per job), and never from
     our threaded process. `spawn` elsewhere (Windows)."""
     if "forkserver" in mp.get_all_start_methods():
+        # The pid that starts the next generation: read by forkserver_guard in the fork server,
+        # and (set again by this import inside the fork server) by its job children.
+        os.environ["FORGE_FORKSERVER_PARENT"] = str(os.getpid())
         ctx = mp.get_context("forkserver")
         ctx.set_forkserver_preload(PRELOAD)
         return ctx
@@ -47,7 +51,24 @@ def _limit_memory(mb: int | None) -> None:
         pass
 
 
+def _quiet_stdout() -> None:
+    """Solvers' native code prints banners (HiGHS: "Running HiGHS ...") straight to fd 1, which
+    is the agent's terminal or log: point the child's fd 1 at the null device. The child speaks
+    only through its pipe."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 1)
+        os.close(devnull)
+    except OSError:
+        pass
+
+
 def child_main(job_type: str, payload: dict, conn: Connection, memory_mb: int | None) -> None:
+    from forge_desktop.lifetime import die_with_parent
+    # The fork server's pid (runner, imported there, set it): the fork server may already be
+    # gone by now, and getppid() would then name whoever adopted us.
+    die_with_parent(int(os.environ.get("FORGE_FORKSERVER_PARENT", "0")) or None)
+    _quiet_stdout()
     _limit_memory(memory_mb)
     from forge_desktop.solvers import registry
 

@@ -15,17 +15,18 @@ import time
 from dataclasses import dataclass, field
 from multiprocessing import connection as mp_connection
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable, Protocol
 
 from . import paths
 from .console import say
-from .client import HubClient, HubError, HubUnreachable, NotAForgeHub
+from .client import HubError, HubUnreachable, NotAForgeHub
 from .idle import IdleGate, IdleInputs, IdlePolicy, SystemInputs
 from .runner import RunningJob, start_job
 
 log = logging.getLogger("forge.worker")
 
 PRODUCTION_TYPES = ["jobshop", "prodplan", "mps"]
+HEARTBEAT_ON_CHANGE_S = 2.0  # how soon a changed idle decision is reported
 
 
 @dataclass
@@ -65,10 +66,22 @@ class WorkerState:
     failed: int = 0
 
 
+class HubTransport(Protocol):
+    """What the worker needs of the hub: `HubClient`, or a scripted hub in unit tests."""
+    timeout: float
+
+    def post(self, path: str, body: Any, **kw: Any) -> Any: ...
+
+
+JobStarter = Callable[[dict, float, "int | None"], RunningJob]
+
+
 class Worker:
-    def __init__(self, client: HubClient, node_id: str, options: WorkerOptions, *, echo: bool = False,
+    def __init__(self, client: HubTransport, node_id: str, options: WorkerOptions, *, echo: bool = False,
                  inputs: IdleInputs | None = None, clock: Callable[[], float] = time.time,
-                 on_change: Callable[["Worker"], None] | None = None):
+                 on_change: Callable[["Worker"], None] | None = None, start: JobStarter = start_job):
+        """`clock` drives every time-based decision (claim backoff, heartbeats, progress posts,
+        idle rechecks); `start` runs a claimed job (a child process; unit tests pass a stand-in)."""
         self.client = client
         self.node_id = node_id
         self.options = options
@@ -76,6 +89,7 @@ class Worker:
         self.inputs = inputs
         self.clock = clock
         self.on_change = on_change
+        self.start_job = start
         self.gate = IdleGate(IdlePolicy(mode=options.mode, idle_after_s=options.idle_after_s,
                                         max_cores=options.max_cores))
         self.state = WorkerState()
@@ -153,6 +167,8 @@ class Worker:
         decision = self._decide(now)
         if (decision.reason, decision.cores) != (self.state.reason, self.state.cores):
             self.state.reason, self.state.detail, self.state.cores = decision.reason, decision.detail, decision.cores
+            # The hub tells waiting jobs why they wait from heartbeats: report a new decision soon.
+            self._next_heartbeat = min(self._next_heartbeat, now + HEARTBEAT_ON_CHANGE_S)
             self._changed()
         for job in list(self.jobs.values()):
             if decision.run and job.suspended:
@@ -215,7 +231,7 @@ class Worker:
             # The solver may use every core the job reserved, never more.
             job["payload"]["threads"] = max(1, int(job.get("cores", 1)))
         limit = float(job["payload"].get("time_limit") or self.options.default_time_limit_s)
-        running = start_job(job, limit + self.options.time_limit_margin_s, self.options.memory_mb)
+        running = self.start_job(job, limit + self.options.time_limit_margin_s, self.options.memory_mb)
         self.jobs[running.id] = running
         self._say(f"▶ job {job['id']} {job['type']} (attempt {job['attempt_count']})")
         self._changed()
@@ -268,7 +284,8 @@ class Worker:
     def _heartbeat(self, now: float, decision) -> None:
         self._next_heartbeat = now + min(self.options.heartbeat_s, self.lease_s / 3)
         body = {"running": self.running_jobs, "suspended": self.suspended_jobs, "paused": self.paused,
-                "reason": decision.reason, "cores": decision.cores, "types": self.options.types}
+                "reason": decision.reason, "detail": decision.detail, "cores": decision.cores,
+                "busy_cores": sum(int(j.job.get("cores", 1)) for j in self.jobs.values()), "types": self.options.types}
         try:
             answer = self.client.post(f"/api/workers/{self.node_id}/heartbeat", body)
         except (HubUnreachable, HubError, NotAForgeHub) as e:

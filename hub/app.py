@@ -12,10 +12,13 @@ from aiohttp import web
 
 from .auth import TokenCache
 from .config import HubConfig
-from .errors import error_middleware
+from .errors import BODY_TIMEOUT, error_middleware
 from .events import Broadcaster
 from .fleet import SPARK_POINTS, FleetState
-from .routes import fleet, ingest, jobs, tokens, web as web_routes
+from .limits import AttemptWindow
+from .security import (content_security_policy, host_check_middleware, inline_script_hashes, parse_hosts,
+                       security_headers)
+from .routes import fleet, ingest, job_actions, jobs, tokens, web as web_routes
 from .state import HUB, HubState
 from .store import open_store
 from .tasks import all_tasks, every
@@ -26,9 +29,13 @@ MAX_BODY = 16 * 1024 * 1024
 
 
 def create_app(config: HubConfig) -> web.Application:
-    app = web.Application(middlewares=[error_middleware], client_max_size=MAX_BODY)
+    app = web.Application(middlewares=[host_check_middleware(parse_hosts(config.allowed_hosts)), error_middleware],
+                          client_max_size=MAX_BODY)
+    app[BODY_TIMEOUT] = config.body_timeout_s
+    app.on_response_prepare.append(security_headers(content_security_policy(
+        inline_script_hashes(web_routes.STATIC / "index.html"))))
     app.cleanup_ctx.append(_hub_context(config))
-    for mod in (ingest, fleet, tokens, jobs, web_routes):
+    for mod in (ingest, fleet, tokens, jobs, job_actions, web_routes):
         app.add_routes(mod.routes)
     web_routes.setup_static(app)
     return app
@@ -40,7 +47,8 @@ def _hub_context(config: HubConfig):
         store = await open_store(config.resolved_store_url)
         hub = HubState(config=config, store=store,
                        fleet=FleetState(config.degraded_after_s, config.offline_after_s),
-                       events=Broadcaster(), tokens=TokenCache(store.nodes), join_attempts={})
+                       events=Broadcaster(), tokens=TokenCache(store.nodes),
+                       join_attempts=AttemptWindow(config.join_attempts_per_minute))
         await _load_fleet(hub)
         app[HUB] = hub
         tasks = [asyncio.create_task(every(interval, step, name), name=name)
@@ -51,6 +59,7 @@ def _hub_context(config: HubConfig):
             t.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         try:
+            await hub.tokens.flush_use()
             await store.samples.roll_up(time.time(), include_current=True)
         finally:
             await store.close()

@@ -38,10 +38,17 @@ def hash_secret(secret: str) -> str:
 
 
 def bearer(request: web.Request) -> str | None:
+    """The Bearer token of the Authorization header. Never a `?token=` query parameter:
+    URLs end up in logs, browser history and Referer headers. (Only the viewer token may
+    come as `?token=`, for EventSource, which cannot send headers: see `viewer_credential`.)"""
     h = request.headers.get("Authorization", "")
     if h.startswith("Bearer "):
         return h[7:].strip() or None
-    return request.query.get("token") or None
+    return None
+
+
+def viewer_credential(request: web.Request) -> str | None:
+    return bearer(request) or request.query.get("token") or None
 
 
 def require_admin(request: web.Request, admin_secret: str) -> None:
@@ -64,6 +71,7 @@ class TokenCache:
         self.nodes = nodes
         self.ttl_s = ttl_s
         self._cache: dict[str, tuple[str, float]] = {}
+        self._used: dict[str, float] = {}  # node id -> last use not yet written (see flush_use)
 
     def forget_node(self, node_id: str) -> None:
         for h, (n, _) in list(self._cache.items()):
@@ -92,4 +100,14 @@ class TokenCache:
             raise ApiError(401, "unauthorized", "token not recognised or revoked")
         if node_id is not None and owner != node_id:
             raise ApiError(403, "forbidden", f"this token belongs to another node and cannot write {node_id!r}")
+        self._used[owner] = time.time()
         return owner
+
+    async def flush_use(self) -> int:
+        """Write the tokens' last use, gathered in memory so a push costs no extra write:
+        `forge tokens list` is at most one flush interval behind."""
+        if not self._used:
+            return 0
+        used, self._used = self._used, {}
+        await self.nodes.touch_tokens(used)
+        return len(used)

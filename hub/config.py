@@ -37,6 +37,17 @@ class HubConfig:
     join_ttl_minutes: float = _setting(15.0, "Default lifetime of a one-time join code.")
     join_attempts_per_minute: int = _setting(10, "Join attempts allowed per client address per minute.")
     agent_downloads_dir: Path | None = _setting(None, "Folder of agent builds the hub offers for download.")
+    token_use_interval_s: float = _setting(30.0, "How often tokens' last use is written (for `forge tokens list`).")
+    max_clock_skew_s: float = _setting(300.0, "How far ahead of the hub's clock a sample's ts may be.")
+    max_sample_bytes: int = _setting(64 * 1024, "Largest single sample (its JSON) the hub stores; larger is a 413.")
+    max_batch_bytes: int = _setting(8 * 1024 * 1024, "Largest ingest request body; larger is a 413.")
+    header_timeout_s: float = _setting(10.0, "A connection must send a request's headers within this many seconds.")
+    body_timeout_s: float = _setting(30.0, "A request body must arrive within this many seconds (else 408).")
+    keepalive_timeout_s: float = _setting(30.0, "An idle keep-alive connection is closed after this many seconds.")
+    max_connections_per_address: int = _setting(256, "Open connections allowed from one client address.")
+    allowed_hosts: str = _setting("", "Comma-separated Host names the hub answers (DNS rebinding guard); empty: any.")
+    tls_cert: Path | None = _setting(None, "PEM certificate file: serve HTTPS (with tls_key).")
+    tls_key: Path | None = _setting(None, "PEM private key file for tls_cert.")
 
     @property
     def db_path(self) -> Path:

@@ -1,6 +1,7 @@
 """JSON errors: every failure the API reports is `{"error": code, "message": text}`."""
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import msgspec
@@ -29,7 +30,8 @@ def json_error(status: int, code: str, message: str) -> web.Response:
 
 
 _HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-               405: "method_not_allowed", 409: "conflict", 413: "too_large", 429: "rate_limited"}
+               405: "method_not_allowed", 408: "timeout", 409: "conflict", 413: "too_large",
+               415: "unsupported_media_type", 429: "rate_limited"}
 
 
 @web.middleware
@@ -49,21 +51,45 @@ async def error_middleware(request: web.Request, handler):
         return json_error(500, "internal", "internal error; see the hub log")
 
 
-async def read_json(request: web.Request) -> object:
+BODY_TIMEOUT = web.AppKey("body_timeout_s", float)
+JSON_TYPES = ("application/json",)
+
+
+async def read_json(request: web.Request, max_bytes: int | None = None) -> object:
+    """The request's JSON body. Refused with a JSON error: another Content-Type (415), a
+    body over `max_bytes` (413), one that does not arrive in time (408), bad or absurdly
+    nested JSON or numbers beyond a double (400)."""
+    from .limits import json_depth_ok, MAX_JSON_DEPTH
+    if request.content_type not in JSON_TYPES and not request.content_type.endswith("+json"):
+        raise ApiError(415, "unsupported_media_type",
+                       f"send the body as JSON with 'Content-Type: application/json' (got {request.content_type!r})")
+    limit = min(max_bytes or request.client_max_size, request.client_max_size)
+    if request.content_length is not None and request.content_length > limit:
+        raise ApiError(413, "too_large", f"request body is {request.content_length} bytes; the limit is {limit} bytes")
     try:
-        raw = await request.read()
-    except web.HTTPRequestEntityTooLarge:
-        raise
+        async with asyncio.timeout(request.config_dict.get(BODY_TIMEOUT, 30.0)):
+            raw = await request.read()
+    except TimeoutError:
+        raise ApiError(408, "timeout", "the request body did not arrive in time") from None
+    if len(raw) > limit:
+        raise ApiError(413, "too_large", f"request body is {len(raw)} bytes; the limit is {limit} bytes")
     if not raw:
         raise bad_request("request body is empty; expected JSON", "invalid_json")
     try:
-        return msgspec.json.decode(raw)
+        body = msgspec.json.decode(raw)
     except msgspec.DecodeError as e:
         raise bad_request(f"body is not valid JSON: {e}", "invalid_json") from None
+    except msgspec.ValidationError as e:
+        raise bad_request(f"body holds a number out of range: {e}", "invalid_json") from None
+    except RecursionError:
+        body = None
+    if body is None and raw.strip() != b"null" or not json_depth_ok(body):
+        raise bad_request(f"body nests arrays/objects deeper than {MAX_JSON_DEPTH} levels", "invalid_json")
+    return body
 
 
-async def read_object(request: web.Request) -> dict:
-    body = await read_json(request)
+async def read_object(request: web.Request, max_bytes: int | None = None) -> dict:
+    body = await read_json(request, max_bytes)
     if not isinstance(body, dict):
         raise bad_request("body must be a JSON object", "invalid_json")
     return body

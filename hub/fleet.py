@@ -75,8 +75,8 @@ def node_status(last_seen: float, now: float, degraded_s: float, offline_s: floa
 
 def _percent(sample: dict | None, family: str) -> float | None:
     try:
-        v = sample[family]["percent"]  # type: ignore[index]
-        return float(v) if v is not None else None
+        v = float(sample[family]["percent"])  # type: ignore[index]
+        return v if math.isfinite(v) else None
     except (KeyError, TypeError, ValueError):
         return None
 

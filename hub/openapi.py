@@ -1,117 +1,143 @@
 """The OpenAPI 3.1 document of the hub, served at /api/openapi.json.
 
-Kept beside the routes by hand (small and readable); a test checks that every route
-the app registers is described here and nothing else is.
+Paths are listed here by hand (a test checks that every route the app registers is
+described and nothing else is); request and response schemas are generated from the
+msgspec Structs of forge_contracts, so the document cannot drift from the payloads.
+Every status a route can answer is listed; Schemathesis checks both against a live hub.
 """
 from __future__ import annotations
 
-from forge_desktop import __version__
+import msgspec
 
-ERROR = {"$ref": "#/components/schemas/Error"}
+from forge_contracts import __version__
+from forge_contracts import wire
+
 ADMIN = [{"admin": []}]
 NODE = [{"node": []}]
 VIEWER = [{"viewer": []}, {}]
+PUBLIC: list = [{}]
+
+STATUS_TEXT = {
+    "400": "bad input (the message names the field)",
+    "401": "missing or invalid token",
+    "403": "a node token used for another node",
+    "404": "no such node, job or batch",
+    "408": "the request body did not arrive in time",
+    "409": "conflict with the job's or code's current state",
+    "410": "the join code expired",
+    "413": "body or one sample over the hub's limit (see /api/health)",
+    "415": "the body is not sent as application/json",
+    "421": "Host not in the hub's allowed_hosts",
+    "429": "too many attempts from this address",
+}
+BODY_ERRORS = ("400", "408", "413", "415")
 
 
-def _op(summary: str, security: list | None = None, body: str | None = None, params: list | None = None,
-        ok: str = "200", response: dict | None = None, stream: bool = False) -> dict:
-    op: dict = {"summary": summary, "responses": {
-        ok: {"description": "OK", "content": {"text/event-stream" if stream else "application/json": {
-            "schema": response or {"type": "object"}}}},
-        "400": {"description": "bad input", "content": {"application/json": {"schema": ERROR}}},
-        "401": {"description": "missing or invalid token", "content": {"application/json": {"schema": ERROR}}},
-    }}
-    if security is not None:
-        op["security"] = security
-    if body:
-        op["requestBody"] = {"required": True, "content": {"application/json": {
-            "schema": {"$ref": f"#/components/schemas/{body}"}}}}
+def _ref(t: type) -> dict:
+    return {"$ref": f"#/components/schemas/{t.__name__}"}
+
+
+def _op(summary: str, security: list, response: type | dict | None, *, ok: str = "200",
+        body: type | None = None, params: list | None = None, errors: tuple[str, ...] = (),
+        content_type: str = "application/json") -> dict:
+    schema = _ref(response) if isinstance(response, type) else (response or {"type": "object"})
+    codes = {"421", *errors}
+    if body is not None:
+        codes.update(BODY_ERRORS)
+    if params:
+        codes.add("400")
+    if security in (ADMIN, NODE) or (security is VIEWER):
+        codes.add("401")
+    if security is NODE:
+        codes.add("403")
+    responses: dict = {ok: {"description": "OK", "content": {content_type: {"schema": schema}}}}
+    for code in sorted(codes):
+        responses[code] = {"description": STATUS_TEXT[code],
+                           "content": {"application/json": {"schema": _ref(wire.Error)}}}
+    op: dict = {"summary": summary, "responses": responses, "security": security}
+    if body is not None:
+        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": _ref(body)}}}
     if params:
         op["parameters"] = params
     return op
 
 
-def _path(name: str) -> dict:
-    return {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+def _path(name: str, schema: dict | None = None) -> dict:
+    return {"name": name, "in": "path", "required": True, "schema": schema or {"type": "string"}}
 
 
 def _query(name: str, schema: dict) -> dict:
     return {"name": name, "in": "query", "required": False, "schema": schema}
 
 
+STRUCTS = (wire.Error, wire.Health, wire.IngestBatch, wire.IngestReply, wire.Fleet, wire.Snapshot, wire.TokenRequest,
+           wire.TokenCreated, wire.TokenList, wire.Revoked, wire.JoinRequest, wire.JoinReply, wire.JobSubmit,
+           wire.JobCreated, wire.JobList, wire.Claim, wire.Claimed, wire.Progress, wire.Ok, wire.Result,
+           wire.ResultOutcome, wire.Cancelled, wire.Heartbeat, wire.HeartbeatReply, wire.Downloads)
+
+
 def document() -> dict:
-    job_id = {"name": "job_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+    job_id = _path("job_id", {"type": "integer", "minimum": 0, "maximum": 2**63 - 1})
+    node_id = _path("node_id")
+    time_q = {"type": "number", "minimum": -253402300799, "maximum": 253402300799}
+    sse = {"type": "string", "description": "text/event-stream: `event:` and `data:` lines, data as JSON"}
     paths = {
-        "/api/health": {"get": _op("Is this a Forge hub, and which version")},
-        "/api/ingest/{node_id}": {"post": _op("Push a batch of samples", NODE, "IngestBatch",
-                                              [_path("node_id")])},
-        "/api/fleet": {"get": _op("Every node: identity, status, latest sample, job counts", VIEWER)},
-        "/api/fleet/events": {"get": _op("SSE: coalesced fleet summaries and status changes", VIEWER,
-                                         stream=True)},
-        "/api/nodes/{node_id}/snapshot": {"get": _op("History of one node", VIEWER, params=[
-            _path("node_id"), _query("points", {"type": "integer", "minimum": 1, "maximum": 5000}),
-            _query("resolution", {"enum": ["1s", "1m", "1h"]}), _query("since", {"type": "number"}),
-            _query("until", {"type": "number"})])},
-        "/api/nodes/{node_id}/events": {"get": _op("SSE: live samples of one node", VIEWER,
-                                                   params=[_path("node_id")], stream=True)},
+        "/api/health": {"get": _op("Is this a Forge hub, which version, and its size limits", PUBLIC, wire.Health)},
+        "/api/ingest/{node_id}": {"post": _op("Push a batch of samples", NODE, wire.IngestReply, body=wire.IngestBatch,
+                                              params=[node_id])},
+        "/api/fleet": {"get": _op("Every node: identity, status, latest sample, job counts", VIEWER, wire.Fleet)},
+        "/api/fleet/events": {"get": _op("SSE: coalesced fleet summaries and status changes", VIEWER, sse,
+                                         content_type="text/event-stream")},
+        "/api/nodes/{node_id}/snapshot": {"get": _op("History of one node", VIEWER, wire.Snapshot, errors=("404",),
+                                                     params=[
+            node_id, _query("points", {"type": "integer", "minimum": 1, "maximum": 5000}),
+            _query("resolution", {"enum": ["1s", "1m", "1h"]}), _query("since", time_q),
+            _query("every", {"type": "integer", "minimum": 60}),
+            _query("until", time_q)])},
+        "/api/nodes/{node_id}/events": {"get": _op("SSE: live samples of one node", VIEWER, sse, errors=("404",),
+                                                   params=[node_id], content_type="text/event-stream")},
         "/api/tokens": {
-            "post": _op("Create a node token, or a one-time join code", ADMIN, "TokenRequest", ok="201"),
-            "get": _op("List tokens (never the tokens themselves)", ADMIN)},
-        "/api/tokens/{node_id}": {"delete": _op("Revoke a node's token", ADMIN, params=[_path("node_id")])},
-        "/api/join": {"post": _op("Trade a join code for a node token (rate limited)", [], "JoinRequest",
-                                  ok="201")},
+            "post": _op("Create a node token, or a one-time join code", ADMIN, wire.TokenCreated, ok="201",
+                        body=wire.TokenRequest),
+            "get": _op("List tokens (never the tokens themselves)", ADMIN, wire.TokenList)},
+        "/api/tokens/{node_id}": {"delete": _op("Revoke a node's token", ADMIN, wire.Revoked, params=[node_id],
+                                                errors=("404",))},
+        "/api/join": {"post": _op("Trade a join code for a node token (rate limited)", PUBLIC, wire.JoinReply,
+                                  ok="201", body=wire.JoinRequest, errors=("401", "409", "410", "429"))},
         "/api/jobs": {
-            "post": _op("Enqueue a job, a batch or a sweep", ADMIN, "JobSubmit", ok="201"),
-            "get": _op("The queue, filtered", VIEWER, params=[
+            "post": _op("Enqueue a job, a batch or a sweep", ADMIN, wire.JobCreated, ok="201", body=wire.JobSubmit),
+            "get": _op("The queue, filtered", VIEWER, wire.JobList, params=[
                 _query("status", {"enum": ["pending", "running", "succeeded", "failed", "cancelled"]}),
                 _query("type", {"type": "string"}), _query("node", {"type": "string"}),
                 _query("batch", {"type": "string"}), _query("limit", {"type": "integer"}),
-                _query("offset", {"type": "integer"})])},
-        "/api/jobs/claim": {"post": _op("Atomically claim the next job this worker can run", NODE, "Claim")},
-        "/api/jobs/{job_id}": {"get": _op("One job with its attempts and result", VIEWER, params=[job_id])},
-        "/api/jobs/{job_id}/progress": {"post": _op("Progress and lease extension", NODE, "Progress",
-                                                    [job_id])},
+                _query("offset", {"type": "integer", "minimum": 0, "maximum": 2**63 - 1}),
+                _query("results", {"enum": ["0", "1"]})])},
+        "/api/jobs/claim": {"post": _op("Atomically claim the next job this worker can run", NODE, wire.Claimed,
+                                        body=wire.Claim)},
+        "/api/jobs/{job_id}": {"get": _op("One job with its attempts and result", VIEWER, {"type": "object"},
+                                          params=[job_id], errors=("404",))},
+        "/api/jobs/{job_id}/progress": {"post": _op("Progress and lease extension", NODE, wire.Ok,
+                                                    body=wire.Progress, params=[job_id], errors=("404", "409"))},
         "/api/jobs/{job_id}/result": {"post": _op("Result or error of one attempt (idempotent)", NODE,
-                                                  "Result", [job_id])},
-        "/api/jobs/{job_id}/cancel": {"post": _op("Cancel a pending or running job", ADMIN, params=[job_id])},
-        "/api/batches/{batch_id}": {"get": _op("A batch or sweep with its jobs", VIEWER,
-                                               params=[_path("batch_id")])},
+                                                  wire.ResultOutcome, body=wire.Result, params=[job_id],
+                                                  errors=("404",))},
+        "/api/jobs/{job_id}/cancel": {"post": _op("Cancel a pending or running job", ADMIN, wire.Cancelled,
+                                                  params=[job_id], errors=("404", "409"))},
+        "/api/jobs/{job_id}/retry": {"post": _op("Submit a failed or cancelled job again, as a new job", ADMIN,
+                                                 wire.JobCopy, ok="201", params=[job_id], errors=("404", "409"))},
+        "/api/jobs/{job_id}/resubmit": {"post": _op("Submit the job again with another seed", ADMIN, wire.JobCopy,
+                                                    ok="201", params=[job_id], errors=("404", "409"))},
+        "/api/batches/{batch_id}": {"get": _op("A batch or sweep with its jobs", VIEWER, {"type": "object"},
+                                               params=[_path("batch_id")], errors=("404",))},
         "/api/workers/{worker_id}/heartbeat": {"post": _op("Worker heartbeat; renews its leases", NODE,
-                                                           "Heartbeat", [_path("worker_id")])},
-        "/api/downloads": {"get": _op("Agent builds this hub offers")},
-        "/api/openapi.json": {"get": _op("This document")},
-        "/metrics": {"get": _op("Prometheus text exposition", VIEWER)},
+                                                           wire.HeartbeatReply, body=wire.Heartbeat,
+                                                           params=[_path("worker_id")])},
+        "/api/downloads": {"get": _op("Agent builds this hub offers", PUBLIC, wire.Downloads)},
+        "/api/openapi.json": {"get": _op("This document", PUBLIC, {"type": "object"})},
+        "/metrics": {"get": _op("Prometheus text exposition (finite values only)", VIEWER, {"type": "string"},
+                                content_type="text/plain; version=0.0.4")},
     }
-    obj = {"type": "object"}
-    schemas = {
-        "Error": {"type": "object", "required": ["error", "message"],
-                  "properties": {"error": {"type": "string"}, "message": {"type": "string"}}},
-        "IngestBatch": {"type": "object", "required": ["samples"], "properties": {
-            "node": obj, "samples": {"type": "array", "maxItems": 1000, "items": {
-                "type": "object", "required": ["ts"], "properties": {
-                    "ts": {"type": "number"}, "schema_version": {"type": "integer", "minimum": 1}},
-                "additionalProperties": True}}}},
-        "TokenRequest": {"type": "object", "properties": {
-            "node_id": {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"},
-            "join": {"type": "boolean"}, "ttl_minutes": {"type": "number"}}},
-        "JoinRequest": {"type": "object", "required": ["code"], "properties": {
-            "code": {"type": "string"}, "node_id": {"type": "string"}}},
-        "JobSubmit": {"type": "object", "properties": {
-            "type": {"enum": ["jobshop", "prodplan", "mps"]}, "payload": obj, "priority": {"type": "integer"},
-            "cores": {"type": "integer"}, "max_attempts": {"type": "integer"}, "label": {"type": "string"},
-            "jobs": {"type": "array", "items": obj}, "sweep": obj}},
-        "Claim": {"type": "object", "properties": {
-            "types": {"type": "array", "items": {"type": "string"}}, "cores": {"type": "integer"},
-            "wait_s": {"type": "number", "minimum": 0, "maximum": 30,
-                       "description": "long-poll: hold an empty claim open until a job arrives"}}},
-        "Progress": {"type": "object", "required": ["attempt"], "properties": {
-            "attempt": {"type": "integer"}, "progress": obj}},
-        "Result": {"type": "object", "required": ["attempt"], "properties": {
-            "attempt": {"type": "integer"}, "result": obj, "error": {"type": "string"},
-            "release": {"type": "boolean"}}},
-        "Heartbeat": {"type": "object", "properties": {
-            "running": {"type": "array", "items": {"type": "integer"}}, "paused": {"type": "boolean"}}},
-    }
+    _, schemas = msgspec.json.schema_components(STRUCTS, ref_template="#/components/schemas/{name}")
     return {
         "openapi": "3.1.0",
         "info": {"title": "Forge hub", "version": __version__},

@@ -5,6 +5,7 @@ import asyncio
 import logging
 import os
 import secrets
+import ssl
 import threading
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from aiohttp import web
 
 from .app import create_app
 from .config import HubConfig
+from .connections import FD_RESERVE, ConnectionGuard, quiet_accept_errors, raise_nofile_limit
 
 log = logging.getLogger("forge.hub")
 
@@ -31,10 +33,44 @@ def ensure_admin_secret(data_dir: Path) -> tuple[str, bool]:
     return secret, True
 
 
+class GuardedTCPSite(web.TCPSite):
+    """A TCPSite whose connections pass through a ConnectionGuard (hub/connections.py)."""
+
+    def __init__(self, runner: web.AppRunner, config: HubConfig, ssl_context: ssl.SSLContext | None):
+        super().__init__(runner, config.host, config.port, reuse_address=True, ssl_context=ssl_context)
+        self.config = config
+
+    async def start(self) -> None:
+        await web.BaseSite.start(self)
+        loop = asyncio.get_running_loop()
+        quiet_accept_errors(loop)
+        soft = raise_nofile_limit()
+        total = soft - FD_RESERVE if soft > FD_RESERVE * 2 else 1 << 20
+        guard = ConnectionGuard(self._runner.server, self.config.max_connections_per_address, total,
+                                self.config.header_timeout_s)
+        self._server = await loop.create_server(guard, self._host, self._port, ssl=self._ssl_context,
+                                                backlog=self._backlog, reuse_address=self._reuse_address)
+        if self._server.sockets:
+            self._bound_port = self._server.sockets[0].getsockname()[1]
+
+
+def tls_context(config: HubConfig) -> ssl.SSLContext | None:
+    """HTTPS when both tls_cert and tls_key are set (docs/SECURITY.md)."""
+    if not config.tls_cert and not config.tls_key:
+        return None
+    if not (config.tls_cert and config.tls_key):
+        raise ValueError("HTTPS needs both --tls-cert and --tls-key")
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_2
+    ctx.load_cert_chain(str(config.tls_cert), str(config.tls_key))
+    return ctx
+
+
 async def start(config: HubConfig) -> web.AppRunner:
-    runner = web.AppRunner(create_app(config), access_log=None, shutdown_timeout=5)
+    runner = web.AppRunner(create_app(config), access_log=None, shutdown_timeout=5,
+                           keepalive_timeout=config.keepalive_timeout_s)
     await runner.setup()
-    site = web.TCPSite(runner, config.host, config.port, reuse_address=True)
+    site = GuardedTCPSite(runner, config, tls_context(config))
     await site.start()
     return runner
 
@@ -46,7 +82,8 @@ def serve(config: HubConfig, announce=print) -> None:
     async def main() -> None:
         runner = await start(config)
         host = "127.0.0.1" if config.host in ("0.0.0.0", "") else config.host
-        announce(f"listening on http://{host}:{config.port}")
+        scheme = "https" if config.tls_cert else "http"
+        announce(f"listening on {scheme}://{host}:{config.port}")
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -79,7 +116,7 @@ class EmbeddedHub:
     @property
     def url(self) -> str:
         host = "127.0.0.1" if self.config.host in ("0.0.0.0", "") else self.config.host
-        return f"http://{host}:{self.config.port}"
+        return f"{'https' if self.config.tls_cert else 'http'}://{host}:{self.config.port}"
 
     def start(self, timeout: float = 20.0) -> None:
         self._thread = threading.Thread(target=self._run, name="forge-hub", daemon=True)

@@ -9,6 +9,7 @@ from .auth import TokenCache
 from .config import HubConfig
 from .events import Broadcaster
 from .fleet import FleetState
+from .limits import AttemptWindow
 from .store import JobQueue, NodeStore, SampleStore, Store
 
 
@@ -19,7 +20,7 @@ class HubState:
     fleet: FleetState
     events: Broadcaster
     tokens: TokenCache
-    join_attempts: dict
+    join_attempts: AttemptWindow
 
     @property
     def samples(self) -> SampleStore:

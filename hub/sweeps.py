@@ -49,6 +49,11 @@ def expand(spec: Any) -> tuple[list[dict], dict]:
         raise SweepError("'base' must be the base payload object")
     if not isinstance(grid, dict) or not grid:
         raise SweepError("'grid' must map parameters to lists of factors")
+    size = 1
+    for factors in grid.values():  # before building anything: a 15 KB grid can name billions of jobs
+        size *= len(factors) if isinstance(factors, list) else 1
+        if size > MAX_JOBS:
+            raise SweepError(f"the grid makes more than {MAX_JOBS} jobs; at most {MAX_JOBS}")
     axes = []
     for param, factors in grid.items():
         if not isinstance(factors, list) or not factors or not all(
@@ -56,8 +61,6 @@ def expand(spec: Any) -> tuple[list[dict], dict]:
             raise SweepError(f"grid.{param} must be a non-empty list of non-negative factors")
         axes.append([(param, f) for f in factors])
     combos = list(itertools.product(*axes))
-    if len(combos) > MAX_JOBS:
-        raise SweepError(f"the grid makes {len(combos)} jobs; at most {MAX_JOBS}")
     jobs = []
     for combo in combos:
         payload = base

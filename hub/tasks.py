@@ -96,4 +96,5 @@ def all_tasks(hub: HubState) -> list[tuple[str, float, Callable[[], Awaitable[No
         ("retention", c.prune_interval_s, retention(hub)),
         ("reclaim", c.reclaim_interval_s, reclaim(hub)),
         ("store-maintenance", c.checkpoint_interval_s, maintain(hub)),
+        ("token-use", c.token_use_interval_s, hub.tokens.flush_use),
     ]

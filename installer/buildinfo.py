@@ -1,6 +1,6 @@
 """Build inputs shared by the PyInstaller specs, the Inno Setup script and the Linux tarball.
 
-The version is parsed from forge_desktop/__init__.py (never imported, so a
+The version is parsed from forge_contracts/__init__.py (never imported, so a
 build needs none of the package's dependencies to read it).
 
     python installer/buildinfo.py version
@@ -24,7 +24,7 @@ _VERSION = re.compile(r"""^__version__\s*=\s*["']([^"']+)["']""", re.M)
 
 
 def read_version(root: Path = ROOT) -> str:
-    source = root / "forge_desktop" / "__init__.py"
+    source = root / "forge_contracts" / "__init__.py"
     match = _VERSION.search(source.read_text("utf-8"))
     if not match:
         raise ValueError(f"{source}: no __version__ = \"...\" line")

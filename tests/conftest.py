@@ -5,6 +5,7 @@ In-process tests use `aiohttp_client(create_app(config))` with a real SQLite fil
 """
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import signal
@@ -24,8 +25,65 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 ADMIN = "test-admin-secret-0123456789abcdef"
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"  # instances the tests use (tests/fixtures/*/README.md)
+SHARED = ROOT.parent / "shared"  # deprecated for tests (read FIXTURES); kept while branches that use it merge
 ARTIFACTS = ROOT / "artifacts"
+
+# --- test tiers -------------------------------------------------------------------------
+# `e2e`: a test that starts real processes (a hub, agents, a worker's job children, the CLI,
+# a build), Chromium or Qt widgets. `pytest -m "not e2e"` is the fast tier (under a minute);
+# plain `pytest` (and CI) runs both. Marked here rather than in each file, so a new test is
+# put in its tier by what it uses:
+E2E_FIXTURES = frozenset({"live_hub", "browser", "page", "qtbot", "qapp"})
+# ...and by what its body (or a helper of its module it calls) reaches for directly; TRIGEIRO:
+# full solves of the published lot-sizing instances (HiGHS needs 5-50 s on G53 alone).
+E2E_NAMES = frozenset({"subprocess", "Popen", "LiveHub", "start_job", "sync_playwright", "TRIGEIRO"})
+# ...and by parameter: a store backend that is a server process of its own.
+E2E_PARAMS = {"store_url": {"postgresql"}}
+
+
+def _names_e2e_things(fn, module, depth: int = 2) -> bool:
+    """True when `fn`'s code names one of E2E_NAMES, itself or through a function of the same
+    module it calls (up to `depth` levels): `co_names` holds the globals and attributes it uses."""
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        return False
+    names = set(code.co_names)
+    for const in code.co_consts:  # lambdas and nested functions
+        if inspect.iscode(const):
+            names.update(const.co_names)
+    if names & E2E_NAMES:
+        return True
+    if depth == 0:
+        return False
+    helpers = (getattr(module, n, None) for n in names)
+    return any(inspect.isfunction(h) and h.__module__ == module.__name__ and h is not fn
+               and _names_e2e_things(h, module, depth - 1) for h in helpers)
+
+
+def _is_e2e(item) -> bool:
+    uses = set(getattr(item, "fixturenames", ()))  # every fixture it needs, directly or not
+    if uses & E2E_FIXTURES:
+        return True
+    params = getattr(getattr(item, "callspec", None), "params", {})
+    if any(params.get(name) in values for name, values in E2E_PARAMS.items()):
+        return True
+    fn = getattr(item, "function", None)
+    if fn is not None and _names_e2e_things(fn, item.module):
+        return True
+    info = getattr(item, "_fixtureinfo", None)
+    for name in uses:
+        for fixturedef in (info.name2fixturedefs.get(name, ()) if info else ()):
+            func = inspect.unwrap(fixturedef.func)
+            if func.__module__ == item.module.__name__ and _names_e2e_things(func, item.module):
+                return True
+    return False
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if not item.get_closest_marker("e2e") and _is_e2e(item):
+            item.add_marker(pytest.mark.e2e)
 
 
 def free_port() -> int:
@@ -186,6 +244,18 @@ def hub_config(tmp_path):
         kw.setdefault("admin_secret", ADMIN)
         return HubConfig(data_dir=tmp_path / "hubdata", **kw)
     return make
+
+
+@pytest.fixture(autouse=True)
+def _own_qsettings(tmp_path_factory):
+    """Qt windows remember choices (fleet view, theme) in QSettings: keep them out of the real home."""
+    try:
+        from PySide6.QtCore import QSettings
+    except ImportError:
+        yield
+        return
+    QSettings.setPath(QSettings.NativeFormat, QSettings.UserScope, str(tmp_path_factory.getbasetemp() / "qsettings"))
+    yield
 
 
 @pytest.fixture

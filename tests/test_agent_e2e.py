@@ -28,9 +28,38 @@ def test_agent_node_is_live_with_metrics_within_10_s(live_hub):
     assert time.monotonic() - t0 < 10, h.log("agent-alpha")
     assert node["status"] == "online"
     latest = node["latest"]
-    assert latest["schema_version"] == 1
+    assert latest["schema_version"] == 2  # sample schema 2 (docs/SAMPLES.md) since issue 16
     assert len(latest["cpu"]["per_core"]) == node["cores"]
     assert "✓ pushed  cpu=" in h.log("agent-alpha")
+
+
+def test_agent_schema2_sample_is_stored_and_served_back(live_hub):
+    """A real agent's schema 2 sections (processes every 5 s, per-disk and per-interface rates)
+    go through ingest and come back as sent in the node's snapshot."""
+    h = live_hub()
+    h.start_agent("zeta", "--jobs", "never", "--push-interval", "1")
+
+    def with_processes():
+        st, snap = http("GET", h.url + "/api/nodes/zeta/snapshot?points=60")
+        return st == 200 and [s for s in snap.get("samples", []) if s.get("processes")]
+
+    samples = wait_until(with_processes, 30, what=f"a stored sample with processes ({h.log('agent-zeta')})")
+    sample = samples[-1]
+    assert sample["schema_version"] == 2
+    agent_pid = h.procs["agent-zeta"].pid
+    procs = sample["processes"]
+    assert 5 <= len(procs) <= 15
+    assert all(set(p) == {"pid", "name", "user", "cpu_percent", "rss", "cmdline"} for p in procs)
+    mine = [p for p in procs if p["pid"] == agent_pid]
+    if mine:  # the agent is in the list only if it is among the busiest or largest
+        assert "--token <redacted>" in mine[0]["cmdline"]
+    assert all("fgn_" not in (p["cmdline"] or "") for p in procs), "no token leaves the machine"
+    assert sample["disk"]["devices"] and sample["net"]["interfaces"]
+    assert {"name", "read_bps", "write_bps", "busy_percent"} == set(sample["disk"]["devices"][0])
+    st, snap = http("GET", h.url + "/api/nodes/zeta/snapshot?points=60")
+    assert st == 200
+    plain = [s for s in snap["samples"] if "processes" not in s]
+    assert plain and all(s["schema_version"] == 2 for s in plain)
 
 
 def test_hub_outage_is_buffered_and_flushed_without_gaps_or_duplicates(live_hub):
@@ -157,3 +186,211 @@ def test_hub_sigkilled_for_20_s_loses_nothing_acknowledged_and_doubles_nothing(l
     assert len(during) >= 18, f"only {len(during)} samples from the 20 s outage arrived"
     gaps = [b - a for a, b in zip(rows, rows[1:])]
     assert max(gaps) < 2.5, f"a {max(gaps):.1f} s hole in 1 s samples"
+
+
+def test_buffer_append_after_a_torn_last_line_starts_a_fresh_line(tmp_path):
+    path = tmp_path / "b.ndjson"
+    path.write_text('{"ts": 1}\n{"ts": 2, "cpu": {"perc')  # a crash mid-write
+    buf = SampleBuffer(path)
+    buf.append([{"ts": 3}])
+    got = buf.peek(10)
+    assert [s.get("ts") for s in got if not s.get("_corrupt")] == [1, 3]
+    assert sum(1 for s in got if s.get("_corrupt")) == 1
+
+
+def test_buffer_line_that_is_json_but_not_an_object_is_skipped(tmp_path):
+    path = tmp_path / "b.ndjson"
+    path.write_text('{"ts": 1}\n[1, 2]\n7\n"x"\n{"ts": 2}\n')
+    got = SampleBuffer(path).peek(10)
+    assert [s.get("ts") for s in got if not s.get("_corrupt")] == [1, 2]
+    assert len(got) == 5
+
+
+def snapshot_ts(h, node: str) -> list[float]:
+    st, snap = http("GET", h.url + f"/api/nodes/{node}/snapshot?points=5000")
+    assert st == 200, snap
+    return [s["ts"] for s in snap["samples"]]
+
+
+class ListCollector(ScriptedCollector):
+    def __init__(self, bad_at: set[int] = frozenset()):
+        super().__init__()
+        self.t = float(int(time.time()) - 2000)
+        self.n = 0
+        self.bad_at = bad_at
+
+    def sample(self):
+        s = super().sample()
+        self.n += 1
+        if self.n in self.bad_at:
+            s["ts"] = "yesterday"
+        return s
+
+
+def test_pusher_survives_a_buffer_it_cannot_write_and_delivers_later(live_hub, tmp_path, caplog):
+    """ENOSPC-like: the buffer cannot be written (here: its path is a directory). The push loop
+    keeps running, shows the fault, logs it once, holds the samples and delivers them later."""
+    h = live_hub()
+    tok = h.token("eps")
+    path = tmp_path / "buf.ndjson"
+    col = ListCollector()
+    start = col.t
+    agent = Agent(HubClient("http://127.0.0.1:9", tok), "eps", path, collector=col,
+                  push_interval_s=0.2, sample_interval_s=0.05)
+    path.mkdir()
+    agent.start()
+    try:
+        wait_until(lambda: agent.status.fault, 10, what="the fault to show")
+        time.sleep(1.0)
+        assert agent.alive(), "the pusher thread died"
+        assert not agent.status.healthy
+        assert caplog.text.count("push failed unexpectedly") == 1, "logged once, not per push"
+        path.rmdir()
+        agent.client = HubClient(h.url, tok)
+        agent.backoff.ok()
+        wait_until(lambda: agent.status.fault is None and agent.status.connected, 15, what="recovery")
+    finally:
+        agent.stop()
+    got = snapshot_ts(h, "eps")
+    assert got == [start + 1 + i for i in range(int(col.t - start))], \
+        "every sample, including those taken while the buffer failed, arrived once"
+
+
+def test_a_400_drops_only_the_offending_samples(live_hub, tmp_path, caplog):
+    h = live_hub()
+    tok = h.token("zeta")
+    col = ListCollector(bad_at={150})
+    path = tmp_path / "buf.ndjson"
+    SampleBuffer(path).append([col.sample() for _ in range(301)])
+    agent = Agent(HubClient(h.url, tok), "zeta", path, collector=col)
+    assert agent.push_once(final=True) is True
+    assert len(agent.buffer) == 0
+    assert len(snapshot_ts(h, "zeta")) == 300
+    assert agent.status.dropped == 1
+    assert "rejected 1 of 301 samples" in caplog.text
+
+
+def test_agent_honours_the_hubs_max_samples_per_push(live_hub, tmp_path):
+    h = live_hub(env={"FORGE_HUB_MAX_SAMPLES_PER_PUSH": "100"})
+    tok = h.token("eta")
+    col = ListCollector()
+    path = tmp_path / "buf.ndjson"
+    SampleBuffer(path).append([col.sample() for _ in range(600)])
+    agent = Agent(HubClient(h.url, tok), "eta", path, collector=col)
+    assert agent.push_once(final=True) is True
+    assert len(snapshot_ts(h, "eta")) == 600, "none of the 600 lost to the hub's limit"
+    assert agent.max_batch <= 100
+    assert agent.status.dropped == 0
+
+
+def test_a_refused_token_says_rejoin_and_backs_off_to_minutes(live_hub, tmp_path, caplog):
+    h = live_hub()
+    h.token("theta")
+    agent = Agent(HubClient(h.url, "not-the-token"), "theta", tmp_path / "buf.ndjson",
+                  collector=ScriptedCollector(), echo=False)
+    for _ in range(3):
+        agent.backoff.not_before = 0
+        agent._pending.put(agent.collector.sample())
+        assert agent.push_once() is False
+    assert agent.status.needs_rejoin and not agent.status.healthy
+    assert agent.backoff.not_before - time.time() > 240, "next try in minutes, not seconds"
+    assert f"forge join {h.url} CODE --node-id theta" in caplog.text
+    assert "must rejoin" in caplog.text
+    assert "forge join" in agent.status.last_error
+    assert len(agent.buffer) == 3, "samples are kept for when the node rejoins"
+
+
+def _mount_tmpfs(where, size: str) -> bool:
+    import os
+    if not hasattr(os, "geteuid") or os.geteuid() != 0:
+        return False
+    where.mkdir()
+    return subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(where)],
+                          capture_output=True).returncode == 0
+
+
+def test_agent_on_a_full_disk_keeps_running_and_pushes_once_the_hub_is_back(live_hub, tmp_path):
+    """The agent's data folder on a small tmpfs, filled up while the hub is down: the agent
+    keeps sampling (in memory), stays up, says so, and delivers once the hub is back."""
+    import pytest
+    disk = tmp_path / "tiny"
+    if not _mount_tmpfs(disk, "256k"):
+        pytest.skip("needs root and tmpfs (as on CI) to make a small full disk; skipped here")
+    try:
+        h = live_hub()
+        h.env["FORGE_DATA_DIR"] = str(disk)
+        agent = h.start_agent("full", "--jobs", "never", "--push-interval", "1")
+        wait_until(lambda: "full" in h.fleet(), 15, what="first push")
+        h.stop_hub()
+        time.sleep(2)
+        import os
+        fd = os.open(disk / "filler", os.O_WRONLY | os.O_CREAT)
+        try:
+            while os.write(fd, b"\0" * 4096):
+                pass
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+        full_at = time.time()
+        # The buffer's last tmpfs page may still take a few samples before the first ENOSPC.
+        wait_until(lambda: "No space left" in h.log("agent-full"), 30, what="the agent to hit the full disk")
+        time.sleep(3)
+        assert agent.poll() is None, h.log("agent-full")
+        h.start_hub()
+        back = time.time()
+        wait_until(lambda: any(t > back for t in snapshot_ts(h, "full")), 30,
+                   what=f"pushes after the hub came back ({h.log('agent-full')})")
+        got = snapshot_ts(h, "full")
+        during = [t for t in got if full_at <= t <= back]
+        assert len(during) >= 4, "samples taken while the disk was full reached the hub"
+        assert agent.poll() is None
+        assert h.log("agent-full").count("push failed unexpectedly") <= 2, "logged once, not every second"
+        h.stop("agent-full")
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], capture_output=True)
+
+
+def test_a_bare_413_halves_the_batch_until_the_hub_takes_it(tmp_path):
+    """Today's hub says its limit in a 400; a hub (or proxy) that only answers 413 without
+    naming a limit is a small loopback server here: the agent halves until batches fit."""
+    import http.server
+    import threading
+    received: list[float] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *a):
+            pass
+
+        def _answer(self, status: int, body: dict) -> None:
+            data = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_GET(self):
+            self._answer(200, {"service": "forge-hub"})
+
+        def do_POST(self):
+            samples = json.loads(self.rfile.read(int(self.headers["Content-Length"])))["samples"]
+            if len(samples) > 70:
+                self._answer(413, {"error": "payload_too_large", "message": "request body too large"})
+                return
+            received.extend(s["ts"] for s in samples)
+            self._answer(200, {"ok": True})
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        col = ListCollector()
+        path = tmp_path / "buf.ndjson"
+        SampleBuffer(path).append([col.sample() for _ in range(300)])
+        agent = Agent(HubClient(f"http://127.0.0.1:{server.server_address[1]}", "t"), "n", path, collector=col)
+        assert agent.push_once(final=True) is True
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert sorted(set(received)) == [col.t - 299 + i for i in range(300)], "every sample delivered"
+    assert agent.max_batch <= 70 and agent.status.dropped == 0

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SHARED, LiveHub, http
+from conftest import FIXTURES, LiveHub, http
 
-FT06 = SHARED / "data" / "jsplib" / "instances" / "ft06"
+FT06 = FIXTURES / "jsplib" / "instances" / "ft06"
 
 
 def forge_jobs(hub: LiveHub, *args: str, timeout: float = 60) -> subprocess.CompletedProcess:
@@ -52,6 +52,10 @@ def write(tmp_path: Path, name: str, content: object) -> Path:
     ("batch.json", {"jobs": [{"type": "sleep", "payload": {}}, {"type": "sleep", "payload": {"seconds": "x"}}]},
      [], "jobs[1]"),
     ("jobshop.json", {"jobs": [[[0, 3], [7, 2]]], "machines": 2}, ["--type", "jobshop"], "payload"),
+    ("cut.json", '{"type": "sleep", "payload": {"seco', [], "Unterminated string starting at (line 1, column 31, character 30); the file ends early"),
+    ("cut2.json", '{"jobs": [[[0, 3], [1,', ["--type", "jobshop"], "is not valid JSON: Expecting value (line 1, column 23"),
+    ("broken.json", '{"type": "sleep",, "payload": {}}', [], "is not valid JSON: Expecting property name"),
+    ("notes.txt", "just some words\n", ["--type", "prodplan"], "is not JSON: a prodplan job needs a JSON payload"),
 ])
 def test_bad_submissions_explain_themselves_and_enqueue_nothing(hub, tmp_path, name, content, args, message):
     path = tmp_path / name if content is None else write(tmp_path, name, content)
@@ -70,6 +74,9 @@ def test_submit_wait_shows_live_progress_and_ends_with_the_result(hub, tmp_path)
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith("submitted job 1\n")
     assert out.stdout.rstrip().splitlines()[-1].startswith("job 1: succeeded  makespan=55")
+    last_frame = out.stdout.split("\n")[1].split("\r")[-1]
+    assert last_frame.startswith("job 1 succeeded") and "best=55" in last_frame and "100% done" in last_frame, \
+        "the line left on screen shows the result, not the last progress report"
     slow = write(tmp_path, "slow.json", {"type": "sleep", "payload": {"seconds": 4}})
     out = forge_jobs(hub, "submit", str(slow), "--wait", timeout=120)
     assert out.returncode == 0, out.stderr
@@ -117,3 +124,39 @@ def test_batch_list_show_and_cancel(hub, tmp_path):
     assert (job["id"], job["payload"], job["status"], job["attempts"]) == (3, {"seconds": 7.0, "fail": False,
                                                                                 "crash": False}, "pending", [])
     assert forge_jobs(hub, "show", "99").returncode == 2
+
+
+def test_messages_never_suggest_type_for_broken_json(hub, tmp_path):
+    out = forge_jobs(hub, "submit", str(write(tmp_path, "cut.json", '{"type": "sleep", "pay')))
+    assert out.returncode == 2 and "--type" not in out.stderr, out.stderr
+
+
+def test_gaps_are_formatted_as_percentages():
+    from forge_desktop.cli import format_gap, progress_line, summary_line
+    assert format_gap(9.07e-05) == "0.009 %"
+    assert format_gap(0.0523) == "5.23 %"
+    assert format_gap(0) == "0 %"
+    assert summary_line({"id": 1, "status": "succeeded", "result": {"objective": 3.5, "gap": 9.07e-05}}) == \
+        "job 1: succeeded  objective=3.5  gap=0.009 %"
+    assert "gap=0.31 %" in progress_line({"id": 1, "status": "running", "progress": {"gap": 0.0031}}, 2)
+
+
+def test_the_label_column_shows_the_instance_name(hub):
+    for path in (FT06, FIXTURES / "trigeiro" / "G53.json"):
+        assert forge_jobs(hub, "submit", str(path)).returncode == 0
+    listing = forge_jobs(hub, "list").stdout.splitlines()
+    assert listing[1].split()[1:] == ["prodplan", "pending", "-", "TRIGEIRO1989-G53"], listing
+    assert listing[2].split()[1:] == ["jobshop", "pending", "-", "ft06"], listing
+
+
+def test_jobs_show_into_head_ends_without_broken_pipe(hub):
+    from test_solvers_mps import SMALL_MIP
+    model = "* padding comment line for a large model\n" * 5000 + SMALL_MIP
+    st, body = http("POST", hub.url + "/api/jobs", {"type": "mps", "payload": {"model": model, "format": "mps"}},
+                    token=hub.admin)
+    assert st == 201, body
+    cmd = f"{sys.executable} -m forge_desktop.cli jobs --hub {hub.url} show {body['id']} | head -1"
+    out = subprocess.run(["sh", "-c", cmd], env=hub.env, capture_output=True, text=True, timeout=60,
+                         cwd=str(hub.home))
+    assert out.stdout.strip() == "{"
+    assert "BrokenPipeError" not in out.stderr and "Traceback" not in out.stderr, out.stderr

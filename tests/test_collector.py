@@ -304,7 +304,8 @@ def test_rate_meter_guards_time_and_counters():
 
 
 def test_real_sample_matches_the_documented_schema():
-    collector = Collector()
+    # The schema 1 part; the schema 2 sections are in tests/test_collector_schema2.py.
+    collector = Collector(probes=())
     collector.sample()
     time.sleep(0.2)
     sample = collector.sample()
@@ -348,3 +349,16 @@ def test_identity_os_version_per_os(host, expected):
     assert identity["os_version"] == expected
     assert identity["os"] == host.system and identity["arch"] == host.machine
     assert identity["cores"] == 8 and identity["physical_cores"] == 8
+
+
+def test_a_sample_right_after_priming_reports_cpu_null_not_zero():
+    """The agent samples at once on start: a few ms of CPU ticks say nothing, so null (not 0 %)."""
+    import time
+    from forge_desktop.collector import Collector
+    collector = Collector()
+    time.sleep(0.02)
+    first = collector.sample()
+    assert first["cpu"]["percent"] is None and first["cpu"]["per_core"] is None
+    time.sleep(0.3)
+    later = collector.sample()
+    assert later["cpu"]["percent"] is not None and 0.0 <= later["cpu"]["percent"] <= 100.0

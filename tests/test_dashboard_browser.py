@@ -129,6 +129,8 @@ def test_page_recovers_after_hub_restart(live_hub, page, artifacts):
 
 def test_viewer_token_sign_in_and_remembered_theme(live_hub, page, artifacts):
     hub = live_hub("--viewer-token", "viewer-secret-123")
+    # The theme follows the OS until one is chosen here; this OS is set to dark.
+    page.emulate_media(color_scheme="dark")
     page.goto(hub.url + "/#/fleet")
     page.locator("form.signin").wait_for(timeout=10_000)
     assert page.locator(".card").count() == 0

@@ -12,7 +12,7 @@ import urllib.request
 
 import pytest
 
-from conftest import shot, ADMIN, SHARED, LiveHub, http, wait_until
+from conftest import shot, ADMIN, FIXTURES, LiveHub, http, wait_until
 
 pytestmark = [
     pytest.mark.browser,
@@ -20,7 +20,7 @@ pytestmark = [
 ]
 
 WORKER_TYPES = "sleep,jobshop,prodplan,mps"
-FT06 = SHARED / "data" / "jsplib" / "instances" / "ft06"
+FT06 = FIXTURES / "jsplib" / "instances" / "ft06"
 SMALL_PLAN = {"periods": 4, "capacity": 100, "items": [
     {"id": "A", "demand": [20, 40, 30, 50], "unit_time": 1, "setup_time": 10, "setup_cost": 100, "holding_cost": 1},
     {"id": "B", "demand": [30, 10, 60, 20], "unit_time": 1, "setup_time": 5, "setup_cost": 80, "holding_cost": 2}]}

@@ -2,7 +2,7 @@
 
 GIVEN N agents pushing to a hub, THEN the fleet window shows N cards and keeps
 updating them from the SSE stream; double-clicking a card opens a node window with
-one plot per core.
+a row per core in its heat strip and a cell per core in its grid (issue 15: not a plot per core).
 """
 from __future__ import annotations
 
@@ -49,7 +49,7 @@ def test_fleet_window_shows_a_card_per_agent_and_updates_them(qtbot, fleet_hub, 
     win.grab().save(str(artifacts / "desktop_fleet_window.png"))
 
 
-def test_double_click_opens_a_node_window_with_one_plot_per_core(qtbot, fleet_hub, artifacts):
+def test_double_click_opens_a_node_window_with_a_row_per_core(qtbot, fleet_hub, artifacts):
     from PySide6.QtCore import Qt
     from forge_desktop.ui.fleet_window import FleetWindow
     win = FleetWindow(fleet_hub.url, None)
@@ -62,11 +62,12 @@ def test_double_click_opens_a_node_window_with_one_plot_per_core(qtbot, fleet_hu
     qtbot.addWidget(node_win)
     cores = fleet_hub.fleet()["bravo"]["cores"]
     qtbot.waitUntil(lambda: len(node_win.samples) > 0, timeout=10000)
-    assert len(node_win.core_plots) == cores
-    assert [p.titleLabel.text for p in node_win.core_plots] == [f"core {i}" for i in range(cores)]
+    assert node_win.heat.image.shape[1] == cores
+    assert [node_win.core_grid.cell_text(i).split(":")[0] for i in range(cores)] == [str(i) for i in range(cores)]
     shown = len(node_win.samples)
     qtbot.waitUntil(lambda: len(node_win.samples) >= max(shown + 1, 8), timeout=15000)
-    xs, ys = node_win.core_curves[0].getData()
+    assert node_win.heat.image.shape[0] == len(node_win.samples)
+    xs, ys = node_win.curves["cpu"].getData()
     assert len(xs) == len(node_win.samples)
     assert node_win.curves["mem"].getData()[1] is not None
     node_win.grab().save(str(artifacts / "desktop_node_window.png"))

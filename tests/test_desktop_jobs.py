@@ -9,13 +9,15 @@ Screenshots go to `artifacts/` (ignored by git) for a person to look at.
 """
 from __future__ import annotations
 
+import time
+
 import pytest
 
-from conftest import ADMIN, SHARED, LiveHub, http
+from conftest import ADMIN, FIXTURES, LiveHub, http
 
 pytest.importorskip("pytestqt")
 
-FT06 = SHARED / "data" / "jsplib" / "instances" / "ft06"
+FT06 = FIXTURES / "jsplib" / "instances" / "ft06"
 SMALL_PLAN = {"periods": 4, "capacity": 100, "items": [
     {"id": "A", "demand": [20, 40, 30, 50], "unit_time": 1, "setup_time": 10, "setup_cost": 100, "holding_cost": 1},
     {"id": "B", "demand": [30, 10, 60, 20], "unit_time": 1, "setup_time": 5, "setup_cost": 80, "holding_cost": 2}]}
@@ -215,3 +217,147 @@ def test_fleet_window_opens_the_jobs_window_for_its_hub(qtbot, hub):
     assert "Could not load" not in jobs.message.text()
     fleet.close()
     assert not jobs.isVisible() and not fleet.jobs_windows
+
+
+INFEASIBLE_LP = """Minimize
+ obj: x
+Subject To
+ c1: x >= 5
+ c2: x <= 3
+End
+"""
+HARD = FIXTURES / "jsplib" / "instances" / "abz7"  # 20 x 15: CP-SAT runs to its time limit
+
+
+def test_running_bar_is_time_against_the_limit_and_pending_says_why_it_waits(qtbot, hub, jobs_window, artifacts):
+    from PySide6.QtWidgets import QWidget
+    from forge_desktop.ui.jobs_window import COL_RESULT, COL_STATUS, JobWindow
+    win = jobs_window
+    limit = 8
+    running = submit(hub, {"type": "jobshop", "payload": {"jsplib": HARD.read_text(), "time_limit": limit}})
+    waiting = submit(hub, {"type": "sleep", "payload": {"seconds": 1}, "label": "behind the big one"})
+    qtbot.waitUntil(lambda: row_text(win, running, COL_STATUS) == "running", timeout=20000)
+    qtbot.waitUntil(lambda: row_text(win, waiting, COL_STATUS) == "pending", timeout=5000)
+    job = hub.job(waiting)
+    reason = job.get("waiting") or "queued until a worker that runs sleep jobs is free"
+    assert row_text(win, waiting, COL_RESULT) == f"waiting: {reason}"
+
+    win.table.selectRow(win.rows_by_id[running])  # a selected job previews under the queue
+    qtbot.waitUntil(lambda: win.preview is not None and win.preview.job is not None
+                    and win.preview.job.get("progress") is not None, timeout=10000)
+    preview = win.preview
+    assert preview.job_id == running and preview.isVisible()
+    qtbot.waitUntil(lambda: preview.progress_bar.value() >= 250, timeout=15000)
+    started = hub.job(running)["claimed_at"]
+    used = (preview.progress_bar.value() / 1000) * limit
+    elapsed = time.time() - started
+    # the bar is time used (kept current from the hub's clock, redrawn every 2 s), not 1 - gap
+    assert elapsed - 5 < used <= elapsed + 1
+    assert preview.progress_text.text().startswith(f"{preview.progress_bar.value() // 10} % of the {limit} s limit")
+    assert preview.gap_figure.text().startswith("gap ") or preview.gap_figure.text() == "no gap yet"
+    win.grab().save(str(artifacts / "desktop_jobs_preview.png"))
+    from forge_desktop.ui import theme
+    theme.theme.set_mode("dark", remember=False)
+    try:
+        win.table.selectRow(win.rows_by_id[waiting])
+        qtbot.waitUntil(lambda: win.preview.job_id == waiting and win.preview.job is not None, timeout=5000)
+        assert theme.DARK.surface in win.preview.findChild(QWidget, "jobBody").styleSheet()
+        win.grab().save(str(artifacts / "desktop_jobs_preview_dark.png"))
+    finally:
+        theme.theme.set_mode("light", remember=False)
+
+    detail = JobWindow(hub.url, None, waiting)
+    qtbot.addWidget(detail)
+    detail.show()
+    qtbot.waitUntil(lambda: detail.job is not None, timeout=5000)
+    if detail.job["status"] == "pending":
+        assert detail.waiting.isVisible() and detail.waiting.text() == f"Waiting: {reason}"
+    hub.wait_job_final(running, timeout=60)
+    hub.wait_job_final(waiting, timeout=30)
+
+
+def test_infeasible_model_reads_amber_not_succeeded(qtbot, hub, jobs_window):
+    from forge_desktop.ui import theme
+    from forge_desktop.ui.jobs_window import COL_STATUS, JobWindow
+    win = jobs_window
+    job_id = submit(hub, {"type": "mps", "payload": {"model": INFEASIBLE_LP, "format": "lp"}})
+    final = hub.wait_job_final(job_id, timeout=60)
+    assert final["status"] == "succeeded" and final["result"]["status"] == "infeasible"
+    qtbot.waitUntil(lambda: row_text(win, job_id, COL_STATUS) == "infeasible", timeout=6000)
+    item = win.table.item(win.rows_by_id[job_id], COL_STATUS)
+    assert item.foreground().color().name() == theme.LIGHT.warn != theme.LIGHT.ok
+    detail = JobWindow(hub.url, None, job_id)
+    qtbot.addWidget(detail)
+    qtbot.waitUntil(lambda: detail.job is not None, timeout=5000)
+    assert detail.status_badge.text() == "infeasible" and theme.LIGHT.warn in detail.status_badge.styleSheet()
+
+
+def test_cancel_asks_for_the_admin_secret_then_cancels(qtbot, hub, artifacts):
+    from forge_desktop.ui.jobs_window import AdminSession, JobWindow
+    AdminSession.secret = None
+    job_id = submit(hub, {"type": "sleep", "payload": {"seconds": 30}, "label": "to cancel"})
+    detail = JobWindow(hub.url, None, job_id)
+    qtbot.addWidget(detail)
+    detail.show()
+    qtbot.waitUntil(lambda: detail.actions["cancel"].isVisible(), timeout=10000)
+    assert not detail.actions["retry"].isVisible()
+    detail.actions["cancel"].click()
+    qtbot.waitUntil(lambda: detail.sign_in.isVisible(), timeout=5000)  # no secret yet: the hub said 401
+    assert hub.job(job_id)["status"] in ("pending", "running")
+    detail.sign_in.setText(ADMIN)
+    qtbot.keyClick(detail.sign_in, Qt_key_return())
+    qtbot.waitUntil(lambda: hub.job(job_id)["status"] == "cancelled", timeout=10000)
+    qtbot.waitUntil(lambda: detail.status_badge.text() == "cancelled", timeout=6000)
+    assert not detail.actions["cancel"].isVisible() and not detail.sign_in.isVisible()
+    detail.grab().save(str(artifacts / "desktop_job_cancelled.png"))
+    AdminSession.secret = None
+
+
+def Qt_key_return():
+    from PySide6.QtCore import Qt
+    return Qt.Key_Return
+
+
+def test_fleet_card_names_the_job_its_node_runs(qtbot, hub):
+    from forge_desktop.ui.fleet_window import FleetWindow
+    win = FleetWindow(hub.url, None)
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitUntil(lambda: "w1" in win.cards, timeout=15000)
+    job_id = submit(hub, {"type": "sleep", "payload": {"seconds": 12}, "label": "card job"})
+    qtbot.waitUntil(lambda: hub.job(job_id)["status"] == "running", timeout=20000)
+    qtbot.waitUntil(lambda: win.cards["w1"].jobs.text() == f"▶ #{job_id} sleep card job", timeout=15000)
+    win.set_table_view(True)
+    qtbot.waitUntil(lambda: win.table.rowCount() >= 1, timeout=5000)
+    row = win.table.rows["w1"]
+    assert win.table.item(row, 12).text() == f"#{job_id} sleep card job"
+    win.close()
+    hub.wait_job_final(job_id, timeout=30)
+
+
+def test_job_labels_are_plain_text(qtbot, hub):
+    from PySide6.QtCore import Qt
+    from forge_desktop.ui.jobs_window import JobWindow
+    hostile = "<b style=color:red>HUB COMPROMISED</b>"
+    job_id = submit(hub, {"type": "sleep", "payload": {"seconds": 0}, "label": hostile})
+    detail = JobWindow(hub.url, None, job_id)
+    qtbot.addWidget(detail)
+    qtbot.waitUntil(lambda: detail.job is not None, timeout=5000)
+    assert detail.sub.textFormat() == Qt.PlainText and hostile in detail.sub.text()
+    assert hostile not in detail.facts.text()  # the facts line is rich text: it never carries the label
+
+
+def test_a_jobs_batch_button_shows_that_batch_in_the_queue(qtbot, hub, jobs_window):
+    win = jobs_window
+    st, out = http("POST", hub.url + "/api/jobs", {"jobs": [{"type": "sleep", "payload": {"seconds": 0}}] * 3,
+                                                   "label": "three"}, token=ADMIN)
+    assert st == 201, out
+    other = submit(hub, {"type": "sleep", "payload": {"seconds": 0}})
+    qtbot.waitUntil(lambda: all(i in win.rows_by_id for i in (*out["ids"], other)), timeout=6000)
+    win.table.selectRow(win.rows_by_id[out["ids"][0]])
+    qtbot.waitUntil(lambda: win.preview is not None and win.preview.batch_button.isVisible(), timeout=6000)
+    win.preview.batch_button.click()
+    qtbot.waitUntil(lambda: set(win.rows_by_id) == set(out["ids"]), timeout=6000)
+    assert win.filters() == {"batch": out["batch_id"]} and other not in win.rows_by_id
+    win.set_filter("batch", "")
+    qtbot.waitUntil(lambda: other in win.rows_by_id, timeout=6000)

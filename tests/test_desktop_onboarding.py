@@ -162,3 +162,30 @@ def test_good_token_is_kept_in_the_keyring_and_the_app_starts_pushing(qtbot, des
         qtbot.waitUntil(lambda: app.view().state == "connected", timeout=10000)
     finally:
         shell.quit()
+
+
+def test_the_tray_says_the_machine_must_rejoin_when_the_hub_refuses_its_token(desktop_home, live_hub):
+    """A revoked token: after a few refused pushes the tray headline says to rejoin, with the command."""
+    from forge_desktop.credentials import save_token
+    from forge_desktop.desktop import DesktopApp
+    from forge_desktop.settings import Settings
+    h = live_hub()
+    token = h.token(NODE)
+    save_token(h.url, NODE, token)
+    st, _ = hub_http("DELETE", h.url + f"/api/tokens/{NODE}", token=ADMIN)
+    assert st in (200, 204)
+    settings = Settings(hub_url=h.url, node_id=NODE, jobs="never")
+    app = DesktopApp(settings)
+    app.start()
+    try:
+        agent = app.agent
+        agent.stop()  # drive the pushes by hand, as fast as the test wants
+        for _ in range(3):
+            agent.backoff.not_before = 0
+            agent.push_once()
+        view = app.view()
+        assert view.state == "offline"
+        assert view.headline.startswith("this machine must rejoin the hub"), view.headline
+        assert f"forge join {h.url} CODE --node-id {NODE}" in view.headline
+    finally:
+        app.shutdown()

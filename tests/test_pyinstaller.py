@@ -34,10 +34,10 @@ BUILD_SCRIPT = ROOT / "installer" / "linux" / "build_linux.sh"
 
 def test_version_is_parsed_from_the_package_file_without_importing_it(tmp_path: Path) -> None:
     assert buildinfo.read_version() == forge_desktop.__version__
-    (tmp_path / "forge_desktop").mkdir()
-    (tmp_path / "forge_desktop" / "__init__.py").write_text('__version__ = "9.8.7rc1"\n')
+    (tmp_path / "forge_contracts").mkdir()
+    (tmp_path / "forge_contracts" / "__init__.py").write_text('__version__ = "9.8.7rc1"\n')
     assert buildinfo.read_version(tmp_path) == "9.8.7rc1"
-    (tmp_path / "forge_desktop" / "__init__.py").write_text("VERSION = 1\n")
+    (tmp_path / "forge_contracts" / "__init__.py").write_text("VERSION = 1\n")
     with pytest.raises(ValueError, match="no __version__"):
         buildinfo.read_version(tmp_path)
 

@@ -11,7 +11,7 @@ from forge_desktop.solvers import registry
 from forge_desktop.solvers.jobshop import parse_jsplib
 from forge_desktop.solvers.payload import PayloadError
 
-JSPLIB = Path(__file__).resolve().parents[2] / "shared" / "data" / "jsplib"
+JSPLIB = Path(__file__).resolve().parent / "fixtures" / "jsplib"
 PUBLISHED = {entry["name"]: entry for entry in json.loads((JSPLIB / "instances.json").read_text())}
 
 

@@ -15,7 +15,7 @@ from scipy.sparse import lil_matrix
 from forge_desktop.solvers import registry
 from forge_desktop.solvers.payload import PayloadError
 
-TRIGEIRO = Path(__file__).resolve().parents[2] / "shared" / "data" / "trigeiro"
+TRIGEIRO = Path(__file__).resolve().parent / "fixtures" / "trigeiro"
 
 
 def independent_optimum(payload: dict) -> float:

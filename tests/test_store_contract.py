@@ -168,7 +168,7 @@ async def test_tokens_are_found_by_hash_replaced_touched_and_revoked(store):
     assert (match.node_id, match.token_hash) == ("a", "h1")
     await store.nodes.put_token("a", token_hash="h3", now=T0 + 1)
     assert await store.nodes.token_node("h1") is None, "a new token replaces the old one"
-    await store.nodes.touch_token("b", T0 + 5)
+    await store.nodes.touch_tokens({"b": T0 + 5})
     assert await store.nodes.revoke_token("a", T0 + 6) is True
     assert await store.nodes.revoke_token("a", T0 + 7) is False
     assert await store.nodes.token_node("h3") is None

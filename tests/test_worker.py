@@ -170,3 +170,61 @@ def test_cancelled_job_is_stopped_and_stop_releases_running_jobs(live_hub, make_
     assert back["status"] == "pending" and back["lease_until"] is None
     assert [a["outcome"] for a in back["attempts"]] == ["released"]
     assert hub.job(cancelled)["status"] == "cancelled"
+
+
+def test_kill_9_of_an_agent_takes_its_job_child_and_fork_server_with_it(live_hub):
+    """A real `forge agent` running a job is SIGKILLed (the agent alone, not its group): its
+    job child and fork server die with it instead of running on to the job's time limit."""
+    import os
+    import signal
+    if not hasattr(os, "fork"):
+        pytest.skip("POSIX only: on Windows children are not tied to the agent (see forge_desktop/lifetime.py)")
+    hub = live_hub(env={**QUEUE_ENV, "FORGE_WORKER_TYPES": "sleep"})
+    agent = hub.start_agent("k9", "--jobs", "always")
+    job_id = submit(hub, {"seconds": 120})
+    wait_until(lambda: hub.job(job_id)["status"] == "running", 30, what=f"job running ({hub.log('agent-k9')})")
+    def job_child():
+        for c in psutil.Process(agent.pid).children(recursive=True):
+            try:
+                if any("forkserver" in a for a in c.cmdline()) and c.children():
+                    return c.children()[0]
+            except psutil.Error:
+                pass
+        return None
+    child = wait_until(job_child, 20, what="the job child under the fork server")
+    family = psutil.Process(agent.pid).children(recursive=True)
+    assert child in family and len(family) >= 2, [c.cmdline() for c in family]
+    os.kill(agent.pid, signal.SIGKILL)
+    agent.wait(5)
+    def running(p: psutil.Process) -> bool:
+        try:
+            return p.status() != psutil.STATUS_ZOMBIE  # dead, waiting for a reaper
+        except psutil.NoSuchProcess:
+            return False
+    def describe(p: psutil.Process) -> str:
+        try:
+            return f"{p.pid} ppid={p.ppid()} threads={p.num_threads()} " + " ".join(p.cmdline())[:100]
+        except psutil.Error:
+            return str(p.pid)
+    deadline = time.monotonic() + 20
+    while any(running(p) for p in family) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    alive = [p for p in family if running(p)]
+    names = [describe(p) for p in alive]
+    for p in alive:
+        p.kill()
+    assert not alive, f"still running 20 s after the agent's kill -9: {names}"
+
+
+def test_the_highs_banner_stays_out_of_the_agents_output(live_hub):
+    from test_solvers_mps import SMALL_MIP
+    hub = live_hub(env={**QUEUE_ENV, "FORGE_WORKER_TYPES": "mps"})
+    hub.start_agent("quiet", "--jobs", "always")
+    st, body = http("POST", hub.url + "/api/jobs", {"type": "mps", "payload": {"model": SMALL_MIP, "format": "mps"}},
+                    token=ADMIN)
+    assert st == 201, body
+    job = hub.wait_job_final(body["id"], worker="agent-quiet")
+    assert job["status"] == "succeeded", job
+    out = hub.log("agent-quiet")
+    assert f"job {body['id']} done" in out
+    assert "HiGHS" not in out and "Copyright" not in out, out

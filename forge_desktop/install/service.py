@@ -228,8 +228,12 @@ def _run_all(commands: list[list[str]], runner: Runner, out: Callable[[str], Non
 def install_service(kind: str, args: Sequence[str], scope: str = "user", *, start: bool = True,
                     env: Mapping[str, str] | None = None, os_name: str | None = None,
                     places: host.HostPlaces | None = None, root: Path = Path("/"),
-                    runner: Runner = run_command, out: Callable[[str], None] = print) -> list[str]:
+                    runner: Runner = run_command, out: Callable[[str], None] = print,
+                    check: bool = False) -> list[str]:
     """`forge agent --install-service` / `forge hub --install-service` on this machine.
+
+    With `check`, a failed activation command raises InstallError (the CLI exits non-zero)
+    after the files are written and the remaining steps printed.
 
     `args` follow `forge <kind>` (a leading `<kind>`, as the CLI passes its
     own sub-command, is taken as the sub-command, not repeated). Writes the
@@ -249,38 +253,48 @@ def install_service(kind: str, args: Sequence[str], scope: str = "user", *, star
     for line in written:
         out(f"wrote {line}")
     commands = activation_commands(os_name, kind, scope, files)
+    started = True
     if os_name == "windows":
         out(f"now run, as Administrator: {files[0].path}")
     elif start:
-        _run_all(commands, runner, out)
+        started = _run_all(commands, runner, out)
     else:
         for argv in commands:
             out("to start it: " + " ".join(argv))
     if os_name == "linux" and scope == "user":
         out("to keep it running while you are logged out: loginctl enable-linger $USER")
+    if check and not started:
+        raise InstallError(f"the forge-{kind} service files are written but the service did not start "
+                           "(see the failed step above)")
     return written
 
 
 def uninstall_service(kind: str, scope: str = "user", *, stop: bool = True, os_name: str | None = None,
                       places: host.HostPlaces | None = None, root: Path = Path("/"),
-                      runner: Runner = run_command, out: Callable[[str], None] = print) -> list[str]:
-    """Stop the service (with `stop`) and remove every file `install_service` wrote."""
+                      runner: Runner = run_command, out: Callable[[str], None] = print,
+                      check: bool = False) -> list[str]:
+    """Stop the service (with `stop`) and remove every file `install_service` wrote. With
+    `check`, a failed stop or reload raises InstallError once the files are removed."""
     os_name = os_name or host.current_os()
     places = places or host.HostPlaces.from_env()
     targets = service_targets(os_name, kind, places.home, scope, root=root,
                               config_home=places.config_home, appdata=places.appdata)
     installed = any(t.exists() for t in targets)
+    stopped = True
     if stop and installed and os_name != "windows":
-        _run_all(deactivation_commands(os_name, kind, scope, targets), runner, out)
+        stopped = _run_all(deactivation_commands(os_name, kind, scope, targets), runner, out)
     removed = uninstall(os_name, kind, places.home, scope, root=root,
                         config_home=places.config_home, appdata=places.appdata)
     for line in removed:
         out(f"removed {line}")
     if installed and os_name == "linux" and stop:
-        _run_all([activation_commands(os_name, kind, scope, [])[0]], runner, out)
+        stopped = _run_all([activation_commands(os_name, kind, scope, [])[0]], runner, out) and stopped
     if installed and os_name == "windows":
         out(f"if the service was installed, remove it as Administrator: "
             f"nssm stop forge-{kind} && nssm remove forge-{kind} confirm")
     if not removed:
         out(f"no forge-{kind} service files found; nothing removed")
+    if check and not stopped:
+        raise InstallError(f"the forge-{kind} service files are removed but stopping the service failed "
+                           "(see the failed step above)")
     return removed

@@ -66,16 +66,19 @@ class _FetchSignals(QObject):
 
 
 class FetchJson(QRunnable):
-    """GET one JSON document on the thread pool; `signals.done(body)` or `signals.failed(message)`."""
+    """GET one JSON document (or POST `body`) on the thread pool; `signals.done(body)` or `signals.failed(message)`."""
 
-    def __init__(self, url: str, token: str | None, path: str, query: dict | None = None, timeout: float = 15):
+    def __init__(self, url: str, token: str | None, path: str, query: dict | None = None, timeout: float = 15,
+                 method: str = "GET", body: Any = None):
         super().__init__()
         self.url, self.token, self.path, self.query, self.timeout = url, token, path, query, timeout
+        self.method, self.body = method, body
         self.signals = _FetchSignals()
 
     def run(self) -> None:
         try:
-            body = HubClient(self.url, self.token or None, timeout=self.timeout).get(self.path, query=self.query)
+            body = HubClient(self.url, self.token or None, timeout=self.timeout).request(
+                self.method, self.path, self.body, query=self.query)
         except HubError as e:
             self._emit_failed(f"{e.message} (HTTP {e.status})")
         except (HubUnreachable, NotAForgeHub) as e:
@@ -113,6 +116,18 @@ def _keep_until_delivered(signals: QObject) -> None:
 def fetch(url: str, token: str | None, path: str, query: dict | None = None,
           on_done=None, on_failed=None) -> FetchJson:
     job = FetchJson(url, token, path, query)
+    _keep_until_delivered(job.signals)
+    if on_done:
+        job.signals.done.connect(on_done)
+    if on_failed:
+        job.signals.failed.connect(on_failed)
+    QThreadPool.globalInstance().start(job)
+    return job
+
+
+def post(url: str, token: str | None, path: str, body: Any = None, on_done=None, on_failed=None) -> FetchJson:
+    """POST `body` as JSON (an action such as cancelling a job); answers like `fetch`."""
+    job = FetchJson(url, token, path, method="POST", body={} if body is None else body)
     _keep_until_delivered(job.signals)
     if on_done:
         job.signals.done.connect(on_done)

@@ -14,12 +14,13 @@ from typing import Any, Callable
 
 from PySide6.QtCore import QRectF, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QFont, QPainter
-from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFrame, QHBoxLayout, QHeaderView, QLabel,
-                               QMainWindow, QProgressBar, QPushButton, QScrollArea, QSizePolicy, QStyledItemDelegate,
-                               QTableWidget, QTableWidgetItem, QToolBar, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFrame, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
+                               QMainWindow, QProgressBar, QPushButton, QScrollArea, QSizePolicy, QSplitter,
+                               QStyledItemDelegate, QTableWidget, QTableWidgetItem, QToolBar, QVBoxLayout, QWidget)
 
 from ..client import normalize_url
-from .api_reader import fetch
+from . import theme as th
+from .api_reader import fetch, post
 from .job_charts import ERROR_RED, CapacityChart, GanttChart, value
 
 STATUSES = ("pending", "running", "succeeded", "failed", "cancelled")
@@ -31,7 +32,11 @@ MPS_ROWS = 50
 PAYLOAD_CHARS = 20000
 STATUS_COLORS = {"pending": "#6b7280", "running": "#2f6fd6", "succeeded": "#2e9d58", "failed": "#b3261e",
                  "cancelled": "#7a7f87", "accepted": "#2e9d58", "retry": "#d9822b", "late": "#7a7f87",
-                 "released": "#7a7f87", "duplicate": "#7a7f87"}
+                 "released": "#7a7f87", "duplicate": "#7a7f87", "infeasible": th.LIGHT.warn,
+                 "no solution": th.LIGHT.warn}
+NO_SOLUTION = frozenset(("infeasible", "unbounded", "infeasible_or_unbounded", "no_solution", "model_invalid",
+                         "unknown", "error"))
+"""Result statuses of a job that ran to its end without a usable answer: amber, never a green success."""
 COLUMNS = ("Job", "Type", "Label", "Status", "Progress / result", "Machine", "Attempts", "Submitted", "Run time")
 COL_ID, COL_TYPE, COL_LABEL, COL_STATUS, COL_RESULT, COL_NODE, COL_ATTEMPTS, COL_CREATED, COL_TOOK = range(9)
 SHARE_ROLE = Qt.UserRole + 1
@@ -79,33 +84,77 @@ def when(ts: float | None) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts)) if ts else "–"
 
 
-def progress_share(progress: dict | None) -> float | None:
-    """The share done: the time-limit share the solver reports, or 1 - gap when that is further."""
-    if not isinstance(progress, dict):
-        return None
-    pct, gap = progress.get("percent"), progress.get("gap")
-    by_time = pct / 100 if isinstance(pct, (int, float)) and math.isfinite(pct) else None
-    by_gap = max(0.0, 1 - gap) if isinstance(gap, (int, float)) and math.isfinite(gap) else None
-    if by_time is None and by_gap is None:
-        return None
-    return min(1.0, max(by_time or 0.0, by_gap or 0.0))
+def time_limit(job: dict) -> float | None:
+    """The job's time limit: given in its payload or progress, else implied by the solver's last
+    report (elapsed at percent of the limit; list rows carry no payload)."""
+    progress = job.get("progress") if isinstance(job.get("progress"), dict) else {}
+    for source in (progress, job.get("payload")):
+        limit = source.get("time_limit") if isinstance(source, dict) else None
+        if isinstance(limit, (int, float)) and limit > 0:
+            return float(limit)
+    elapsed, pct = progress.get("elapsed"), progress.get("percent")
+    if isinstance(elapsed, (int, float)) and isinstance(pct, (int, float)) and 1 <= pct < 100 and elapsed > 1:
+        return round(elapsed * 100 / pct)
+    return None
 
 
-def progress_text(progress: dict | None) -> str:
+def time_share(job: dict, now: float | None = None) -> float | None:
+    """The share of its time limit a running job has used: from its start and the hub's clock
+    when the limit is known (kept current between reports), else the share the solver reports.
+    The gap is a separate figure: a small gap says nothing about how long is left."""
+    progress = job.get("progress") if isinstance(job.get("progress"), dict) else {}
+    limit = time_limit(job)
+    if limit and job.get("claimed_at") and now is not None:
+        return min(1.0, max(0.0, (now - job["claimed_at"]) / limit))
+    pct = progress.get("percent")
+    if isinstance(pct, (int, float)) and math.isfinite(pct):
+        return min(1.0, max(0.0, pct / 100))
+    return None
+
+
+def progress_text(progress: dict | None, job: dict | None = None, now: float | None = None) -> str:
     if not isinstance(progress, dict):
         return "starting…"
     bits = []
-    share = progress_share(progress)
+    job = job or {"progress": progress}
+    share = time_share(job, now)
+    limit = time_limit(job)
     if share is not None:
-        bits.append(f"{math.floor(share * 100)} %")
+        bits.append(f"{math.floor(share * 100)} % of the {duration(limit)} limit" if limit
+                    else f"{math.floor(share * 100)} % of the time limit")
     for key, name in (("incumbent", "best"), ("bound", "bound")):
         if progress.get(key) is not None:
             bits.append(f"{name} {value(progress[key])}")
     if progress.get("gap") is not None:
         bits.append(f"gap {gap_text(progress['gap'])}")
-    if progress.get("elapsed") is not None:
-        bits.append(seconds(progress["elapsed"]))
+    if job.get("claimed_at") and now is not None:
+        bits.append(f"{duration(now - job['claimed_at'])} used")
+    elif progress.get("elapsed") is not None:
+        bits.append(f"{seconds(progress['elapsed'])} used")
     return " · ".join(bits) or "running"
+
+
+def outcome(job: dict) -> str:
+    """The status a person should read: a succeeded job whose solver found no answer is
+    "infeasible" or "no solution", not "succeeded"."""
+    status = job.get("status") or "unknown"
+    r = job.get("result")
+    if status != "succeeded" or not isinstance(r, dict):
+        return status
+    rs = str(r.get("status") or "").lower()
+    if rs in NO_SOLUTION:
+        return "infeasible" if "infeasible" in rs else "no solution"
+    if ("objective" in r and r["objective"] is None) or ("makespan" in r and r["makespan"] is None):
+        return "no solution"
+    return status
+
+
+def waiting_text(job: dict) -> str:
+    """Why a pending job waits: the hub's `waiting` sentence when it sends one."""
+    reason = job.get("waiting")
+    if isinstance(reason, str) and reason.strip():
+        return reason.strip()
+    return f"queued until a worker that runs {job.get('type')} jobs is free"
 
 
 def result_summary(job: dict) -> str:
@@ -134,7 +183,7 @@ def result_summary(job: dict) -> str:
 
 # --- small widgets ---------------------------------------------------------------------
 def status_style(status: str) -> str:
-    color = STATUS_COLORS.get(status, "#7a7f87")
+    color = th.colors().warn if status in ("infeasible", "no solution") else STATUS_COLORS.get(status, "#7a7f87")
     return (f"color: white; background: {color}; border-radius: 8px; padding: 1px 8px; font-size: 12px;"
             "font-weight: 600")
 
@@ -180,7 +229,7 @@ def cell(text: str, *, align_right: bool = False, color: str | None = None,
     if background:
         item.setBackground(QColor(background))
     if tip:
-        item.setToolTip(tip)
+        item.setToolTip(th.plain_tip(tip))
     return item
 
 
@@ -197,9 +246,10 @@ class StatRow(QWidget):
             box = QVBoxLayout()
             box.setSpacing(0)
             caption = QLabel(name)
-            caption.setStyleSheet("color: #666; font-size: 11px")
-            shown = QLabel(text)
-            shown.setStyleSheet(f"font-size: 16px; font-weight: 600; color: {'#2e9d58' if good else '#222'}")
+            caption.setStyleSheet(f"color: {th.colors().muted}; font-size: 11px")
+            shown = th.plain_label(text)
+            color = th.colors().ok if good else th.colors().text
+            shown.setStyleSheet(f"font-size: 16px; font-weight: 600; color: {color}")
             shown.setTextInteractionFlags(Qt.TextSelectableByMouse)
             box.addWidget(caption)
             box.addWidget(shown)
@@ -210,7 +260,7 @@ class StatRow(QWidget):
 
 def legend(entries: list[tuple[str, str]]) -> QLabel:
     label = QLabel("&nbsp;&nbsp;&nbsp;".join(f"<span style='color:{c}'>■</span> {name}" for name, c in entries))
-    label.setStyleSheet("color: #444; font-size: 11px")
+    label.setStyleSheet(f"color: {th.colors().muted}; font-size: 11px")
     return label
 
 
@@ -240,7 +290,7 @@ def jobshop_view(job: dict) -> ResultView:
         view.gantt = GanttChart(schedule, r.get("makespan"), machines if isinstance(machines, int) else None)
         note = QLabel("One row per machine; each bar is an operation, coloured by its job "
                       "(the dashed line is the makespan). Point at one to see its job's other operations.")
-        note.setStyleSheet("color: #666; font-size: 11px")
+        note.setStyleSheet(f"color: {th.colors().muted}; font-size: 11px")
         note.setWordWrap(True)
         view.widgets += [view.gantt, note]
     return view
@@ -273,13 +323,14 @@ def plan_table(plan: list[dict], periods: int) -> QTableWidget:
             table.setSpan(r, 0, len(rows), 1)
         table.item(r, 0).setFont(QFont(table.font().family(), weight=QFont.Bold))
         for what, show, total in rows:
-            table.setItem(r, 1, cell(what, color="#666"))
+            table.setItem(r, 1, cell(what, color=th.colors().muted))
             for t in range(periods):
                 c = cells.get(t)
                 text = show(c) if c else ""
                 setup_here = what == "produce" and bool(c and c.get("setup"))
-                table.setItem(r, 2 + t, cell(text, align_right=True, color="#aaa" if text == "0" else None,
-                                             background="#e3ecfb" if setup_here else None,
+                setup_bg = ("#24344d" if th.colors().dark else "#e3ecfb") if setup_here else None
+                table.setItem(r, 2 + t, cell(text, align_right=True, color=th.colors().faint if text == "0" else None,
+                                             background=setup_bg,
                                              tip=f"setup in period {t + 1}" if setup_here else None))
             if total:
                 table.setItem(r, 2 + periods, cell(value(sum(total(c) for c in cells.values())), align_right=True))
@@ -312,7 +363,7 @@ def prodplan_view(job: dict) -> ResultView:
         periods = (job.get("payload") or {}).get("periods") or len(use or [])
         view.plan = plan_table(plan, int(periods))
         note = QLabel("Periods are numbered from 1. ● marks a setup; highlighted quantities are made in a setup period.")
-        note.setStyleSheet("color: #666; font-size: 11px")
+        note.setStyleSheet(f"color: {th.colors().muted}; font-size: 11px")
         view.widgets += [heading("Production plan (items × periods)"), view.plan, note]
     return view
 
@@ -368,13 +419,42 @@ def mps_view(job: dict) -> ResultView:
 def generic_view(job: dict) -> ResultView:
     text = QLabel(json.dumps(job["result"], indent=2)[:PAYLOAD_CHARS])
     text.setTextFormat(Qt.PlainText)
-    text.setStyleSheet("font-family: monospace; background: #f5f7fa; padding: 6px")
+    text.setStyleSheet(f"font-family: monospace; background: {th.colors().track}; padding: 6px")
     text.setTextInteractionFlags(Qt.TextSelectableByMouse)
     return ResultView([heading("Result"), text])
 
 
 RESULT_VIEWS: dict[str, Callable[[dict], ResultView]] = {"jobshop": jobshop_view, "prodplan": prodplan_view,
                                                          "mps": mps_view}
+
+
+# --- admin actions -----------------------------------------------------------------------
+class AdminSession:
+    """The admin secret typed into a jobs window's sign-in, kept in memory for this process only
+    (never stored, never logged); actions use it, else the window's own token."""
+    secret: str | None = None
+
+
+ACTIONS = (("cancel", "Cancel", ("pending", "running")), ("retry", "Retry", ("failed", "cancelled")),
+           ("resubmit", "Resubmit with another seed", ("succeeded", "failed", "cancelled")))
+_routes: dict[str, set[str]] = {}
+"""Per hub, the job action routes its OpenAPI document lists (so a button shows only where the hub has the route)."""
+
+
+def offered_actions(hub_url: str) -> set[str] | None:
+    return _routes.get(hub_url)
+
+
+def load_actions(hub_url: str, token: str | None, on_done: Callable[[set[str]], None]) -> None:
+    if hub_url in _routes:
+        on_done(_routes[hub_url])
+        return
+
+    def done(doc) -> None:
+        paths = (doc or {}).get("paths") or {} if isinstance(doc, dict) else {}
+        _routes[hub_url] = {name for name, *_ in ACTIONS if f"/api/jobs/{{job_id}}/{name}" in paths}
+        on_done(_routes[hub_url])
+    fetch(hub_url, token, "/api/openapi.json", on_done=done, on_failed=lambda _m: on_done({"cancel"}))
 
 
 # --- one job ---------------------------------------------------------------------------
@@ -385,6 +465,7 @@ class JobWindow(QWidget):
     """
     shown = Signal(dict)
     closed = Signal()
+    batch_requested = Signal(str)
 
     def __init__(self, hub_url: str, token: str | None, job_id: int, parent: QWidget | None = None):
         super().__init__(parent)
@@ -399,10 +480,10 @@ class JobWindow(QWidget):
 
         self.title = QLabel(f"Job #{self.job_id}")
         self.title.setStyleSheet("font-weight: 600; font-size: 16px")
-        self.status_badge = QLabel("loading")
+        self.status_badge = th.plain_label("loading")
         self.status_badge.setStyleSheet(status_style("pending"))
-        self.sub = QLabel()
-        self.sub.setStyleSheet("color: #555")
+        self.sub = th.plain_label()
+        self.sub.setStyleSheet(f"color: {th.colors().muted}")
         head = QHBoxLayout()
         head.addWidget(self.title)
         head.addWidget(self.status_badge)
@@ -410,8 +491,8 @@ class JobWindow(QWidget):
         self.facts = QLabel()
         self.facts.setTextFormat(Qt.RichText)
         self.facts.setWordWrap(True)
-        self.facts.setStyleSheet("color: #333")
-        self.load_error = QLabel()
+        self.facts.setStyleSheet(f"color: {th.colors().text}")
+        self.load_error = th.plain_label()
         self.load_error.setStyleSheet(f"color: {ERROR_RED}")
         self.load_error.hide()
 
@@ -419,13 +500,46 @@ class JobWindow(QWidget):
         self.progress_bar.setRange(0, 1000)
         self.progress_bar.setTextVisible(False)
         self.progress_bar.setFixedHeight(12)
-        self.progress_text = QLabel()
+        self.progress_bar.setToolTip("Time used against the job's time limit")
+        self.progress_text = th.plain_label()
+        self.gap_figure = th.plain_label()
+        self.gap_figure.setStyleSheet("font-size: 15px; font-weight: 600")
+        self.gap_figure.setToolTip("The relative gap between the best solution and the bound: 0 % is proved optimal")
         self.progress_box = QWidget()
         prow = QHBoxLayout(self.progress_box)
         prow.setContentsMargins(0, 0, 0, 0)
         prow.addWidget(self.progress_bar, 1)
         prow.addWidget(self.progress_text, 2)
+        prow.addWidget(self.gap_figure)
         self.progress_box.hide()
+
+        self.actions: dict[str, QPushButton] = {}
+        self.action_row = QWidget()
+        arow = QHBoxLayout(self.action_row)
+        arow.setContentsMargins(0, 0, 0, 0)
+        for name, text, _when in ACTIONS:
+            b = QPushButton(text)
+            b.clicked.connect(lambda _c=False, name=name: self.act(name))
+            b.hide()
+            arow.addWidget(b)
+            self.actions[name] = b
+        self.batch_button = QPushButton("Batch")
+        self.batch_button.setToolTip("Show this job's batch in the queue")
+        self.batch_button.clicked.connect(lambda: self.job and self.batch_requested.emit(str(self.job["batch_id"])))
+        self.batch_button.hide()
+        arow.addWidget(self.batch_button)
+        self.sign_in = QLineEdit()
+        self.sign_in.setEchoMode(QLineEdit.Password)
+        self.sign_in.setPlaceholderText("admin secret")
+        self.sign_in.setMaximumWidth(220)
+        self.sign_in.returnPressed.connect(self._signed_in)
+        self.sign_in.hide()
+        self.action_note = th.plain_label()
+        arow.addWidget(self.sign_in)
+        arow.addWidget(self.action_note, 1)
+        self._offered: set[str] = set()
+        self._pending_action: str | None = None
+        self._skew = 0.0
 
         self.error_heading = heading("Why it failed")
         self.error_heading.setStyleSheet(f"font-weight: 600; font-size: 13px; color: {ERROR_RED}; margin-top: 8px")
@@ -441,8 +555,10 @@ class JobWindow(QWidget):
         self.result_host = QWidget()
         self.result_layout = QVBoxLayout(self.result_host)
         self.result_layout.setContentsMargins(0, 0, 0, 0)
-        self.waiting = QLabel()
-        self.waiting.setStyleSheet("color: #666")
+        self.waiting = th.plain_label()
+        self.waiting.setWordWrap(True)
+        self.waiting.setStyleSheet(f"color: {th.colors().text}; background: {th.colors().track}; padding: 6px 8px;"
+                                   "border-radius: 6px")
         self.attempts_heading = heading("Attempts")
         self.attempts = readonly_table(["#", "Machine", "Started", "Ended", "Took", "Outcome", "Error"], 0)
         self.payload_button = QPushButton("Show payload")
@@ -450,18 +566,19 @@ class JobWindow(QWidget):
         self.payload_text = QLabel()
         self.payload_text.setTextFormat(Qt.PlainText)
         self.payload_text.setTextInteractionFlags(Qt.TextSelectableByMouse)
-        self.payload_text.setStyleSheet("font-family: monospace; background: #f5f7fa; padding: 6px")
+        self.payload_text.setStyleSheet(f"font-family: monospace; background: {th.colors().track}; padding: 6px")
         self.payload_text.hide()
         self.payload_button.toggled.connect(self._toggle_payload)
 
         body = QWidget()
         body.setObjectName("jobBody")
-        body.setStyleSheet("#jobBody { background: white; }")
+        body.setStyleSheet(f"#jobBody {{ background: {th.colors().surface}; }}")
         layout = self.body_layout = QVBoxLayout(body)
         layout.setContentsMargins(14, 12, 14, 12)
         layout.setSpacing(6)
         layout.addLayout(head)
         layout.addWidget(self.facts)
+        layout.addWidget(self.action_row)
         layout.addWidget(self.load_error)
         layout.addWidget(self.progress_box)
         layout.addWidget(self.error_heading)
@@ -487,7 +604,61 @@ class JobWindow(QWidget):
         self.timer = QTimer(self)
         self.timer.timeout.connect(self.reload)
         self.timer.start(POLL_MS)
+        fetch(self.hub_url, self.token, "/api/health", on_done=self._on_health)
+        load_actions(self.hub_url, self.token, self._on_actions)
         self.reload()
+
+    def _on_health(self, body) -> None:
+        if isinstance(body, dict) and isinstance(body.get("time"), (int, float)):
+            self._skew = body["time"] - time.time()
+
+    def _on_actions(self, offered: set[str]) -> None:
+        self._offered = offered
+        if self.job:
+            self._show_actions(self.job)
+
+    def _show_actions(self, job: dict) -> None:
+        status = job.get("status")
+        for name, _text, when_ in ACTIONS:
+            self.actions[name].setVisible(name in self._offered and status in when_)
+
+    def act(self, name: str) -> None:
+        """POST the action's route with the admin secret (or this window's token); a refusal asks to sign in."""
+        self._pending_action = name
+        self.action_note.setText(f"{name} …")
+        for b in self.actions.values():
+            b.setEnabled(False)
+        post(self.hub_url, AdminSession.secret or self.token, f"/api/jobs/{self.job_id}/{name}",
+             on_done=lambda body: self._acted(name, body), on_failed=lambda msg: self._act_failed(name, msg))
+
+    def _acted(self, name: str, body) -> None:
+        for b in self.actions.values():
+            b.setEnabled(True)
+        self._pending_action = None
+        new_id = body.get("id") if isinstance(body, dict) else None
+        self.action_note.setText(f"{name}: done" + (f" (job #{new_id})" if new_id and new_id != self.job_id else ""))
+        self._shown_key = None
+        if not self.timer.isActive():
+            self.timer.start(POLL_MS)
+        self.reload()
+
+    def _act_failed(self, name: str, message: str) -> None:
+        for b in self.actions.values():
+            b.setEnabled(True)
+        if "HTTP 401" in message or "HTTP 403" in message:
+            self.sign_in.show()
+            self.sign_in.setFocus()
+            self.action_note.setText(f"{name} needs the hub's admin secret: type it and press Enter")
+        else:
+            self._pending_action = None
+            self.action_note.setText(f"{name} failed: {message}")
+
+    def _signed_in(self) -> None:
+        AdminSession.secret = self.sign_in.text().strip() or None
+        self.sign_in.clear()
+        self.sign_in.hide()
+        if self._pending_action and AdminSession.secret:
+            self.act(self._pending_action)
 
     @property
     def gantt(self) -> GanttChart | None:
@@ -523,19 +694,31 @@ class JobWindow(QWidget):
 
     def render(self, job: dict) -> None:
         status = job.get("status") or "unknown"
-        self.status_badge.setText(status)
-        self.status_badge.setStyleSheet(status_style(status))
+        shown = outcome(job)
+        self.status_badge.setText(shown)
+        self.status_badge.setStyleSheet(status_style(shown))
+        self.status_badge.setToolTip("the job succeeded, but its solver found no solution" if shown != status else "")
         self.sub.setText(" · ".join(str(x) for x in (job.get("type"), job.get("label")) if x))
+        self._show_actions(job)
+        if job.get("batch_id"):
+            self.batch_button.setText(f"Batch {job['batch_id']} →")
+        self.batch_button.setVisible(bool(job.get("batch_id")))
         running = status == "running"
         self.progress_box.setVisible(running)
         if running:
-            share = progress_share(job.get("progress"))
+            now = time.time() + self._skew
+            share = time_share(job, now)
             if share is None:
                 self.progress_bar.setRange(0, 0)
             else:
                 self.progress_bar.setRange(0, 1000)
                 self.progress_bar.setValue(round(share * 1000))
-            self.progress_text.setText(progress_text(job.get("progress")))
+            progress = job.get("progress") if isinstance(job.get("progress"), dict) else {}
+            self.progress_text.setText(progress_text(progress or None, job, now))
+            self.gap_figure.setText(f"gap {gap_text(progress.get('gap'))}" if progress.get("gap") is not None
+                                    else "no gap yet")
+        if status == "pending":
+            self.waiting.setText("Waiting: " + waiting_text(job))
         key = "|".join(str(job.get(k)) for k in ("status", "attempt_count", "claimed_by", "error", "finished_at"))
         if key == self._shown_key:
             return
@@ -559,7 +742,7 @@ class JobWindow(QWidget):
         if job.get("priority"):
             facts.append(("Priority", str(job["priority"])))
         self.facts.setText("&nbsp;&nbsp;·&nbsp;&nbsp;".join(
-            f"<span style='color:#777'>{name}</span> {_escape(str(v))}" for name, v in facts))
+            f"<span style='color:{th.colors().muted}'>{name}</span> {_escape(str(v))}" for name, v in facts))
 
     def _show_error(self, job: dict) -> None:
         error = job.get("error")
@@ -582,7 +765,7 @@ class JobWindow(QWidget):
                 self.result_layout.addWidget(w)
                 w.show()
         elif job.get("status") == "pending":
-            self.waiting.setText(f"Waiting: queued until a worker that runs {job.get('type')} jobs is idle.")
+            self.waiting.setText("Waiting: " + waiting_text(job))
             self.waiting.show()
 
     def _show_attempts(self, attempts: list[dict]) -> None:
@@ -639,7 +822,7 @@ class ProgressDelegate(QStyledItemDelegate):
         bar = QRectF(rect.left(), rect.center().y() - 4, min(self.BAR_W, rect.width() * 0.45), 8)
         painter.setRenderHint(QPainter.Antialiasing)
         painter.setPen(Qt.NoPen)
-        painter.setBrush(QColor("#e3e7ee"))
+        painter.setBrush(QColor(th.colors().track))
         painter.drawRoundedRect(bar, 4, 4)
         if share >= 0:
             painter.setBrush(QColor(STATUS_COLORS["running"]))
@@ -675,16 +858,18 @@ class JobsWindow(QMainWindow):
 
         bar = QToolBar()
         bar.setMovable(False)
-        title = QLabel(" Jobs ")
+        title = self.title = QLabel(" Jobs ")
         title.setStyleSheet("font-weight: 600; font-size: 14px")
         self.counts = QLabel()
-        self.counts.setStyleSheet("color: #444; padding-left: 8px")
+        self.counts.setStyleSheet(f"color: {th.colors().muted}; padding-left: 8px")
         self.status_box = self._combo("All statuses", [(s, s) for s in STATUSES])
         self.type_box = self._combo("All types", [])
         self.node_box = self._combo("All machines", [])
+        self.batch_box = self._combo("All batches", [])
+        self.batch_box.setToolTip("One batch (or sweep) of jobs: pick it here or with a job's Batch button")
         spacer = QWidget()
         spacer.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Preferred)
-        for w in (title, self.counts, spacer, self.status_box, self.type_box, self.node_box):
+        for w in (title, self.counts, spacer, self.status_box, self.type_box, self.node_box, self.batch_box):
             bar.addWidget(w)
         self.addToolBar(bar)
 
@@ -701,21 +886,35 @@ class JobsWindow(QMainWindow):
         header.setSectionResizeMode(QHeaderView.ResizeToContents)
         header.setSectionResizeMode(COL_RESULT, QHeaderView.Stretch)
         self.table.cellDoubleClicked.connect(lambda row, _col: self._open_row(row))
-        self.table.setToolTip("Double-click a job for its result")
+        self.table.setToolTip("Select a job to preview it below; double-click for its own window")
+        self.table.itemSelectionChanged.connect(self._selection_changed)
+        self.preview: JobWindow | None = None
+        self.preview_host = QWidget()
+        self.preview_layout = QVBoxLayout(self.preview_host)
+        self.preview_layout.setContentsMargins(0, 0, 0, 0)
+        self.preview_hint = th.plain_label("Select a job to preview it here.")
+        self.preview_hint.setStyleSheet(f"color: {th.colors().muted}; padding: 10px")
+        self.preview_layout.addWidget(self.preview_hint)
+        self.splitter = QSplitter(Qt.Vertical)
+        self.splitter.addWidget(self.table)
+        self.splitter.addWidget(self.preview_host)
+        self.splitter.setSizes([420, 440])
         self.message = QLabel()
         self.message.setWordWrap(True)
-        self.message.setStyleSheet("padding: 6px 10px; color: #555")
+        self.message.setStyleSheet(f"padding: 6px 10px; color: {th.colors().muted}")
         body = QWidget()
         layout = QVBoxLayout(body)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addWidget(self.message)
-        layout.addWidget(self.table, 1)
+        layout.addWidget(self.splitter, 1)
         self.setCentralWidget(body)
+        self.resize(1180, 860)
         self.message.setText(f"Loading {self.hub_url}/api/jobs …")
 
-        for box in (self.status_box, self.type_box, self.node_box):
+        for box in (self.status_box, self.type_box, self.node_box, self.batch_box):
             box.currentIndexChanged.connect(self._filters_changed)
+        th.theme.changed.connect(self.restyle)
         self.timer = QTimer(self)
         self.timer.timeout.connect(self.reload)
         self.timer.start(POLL_MS)
@@ -724,6 +923,16 @@ class JobsWindow(QMainWindow):
         self.nodes_timer.start(NODES_POLL_MS)
         self._load_nodes()
         self.reload()
+
+    def restyle(self) -> None:
+        c = th.colors()
+        self.title.setStyleSheet(f"font-weight: 600; font-size: 14px; color: {c.text}")
+        self.counts.setStyleSheet(f"color: {c.muted}; padding-left: 8px")
+        self.message.setStyleSheet(f"padding: 6px 10px; color: {c.muted}")
+        self.preview_hint.setStyleSheet(f"color: {c.muted}; padding: 10px")
+        now = time.time() + self._server_skew
+        for row, job in enumerate(self.jobs):
+            self._show_row(row, job, now)
 
     @staticmethod
     def _combo(everything: str, options: list[tuple[str, str]]) -> QComboBox:
@@ -736,12 +945,12 @@ class JobsWindow(QMainWindow):
 
     def filters(self) -> dict[str, str]:
         f = {"status": self.status_box.currentData(), "type": self.type_box.currentData(),
-             "node": self.node_box.currentData()}
+             "node": self.node_box.currentData(), "batch": self.batch_box.currentData()}
         return {k: v for k, v in f.items() if v}
 
     def set_filter(self, name: str, value_: str) -> None:
-        """Select `value_` in the status/type/node filter (adding it if the hub has not listed it yet)."""
-        box = {"status": self.status_box, "type": self.type_box, "node": self.node_box}[name]
+        """Select `value_` in the status/type/node/batch filter (adding it if the hub has not listed it yet)."""
+        box = {"status": self.status_box, "type": self.type_box, "node": self.node_box, "batch": self.batch_box}[name]
         i = box.findData(value_)
         if i < 0:
             box.addItem(value_, value_)
@@ -771,7 +980,9 @@ class JobsWindow(QMainWindow):
         if generation != self._generation or not isinstance(body, dict):
             return
         self._fill_combo(self.type_box, body.get("types") or [])
-        self._fill_combo(self.node_box, sorted({j["claimed_by"] for j in body.get("jobs") or [] if j.get("claimed_by")}))
+        jobs = body.get("jobs") or []
+        self._fill_combo(self.node_box, sorted({j["claimed_by"] for j in jobs if j.get("claimed_by")}))
+        self._fill_combo(self.batch_box, sorted({str(j["batch_id"]) for j in jobs if j.get("batch_id")}))
         self.show_jobs(body.get("jobs") or [], body.get("total", 0), body.get("counts") or {})
 
     def _load_nodes(self) -> None:
@@ -818,19 +1029,26 @@ class JobsWindow(QMainWindow):
         else:
             more = f" (the newest {len(jobs)} shown)" if total > len(jobs) else ""
             self.message.setText(f"{total} job{'s' if total != 1 else ''}{' matching' if self.filters() else ''}"
-                                 f"{more} · updated {time.strftime('%H:%M:%S')} · double-click a job for its result")
+                                 f"{more} · updated {time.strftime('%H:%M:%S')} · select a job to preview it, "
+                                 "double-click for its own window")
         self.jobs_shown.emit(len(jobs))
 
     def _show_row(self, row: int, job: dict, now: float) -> None:
         status = job.get("status") or "unknown"
         running = status == "running"
-        summary = progress_text(job.get("progress")) if running else result_summary(job)
+        shown = outcome(job)
+        if running:
+            summary = progress_text(job.get("progress"), job, now)
+        elif status == "pending":
+            summary = "waiting: " + waiting_text(job)
+        else:
+            summary = result_summary(job)
         took = "–"
         if job.get("claimed_at"):
             took = seconds((job.get("finished_at") or now) - job["claimed_at"])
         label = " · ".join(x for x in (job.get("label"), f"batch {job['batch_id']}" if job.get("batch_id") else None)
                            if x) or "–"
-        texts = {COL_ID: f"#{job['id']}", COL_TYPE: str(job.get("type")), COL_LABEL: label, COL_STATUS: status,
+        texts = {COL_ID: f"#{job['id']}", COL_TYPE: str(job.get("type")), COL_LABEL: label, COL_STATUS: shown,
                  COL_RESULT: summary, COL_NODE: job.get("claimed_by") or "–",
                  COL_ATTEMPTS: f"{job.get('attempt_count', 0)}/{job.get('max_attempts', '?')}",
                  COL_CREATED: ago(now - job["created_at"]) if job.get("created_at") else "–", COL_TOOK: took}
@@ -845,16 +1063,19 @@ class JobsWindow(QMainWindow):
                 item.setText(text)
         self.table.item(row, COL_ID).setData(JOB_ID_ROLE, int(job["id"]))
         status_item = self.table.item(row, COL_STATUS)
-        status_item.setForeground(QColor(STATUS_COLORS.get(status, "#444")))
+        status_item.setForeground(QColor(STATUS_COLORS.get(shown, th.colors().text)))
+        if shown != status:
+            status_item.setToolTip("the job succeeded, but its solver found no solution")
         font = status_item.font()
         font.setBold(True)
         font.setStrikeOut(status == "cancelled")
         status_item.setFont(font)
         result_item = self.table.item(row, COL_RESULT)
-        share = progress_share(job.get("progress")) if running else None
+        share = time_share(job, now) if running else None
         result_item.setData(SHARE_ROLE, (-1.0 if share is None else share) if running else None)
-        result_item.setForeground(QColor(ERROR_RED if status == "failed" else "#222"))
-        result_item.setToolTip(job.get("error") or summary if status == "failed" else summary)
+        result_item.setForeground(QColor(ERROR_RED if status == "failed" else
+                                         th.colors().muted if status == "pending" else th.colors().text))
+        result_item.setToolTip(th.plain_tip(job.get("error") or summary if status == "failed" else summary))
         if job.get("created_at"):
             self.table.item(row, COL_CREATED).setToolTip(when(job["created_at"]))
 
@@ -866,6 +1087,23 @@ class JobsWindow(QMainWindow):
         return item.data(JOB_ID_ROLE) if item else None
 
     # --- job windows -------------------------------------------------------------------------
+    def _selection_changed(self) -> None:
+        job_id = self._selected_id()
+        if job_id is None or (self.preview is not None and self.preview.job_id == job_id):
+            return
+        self._close_preview()
+        self.preview_hint.hide()
+        self.preview = JobWindow(self.hub_url, self.token, job_id, self.preview_host)
+        self.preview.batch_requested.connect(lambda b: self.set_filter("batch", b))
+        self.preview_layout.addWidget(self.preview)
+        self.preview.show()
+
+    def _close_preview(self) -> None:
+        if self.preview is not None:
+            self.preview.close()
+            self.preview.deleteLater()
+            self.preview = None
+
     def _open_row(self, row: int) -> None:
         item = self.table.item(row, COL_ID)
         if item is not None and item.data(JOB_ID_ROLE) is not None:
@@ -878,6 +1116,7 @@ class JobsWindow(QMainWindow):
                 win.raise_()
                 return win
         win = JobWindow(self.hub_url, self.token, job_id)
+        win.batch_requested.connect(lambda b: self.set_filter("batch", b))
         self.job_windows.append(win)
         win.closed.connect(lambda: self.job_windows.remove(win) if win in self.job_windows else None)
         win.show()
@@ -887,6 +1126,8 @@ class JobsWindow(QMainWindow):
         self._generation += 1
         self.timer.stop()
         self.nodes_timer.stop()
+        self._close_preview()
+        th.theme.changed.disconnect(self.restyle)
         for win in list(self.job_windows):
             win.close()
         super().closeEvent(event)

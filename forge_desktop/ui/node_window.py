@@ -1,8 +1,17 @@
-"""One node's charts: a plot per core, memory, disk, network and load.
+"""One node's page, like the dashboard's: facts, total CPU, a per-core heat strip, memory,
+disk, network and load charts with readouts, all in one scroll area.
 
 "Live" is the last 5 minutes at 1 s: a snapshot of 300 raw samples, then the node's
-SSE stream (which also makes the agent push every second). 1 h / 24 h / 48 h come
-from the snapshot route at 1 s / 1 min resolution and do not follow the stream.
+SSE stream (which also makes the agent push every second). The longer ranges read the
+snapshot route from the tier that covers them (raw 1 s to 1 h, 1 min averages to 24 h,
+1 h averages beyond) and do not follow the stream. A range needing more points than
+the hub hands out in one answer is read in consecutive time windows.
+
+Per-core history is one image (time × core), not a plot per core, so 128 cores cost
+one chart; the grid under it shows each core's latest value.
+
+An offline node's page says so ("offline since 07:14 (5 min ago)"), shows its last
+values greyed as "last seen", and opens on the shortest range that holds its data.
 """
 from __future__ import annotations
 
@@ -14,9 +23,12 @@ from urllib.parse import quote
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import QButtonGroup, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtCore import QRectF, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QFont, QPainter
+from PySide6.QtWidgets import (QButtonGroup, QFrame, QHBoxLayout, QLabel, QPushButton, QScrollArea,
+                               QSizePolicy, QVBoxLayout, QWidget)
 
+from . import theme as th
 from .api_reader import SseStream, fetch
 
 
@@ -25,19 +37,32 @@ class Span:
     label: str
     seconds: int
     resolution: str
-    points: int
     live: bool = False
+
+    @property
+    def step_s(self) -> int:
+        return {"1s": 1, "1m": 60, "1h": 3600}[self.resolution]
+
+    @property
+    def points(self) -> int:
+        return math.ceil(self.seconds / self.step_s)
 
 
 SPANS = (
-    Span("Live 5 min", 300, "1s", 300, live=True),
-    Span("1 h", 3600, "1s", 3600),
-    Span("24 h", 86400, "1m", 1440),
-    Span("48 h", 172800, "1m", 2880),
+    Span("Live 5 min", 300, "1s", live=True),
+    Span("1 h", 3600, "1s"),
+    Span("6 h", 6 * 3600, "1m"),
+    Span("24 h", 86400, "1m"),
+    Span("7 d", 7 * 86400, "1h"),
+    Span("30 d", 30 * 86400, "1h"),
+    Span("1 y", 365 * 86400, "1h"),
 )
+MAX_POINTS = 5000
+"""The snapshot route's cap on one answer (hub/routes/fleet.py)."""
 LIVE_POINTS = 300
 REDRAW_MS = 1000
-CORE_COLUMNS = 4
+CHART_H = 170
+GRID_COLUMNS = 16
 PALETTE = ("#2f6fd6", "#d9822b", "#2e9d58", "#8e44ad")
 
 
@@ -47,23 +72,27 @@ def _get(sample: dict, *keys, index: int | None = None) -> float:
         v = v.get(k) if isinstance(v, dict) else None
     if index is not None:
         v = v[index] if isinstance(v, list) and index < len(v) else None
-    return float("nan") if v is None else float(v)
+    return float("nan") if not isinstance(v, (int, float)) else float(v)
 
 
 @dataclass
 class Series:
-    """Columns pulled out of a list of samples, ready for setData."""
+    """Columns pulled out of a list of samples, ready for setData; `cores` is samples × cores."""
     ts: np.ndarray
-    cores: list[np.ndarray]
+    cores: np.ndarray
     columns: dict[str, np.ndarray]
 
     @classmethod
     def of(cls, samples: list[dict]) -> "Series":
-        n_cores = max((len((s.get("cpu") or {}).get("per_core") or []) for s in samples), default=0)
+        per_core = [(s.get("cpu") or {}).get("per_core") or [] for s in samples]
+        n_cores = max((len(p) for p in per_core), default=0)
+        cores = np.full((len(samples), n_cores), np.nan)
+        for i, p in enumerate(per_core):
+            if p:
+                cores[i, :len(p)] = [np.nan if v is None else v for v in p]
         ts = np.array([s.get("ts", math.nan) for s in samples], dtype=float)
-        cores = [np.array([_get(s, "cpu", "per_core", index=i) for s in samples]) for i in range(n_cores)]
         spec = {
-            "mem": ("memory", "percent"), "swap": ("swap", "percent"),
+            "cpu": ("cpu", "percent"), "mem": ("memory", "percent"), "swap": ("swap", "percent"),
             "read": ("disk", "read_bps"), "write": ("disk", "write_bps"),
             "rx": ("net", "rx_bps"), "tx": ("net", "tx_bps"),
         }
@@ -73,8 +102,151 @@ class Series:
         return cls(ts, cores, columns)
 
 
+# --- readable numbers ------------------------------------------------------------------
+def rate(v: float | None) -> str:
+    if v is None or not math.isfinite(v):
+        return "–"
+    for unit in ("B/s", "KB/s", "MB/s", "GB/s"):
+        if abs(v) < 1024 or unit == "GB/s":
+            return f"{v:.0f} {unit}" if unit == "B/s" else f"{v:.1f} {unit}"
+        v /= 1024
+    return "–"
+
+
+def size(v: float | None) -> str:
+    if v is None:
+        return "–"
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if abs(v) < 1024 or unit == "TB":
+            return f"{v:.0f} {unit}" if unit == "B" else f"{v:.1f} {unit}"
+        v /= 1024
+    return "–"
+
+
+def pct(v: float | None) -> str:
+    return "–" if v is None or not math.isfinite(v) else f"{v:.1f} %"
+
+
+def uptime(s: float | None) -> str:
+    if not s:
+        return "unavailable"
+    s = int(s)
+    d, h, m = s // 86400, s % 86400 // 3600, s % 3600 // 60
+    return f"{d} d {h} h" if d else f"{h} h {m} min" if h else f"{m} min"
+
+
+def hottest(sample: dict) -> float | None:
+    cpu = sample.get("cpu") or {}
+    temps = [t for t in [*(cpu.get("temp_c") or []), cpu.get("package_temp_c")] if isinstance(t, (int, float))]
+    return max(temps) if temps else None
+
+
+def default_span(status: str | None, last_data: float | None, now: float) -> Span:
+    """Live for a node that reports; else the shortest range that still holds its last data."""
+    if status == "online" or not last_data:
+        return SPANS[0]
+    age = now - last_data
+    for span in SPANS:
+        if age < span.seconds * 0.9:
+            return span
+    return SPANS[-1]
+
+
+class CoreGrid(QWidget):
+    """Each core's latest value as a cell with its unit ("37 %"), coloured by load; GRID_COLUMNS a row."""
+    CELL_H = 22
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.values: list[float] = []
+        self.greyed = False
+        self.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Fixed)
+
+    def set_values(self, values: list[float], greyed: bool) -> None:
+        self.values, self.greyed = values, greyed
+        self.setFixedHeight(self.rows() * (self.CELL_H + 3) + 2 if values else 0)
+        self.update()
+
+    def rows(self) -> int:
+        return math.ceil(len(self.values) / GRID_COLUMNS)
+
+    def cell_text(self, i: int) -> str:
+        v = self.values[i]
+        return f"{i}: –" if not math.isfinite(v) else f"{i}: {v:.0f} %"
+
+    def sizeHint(self) -> QSize:
+        return QSize(GRID_COLUMNS * 60, self.rows() * (self.CELL_H + 3) + 2)
+
+    def paintEvent(self, event) -> None:
+        c = th.colors()
+        p = QPainter(self)
+        font = QFont(self.font())
+        font.setPointSizeF(max(6.5, font.pointSizeF() * 0.8))
+        p.setFont(font)
+        w = (self.width() - 2) / GRID_COLUMNS
+        for i, v in enumerate(self.values):
+            r = QRectF(1 + (i % GRID_COLUMNS) * w, 1 + (i // GRID_COLUMNS) * (self.CELL_H + 3), w - 3, self.CELL_H)
+            base = QColor(c.offline if self.greyed else th.level_color("cpu", v))
+            fill = QColor(c.track)
+            if math.isfinite(v) and not self.greyed:
+                base.setAlphaF(0.15 + 0.75 * max(0.0, min(100.0, v)) / 100)
+                fill = base
+            p.fillRect(r, QColor(c.track))
+            p.fillRect(r, fill)
+            p.setPen(QColor(c.muted if self.greyed else c.text))
+            p.drawText(r, Qt.AlignCenter, self.cell_text(i))
+        p.end()
+
+
+class Chart(QFrame):
+    """A titled chart with a readout line, on real time axes."""
+
+    def __init__(self, title: str, height: int = CHART_H, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.title = th.plain_label(title)
+        self.readout = th.plain_label()
+        self.plot_widget = pg.PlotWidget(axisItems={"bottom": pg.DateAxisItem(orientation="bottom")})
+        self.plot_widget.setFixedHeight(height)
+        self.y_range: tuple[float, float] | None = None
+        self.plot: pg.PlotItem = self.plot_widget.getPlotItem()
+        self.plot.showGrid(x=True, y=True, alpha=0.15)
+        self.plot.setMouseEnabled(x=True, y=False)
+        self.plot.hideButtons()
+        self.plot.getAxis("bottom").setHeight(30)
+        self.plot.getAxis("left").setWidth(56)  # the same for every chart, so their time axes line up
+        self.plot.getViewBox().setMouseMode(pg.ViewBox.RectMode)  # drag to zoom into a stretch of time
+        self.cursor = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen("#888", width=1, style=Qt.DashLine))
+        self.cursor.hide()
+        self.plot.addItem(self.cursor, ignoreBounds=True)
+        head = QHBoxLayout()
+        head.addWidget(self.title)
+        head.addWidget(self.readout, 1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 6, 0, 0)
+        layout.setSpacing(2)
+        layout.addLayout(head)
+        layout.addWidget(self.plot_widget)
+
+    def keep_y(self) -> None:
+        """Zooming is about time: put the value axis back (fixed, or following the data)."""
+        if self.y_range:
+            self.plot.setYRange(*self.y_range, padding=0.02 if self.y_range[1] == 100 else 0)
+        else:
+            self.plot.enableAutoRange(y=True)
+
+    def restyle(self, greyed: bool) -> None:
+        c = th.colors()
+        self.title.setStyleSheet(f"font-weight: 600; color: {c.text}")
+        self.readout.setStyleSheet(f"color: {c.muted if greyed else c.text}; padding-left: 12px")
+        self.plot_widget.setBackground(c.surface)
+        for name in ("left", "bottom"):
+            axis = self.plot.getAxis(name)
+            axis.setPen(c.muted)
+            axis.setTextPen(c.muted)
+
+
 class NodeWindow(QWidget):
-    """Charts for one node of `hub_url`; `token` is an optional viewer token."""
+    """The page of one node of `hub_url`; `token` is an optional viewer token."""
     data_shown = Signal(int)
     closed = Signal()
 
@@ -82,105 +254,242 @@ class NodeWindow(QWidget):
         super().__init__(parent)
         self.hub_url, self.token, self.node_id = hub_url, token, node_id
         self.setWindowTitle(f"Forge — {node_id}")
-        self.resize(1100, 820)
+        self.resize(1100, 860)
         self.span = SPANS[0]
         self.live: deque[dict] = deque(maxlen=LIVE_POINTS)
         self.samples: list[dict] = []
+        self.node_info: dict = {}
         self.dirty = False
+        self.picked_span = False
         self._generation = 0
+        self._parts: list[list[dict] | None] = []
+        self._styled_for: tuple[str, bool] | None = None
 
-        self.title = QLabel(node_id)
-        self.title.setStyleSheet("font-weight: 600; font-size: 15px")
-        self.info = QLabel()
-        self.info.setStyleSheet("color: #555")
+        self.title = th.plain_label(node_id)
+        self.badge = th.plain_label()
+        self.info = th.plain_label()
         head = QHBoxLayout()
         head.addWidget(self.title)
+        head.addWidget(self.badge)
         head.addWidget(self.info, 1)
         self.span_buttons = QButtonGroup(self)
         for i, span in enumerate(SPANS):
             b = QPushButton(span.label)
             b.setCheckable(True)
             b.setChecked(i == 0)
+            b.setToolTip(f"{span.label} at {span.resolution} resolution")
             self.span_buttons.addButton(b, i)
             head.addWidget(b)
-        self.span_buttons.idClicked.connect(lambda i: self.set_span(SPANS[i]))
+        self.span_buttons.idClicked.connect(self._span_clicked)
+        self.zoomed = False
+        self.reset_zoom = QPushButton("Reset zoom")
+        self.reset_zoom.setToolTip("Back to the whole range (drag across any chart to zoom in)")
+        self.reset_zoom.clicked.connect(self._unzoom)
+        self.reset_zoom.hide()
+        head.addWidget(self.reset_zoom)
 
-        self.charts = pg.GraphicsLayoutWidget()
-        self.core_plots: list[pg.PlotItem] = []
-        self.core_curves: list[pg.PlotDataItem] = []
-        self.core_layout = self.charts.addLayout(row=0, col=0)
-        self.mem_plot = self._plot(1, 0, "Memory %", (0, 100))
-        self.disk_plot = self._plot(2, 0, "Disk")
-        self.net_plot = self._plot(3, 0, "Network")
-        self.load_plot = self._plot(4, 0, "Load")
+        self.banner = th.plain_label()
+        self.banner.hide()
+        self.facts: dict[str, QLabel] = {}
+        self.fact_captions: dict[str, QLabel] = {}
+        facts_row = QHBoxLayout()
+        facts_row.setSpacing(26)
+        for name in ("Uptime", "Memory", "Load", "Temperature", "Agent", "System"):
+            box = QVBoxLayout()
+            box.setSpacing(0)
+            caption, shown = th.plain_label(name), th.plain_label("–")
+            shown.setTextInteractionFlags(Qt.TextSelectableByMouse)
+            box.addWidget(caption)
+            box.addWidget(shown)
+            facts_row.addLayout(box)
+            self.facts[name.lower()] = shown
+            self.fact_captions[name.lower()] = caption
+        facts_row.addStretch(1)
+
+        self.cpu_chart = Chart("CPU (all cores)")
+        self.cpu_chart.y_range = (0, 100)
+        self.heat_chart = Chart("Per core", height=140)
+        self.heat = pg.ImageItem()
+        self.heat.setLevels((0, 100))
+        self.heat_chart.plot.addItem(self.heat)
+        self.heat_chart.plot.invertY(True)
+        self.heat_chart.plot.getAxis("left").setLabel("core")
+        self.core_grid = CoreGrid()
+        self.mem_chart = Chart("Memory")
+        self.mem_chart.y_range = (0, 100)
+        self.disk_chart = Chart("Disk I/O")
+        self.net_chart = Chart("Network")
+        self.load_chart = Chart("Load average")
+        self.charts = (self.cpu_chart, self.heat_chart, self.mem_chart, self.disk_chart, self.net_chart,
+                       self.load_chart)
+        for chart in self.charts[1:]:
+            chart.plot.setXLink(self.cpu_chart.plot)
+        for chart in self.charts:
+            chart.plot.getViewBox().sigRangeChangedManually.connect(self._zoomed)
+            chart.plot.scene().sigMouseMoved.connect(lambda pos, chart=chart: self._cursor_at(chart, pos))
+        for chart in (self.disk_chart, self.net_chart):
+            chart.plot.setLabel("left", units="B/s")
+            chart.plot.getViewBox().setLimits(yMin=0, minYRange=1024)
+        self.load_chart.plot.getViewBox().setLimits(yMin=0)
+        for chart in self.charts:
+            chart.keep_y()
+
+        def curve(chart: Chart, color: str, name: str, width: float = 1.5, fill: bool = False) -> pg.PlotDataItem:
+            if chart.plot.legend is None:
+                chart.plot.addLegend(offset=(-10, 5), labelTextSize="8pt")
+            kw = {"fillLevel": 0, "brush": pg.mkBrush(QColor(color).red(), QColor(color).green(),
+                                                       QColor(color).blue(), 40)} if fill else {}
+            return chart.plot.plot(pen=pg.mkPen(color, width=width), name=name, connect="finite", **kw)
+
         self.curves = {
-            "mem": self.mem_plot.plot(pen=pg.mkPen(PALETTE[0], width=1.5), name="memory", connect="finite"),
-            "swap": self.mem_plot.plot(pen=pg.mkPen(PALETTE[1], width=1), name="swap", connect="finite"),
-            "read": self.disk_plot.plot(pen=pg.mkPen(PALETTE[0], width=1.5), name="read", connect="finite"),
-            "write": self.disk_plot.plot(pen=pg.mkPen(PALETTE[1], width=1.5), name="write", connect="finite"),
-            "rx": self.net_plot.plot(pen=pg.mkPen(PALETTE[2], width=1.5), name="received", connect="finite"),
-            "tx": self.net_plot.plot(pen=pg.mkPen(PALETTE[3], width=1.5), name="sent", connect="finite"),
-            "load1": self.load_plot.plot(pen=pg.mkPen(PALETTE[0], width=1.5), name="1 min", connect="finite"),
-            "load5": self.load_plot.plot(pen=pg.mkPen(PALETTE[1], width=1), name="5 min", connect="finite"),
-            "load15": self.load_plot.plot(pen=pg.mkPen(PALETTE[2], width=1), name="15 min", connect="finite"),
+            "cpu": curve(self.cpu_chart, PALETTE[0], "total", fill=True),
+            "mem": curve(self.mem_chart, PALETTE[0], "memory"),
+            "swap": curve(self.mem_chart, PALETTE[1], "swap", 1),
+            "read": curve(self.disk_chart, PALETTE[0], "read"),
+            "write": curve(self.disk_chart, PALETTE[1], "write"),
+            "rx": curve(self.net_chart, PALETTE[2], "received"),
+            "tx": curve(self.net_chart, PALETTE[3], "sent"),
+            "load1": curve(self.load_chart, PALETTE[0], "1 min"),
+            "load5": curve(self.load_chart, PALETTE[1], "5 min", 1),
+            "load15": curve(self.load_chart, PALETTE[2], "15 min", 1),
         }
-        for plot in (self.disk_plot, self.net_plot):
-            plot.setLabel("left", units="B/s")
-            plot.getViewBox().setLimits(yMin=0, minYRange=1024)
 
-        layout = QVBoxLayout(self)
-        layout.addLayout(head)
-        layout.addWidget(self.charts, 1)
+        self.page = QWidget()
+        self.page.setObjectName("nodePage")
+        page = QVBoxLayout(self.page)
+        page.setContentsMargins(14, 10, 14, 14)
+        page.setSpacing(6)
+        page.addLayout(head)
+        page.addWidget(self.banner)
+        page.addLayout(facts_row)
+        page.addWidget(self.cpu_chart)
+        page.addWidget(self.heat_chart)
+        page.addWidget(self.core_grid)
+        for chart in self.charts[2:]:
+            page.addWidget(chart)
+        page.addStretch(1)
+        self.scroll = QScrollArea()
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QFrame.NoFrame)
+        self.scroll.setWidget(self.page)
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.addWidget(self.scroll)
 
         self.stream: SseStream | None = None
         self.redraw_timer = QTimer(self)
-        self.redraw_timer.timeout.connect(self._redraw_if_dirty)
+        self.redraw_timer.timeout.connect(self._tick)
         self.redraw_timer.start(REDRAW_MS)
+        th.watch_os()
+        th.theme.changed.connect(self.restyle)
+        self.restyle()
         self.set_span(SPANS[0])
 
-    def _plot(self, row: int, col: int, title: str, y_range: tuple[float, float] | None = None) -> pg.PlotItem:
-        plot = self.charts.addPlot(row=row, col=col, title=title,
-                                   axisItems={"bottom": pg.DateAxisItem(orientation="bottom")})
-        plot.addLegend(offset=(-10, 5), labelTextSize="8pt")
-        plot.showGrid(x=True, y=True, alpha=0.15)
-        plot.setMouseEnabled(x=True, y=False)
-        if y_range:
-            plot.setYRange(*y_range, padding=0.02)
-        return plot
+    # --- look -----------------------------------------------------------------------------
+    @property
+    def status(self) -> str:
+        return self.node_info.get("status") or "unknown"
 
-    def _ensure_cores(self, n: int) -> None:
-        while len(self.core_plots) < n:
-            i = len(self.core_plots)
-            plot = self.core_layout.addPlot(row=i // CORE_COLUMNS, col=i % CORE_COLUMNS, title=f"core {i}",
-                                            axisItems={"bottom": pg.DateAxisItem(orientation="bottom")})
-            plot.setYRange(0, 100, padding=0.02)
-            plot.setMouseEnabled(x=False, y=False)
-            plot.hideButtons()
-            plot.getAxis("bottom").setStyle(showValues=False)
-            plot.setMinimumHeight(90)
-            self.core_plots.append(plot)
-            self.core_curves.append(plot.plot(pen=pg.mkPen(PALETTE[0], width=1.2), fillLevel=0,
-                                              brush=pg.mkBrush(47, 111, 214, 40), connect="finite"))
+    @property
+    def greyed(self) -> bool:
+        return self.status in ("offline", "degraded")
+
+    def restyle(self) -> None:
+        c = th.colors()
+        self._styled_for = (self.status, c.dark)
+        self.page.setStyleSheet(f"#nodePage {{ background: {c.surface}; }}")
+        self.title.setStyleSheet(f"font-weight: 600; font-size: 16px; color: {c.text}")
+        self.info.setStyleSheet(f"color: {c.muted}; padding-left: 8px")
+        self.badge.setText(self.status)
+        self.badge.setStyleSheet(f"color: white; background: {th.status_color(self.status)}; border-radius: 7px;"
+                                 "padding: 1px 8px; font-size: 11px")
+        warn = self.status == "degraded"
+        self.banner.setStyleSheet(f"color: {c.text}; background: {c.track}; border-left: 4px solid "
+                                  f"{c.warn if warn else c.offline}; padding: 6px 10px; font-weight: 600")
+        for caption in self.fact_captions.values():
+            caption.setStyleSheet(f"color: {c.muted}; font-size: 11px")
+        for shown in self.facts.values():
+            shown.setStyleSheet(f"font-size: 14px; font-weight: 600; color: {c.muted if self.greyed else c.text}")
+        for chart in self.charts:
+            chart.restyle(self.greyed)
+        lut = pg.ColorMap([0.0, 0.5, 0.8, 1.0], [QColor(c.track), QColor(c.accent), QColor(c.warn), QColor(c.bad)])
+        self.heat.setLookupTable(lut.getLookupTable(0.0, 1.0, 256))
+        self.core_grid.update()
 
     # --- data -------------------------------------------------------------------------
+    def _zoomed(self, *_args) -> None:
+        """The user dragged or wheeled a chart: hold that view (live data still flows) until Reset zoom."""
+        self.zoomed = True
+        self.reset_zoom.show()
+        for chart in self.charts:
+            chart.keep_y()
+
+    def _unzoom(self) -> None:
+        self.zoomed = False
+        self.reset_zoom.hide()
+        now = time.time()
+        self.cpu_chart.plot.setXRange(now - self.span.seconds, now, padding=0)
+        for chart in self.charts:
+            chart.keep_y()
+
+    def _cursor_at(self, chart: Chart, pos) -> None:
+        """One time cursor across every chart, where the mouse points in any of them."""
+        vb = chart.plot.getViewBox()
+        if not chart.plot.sceneBoundingRect().contains(pos):
+            for c in self.charts:
+                c.cursor.hide()
+            return
+        t = vb.mapSceneToView(pos).x()
+        for c in self.charts:
+            c.cursor.setPos(t)
+            c.cursor.show()
+        chart.plot_widget.setToolTip(time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t)))
+
+    def _span_clicked(self, i: int) -> None:
+        self.picked_span = True
+        self.set_span(SPANS[i])
+
     def set_span(self, span: Span) -> None:
         self.span = span
+        self.zoomed = False
+        self.reset_zoom.hide()
+        self.span_buttons.button(SPANS.index(span)).setChecked(True)
         self._generation += 1
         gen = self._generation
         self._stop_stream()
         self.info.setText(f"loading {span.label} …")
-        query = {"points": span.points, "resolution": span.resolution, "since": f"{time.time() - span.seconds:.0f}"}
+        now = time.time()
+        windows = []
+        chunk = MAX_POINTS * span.step_s
+        lo = now - span.seconds
+        while lo < now:
+            windows.append((lo, min(now, lo + chunk)))
+            lo += chunk
+        self._parts = [None] * len(windows)
         path = f"/api/nodes/{quote(self.node_id, safe='')}/snapshot"
-        fetch(self.hub_url, self.token, path, query,
-              on_done=lambda body: self._on_snapshot(body, gen), on_failed=self._on_error)
+        for i, (since, until) in enumerate(windows):
+            query = {"points": min(MAX_POINTS, span.points), "resolution": span.resolution, "since": f"{since:.0f}"}
+            if len(windows) > 1:
+                query["until"] = f"{until:.0f}"
+            fetch(self.hub_url, self.token, path, query,
+                  on_done=lambda body, i=i: self._on_snapshot(body, gen, i), on_failed=self._on_error)
 
-    def _on_snapshot(self, body: dict, generation: int) -> None:
+    def _on_snapshot(self, body: dict, generation: int, part: int = 0) -> None:
         if generation != self._generation or not isinstance(body, dict):
             return
-        samples = body.get("samples") or []
-        node = body.get("node") or {}
-        self.title.setText(node.get("name") or self.node_id)
-        self.node_info = node
+        self._parts[part] = body.get("samples") or []
+        if any(p is None for p in self._parts):
+            return
+        samples = [s for p in self._parts for s in p]
+        self.node_info = body.get("node") or {}
+        self.title.setText(self.node_info.get("name") or self.node_id)
+        if not self.picked_span and self.span.live and not samples:
+            last_data = self.node_info.get("last_sample_ts") or self.node_info.get("last_seen")
+            better = default_span(self.status, last_data, time.time())
+            if better is not self.span:
+                self.picked_span = True
+                self.set_span(better)
+                return
         if self.span.live:
             self.live.clear()
             self.live.extend(samples)
@@ -195,37 +504,115 @@ class NodeWindow(QWidget):
         self._redraw()
 
     def _on_event(self, name: str, data) -> None:
-        if name == "sample" and isinstance(data, dict) and self.span.live:
+        if not isinstance(data, dict):
+            return
+        if name == "sample" and self.span.live:
             if not self.live or data.get("ts", 0) > self.live[-1].get("ts", 0):
                 self.live.append(data)
+                self.node_info["last_seen"] = time.time()
                 self.dirty = True
+        elif name == "status" and data.get("status"):
+            self.node_info["status"] = data["status"]
+            self.dirty = True
 
     def _on_error(self, message: str) -> None:
-        self.info.setText(f"<span style='color:#b3261e'>{message}</span>")
+        self.info.setStyleSheet(f"color: {th.colors().bad}; padding-left: 8px")
+        self.info.setText(message)
 
-    def _redraw_if_dirty(self) -> None:
+    def _tick(self) -> None:
         if self.dirty and self.span.live:
             self.samples = list(self.live)
             self._redraw()
+        elif self.greyed:
+            self._show_banner(time.time())
 
+    # --- drawing ----------------------------------------------------------------------------
     def _redraw(self) -> None:
         self.dirty = False
+        now = time.time()
         series = Series.of(self.samples)
-        cores = len(series.cores) or int((getattr(self, "node_info", {}) or {}).get("cores") or 0)
-        self._ensure_cores(cores)
-        for curve, values in zip(self.core_curves, series.cores):
-            curve.setData(series.ts, values)
         for name, curve in self.curves.items():
             curve.setData(series.ts, series.columns[name])
-        if len(series.ts):
-            end = time.time() if self.span.live else float(np.nanmax(series.ts))
-            for plot in (self.mem_plot, self.disk_plot, self.net_plot, self.load_plot, *self.core_plots):
-                plot.setXRange(end - self.span.seconds, end, padding=0)
-        node = getattr(self, "node_info", {}) or {}
-        status = node.get("status", "")
-        self.info.setText(f"  {status} · {cores} cores · {len(self.samples)} samples "
-                          f"({self.span.label}, {self.span.resolution})")
+        n_cores = series.cores.shape[1] or int(self.node_info.get("cores") or 0)
+        if len(series.ts) and series.cores.shape[1]:
+            t0, t1 = float(series.ts[0]), float(series.ts[-1]) + self.span.step_s
+            self.heat.setImage(np.nan_to_num(series.cores, nan=0.0), autoLevels=False, levels=(0, 100))
+            self.heat.setRect(QRectF(t0, 0, max(t1 - t0, 1.0), series.cores.shape[1]))
+            self.heat_chart.y_range = (0, series.cores.shape[1])
+            self.heat_chart.keep_y()
+        else:
+            self.heat.clear()
+        self.heat_chart.plot_widget.setFixedHeight(max(120, min(320, 40 + 3 * n_cores)))
+        if not self.zoomed:
+            self.cpu_chart.plot.setXRange(now - self.span.seconds, now, padding=0)
+        latest = self.samples[-1] if self.samples else {}
+        per_core = (latest.get("cpu") or {}).get("per_core") or []
+        self.core_grid.set_values([math.nan if v is None else float(v) for v in per_core], self.greyed)
+        self._show_readouts(latest)
+        self._show_facts(latest)
+        self._show_banner(now)
+        if (self.status, th.colors().dark) != self._styled_for:  # style sheets re-polish: only on a change
+            self.restyle()
+        self.info.setText(f"{n_cores} cores · {len(self.samples)} samples ({self.span.label} at "
+                          f"{self.span.resolution})")
         self.data_shown.emit(len(self.samples))
+
+    def _prefix(self) -> str:
+        return "last seen " if self.greyed else "now "
+
+    def _show_readouts(self, s: dict) -> None:
+        p = self._prefix()
+        if not s:
+            for chart in self.charts:
+                chart.readout.setText("no data in this range")
+            return
+        cores = (s.get("cpu") or {}).get("per_core") or []
+        busiest = max((v for v in cores if v is not None), default=None)
+        self.cpu_chart.readout.setText(f"{p}{pct(_get(s, 'cpu', 'percent'))}")
+        self.heat_chart.readout.setText(f"{len(cores)} cores · {p}busiest {pct(busiest)}" if cores else "")
+        mem = s.get("memory") or {}
+        self.mem_chart.readout.setText(f"{p}{pct(_get(s, 'memory', 'percent'))} · {size(mem.get('used'))} of "
+                                       f"{size(mem.get('total'))} · swap {pct(_get(s, 'swap', 'percent'))}")
+        self.disk_chart.readout.setText(f"{p}read {rate(_get(s, 'disk', 'read_bps'))} · "
+                                        f"write {rate(_get(s, 'disk', 'write_bps'))}")
+        self.net_chart.readout.setText(f"{p}received {rate(_get(s, 'net', 'rx_bps'))} · "
+                                       f"sent {rate(_get(s, 'net', 'tx_bps'))}")
+        load = [_get(s, "load", index=i) for i in range(3)]
+        self.load_chart.readout.setText(p + ("unavailable" if not math.isfinite(load[0]) else
+                                             " · ".join(f"{v:.2f}" for v in load)))
+
+    def _show_facts(self, s: dict) -> None:
+        node = self.node_info
+        mem = s.get("memory") or {}
+        temp = hottest(s) if s else None
+        load = s.get("load") or []
+        self.facts["uptime"].setText(uptime(s.get("uptime_s")))
+        self.facts["memory"].setText(f"{size(mem.get('used'))} of {size(mem.get('total'))}" if mem else "unavailable")
+        self.facts["load"].setText(" ".join(f"{v:.2f}" for v in load if v is not None) or "unavailable")
+        self.facts["temperature"].setText("unavailable" if temp is None else f"{temp:.0f} °C")
+        self.facts["agent"].setText(str(node.get("agent_version") or "–"))
+        arch = th.friendly_arch(node.get("arch"))
+        self.facts["system"].setText(" · ".join(x for x in (th.friendly_os(node.get("os"), node.get("os_version")),
+                                                            arch, f"{node['cores']} cores" if node.get("cores")
+                                                            else None) if x))
+        suffix = " (last seen)" if self.greyed else ""
+        for name, caption in self.fact_captions.items():
+            if name != "agent" and name != "system":
+                caption.setText(name.capitalize() + suffix)
+
+    def _show_banner(self, now: float) -> None:
+        last = self.node_info.get("last_seen")
+        if not self.greyed:
+            self.banner.hide()
+            return
+        when = th.clock(last, now)
+        minutes = int((now - last) // 60) if last else None
+        age = "" if minutes is None else f" ({minutes} min ago)" if minutes >= 1 else f" ({int(now - last)} s ago)"
+        if self.status == "offline":
+            self.banner.setText(f"offline since {when}{age}: the values below are the last it sent")
+        else:
+            self.banner.setText(f"degraded: no data since {when}{age}; the values below may be stale")
+        self.banner.show()
 
     # --- closing ------------------------------------------------------------------------
     def _stop_stream(self) -> None:
@@ -238,5 +625,9 @@ class NodeWindow(QWidget):
         self._generation += 1
         self.redraw_timer.stop()
         self._stop_stream()
+        try:
+            th.theme.changed.disconnect(self.restyle)
+        except RuntimeError:
+            pass
         super().closeEvent(event)
         self.closed.emit()

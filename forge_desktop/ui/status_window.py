@@ -25,6 +25,7 @@ class StatusWindow(QWidget):
         text = QVBoxLayout()
         text.setSpacing(2)
         for w in (self.state_label, self.headline, self.load):
+            w.setTextFormat(Qt.PlainText)  # node ids and job names are never markup
             text.addWidget(w)
         top = QHBoxLayout()
         top.addWidget(self.icon, 0, Qt.AlignTop)

@@ -7,9 +7,10 @@ import time
 import msgspec
 from aiohttp import web
 
-from ..auth import is_admin, bearer
+from ..auth import is_admin, viewer_credential
 from ..errors import ApiError, bad_request, not_found
 from ..events import encode
+from ..limits import time_param
 from ..state import HubState, hub_state
 
 routes = web.RouteTableDef()
@@ -23,8 +24,8 @@ def require_viewer(request: web.Request, hub: HubState) -> None:
     want = hub.config.viewer_token
     if not want:
         return
-    tok = bearer(request)
-    if tok and (hmac.compare_digest(tok.encode(), want.encode()) or is_admin(request, hub.config.admin_secret)):
+    tok = viewer_credential(request)
+    if tok and hmac.compare_digest(tok.encode(), want.encode()) or is_admin(request, hub.config.admin_secret):
         return
     raise ApiError(401, "unauthorized", "this hub needs a viewer token to show the fleet")
 
@@ -71,14 +72,19 @@ def _int_param(request: web.Request, name: str, default: int, lo: int, hi: int) 
     return v
 
 
-def _float_param(request: web.Request, name: str) -> float | None:
-    raw = request.query.get(name)
-    if raw is None:
+TIER_S = {"1s": 1, "1m": 60, "1h": 3600}
+
+
+def _every_param(request: web.Request, resolution: str) -> int | None:
+    """`every=S`: one averaged bucket per S seconds, for ranges longer than a chart has points for."""
+    if "every" not in request.query:
         return None
-    try:
-        return float(raw)
-    except ValueError:
-        raise bad_request(f"'{name}' must be a Unix time in seconds") from None
+    if resolution == "1s":
+        raise bad_request("'every' thins the averaged tiers only: use it with resolution=1m or 1h")
+    every = _int_param(request, "every", 0, TIER_S[resolution], 30 * 86400)
+    if every % TIER_S[resolution]:
+        raise bad_request(f"'every' must be a multiple of {TIER_S[resolution]} s for resolution={resolution}")
+    return every
 
 
 @routes.get("/api/nodes/{node_id}/snapshot")
@@ -90,8 +96,10 @@ async def snapshot(request: web.Request) -> web.Response:
     if resolution not in RESOLUTIONS:
         raise bad_request(f"'resolution' must be one of {', '.join(RESOLUTIONS)}")
     points = _int_param(request, "points", 300, 1, MAX_POINTS)
-    since, until = _float_param(request, "since"), _float_param(request, "until")
-    samples = await hub.samples.series(node.id, resolution=resolution, points=points, since=since, until=until)
+    since, until = time_param(request, "since"), time_param(request, "until")
+    every = _every_param(request, resolution)
+    samples = await hub.samples.series(node.id, resolution=resolution, points=points, since=since, until=until,
+                                       every_s=every)
     return web.json_response({"node": hub.fleet.summary(node, time.time(), full=False),
                               "resolution": resolution, "samples": samples})
 

@@ -7,9 +7,10 @@ from dataclasses import asdict
 
 from aiohttp import web
 
-from .. import sweeps
+from .. import sweeps, waiting
 from ..auth import require_admin
 from ..errors import ApiError, bad_request, not_found, read_object
+from ..limits import INT64_MAX, body_int_list, path_int
 from ..state import HubState, hub_state
 from ..store import JOB_STATUSES, BatchSpec, JobSpec
 from .fleet import require_viewer
@@ -35,7 +36,7 @@ def validate_job(hub: HubState, spec: object, where: str) -> JobSpec:
         raise bad_request(f"{where} must be an object with 'type' and 'payload'")
     types = job_types(hub)
     t = spec.get("type")
-    if t not in types:
+    if not isinstance(t, str) or t not in types:
         raise bad_request(f"{where}.type {t!r} is not a job type this hub runs; known: {', '.join(sorted(types))}",
                           "unknown_job_type")
     payload = spec.get("payload")
@@ -126,10 +127,12 @@ async def claim(request: web.Request) -> web.Response:
 
 
 def _job_id(request: web.Request) -> int:
+    raw = request.match_info["job_id"]
     try:
-        return int(request.match_info["job_id"])
+        int(raw)
     except ValueError:
-        raise not_found(f"no job {request.match_info['job_id']!r}") from None
+        raise not_found(f"no job {raw!r}") from None
+    return path_int(request, "job_id")
 
 
 @routes.post("/api/jobs/{job_id}/progress")
@@ -181,9 +184,7 @@ async def heartbeat(request: web.Request) -> web.Response:
     hub = hub_state(request)
     worker = await hub.tokens.require_node(request, request.match_info["worker_id"])
     body = await read_object(request)
-    running = body.get("running", [])
-    if not isinstance(running, list) or not all(isinstance(x, int) and not isinstance(x, bool) for x in running):
-        raise bad_request("'running' must be a list of job ids")
+    running = body_int_list(body.get("running", []), "running")
     if len(running) > MAX_RUNNING:
         raise bad_request(f"'running' lists {len(running)} jobs; a worker runs at most {MAX_RUNNING}")
     renewed = await hub.jobs.heartbeat(worker, state=body, now=time.time(), lease_s=hub.config.lease_s)
@@ -204,12 +205,15 @@ async def list_jobs(request: web.Request) -> web.Response:
         offset = max(int(q.get("offset", 0)), 0)
     except ValueError:
         raise bad_request("'limit' and 'offset' must be integers") from None
+    if offset > INT64_MAX:
+        raise bad_request(f"'offset' must be at most {INT64_MAX}")
     page = await hub.jobs.jobs(status=status, type_=q.get("type") or None, node=q.get("node") or None,
                                batch_id=q.get("batch") or None, limit=limit, offset=offset,
                                with_result=q.get("results") == "1")
     counts = await hub.jobs.queue_counts()
+    await waiting.annotate(hub, page.jobs, time.time())
     return web.json_response({"jobs": page.jobs, "total": page.total, "counts": counts,
-                              "types": sorted(job_types(hub))})
+                              "types": sorted(job_types(hub)), "now": time.time()})
 
 
 @routes.get("/api/jobs/{job_id}")
@@ -219,6 +223,8 @@ async def show_job(request: web.Request) -> web.Response:
     job = await hub.jobs.job(_job_id(request))
     if job is None:
         raise not_found(f"no job {request.match_info['job_id']}")
+    await waiting.annotate(hub, [job], time.time())
+    job["server_now"] = time.time()
     return web.json_response(job)
 
 

@@ -57,12 +57,8 @@ async def revoke_token(request: web.Request) -> web.Response:
 
 
 def _rate_limit(hub: HubState, request: web.Request, now: float) -> None:
-    key = request.remote or "?"
-    window = [t for t in hub.join_attempts.get(key, []) if now - t < 60]
-    if len(window) >= hub.config.join_attempts_per_minute:
+    if not hub.join_attempts.allow(request.remote or "?", now):
         raise ApiError(429, "rate_limited", "too many join attempts from this address; wait a minute")
-    window.append(now)
-    hub.join_attempts[key] = window
 
 
 @routes.post("/api/join")

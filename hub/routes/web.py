@@ -1,12 +1,15 @@
 """The dashboard's static files, Prometheus metrics and the OpenAPI document."""
 from __future__ import annotations
 
+import math
 import socket
 import time
 from importlib import resources
 from pathlib import Path
 
 from aiohttp import web
+
+from forge_contracts import __version__
 
 from ..state import hub_state
 from .fleet import require_viewer
@@ -26,9 +29,12 @@ async def index(request: web.Request) -> web.StreamResponse:
 
 @routes.get("/api/health")
 async def health(request: web.Request) -> web.Response:
-    from forge_desktop import __version__
+    c = hub_state(request).config
+    limits = {"max_samples_per_push": c.max_samples_per_push, "max_sample_bytes": c.max_sample_bytes,
+              "max_batch_bytes": c.max_batch_bytes, "max_clock_skew_s": c.max_clock_skew_s}
     return web.json_response({"service": "forge-hub", "version": __version__, "time": time.time(),
-                              "hostname": socket.gethostname()})
+                              "hostname": socket.gethostname(), "limits": limits,
+                              "loopback_only": c.host in ("127.0.0.1", "localhost", "::1") or c.host.startswith("127.")})
 
 
 @routes.get("/api/openapi.json")
@@ -54,15 +60,20 @@ async def metrics(request: web.Request) -> web.Response:
     for metric, key, help_ in (("forge_node_cpu_percent", "cpu", "Total CPU use in percent."),
                                ("forge_node_memory_percent", "mem", "Memory use in percent.")):
         lines += [f"# HELP {metric} {help_}", f"# TYPE {metric} gauge"]
-        lines += [f'{metric}{{node="{i}"}} {s[key]}' for i, s in rows if s[key] is not None]
+        lines += [f'{metric}{{node="{i}"}} {s[key]!r}' for i, s in rows if _finite(s[key])]
     lines += ["# HELP forge_node_last_seen_seconds Unix time of the last push.",
               "# TYPE forge_node_last_seen_seconds gauge"]
     lines += [f'forge_node_last_seen_seconds{{node="{i}"}} {s["last_seen"]:.3f}' for i, s in rows]
     counts = await hub.jobs.queue_counts()
     lines += ["# HELP forge_jobs Jobs in the queue by status.", "# TYPE forge_jobs gauge"]
     lines += [f'forge_jobs{{status="{k}"}} {v}' for k, v in counts.items()]
-    return web.Response(text="\n".join(lines) + "\n", content_type="text/plain", charset="utf-8",
-                        headers={"X-Content-Type-Options": "nosniff"})
+    return web.Response(text="\n".join(lines) + "\n", headers={
+        "Content-Type": "text/plain; version=0.0.4; charset=utf-8", "X-Content-Type-Options": "nosniff"})
+
+
+def _finite(v: object) -> bool:
+    """Only finite numbers are exported: a gauge of NaN or +Inf breaks alerting rules."""
+    return isinstance(v, (int, float)) and math.isfinite(v)
 
 
 def _downloads_dir(request: web.Request) -> Path | None:

@@ -155,8 +155,10 @@ class SampleStore(ABC):
 
     @abstractmethod
     async def series(self, node_id: str, *, resolution: Resolution, points: int,
-                     since: float | None = None, until: float | None = None) -> list[dict]:
-        """The newest `points` samples of a tier with since <= ts <= until, oldest first."""
+                     since: float | None = None, until: float | None = None,
+                     every_s: int | None = None) -> list[dict]:
+        """The newest `points` samples of a tier with since <= ts <= until, oldest first;
+        `every_s` (a multiple of the tier's bucket) keeps one bucket per that many seconds."""
 
     @abstractmethod
     async def recent_cpu(self, node_id: str, points: int) -> list[float | None]:
@@ -201,7 +203,8 @@ class NodeStore(ABC):
         """The live (unrevoked) token with this hash."""
 
     @abstractmethod
-    async def touch_token(self, node_id: str, now: float) -> None: ...
+    async def touch_tokens(self, uses: dict[str, float]) -> None:
+        """Record each node's token's last use (node id -> time), in one write."""
 
     @abstractmethod
     async def list_tokens(self) -> list[TokenRow]:

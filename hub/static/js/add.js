@@ -1,11 +1,11 @@
 // "Add a machine": a one-time join code, the exact commands per OS with copy buttons,
 // and the agent builds this hub offers for download.
 
+import { savedSecret, saveSecret } from "./admin.js";
 import { getJSON } from "./api.js";
 import { h, setText } from "./dom.js";
 import * as fmt from "./format.js";
 
-const SECRET_KEY = "forge.adminSecret";
 const PLACEHOLDER = "CODE";
 const OSES = [
   { key: "linux", name: "Linux", shell: "Terminal", exe: "forge" },
@@ -15,14 +15,6 @@ const OSES = [
 const LOOPBACK = new Set(["localhost", "127.0.0.1", "::1", "[::1]"]);
 const JOIN_WATCH_MS = 3000;
 
-/** The admin secret lives for this tab only: never in localStorage, never sent anywhere but this hub. */
-function savedSecret() {
-  try { return sessionStorage.getItem(SECRET_KEY) || ""; } catch { return ""; }
-}
-
-function saveSecret(s) {
-  try { if (s) sessionStorage.setItem(SECRET_KEY, s); else sessionStorage.removeItem(SECRET_KEY); } catch { /* this page only */ }
-}
 
 /** POST /api/tokens for a join code; errors carry the hub's own message. */
 async function createJoinCode(secret, ttlMinutes) {
@@ -107,6 +99,8 @@ export function renderAdd(view) {
   const codeBox = h("div", { class: "join-code-box", hidden: true },
     codeText, copyButton(() => codeText.textContent, "Copy the join code"), expiry);
   const joined = h("p", { class: "joined", "aria-live": "polite", hidden: true });
+  const waitingNote = h("p", { class: "join-wait", hidden: true }, h("span", { class: "spinner", "aria-hidden": "true" }),
+    "Waiting for a machine to join with this code… (this page watches the fleet)");
   const form = h("form", { class: "join-form" },
     h("label", { for: "admin-secret" }, "Admin secret"), secret, ttl, create);
   form.addEventListener("submit", async (ev) => {
@@ -124,6 +118,7 @@ export function renderAdd(view) {
       setText(codeText, code);
       codeBox.hidden = false;
       joined.hidden = true;
+      waitingNote.hidden = false;
       tick();
       updateCommands();
       knownNodes = null;
@@ -143,7 +138,8 @@ export function renderAdd(view) {
   // --- 2: the hub address other machines use -------------------------------------
   const address = h("input", { type: "url", id: "hub-address", value: location.origin, spellcheck: "false" });
   const addressNote = h("p", { class: "muted small", hidden: true });
-  address.addEventListener("input", () => updateCommands());
+  let addressEdited = false;
+  address.addEventListener("input", () => { addressEdited = true; updateCommands(); });
 
   // --- 3: commands and downloads per OS ------------------------------------------
   const cards = OSES.map((os) => {
@@ -195,8 +191,11 @@ export function renderAdd(view) {
       if (knownNodes === null) knownNodes = new Set(fleet.nodes.filter((n) => !fresh.includes(n)).map((n) => n.id));
       const arrived = fleet.nodes.filter((n) => !knownNodes.has(n.id));
       if (arrived.length) {
-        joined.replaceChildren("New in the fleet: ",
-          ...arrived.flatMap((n, i) => [i ? ", " : "", h("a", { href: `#/node/${encodeURIComponent(n.id)}` }, n.name || n.id)]));
+        waitingNote.hidden = true;
+        joined.replaceChildren(...arrived.flatMap((n, i) => [i ? "; " : "",
+          h("a", { href: `#/node/${encodeURIComponent(n.id)}` }, n.name || n.id),
+          ` joined at ${fmt.clockTime(n.first_seen)} (${fmt.duration(Math.max(0, n.first_seen - createdAt))} after the code was made)`]),
+          ".");
         joined.hidden = false;
       }
     } catch { /* try again next time */ }
@@ -222,10 +221,18 @@ export function renderAdd(view) {
   async function loadHealth() {
     try {
       const health = await getJSON("/api/health");
-      if (LOOPBACK.has(location.hostname) && health.hostname) {
-        addressNote.replaceChildren("This page is open on a loopback address, which other machines cannot reach. ",
-          "Use the name they know this hub by, e.g. ",
-          h("code", {}, `${location.protocol}//${health.hostname}${location.port ? `:${location.port}` : ""}`), ".");
+      if (LOOPBACK.has(location.hostname) && health.loopback_only) {
+        addressNote.replaceChildren("This hub listens on a loopback address only, so no other machine can reach it ",
+          "by any name. Start it with ", h("code", {}, "forge hub --host 0.0.0.0"),
+          " (or its LAN or Tailscale address) to add other machines; this machine can join as shown.");
+        addressNote.hidden = false;
+      } else if (LOOPBACK.has(location.hostname) && health.hostname) {
+        // Other machines cannot reach a loopback address: the commands use the hub's own name instead.
+        const named = `${location.protocol}//${health.hostname}${location.port ? `:${location.port}` : ""}`;
+        if (!addressEdited) { address.value = named; updateCommands(); }
+        addressNote.replaceChildren("This page is open on a loopback address (", h("code", {}, location.origin),
+          "), which other machines cannot reach, so the commands use this hub's machine name, ", h("code", {}, named),
+          ". Change it if they know the hub by another name (its LAN or Tailscale name).");
         addressNote.hidden = false;
       }
     } catch { /* the note is only a hint */ }
@@ -239,7 +246,7 @@ export function renderAdd(view) {
     h("div", { class: "panels add-steps" },
       h("section", { class: "panel" }, h("h2", {}, h("span", {}, "1. Create a join code")),
         form, h("p", { class: "muted small" }, "The secret stays in this browser tab only (session storage)."),
-        formError, codeBox, joined),
+        formError, codeBox, waitingNote, joined),
       h("section", { class: "panel" }, h("h2", {}, h("span", {}, "2. The hub's address")),
         h("label", { for: "hub-address" }, "Address the new machine uses to reach this hub"), address, addressNote)),
     h("h2", { class: "section-title" }, "3. On the new machine"),

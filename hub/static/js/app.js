@@ -31,10 +31,20 @@ function applyTheme(theme) {
   btn.setAttribute("aria-label", `Switch to the ${theme === "dark" ? "light" : "dark"} theme`);
 }
 
+/** The OS's light/dark setting, followed live until the user picks a theme here. */
 function setupTheme() {
-  let theme = "dark";
-  try { theme = localStorage.getItem(THEME_KEY) || "dark"; } catch { /* default */ }
-  applyTheme(theme);
+  const media = window.matchMedia?.("(prefers-color-scheme: light)");
+  const systemTheme = () => (media?.matches ? "light" : "dark");
+  let chosen = null;
+  try { chosen = localStorage.getItem(THEME_KEY); } catch { /* not remembered */ }
+  applyTheme(chosen || systemTheme());
+  media?.addEventListener?.("change", () => {
+    let still = null;
+    try { still = localStorage.getItem(THEME_KEY); } catch { /* not remembered */ }
+    if (still) return;
+    applyTheme(systemTheme());
+    window.dispatchEvent(new CustomEvent("forge-theme", { detail: systemTheme() }));
+  });
   document.getElementById("theme").addEventListener("click", () => {
     const next = document.documentElement.dataset.theme === "dark" ? "light" : "dark";
     try { localStorage.setItem(THEME_KEY, next); } catch { /* not remembered */ }

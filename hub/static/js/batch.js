@@ -4,7 +4,7 @@
 import { ApiError, getJSON } from "./api.js";
 import { h, setText } from "./dom.js";
 import {
-  FINAL, gapText, jobHref, nodeHref, Poller, ProgressBar, seconds, STATUSES, statusBadge, value,
+  FINAL, gapText, jobHref, nodeHref, outcomeBadge, Poller, ProgressBar, seconds, STATUSES, value,
 } from "./jobs.js";
 
 /** Result columns per job type: [field, heading, formatter]; the first one ranks the scenarios. */
@@ -126,7 +126,7 @@ export function renderBatch(view, { id }) {
           h("td", { class: "num" }, h("a", { href: jobHref(j.id) }, `#${j.id}`), isBest ? h("span", { class: "best-tag" }, "best") : null),
           ...(factors.length ? factors.map((f) => h("td", { class: "num factor" }, r.f[f] != null ? `× ${r.f[f]}` : "–"))
             : [h("td", {}, j.label || "–")]),
-          h("td", {}, statusBadge(j.status)),
+          h("td", {}, outcomeBadge(j)),
           ...cols.map(([k, , show], i) => {
             const v = res[k];
             if (i === 0 && typeof v === "number" && maxV > 0) {

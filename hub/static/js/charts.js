@@ -100,15 +100,22 @@ function cssVar(name) {
   return getComputedStyle(document.documentElement).getPropertyValue(name).trim();
 }
 
+/** Smallest drag (in CSS pixels) taken as a zoom rather than a click. */
+const MIN_ZOOM_PX = 6;
+
 /**
  * A time-series chart. `series` is [{label, color, fmt}], `axisFmt` formats the y axis.
  * `setData([xs, ys1, ys2, ...])` updates in place; the chart follows its box's width.
+ * Charts given the same `syncKey` share one cursor (pointing at one shows the same moment in
+ * all); dragging across a chart calls `onZoom(min, max)` with the time span selected, and a
+ * double click calls `onZoom(null)`.
  */
 export class TimeChart {
-  constructor(uPlot, container, { series, axisFmt, yRange = null, yFloor = 1, height = 180 }) {
+  constructor(uPlot, container, { series, axisFmt, yRange = null, yFloor = 1, height = 180, syncKey = null,
+                                  onZoom = null }) {
     this.uPlot = uPlot;
     this.container = container;
-    this.opts = { series, axisFmt, yRange, yFloor, height };
+    this.opts = { series, axisFmt, yRange, yFloor, height, syncKey, onZoom };
     this.data = [[], ...series.map(() => [])];
     this.xRange = null;
     this.plot = null;
@@ -125,14 +132,28 @@ export class TimeChart {
   }
 
   build() {
-    const { series, axisFmt, yRange, yFloor, height } = this.opts;
+    const { series, axisFmt, yRange, yFloor, height, syncKey, onZoom } = this.opts;
     const grid = cssVar("--grid"), text = cssVar("--muted");
     const axis = { stroke: text, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 },
                    font: "11px system-ui, sans-serif" };
     const opts = {
       width: Math.max(200, this.container.clientWidth),
       height,
-      cursor: { drag: { x: false, y: false }, points: { size: 6 } },
+      cursor: {
+        drag: { x: Boolean(onZoom), y: false, setScale: false },
+        points: { size: 6 },
+        ...(syncKey ? { sync: { key: syncKey, setSeries: false } } : {}),
+      },
+      hooks: onZoom ? {
+        setSelect: [(u) => {
+          const { left, width } = u.select;
+          // Synced charts replay the drag too: only the one under the pointer decides the zoom.
+          if (width < MIN_ZOOM_PX || !this.hovering) return;
+          const lo = u.posToVal(left, "x"), hi = u.posToVal(left + width, "x");
+          u.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false);
+          onZoom(lo, hi);
+        }],
+      } : {},
       legend: { live: true },
       scales: { x: { time: true }, y: yRange ? { range: yRange } : { range: (u, lo, hi) => [0, Math.max(hi ?? 0, yFloor) * 1.1] } },
       axes: [
@@ -150,6 +171,11 @@ export class TimeChart {
     };
     this.plot?.destroy();
     this.plot = new this.uPlot(opts, this.data, this.container);
+    if (onZoom && !this.dblBound) {
+      this.dblBound = true;
+      // uPlot's own double click zooms out to the data; the page decides what "out" is.
+      this.container.addEventListener("dblclick", (ev) => { ev.stopPropagation(); onZoom(null); }, true);
+    }
     if (this.xRange) this.setData(this.data, this.xRange);
   }
 
@@ -168,6 +194,10 @@ export class TimeChart {
       p.setData(data);
       if (xRange) p.setScale("x", { min: xRange[0], max: xRange[1] });
     });
+    if (xRange) {
+      this.container.dataset.xMin = xRange[0].toFixed(3);
+      this.container.dataset.xMax = xRange[1].toFixed(3);
+    }
     // With the pointer elsewhere, the legend reads out the newest point instead of dashes.
     if (!this.hovering && data[0].length) p.setLegend({ idx: data[0].length - 1 }, false);
   }

@@ -1,4 +1,5 @@
-// The fleet grid: one card per node, live over the fleet SSE, updated in place.
+// The fleet: one card per node, or a sortable table (the choice remembered), live over the
+// fleet SSE and updated in place; a summary line of cores busy with jobs and the queue.
 
 import { getJSON, Stream } from "./api.js";
 import { Sparkline } from "./charts.js";
@@ -8,6 +9,10 @@ import * as fmt from "./format.js";
 const STATUS_RANK = { online: 0, degraded: 1, offline: 2 };
 const PREFS_KEY = "forge.fleetPrefs";
 const LIVE_RESORT_MS = 10000;
+const DETAIL_REFRESH_MS = 15000; // the table's columns beyond CPU and memory come from GET /api/fleet
+const JOBS_REFRESH_MS = 5000;
+// Amber / red thresholds for bars, in both views.
+export const LIMITS = { cpu: [75, 90], mem: [80, 92], disk: [85, 95], temp: [80, 90] };
 
 const SORTS = {
   name: (a, b) => (a.name ?? a.id).localeCompare(b.name ?? b.id, undefined, { numeric: true }),
@@ -16,12 +21,57 @@ const SORTS = {
   mem: (a, b) => (b.mem ?? -1) - (a.mem ?? -1) || SORTS.name(a, b),
   seen: (a, b) => b.last_seen - a.last_seen || SORTS.name(a, b),
 };
+
+/** What the table shows beyond the fleet summary, from the node's latest sample. */
+function details(n) {
+  const s = n.latest || {};
+  const mounts = s.disk?.mounts || [];
+  const fullest = mounts.reduce((m, x) => (x.percent != null && (!m || x.percent > m.percent) ? x : m), null);
+  const temps = (s.cpu?.temp_c || []).filter((v) => v != null && Number.isFinite(v));
+  const temp = s.cpu?.package_temp_c ?? (temps.length ? Math.max(...temps) : null);
+  const cores = n.cores || s.cpu?.per_core?.length || null;
+  return { disk: fullest, temp, loadPerCore: s.load && cores ? s.load[0] / cores : null, uptime: s.uptime_s ?? null,
+           rx: s.net?.rx_bps ?? null, tx: s.net?.tx_bps ?? null };
+}
+
+const num = (f) => (a, b) => {
+  const x = f(a), y = f(b);
+  return (y ?? -Infinity) - (x ?? -Infinity) || SORTS.name(a, b);
+};
+const text = (f) => (a, b) => String(f(a) || "").localeCompare(String(f(b) || ""), undefined, { numeric: true }) || SORTS.name(a, b);
+
+/** The table's columns: key, header, sort (the natural direction: busiest, newest first), cell class. */
+const COLUMNS = [
+  ["status", "Status", SORTS.status],
+  ["name", "Name", SORTS.name],
+  ["os", "OS", text((n) => fmt.friendlyOS(n.os, n.os_version))],
+  ["cpu", "CPU", SORTS.cpu, "num"],
+  ["mem", "Memory", SORTS.mem, "num"],
+  ["disk", "Fullest disk", num((n) => details(n).disk?.percent), "num"],
+  ["net", "Net rx / tx", num((n) => (details(n).rx ?? 0) + (details(n).tx ?? 0)), "num"],
+  ["temp", "Hottest", num((n) => details(n).temp), "num"],
+  ["load", "Load / core", num((n) => details(n).loadPerCore), "num"],
+  ["uptime", "Uptime", num((n) => details(n).uptime), "num"],
+  ["agent", "Agent", text((n) => n.agent_version)],
+  ["job", "Current job", text((n) => n.currentJob?.id)],
+  ["seen", "Last seen", SORTS.seen, "num"],
+];
+const COLUMN_SORT = Object.fromEntries(COLUMNS.map(([k, , f]) => [k, f]));
+
+function setLevel(el, lvl) {
+  if ((el.dataset.level || "") !== lvl) { if (lvl) el.dataset.level = lvl; else delete el.dataset.level; }
+}
+
+function jobText(job) {
+  return job ? `#${job.id} ${job.type}` : "";
+}
 /** Sort keys whose order changes with every sample: re-sorted at most every 10 s, so cards don't jump. */
 const VOLATILE = new Set(["cpu", "mem", "seen"]);
 
 function loadPrefs() {
-  try { return { sort: "name", status: "all", q: "", ...JSON.parse(localStorage.getItem(PREFS_KEY) || "{}") }; }
-  catch { return { sort: "name", status: "all", q: "" }; }
+  const base = { sort: "name", status: "all", q: "", view: "cards", tableSort: "name", tableDesc: false };
+  try { return { ...base, ...JSON.parse(localStorage.getItem(PREFS_KEY) || "{}") }; }
+  catch { return base; }
 }
 
 function savePrefs(p) {
@@ -62,14 +112,15 @@ class Card {
     this.node = { ...this.node, ...node };
     const n = this.node;
     setText(this.name, n.name);
-    setText(this.os, [n.os, n.arch].filter(Boolean).join(" · ") || "unknown OS");
-    setAttr(this.el, "title", `${n.hostname || n.name} — ${n.os || ""} ${n.os_version || ""}`.trim());
+    setText(this.os, [fmt.friendlyOS(n.os, n.os_version), fmt.arch(n.arch)].filter(Boolean).join(" · "));
+    setAttr(this.el, "title", `${n.hostname || n.name} — ${n.os || ""} ${n.os_version || ""} ${n.arch || ""}`.trim());
     this.setStatus(n.status);
     this.setBar(this.cpuBar, this.cpuVal, n.cpu, "CPU");
+    setLevel(this.cpuBar.parentNode, fmt.level(n.cpu, ...LIMITS.cpu));
     const memTitle = n.latest?.memory ? `${fmt.bytes(n.latest.memory.used)} of ${fmt.bytes(n.latest.memory.total)}` : null;
     this.setBar(this.memBar, this.memVal, n.mem, "Memory", memTitle);
-    const j = n.jobs || { running: 0, done: 0 };
-    setText(this.jobs, `${j.running} running · ${j.done} done`);
+    setLevel(this.memBar.parentNode, fmt.level(n.mem, ...LIMITS.mem));
+    this.setJob(n.currentJob);
     if (full) {
       this.spark.set(n.spark || (node.spark_tail?.length ? node.spark_tail : (n.cpu != null ? [n.cpu] : [])));
     } else if (node.spark_tail && node.spark_tail.length) {
@@ -78,6 +129,12 @@ class Card {
       this.spark.push(n.cpu);
     }
     this.lastSampleTs = n.last_sample_ts ?? this.lastSampleTs;
+  }
+
+  setJob(job) {
+    const j = this.node.jobs || { running: 0, done: 0 };
+    setText(this.jobs, job ? `running ${jobText(job)}${j.running > 1 ? ` +${j.running - 1}` : ""} · ${j.done} done`
+      : `${j.running} running · ${j.done} done`);
   }
 
   setStatus(status) {
@@ -106,6 +163,76 @@ class Card {
   }
 }
 
+/**
+ * One node's table row: cells built once, texts set only when they change, and only while the
+ * row is on screen (`onScreen`, kept by an IntersectionObserver): 500 rows changing text every
+ * few seconds cost a table layout each time, where the 30 in view cost little.
+ */
+class TableRow {
+  constructor(node) {
+    this.id = node.id;
+    this.onScreen = false;
+    this.stale = true;
+    this.cells = {};
+    this.dot = h("span", { class: "dot", role: "img" });
+    this.statusText = h("span", { class: "status-text" });
+    this.nameLink = h("a", { href: nodeHref(node.id) });
+    this.cpuBar = h("i"); this.memBar = h("i"); this.diskBar = h("i");
+    this.jobLink = h("a");
+    const bar = (i, cls) => h("div", { class: `bar ${cls}` }, i);
+    const td = (key, ...kids) => (this.cells[key] = h("td", { class: COLUMNS.find((c) => c[0] === key)[3] || null,
+                                                             dataset: { col: key } }, ...kids));
+    this.vals = {};
+    const val = (key) => (this.vals[key] = h("span", { class: "val" }));
+    this.el = h("tr", { dataset: { node: node.id } },
+      td("status", h("span", { class: "cell-status" }, this.dot, this.statusText)), td("name", this.nameLink), td("os"),
+      td("cpu", h("div", { class: "cell-bar" }, bar(this.cpuBar, "cpu"), val("cpu"))),
+      td("mem", h("div", { class: "cell-bar" }, bar(this.memBar, "mem"), val("mem"))),
+      td("disk", h("div", { class: "cell-bar" }, bar(this.diskBar, "disk"), val("disk"))),
+      td("net"), td("temp"), td("load"), td("uptime"), td("agent"), td("job", this.jobLink), td("seen"));
+  }
+
+  update(n) {
+    this.node = n;
+    if (!this.onScreen) { this.stale = true; return; }
+    this.stale = false;
+    if (this.el.dataset.status !== n.status) { this.el.dataset.status = n.status; setAttr(this.dot, "aria-label", n.status); }
+    setText(this.statusText, n.status);
+    setText(this.nameLink, n.name);
+    setText(this.cells.os, [fmt.friendlyOS(n.os, n.os_version), fmt.arch(n.arch)].filter(Boolean).join(" · "));
+    const d = details(n);
+    this.bar(this.cpuBar, this.vals.cpu, n.cpu, fmt.pct(n.cpu), LIMITS.cpu);
+    this.bar(this.memBar, this.vals.mem, n.mem, fmt.pct(n.mem), LIMITS.mem);
+    this.bar(this.diskBar, this.vals.disk, d.disk?.percent, fmt.pct(d.disk?.percent), LIMITS.disk);
+    setAttr(this.cells.disk, "title", d.disk ? `${d.disk.mount}: ${fmt.bytes(d.disk.used)} of ${fmt.bytes(d.disk.total)}` : "no disk data");
+    setText(this.cells.net, d.rx == null && d.tx == null ? "–" : `${fmt.rate(d.rx)} / ${fmt.rate(d.tx)}`);
+    setText(this.cells.temp, fmt.temp(d.temp));
+    setLevel(this.cells.temp, fmt.level(d.temp, ...LIMITS.temp));
+    setText(this.cells.load, d.loadPerCore == null ? "–" : d.loadPerCore.toFixed(2));
+    setText(this.cells.uptime, fmt.duration(d.uptime));
+    setText(this.cells.agent, n.agent_version || "–");
+    const job = n.currentJob;
+    setText(this.jobLink, job ? jobText(job) : "–");
+    if (job) setAttr(this.jobLink, "href", `#/jobs/${job.id}`); else this.jobLink.removeAttribute("href");
+  }
+
+  bar(i, label, v, textValue, limits) {
+    const t = `scaleX(${((v == null ? 0 : Math.max(0, Math.min(100, v))) / 100).toFixed(3)})`;
+    if (i.style.transform !== t) i.style.transform = t;
+    setLevel(i.parentNode, fmt.level(v, ...limits));
+    setText(label, textValue);
+  }
+
+  tick(serverNow) {
+    if (this.onScreen) setText(this.cells.seen, fmt.ago(coarseAge(serverNow - this.node.last_seen)));
+  }
+
+  show(onScreen, serverNow) {
+    this.onScreen = onScreen;
+    if (onScreen && this.stale) { this.update(this.node); this.tick(serverNow); }
+  }
+}
+
 /** Ages rounded so the "last seen" text changes every 5 s, not every second, for 500 cards. */
 function coarseAge(s) {
   if (s < 5) return 0;
@@ -116,7 +243,11 @@ function coarseAge(s) {
 export function renderFleet(view) {
   const prefs = loadPrefs();
   const cards = new Map();
+  const rows = new Map();
   const pending = new Map();
+  let runningByNode = new Map();
+  let cardsBehind = false;
+  let queue = null;
   let thresholds = { degraded_s: 15, offline_s: 60 };
   let clockOffset = 0;
   let frame = 0;
@@ -132,11 +263,76 @@ export function renderFleet(view) {
   statusSel.value = prefs.status;
   sortSel.value = prefs.sort;
   const counts = h("span", { class: "counts", "aria-live": "polite" });
+  const summary = h("p", { class: "fleet-summary muted", "aria-live": "polite" });
   const grid = h("div", { class: "grid", role: "list" });
   const empty = h("div", { class: "empty", hidden: true });
+  const viewButtons = ["cards", "table"].map((v) => h("button", { type: "button", dataset: { view: v },
+    "aria-pressed": String(prefs.view === v), onclick: () => setView(v) }, v === "cards" ? "Cards" : "Table"));
+  const headCells = COLUMNS.map(([key, label, , cls]) => h("th", { scope: "col", class: cls || null, dataset: { col: key } },
+    h("button", { type: "button", class: "sort", onclick: () => sortTable(key) }, label)));
+  const tbody = h("tbody");
+  const table = h("table", { class: "fleet-table" }, h("thead", {}, h("tr", {}, ...headCells)), tbody);
+  const tableWrap = h("div", { class: "table-wrap fleet-table-wrap" }, table);
   view.append(
-    h("div", { class: "toolbar" }, h("h1", {}, "Fleet"), counts, h("span", { class: "grow" }), search, statusSel, sortSel),
-    grid, empty);
+    h("div", { class: "toolbar" }, h("h1", {}, "Fleet"), counts, h("span", { class: "grow" }), search, statusSel, sortSel,
+      h("div", { class: "ranges view-toggle", role: "group", "aria-label": "View" }, ...viewButtons)),
+    summary, grid, tableWrap, empty);
+
+  function setView(v) {
+    prefs.view = v;
+    savePrefs(prefs);
+    for (const b of viewButtons) b.setAttribute("aria-pressed", String(b.dataset.view === v));
+    grid.hidden = v !== "cards";
+    tableWrap.hidden = v !== "table";
+    sortSel.hidden = v !== "cards";
+    if (v === "cards" && cardsBehind) { cardsBehind = false; loadAll().catch(() => {}); }
+    if (v === "table") {
+      const t = now();
+      for (const c of cards.values()) ensureRow(c).tick(t);
+      arrangeTable();
+      refreshDetails();
+    }
+  }
+
+  const rowByEl = new WeakMap();
+  const rowWatch = new IntersectionObserver((entries) => {
+    const t = now();
+    for (const e of entries) rowByEl.get(e.target)?.show(e.isIntersecting, t);
+  }, { rootMargin: "200px 0px" });
+
+  function ensureRow(card) {
+    let row = rows.get(card.id);
+    if (!row) {
+      row = new TableRow(card.node);
+      rows.set(card.id, row);
+      rowByEl.set(row.el, row);
+      rowWatch.observe(row.el);
+      row.el.hidden = !visible(card.node);
+    }
+    row.update(card.node);
+    return row;
+  }
+
+  function sortTable(key) {
+    if (prefs.tableSort === key) prefs.tableDesc = !prefs.tableDesc;
+    else { prefs.tableSort = key; prefs.tableDesc = false; }
+    savePrefs(prefs);
+    arrangeTable();
+  }
+
+  function arrangeTable() {
+    for (const th of headCells) {
+      const on = th.dataset.col === prefs.tableSort;
+      th.setAttribute("aria-sort", on ? (prefs.tableDesc ? "descending" : "ascending") : "none");
+    }
+    if (tableWrap.hidden) return;
+    const f = COLUMN_SORT[prefs.tableSort] || SORTS.name;
+    const ordered = [...rows.values()].sort((a, b) => (prefs.tableDesc ? -1 : 1) * f(a.node, b.node));
+    const current = tbody.children;
+    let same = current.length === ordered.length;
+    for (let i = 0; same && i < ordered.length; i++) same = current[i] === ordered[i].el;
+    if (!same) tbody.append(...ordered.map((r) => r.el));
+  }
 
   const now = () => Date.now() / 1000 + clockOffset;
 
@@ -156,6 +352,7 @@ export function renderFleet(view) {
     let same = current.length === ordered.length;
     for (let i = 0; same && i < ordered.length; i++) same = current[i] === ordered[i].el;
     if (!same) grid.append(...ordered.map((c) => c.el));
+    arrangeTable();
   }
 
   function refreshVisibility() {
@@ -164,6 +361,8 @@ export function renderFleet(view) {
     for (const c of cards.values()) {
       const v = visible(c.node);
       if (c.el.hidden === v) c.el.hidden = !v;
+      const r = rows.get(c.id);
+      if (r && r.el.hidden === v) r.el.hidden = !v;
       if (v) shown++;
       byStatus[c.node.status] = (byStatus[c.node.status] || 0) + 1;
     }
@@ -188,8 +387,17 @@ export function renderFleet(view) {
       resortDue = true;
     }
     const before = card.node.status;
-    card.update(node, full || isNew);
-    card.tick(now());
+    card.node.currentJob = runningByNode.get(node.id) || null;
+    if (grid.hidden && !isNew) {
+      // The table is shown: keep the card's data, draw it when the cards come back (refetched whole then).
+      card.node = { ...card.node, ...node };
+      cardsBehind = true;
+    } else {
+      card.update(node, full || isNew);
+      card.tick(now());
+    }
+    // Table rows exist only once the table has been shown: the card view's first paint builds no rows.
+    if (!tableWrap.hidden) ensureRow(card).tick(now());
     if (before !== card.node.status && (prefs.sort === "status" || prefs.status !== "all")) resortDue = true;
   }
 
@@ -224,9 +432,48 @@ export function renderFleet(view) {
     thresholds = body.thresholds || thresholds;
     const seen = new Set();
     for (const n of body.nodes) { upsert(n, true); seen.add(n.id); }
-    for (const [id, c] of cards) if (!seen.has(id)) { c.el.remove(); cards.delete(id); }
+    for (const [id, c] of cards) if (!seen.has(id)) { c.el.remove(); cards.delete(id); rows.get(id)?.el.remove(); rows.delete(id); }
     arrange(true);
     refreshVisibility();
+    renderSummary();
+  }
+
+  /** The table's disk, network, temperature... columns, which fleet events do not carry. */
+  async function refreshDetails() {
+    if (tableWrap.hidden) return;
+    try { await loadAll(); } catch { /* the stream state says so */ }
+  }
+
+  /** Which job each node runs, and the queue: GET /api/jobs (running), for cards, rows and the summary. */
+  async function loadJobs() {
+    let body;
+    try { body = await getJSON("/api/jobs?status=running&limit=1000"); } catch { return; }
+    const next = new Map();
+    let busy = 0;
+    for (const j of body.jobs) {
+      busy += j.cores || 1;
+      if (j.claimed_by && !next.has(j.claimed_by)) next.set(j.claimed_by, { id: j.id, type: j.type });
+    }
+    runningByNode = next;
+    queue = { busy, pending: body.counts?.pending ?? 0, running: body.counts?.running ?? body.jobs.length };
+    for (const c of cards.values()) {
+      const job = next.get(c.id) || null;
+      if ((c.node.currentJob?.id ?? null) !== (job?.id ?? null)) {
+        c.node.currentJob = job;
+        c.setJob(job);
+        rows.get(c.id)?.update(c.node);
+      }
+    }
+    renderSummary();
+  }
+
+  function renderSummary() {
+    let cores = 0;
+    for (const c of cards.values()) if (c.node.status === "online") cores += c.node.cores || 0;
+    if (!queue) { setText(summary, cores ? `${cores} cores online` : ""); return; }
+    const free = Math.max(0, cores - queue.busy);
+    setText(summary, `${queue.busy} of ${cores} online cores busy with jobs · ${free} free · ` +
+      `${queue.running} running · queue: ${queue.pending} pending`);
   }
 
   function localStatus(n, t) {
@@ -238,12 +485,14 @@ export function renderFleet(view) {
   function tick() {
     const t = now();
     let changed = false;
+    for (const r of tableWrap.hidden ? [] : rows.values()) r.tick(t);
     for (const c of cards.values()) {
-      c.tick(t);
+      if (!grid.hidden) c.tick(t);
       const s = localStatus(c.node, t);
       if (s !== c.node.status && STATUS_RANK[s] > STATUS_RANK[c.node.status]) {
         c.node.status = s;
         c.setStatus(s);
+        rows.get(c.id)?.update(c.node);
         changed = true;
       }
     }
@@ -279,7 +528,7 @@ export function renderFleet(view) {
       const p = pending.get(d.id);
       if (p) p.status = d.status;
       const c = cards.get(d.id);
-      if (c) { c.node.status = d.status; c.setStatus(d.status); }
+      if (c) { c.node.status = d.status; c.setStatus(d.status); rows.get(d.id)?.update(c.node); }
       resortDue = true;
       schedule();
     },
@@ -287,12 +536,19 @@ export function renderFleet(view) {
     onOpen: (again) => { if (again) loadAll().catch(() => {}); },
   });
 
-  loadAll().catch((e) => { if (e.name !== "AuthError") showError(grid, e); });
+  setView(prefs.view === "table" ? "table" : "cards");
+  // Which node runs which job comes after the cards' first paint, not in its way.
+  loadAll().then(() => setTimeout(loadJobs, 0), (e) => { if (e.name !== "AuthError") showError(grid, e); });
   const timer = setInterval(tick, 1000);
+  const detailTimer = setInterval(refreshDetails, DETAIL_REFRESH_MS);
+  const jobsTimer = setInterval(loadJobs, JOBS_REFRESH_MS);
 
   return () => {
     stream.close();
     clearInterval(timer);
+    clearInterval(detailTimer);
+    clearInterval(jobsTimer);
+    rowWatch.disconnect();
     cancelAnimationFrame(frame);
   };
 }

@@ -23,8 +23,9 @@ export function pct(v, digits = 0) {
   return v == null || !Number.isFinite(v) ? "–" : `${v.toFixed(digits)} %`;
 }
 
+/** A temperature the machine did not report reads "unavailable", never a dash or 0. */
 export function temp(v) {
-  return v == null || !Number.isFinite(v) ? "–" : `${Math.round(v)} °C`;
+  return v == null || !Number.isFinite(v) ? "unavailable" : `${Math.round(v)} °C`;
 }
 
 export function mhz(v) {
@@ -64,4 +65,48 @@ export function dateTime(ts) {
 
 export function clockTime(ts) {
   return new Date(ts * 1000).toLocaleTimeString(undefined, { hour12: false });
+}
+
+const pad2 = (n) => String(n).padStart(2, "0");
+
+/** "07:14" today, "Mon 30 07:14" this week, "30 Nov 2026 07:14" before: when something last happened. */
+export function sinceTime(ts, nowS = Date.now() / 1000) {
+  if (ts == null || !Number.isFinite(ts)) return "never";
+  const d = new Date(ts * 1000), n = new Date(nowS * 1000);
+  const hm = `${pad2(d.getHours())}:${pad2(d.getMinutes())}`;
+  if (d.toDateString() === n.toDateString()) return hm;
+  if (nowS - ts < 6 * 86400) return `${d.toLocaleDateString(undefined, { weekday: "short", day: "numeric" })} ${hm}`;
+  return `${d.toLocaleDateString(undefined, { day: "numeric", month: "short", year: "numeric" })} ${hm}`;
+}
+
+/** The OS as people name it: "macOS 14.4" (not "Darwin 23.4.0"), "Windows 11", "Linux 6.1". */
+export function friendlyOS(os, version) {
+  const v = String(version || "");
+  const parts = v.split(".").map((x) => parseInt(x, 10));
+  if (os === "Darwin" || os === "macOS") {
+    // A Darwin kernel release 20–24 is macOS 11–15 (minor for minor); macOS itself never used those numbers.
+    if (parts[0] >= 20 && parts[0] <= 24) return `macOS ${parts[0] - 9}${Number.isFinite(parts[1]) ? `.${parts[1]}` : ""}`;
+    return v ? `macOS ${parts.slice(0, 2).filter(Number.isFinite).join(".")}` : "macOS";
+  }
+  if (os === "Windows") {
+    if (parts[0] === 10 && parts[2] >= 22000) return "Windows 11";
+    if (parts[0] === 10 && Number.isFinite(parts[2])) return "Windows 10";
+    return v ? `Windows ${parts[0] || v}` : "Windows";
+  }
+  if (os === "Linux") return Number.isFinite(parts[0]) ? `Linux ${parts.slice(0, 2).filter(Number.isFinite).join(".")}` : "Linux";
+  return [os, v].filter(Boolean).join(" ") || "unknown OS";
+}
+
+const ARCH = { x86_64: "x86-64", amd64: "x86-64", AMD64: "x86-64", x64: "x86-64", i386: "x86", i686: "x86", x86: "x86",
+               arm64: "arm64", aarch64: "arm64", ARM64: "arm64", armv7l: "arm32", armv6l: "arm32" };
+
+/** One architecture vocabulary whatever the OS calls it: x86-64, arm64, x86, arm32. */
+export function arch(a) {
+  return a ? ARCH[a] || a : "";
+}
+
+/** "warn" / "bad" for a reading past its amber / red threshold, else "". */
+export function level(v, warn, bad) {
+  if (v == null || !Number.isFinite(v)) return "";
+  return v >= bad ? "bad" : v >= warn ? "warn" : "";
 }

@@ -1,15 +1,18 @@
 // One job: status, progress while it runs, its result drawn for its type (prodplan plan
 // and capacity chart, jobshop Gantt chart, mps summary), errors and attempts.
 
+import { adminPost, adminSignIn, savedSecret } from "./admin.js";
 import { ApiError, getJSON } from "./api.js";
-import { h, setText } from "./dom.js";
+import { h, setAttr, setText } from "./dom.js";
 import * as fmt from "./format.js";
 import { capacityChart, ganttChart, legend } from "./jobcharts.js";
 import {
-  batchHref, FINAL, gapText, nodeHref, Poller, ProgressBar, seconds, setStatusBadge, statusBadge, value,
+  batchHref, FINAL, gapText, jobHref, nodeHref, Poller, seconds, setOutcomeBadge, statusBadge, value,
 } from "./jobs.js";
 
 const MPS_ROWS = 50;
+const DEFAULT_TIME_LIMIT_S = 3600; // the worker's limit for a payload that sets none
+const TRACE_LINE = /^Traceback \(most recent call last\):$/m;
 const PAYLOAD_CHARS = 20000;
 
 function fact(label, content) {
@@ -157,6 +160,27 @@ const RESULT_VIEWS = { jobshop: jobshopResult, prodplan: prodplanResult, mps: mp
 
 // --- the page -----------------------------------------------------------------------
 
+/** Where a path names a file inside an installed package or the project, keep it from the package on. */
+export function trimPaths(text) {
+  return text
+    .replace(/File "[^"]*?\/(site-packages|dist-packages)\/([^"]+)"/g, 'File "$2"')
+    .replace(/File "[^"]*?\/((?:forge_desktop|hub)\/[^"]+)"/g, 'File "$1"')
+    .replace(/File "[^"]*?\/(lib\/python3[^"/]*\/[^"]+)"/g, 'File "$1"');
+}
+
+/** An error as "message" and "traceback": the traceback's own last line repeats the message, so it goes. */
+export function splitError(error) {
+  const m = TRACE_LINE.exec(error);
+  if (!m) return { message: error, trace: "" };
+  const message = error.slice(0, m.index).trim();
+  let trace = error.slice(m.index).trim();
+  const lines = trace.split("\n");
+  const last = lines[lines.length - 1].trim();
+  if (message && message.split("\n")[0].trim() === last) lines.pop();
+  trace = trimPaths(lines.join("\n"));
+  return { message: message || last, trace };
+}
+
 function attemptsTable(job) {
   if (!job.attempts?.length) return null;
   return panel("Attempts", h("div", { class: "table-wrap" }, h("table", { class: "attempts-table" },
@@ -168,15 +192,18 @@ function attemptsTable(job) {
       h("td", {}, when(a.ended_at)),
       h("td", { class: "num" }, a.ended_at ? seconds(a.ended_at - a.started_at) : "–"),
       h("td", {}, statusBadge(a.outcome || "running")),
-      h("td", { class: "attempt-error" }, a.error || "")))))));
+      h("td", { class: "attempt-error" }, !a.error ? "" : a.error === job.error ? h("span", { class: "muted" }, "the error above")
+        : splitError(a.error).message.split("\n")[0])))))));
 }
 
 function errorPanel(job) {
   if (!job.error) return null;
   const retrying = job.status === "pending" || job.status === "running";
+  const { message, trace } = splitError(job.error);
   return h("section", { class: "panel wide job-error-panel", role: "alert" },
     h("h2", {}, h("span", {}, retrying ? "Last attempt failed (the job will be retried)" : "Why it failed")),
-    h("pre", { class: "job-error" }, job.error));
+    h("pre", { class: "job-error" }, message),
+    trace ? h("details", { class: "job-trace" }, h("summary", {}, "Traceback"), h("pre", {}, trace)) : null);
 }
 
 function payloadPanel(job) {
@@ -187,6 +214,143 @@ function payloadPanel(job) {
   return h("details", { class: "panel wide payload" }, h("summary", {}, "Payload"), h("pre", { class: "json" }, text));
 }
 
+/**
+ * A running job's progress: the bar is the time used against its limit (kept current from
+ * the hub's clock between polls), the gap and the incumbent/bound are their own figures, and
+ * a small chart draws incumbent and bound over the time this page has watched.
+ */
+class JobProgress {
+  constructor() {
+    this.fill = h("i");
+    this.bar = h("div", { class: "bar job-bar", role: "progressbar", "aria-valuemin": "0", "aria-valuemax": "100",
+                          "aria-label": "Time used of the time limit" }, this.fill);
+    this.timeText = h("span", { class: "job-progress-text" });
+    this.figures = h("div", { class: "stats job-figures" });
+    this.chart = h("svg:svg", { class: "bound-chart", viewBox: "0 0 600 120", preserveAspectRatio: "none",
+                                role: "img", "aria-label": "Incumbent and bound over time" });
+    this.chartNote = h("p", { class: "muted chart-note" });
+    this.el = h("div", { class: "job-progress-wrap" }, h("div", { class: "job-progress" }, this.bar, this.timeText),
+      this.figures, this.chart, this.chartNote);
+    this.points = [];
+    this.job = null;
+    this.skew = 0;
+  }
+
+  update(job, serverNow) {
+    this.job = job;
+    if (Number.isFinite(serverNow)) this.skew = serverNow - Date.now() / 1000;
+    const p = job.progress || {};
+    const figs = [["Best", value(p.incumbent ?? p.objective ?? p.makespan)], ["Bound", value(p.bound ?? p.lower_bound)],
+                  ["Gap", gapText(p.gap)]];
+    this.figures.replaceChildren(...figs.map(([l, v]) => h("div", { class: "stat", dataset: { stat: l.toLowerCase() } },
+      h("span", { class: "stat-l" }, l), h("span", { class: "stat-v" }, v))));
+    const inc = p.incumbent ?? p.objective ?? p.makespan, bound = p.bound ?? p.lower_bound;
+    this.reports = this.reports || inc != null || bound != null || p.gap != null;
+    this.figures.hidden = !this.reports;
+    const t = this.elapsed();
+    if ((inc != null || bound != null) && t != null) {
+      const last = this.points[this.points.length - 1];
+      if (!last || last.inc !== inc || last.bound !== bound) this.points.push({ t, inc, bound });
+    }
+    this.drawChart();
+    this.tick();
+  }
+
+  /** The payload's limit; else the one implied by the solver's own share (elapsed at percent); else the worker's. */
+  timeLimit() {
+    const j = this.job, p = j?.progress || {};
+    const implied = p.percent > 0 && p.elapsed > 0 ? p.elapsed * 100 / p.percent : null;
+    return Number(j?.payload?.time_limit || p.time_limit || implied || DEFAULT_TIME_LIMIT_S);
+  }
+
+  elapsed() {
+    const j = this.job;
+    if (!j?.claimed_at) return null;
+    return Math.max(0, Date.now() / 1000 + this.skew - j.claimed_at);
+  }
+
+  /** Once a second: the elapsed time and the bar move on between polls. */
+  tick() {
+    const el = this.elapsed();
+    if (el == null) { setText(this.timeText, "starting…"); return; }
+    const limit = this.timeLimit();
+    const share = Math.min(1, el / limit);
+    const tr = `scaleX(${share.toFixed(3)})`;
+    if (this.fill.style.transform !== tr) this.fill.style.transform = tr;
+    setAttr(this.bar, "aria-valuenow", (share * 100).toFixed(0));
+    setText(this.timeText, `${fmt.duration(el)} of ${fmt.duration(limit)} time limit (${Math.floor(share * 100)} %)`);
+  }
+
+  drawChart() {
+    const pts = this.points;
+    this.chart.toggleAttribute("hidden", pts.length < 2); // an SVG element has no `hidden` property
+    this.chartNote.hidden = !this.reports;
+    if (pts.length < 2) { setText(this.chartNote, pts.length ? "" : "No incumbent reported yet."); return; }
+    const vals = pts.flatMap((q) => [q.inc, q.bound]).filter((v) => v != null);
+    const lo = Math.min(...vals), hi = Math.max(...vals), span = hi - lo || 1;
+    const t0 = pts[0].t, t1 = pts[pts.length - 1].t, ts = t1 - t0 || 1;
+    const line = (key) => pts.filter((q) => q[key] != null)
+      .map((q) => `${((q.t - t0) / ts * 600).toFixed(1)},${(110 - (q[key] - lo) / span * 100).toFixed(1)}`).join(" ");
+    this.chart.replaceChildren(
+      h("svg:polyline", { class: "inc-line", points: line("inc"), fill: "none", "vector-effect": "non-scaling-stroke" }),
+      h("svg:polyline", { class: "bound-line", points: line("bound"), fill: "none", "vector-effect": "non-scaling-stroke" }));
+    setText(this.chartNote, `Incumbent (solid) and bound (dashed) since this page opened: ${value(lo)} – ${value(hi)}.`);
+  }
+}
+
+/** Cancel, retry, resubmit with another seed: admin actions, behind the Add page's sign-in. */
+function jobActions(onDone) {
+  const msg = h("p", { class: "action-msg", role: "status" });
+  const seed = h("input", { type: "number", min: "0", step: "1", class: "seed-input", "aria-label": "Seed" });
+  const cancel = h("button", { type: "button", dataset: { action: "cancel" } }, "Cancel job");
+  const retry = h("button", { type: "button", dataset: { action: "retry" } }, "Retry");
+  const resubmit = h("button", { type: "button", dataset: { action: "resubmit" } }, "Resubmit with seed");
+  const buttons = h("div", { class: "job-actions" }, cancel, retry, h("span", { class: "resubmit" }, resubmit, seed));
+  const signIn = h("div", { hidden: true });
+  const el = h("section", { class: "panel wide actions-panel" }, h("h2", {}, h("span", {}, "Actions")), buttons, signIn, msg);
+  let job = null;
+  let pending = null;
+
+  async function run(action) {
+    if (!savedSecret()) {
+      pending = action;
+      signIn.replaceChildren(adminSignIn(() => { signIn.hidden = true; const a = pending; pending = null; run(a); }));
+      signIn.hidden = false;
+      signIn.querySelector("input").focus();
+      return;
+    }
+    msg.classList.remove("error");
+    setText(msg, "…");
+    try {
+      const body = action === "resubmit" && seed.value !== "" ? { seed: Number(seed.value) } : {};
+      const out = await adminPost(`/api/jobs/${encodeURIComponent(job.id)}/${action}`, body);
+      if (action === "cancel") { setText(msg, `Job #${job.id} cancelled.`); onDone(null); return; }
+      msg.replaceChildren(`${action === "retry" ? "Retried" : `Resubmitted with seed ${out.seed}`} as `,
+        h("a", { href: jobHref(out.id) }, `job #${out.id}`), ".");
+      onDone(out.id);
+    } catch (e) {
+      msg.classList.add("error");
+      setText(msg, e.message);
+      if (e.status === 401 || e.status === 403) { pending = action; signIn.replaceChildren(adminSignIn(() => { signIn.hidden = true; run(pending); })); signIn.hidden = false; }
+    }
+  }
+  cancel.addEventListener("click", () => run("cancel"));
+  retry.addEventListener("click", () => run("retry"));
+  resubmit.addEventListener("click", () => run("resubmit"));
+
+  return {
+    el,
+    update(j) {
+      job = j;
+      cancel.hidden = FINAL.has(j.status);
+      retry.hidden = !(j.status === "failed" || j.status === "cancelled");
+      const s = Number(j.payload?.seed ?? 0);
+      if (document.activeElement !== seed) seed.value = String(s + 1);
+      setAttr(resubmit, "title", `A new job with the same payload and another seed (this one ran with seed ${s})`);
+    },
+  };
+}
+
 export function renderJob(view, { id }) {
   const charts = [];
   let shownKey = "";
@@ -194,21 +358,28 @@ export function renderJob(view, { id }) {
   const title = h("h1", {}, `Job #${id}`);
   const sub = h("span", { class: "sub" });
   const facts = h("dl", { class: "facts" });
-  const progress = new ProgressBar();
+  const progress = new JobProgress();
   const progressPanel = h("section", { class: "panel wide" }, h("h2", {}, h("span", {}, "Progress")), progress.el);
+  const waiting = h("p", { class: "job-waiting" });
+  const waitingPanel = h("section", { class: "panel wide waiting-panel" }, h("h2", {}, h("span", {}, "Why it waits")), waiting);
+  const actions = jobActions(() => poller.run());
   const body = h("div", { class: "panels job-panels" });
   const loadError = h("p", { class: "error", role: "alert", hidden: true });
   view.append(
     h("p", { class: "crumbs" }, h("a", { href: "#/jobs" }, "← All jobs")),
     h("div", { class: "node-head" }, h("div", { class: "node-title" }, title, badge, sub), facts),
     loadError,
-    h("div", { class: "panels job-panels" }, progressPanel), body);
+    h("div", { class: "panels job-panels" }, waitingPanel, progressPanel, actions.el), body);
 
   function render(job) {
-    setStatusBadge(badge, job.status);
+    setOutcomeBadge(badge, job);
     setText(sub, [job.type, job.label].filter(Boolean).join(" · "));
     progressPanel.hidden = job.status !== "running";
-    if (job.status === "running") progress.update(job.progress);
+    if (job.status === "running") progress.update(job, job.server_now);
+    waitingPanel.hidden = job.status !== "pending";
+    setText(waiting, job.waiting ? `${job.waiting[0].toUpperCase()}${job.waiting.slice(1)}.` :
+      `Queued until a worker that runs ${job.type} jobs is free.`);
+    actions.update(job);
     // The rest changes only when the job moves on, not with each progress report.
     const key = `${job.status}|${job.attempt_count}|${job.claimed_by}|${job.error}|${job.finished_at}`;
     if (key === shownKey) return;
@@ -221,11 +392,11 @@ export function renderJob(view, { id }) {
       fact("Finished", when(job.finished_at)),
       ...(job.claimed_at && job.finished_at ? [fact("Run time", seconds(job.finished_at - job.claimed_at))] : []),
       ...(job.batch_id ? [fact("Batch", h("a", { href: batchHref(job.batch_id) }, job.batch_id))] : []),
-      ...(job.priority ? [fact("Priority", String(job.priority))] : []));
+      ...(job.priority ? [fact("Priority", String(job.priority))] : []),
+      ...(job.payload?.seed != null ? [fact("Seed", String(job.payload.seed))] : []));
     for (const c of charts.splice(0)) c.destroy();
     const parts = [errorPanel(job)];
     if (job.result) parts.push(...(RESULT_VIEWS[job.type] || genericResult)(job, charts));
-    else if (job.status === "pending") parts.push(panel("Waiting", h("p", { class: "muted" }, "Queued until a worker that runs ", h("code", {}, job.type), " jobs is idle.")));
     parts.push(attemptsTable(job), payloadPanel(job));
     body.replaceChildren(...parts.filter(Boolean));
   }
@@ -247,9 +418,10 @@ export function renderJob(view, { id }) {
     }
     loadError.hidden = true;
     render(job);
-    return !FINAL.has(job.status);
+    // Finished jobs are still polled, slowly in effect (nothing changes), so a retry or cancel shows.
+    return true;
   });
   poller.run();
-  return () => { poller.stop(); for (const c of charts) c.destroy(); };
+  const ticker = setInterval(() => { if (!progressPanel.hidden) progress.tick(); }, 1000);
+  return () => { poller.stop(); clearInterval(ticker); for (const c of charts) c.destroy(); };
 }
-

@@ -19,9 +19,37 @@ export function statusBadge(status) {
   return h("span", { class: "job-status", dataset: { status } }, status);
 }
 
-export function setStatusBadge(el, status) {
+const NO_SOLUTION = new Set(["infeasible", "unbounded", "infeasible_or_unbounded", "model_invalid", "unknown", "error",
+                             "empty_model"]);
+
+/**
+ * What a job came to, as its pill says it: a run that ended without a solution (infeasible,
+ * unbounded, or stopped before finding one) is its own amber outcome, never a green "succeeded".
+ */
+export function outcome(job) {
+  if (job.status !== "succeeded" || !job.result) return { key: job.status, text: job.status };
+  const st = String(job.result.status || "").toLowerCase();
+  const found = job.result.objective != null || job.result.makespan != null;
+  if (NO_SOLUTION.has(st) || !found && (st || "objective" in job.result || "makespan" in job.result)) {
+    const text = st.includes("infeasible") ? "infeasible" : st === "unbounded" ? "unbounded" : "no solution";
+    return { key: "nosolution", text };
+  }
+  return { key: "succeeded", text: "succeeded" };
+}
+
+export function setStatusBadge(el, status, text = status) {
   if (el.dataset.status !== status) el.dataset.status = status;
-  setText(el, status);
+  setText(el, text);
+}
+
+export function outcomeBadge(job) {
+  const o = outcome(job);
+  return h("span", { class: "job-status", dataset: { status: o.key } }, o.text);
+}
+
+export function setOutcomeBadge(el, job) {
+  const o = outcome(job);
+  setStatusBadge(el, o.key, o.text);
 }
 
 /** A number as people read it: integers whole, others to a few significant digits. */
@@ -71,22 +99,22 @@ export function resultSummary(job) {
 }
 
 /**
- * The share done of a running job: the time-limit share the solver reports, or 1 - gap
- * when that is further along (a MIP closing its gap long before its time limit).
+ * The share of its time limit a running job has used, as the solver reports it (`percent`),
+ * or from `elapsed` and `time_limit`. The gap is a separate figure: a MIP can close most of
+ * its gap early and still run to its limit, so mixing the two promised an early end.
  */
 export function progressShare(progress) {
   if (!progress) return null;
-  const byTime = Number.isFinite(progress.percent) ? progress.percent / 100 : null;
-  const byGap = Number.isFinite(progress.gap) ? Math.max(0, 1 - progress.gap) : null;
-  const share = Math.max(byTime ?? 0, byGap ?? 0);
-  return byTime == null && byGap == null ? null : Math.min(1, share);
+  if (Number.isFinite(progress.percent)) return Math.max(0, Math.min(1, progress.percent / 100));
+  if (Number.isFinite(progress.elapsed) && progress.time_limit > 0) return Math.min(1, progress.elapsed / progress.time_limit);
+  return null;
 }
 
 export function progressText(progress) {
   if (!progress) return "starting…";
   const bits = [];
   const share = progressShare(progress);
-  if (share != null) bits.push(`${Math.floor(share * 100)} %`);
+  if (share != null) bits.push(`${Math.floor(share * 100)} % of time limit`);
   if (progress.incumbent != null) bits.push(`best ${value(progress.incumbent)}`);
   if (progress.bound != null) bits.push(`bound ${value(progress.bound)}`);
   if (progress.gap != null) bits.push(`gap ${gapText(progress.gap)}`);
@@ -174,9 +202,9 @@ class Row {
   }
 
   update(job, now) {
-    setStatusBadge(this.status, job.status);
+    setOutcomeBadge(this.status, job);
     this.el.dataset.status = job.status;
-    const key = `${job.status}|${job.claimed_by}|${job.label}|${job.batch_id}|${job.attempt_count}|${JSON.stringify(job.result)}|${job.error}`;
+    const key = `${job.status}|${job.claimed_by}|${job.label}|${job.batch_id}|${job.attempt_count}|${JSON.stringify(job.result)}|${job.error}|${job.waiting}`;
     if (key !== this.key) {
       this.key = key;
       this.label.replaceChildren(...[
@@ -186,9 +214,10 @@ class Row {
         !job.label && !job.batch_id ? h("span", { class: "muted" }, "–") : null].filter(Boolean));
       this.node.replaceChildren(job.claimed_by ? h("a", { href: nodeHref(job.claimed_by) }, job.claimed_by) : h("span", { class: "muted" }, "–"));
       setText(this.attempts, `${job.attempt_count}/${job.max_attempts}`);
-      const summary = resultSummary(job);
+      const summary = job.status === "pending" && job.waiting ? `waiting: ${job.waiting}` : resultSummary(job);
       setText(this.summary, summary);
       this.summary.classList.toggle("error", job.status === "failed");
+      this.summary.classList.toggle("job-waiting", job.status === "pending");
       setAttr(this.summary, "title", job.status === "failed" ? (job.error || "") : summary);
     }
     const running = job.status === "running";
@@ -286,6 +315,7 @@ export function renderJobs(view) {
   }
 
   function render(body) {
+    if (Number.isFinite(body.now)) serverSkew = body.now - Date.now() / 1000;
     const now = Date.now() / 1000 + serverSkew;
     const c = body.counts || {};
     setText(counts, STATUSES.map((s) => `${c[s] || 0} ${s}`).join(" · "));

@@ -1,17 +1,28 @@
-// One node's drill-down: live 5-minute window at 1 s, or 1 h / 24 h / 48 h from history.
+// One node's drill-down: live 5-minute window at 1 s, or 1 h … 1 y from the history tiers.
+// A node that stopped reporting says so (banner, greyed values labelled "last seen") and
+// opens on a range that still holds its data.
 
 import { ApiError, getJSON, Stream } from "./api.js";
 import { drawCanvasSpark, loadColor, loadUPlot, TimeChart } from "./charts.js";
 import { h, setAttr, setText } from "./dom.js";
 import * as fmt from "./format.js";
 
-/** `step` is the expected spacing of points (a larger gap is drawn as a gap). */
+/**
+ * The tier follows the range: raw 1 s samples up to 1 h, 1-minute averages up to 30 d, 1-hour
+ * averages beyond. `every` asks the hub for one point per that many seconds (ranges whose
+ * tier holds more points than a chart needs); `step` is the spacing expected between points
+ * (a larger gap is drawn as a gap).
+ */
 const RANGES = {
   live: { label: "5 min live", seconds: 300, resolution: "1s", points: 300, step: 1, live: true },
   "1h": { label: "1 h", seconds: 3600, resolution: "1s", points: 3600, step: 1, live: true },
+  "6h": { label: "6 h", seconds: 21600, resolution: "1m", points: 360, step: 60, refreshS: 60 },
   "24h": { label: "24 h", seconds: 86400, resolution: "1m", points: 1440, step: 60, refreshS: 60 },
-  "48h": { label: "48 h", seconds: 172800, resolution: "1m", points: 2880, step: 60, refreshS: 60 },
+  "7d": { label: "7 d", seconds: 7 * 86400, resolution: "1m", every: 300, points: 2016, step: 300, refreshS: 300 },
+  "30d": { label: "30 d", seconds: 30 * 86400, resolution: "1m", every: 900, points: 2880, step: 900, refreshS: 900 },
+  "1y": { label: "1 y", seconds: 365 * 86400, resolution: "1h", every: 7200, points: 4380, step: 7200, refreshS: 3600 },
 };
+const TIER_NAMES = { "1s": "1 s samples", "1m": "1-minute averages", "1h": "1-hour averages" };
 const HOT_PCT = 80;
 const CORES_PER_PAGE = 64;
 const STATUS_POLL_MS = 5000;
@@ -60,13 +71,13 @@ function coreStats(perCore) {
 }
 
 function fact(label) {
-  const value = h("dd");
-  return { el: h("div", { class: "fact" }, h("dt", {}, label), value), value };
+  const value = h("dd"), labelEl = h("dt", {}, label);
+  return { el: h("div", { class: "fact" }, labelEl, value), value, label: labelEl };
 }
 
 function stat(label) {
-  const value = h("span", { class: "stat-v" });
-  return { el: h("div", { class: "stat" }, h("span", { class: "stat-l" }, label), value), value };
+  const value = h("span", { class: "stat-v" }), labelEl = h("span", { class: "stat-l" }, label);
+  return { el: h("div", { class: "stat" }, labelEl, value), value, label: labelEl };
 }
 
 function panel(title, ...body) {
@@ -87,6 +98,8 @@ export function renderNode(view, { id }, { home = false } = {}) {
   let cellCount = -1;
   let corePage = 0;
   let destroyed = false;
+  let zoom = null; // [min, max] seconds while zoomed in, else the range slides to now
+  let autoRange = true; // until the user picks a range, a stale node opens on one with data
   const coreCells = [];
   const mountRows = new Map();
 
@@ -95,12 +108,15 @@ export function renderNode(view, { id }, { home = false } = {}) {
   const title = h("h1");
   const sub = h("span", { class: "sub" });
   const facts = { status: fact("Status"), uptime: fact("Uptime"), load: fact("Load 1 / 5 / 15"),
-                  seen: fact("Last seen"), memory: fact("Memory"), battery: fact("Battery") };
+                  seen: fact("Last seen"), memory: fact("Memory"), battery: fact("Battery"), job: fact("Running job") };
   facts.battery.el.hidden = true;
   const rangeButtons = Object.entries(RANGES).map(([key, r]) =>
     h("button", { type: "button", "aria-pressed": String(key === rangeKey), dataset: { range: key },
                   onclick: () => setRange(key) }, r.label));
   const rangeNote = h("span", { class: "muted range-note" });
+  const banner = h("div", { class: "stale-banner", role: "status", hidden: true });
+  const zoomReset = h("button", { type: "button", class: "zoom-reset", hidden: true, onclick: () => setZoom(null) },
+    "Reset zoom");
   const head = h("header", { class: "node-head", dataset: { status: "online" } },
     h("div", { class: "node-title" }, dot, title, sub),
     h("dl", { class: "facts" }, ...Object.values(facts).map((f) => f.el)));
@@ -129,8 +145,9 @@ export function renderNode(view, { id }, { home = false } = {}) {
   cpuPanel.el.classList.add("wide");
   const message = h("p", { class: "error", hidden: true });
 
-  view.append(head, message,
-    h("div", { class: "toolbar" }, h("div", { class: "ranges", role: "group", "aria-label": "Time range" }, ...rangeButtons), rangeNote),
+  view.append(head, banner, message,
+    h("div", { class: "toolbar" }, h("div", { class: "ranges", role: "group", "aria-label": "Time range" }, ...rangeButtons),
+      rangeNote, zoomReset),
     h("div", { class: "panels" }, cpuPanel.el, memPanel.el, diskPanel.el, netPanel.el, loadPanel.el));
 
   const now = () => Date.now() / 1000 + clockOffset;
@@ -141,14 +158,17 @@ export function renderNode(view, { id }, { home = false } = {}) {
     setText(title, node.name);
     document.title = `${node.name} · Forge`;
     setText(sub, [home ? "this machine" : null, node.hostname !== node.name ? node.hostname : null,
-                  [node.os, node.os_version].filter(Boolean).join(" "), node.arch,
+                  fmt.friendlyOS(node.os, node.os_version), fmt.arch(node.arch),
                   node.cores ? `${node.cores} cores` : null, node.agent_version ? `agent ${node.agent_version}` : null]
       .filter(Boolean).join(" · "));
     if (head.dataset.status !== node.status) head.dataset.status = node.status;
     setAttr(dot, "aria-label", node.status);
     setText(facts.status.value, node.status);
-    setText(facts.seen.value, fmt.ago(Math.round(now() - node.last_seen)));
-    setAttr(facts.seen.value, "title", fmt.dateTime(node.last_seen));
+    renderStale();
+    // The newest reading's time: what the banner and the greyed values refer to.
+    const seenAt = node.last_sample_ts ?? node.last_seen;
+    setText(facts.seen.value, fmt.ago(Math.round(now() - seenAt)));
+    setAttr(facts.seen.value, "title", `${fmt.dateTime(seenAt)} (last push ${fmt.dateTime(node.last_seen)})`);
     const s = latest;
     setText(facts.uptime.value, fmt.duration(s?.uptime_s));
     setText(facts.load.value, s?.load ? s.load.map((v) => fmt.num(v)).join(" / ") : "–");
@@ -157,6 +177,27 @@ export function renderNode(view, { id }, { home = false } = {}) {
     const b = s?.battery;
     facts.battery.el.hidden = !b;
     if (b) setText(facts.battery.value, `${fmt.pct(b.percent)}${b.plugged ? " · plugged in" : b.secs_left ? ` · ${fmt.duration(b.secs_left)} left` : ""}`);
+  }
+
+  /** Offline or degraded: a banner with since when, and every reading marked as the last one seen. */
+  function renderStale() {
+    const stale = node.status === "offline" || node.status === "degraded";
+    const since = node.last_sample_ts ?? node.last_seen;
+    view.classList.toggle("stale", stale);
+    if (view.dataset.stale !== (stale ? node.status : "")) view.dataset.stale = stale ? node.status : "";
+    banner.hidden = !stale;
+    if (stale) {
+      const at = fmt.sinceTime(since, now());
+      const age = fmt.ago(Math.round(now() - since));
+      setText(banner, node.status === "offline"
+        ? `Offline since ${at} (${age}). The values below are the last it sent, not live readings.`
+        : `Degraded: no report since ${at} (${age}). The values below may be out of date.`);
+      setAttr(banner, "data-status", node.status);
+    }
+    setText(stats.now.label, stale ? "CPU last seen" : "CPU now");
+    setText(facts.load.label, stale ? "Load (last seen)" : "Load 1 / 5 / 15");
+    setText(facts.memory.label, stale ? "Memory (last seen)" : "Memory");
+    setText(facts.uptime.label, stale ? "Uptime (last seen)" : "Uptime");
   }
 
   function ensureStrip(n) {
@@ -185,7 +226,7 @@ export function renderNode(view, { id }, { home = false } = {}) {
       if (key === c.key) return;
       c.key = key;
       c.cell.style.background = loadColor(load);
-      setText(c.t, temp != null ? String(Math.round(temp)) : "");
+      setText(c.t, temp != null ? `${Math.round(temp)}°C` : "");
       c.cell.title = `Core ${i}: ${load == null ? "no data" : `${load.toFixed(1)} %`}` +
         (freq != null ? ` · ${fmt.mhz(freq)}` : "") + (temp != null ? ` · ${temp.toFixed(1)} °C` : "");
     });
@@ -215,7 +256,8 @@ export function renderNode(view, { id }, { home = false } = {}) {
       }
       const t = `scaleX(${(Math.max(0, Math.min(100, m.percent ?? 0)) / 100).toFixed(3)})`;
       if (row.bar.style.transform !== t) row.bar.style.transform = t;
-      row.bar.style.background = (m.percent ?? 0) >= 90 ? "var(--bad)" : "";
+      const lvl = fmt.level(m.percent, 85, 95); // the fleet's disk thresholds
+      row.bar.style.background = lvl === "bad" ? "var(--bad)" : lvl === "warn" ? "var(--warn)" : "";
       setText(row.val, `${fmt.bytes(m.used)} / ${fmt.bytes(m.total)} (${fmt.pct(m.percent)})`);
       setAttr(row.el, "title", `${m.mount}: ${m.used} of ${m.total} bytes used, ${m.free} free`);
     }
@@ -258,7 +300,7 @@ export function renderNode(view, { id }, { home = false } = {}) {
       const vals = hist.col((s) => s.cpu.per_core[i]);
       drawCanvasSpark(cell.lastChild, vals.slice(-300), color);
       const last = vals[vals.length - 1];
-      setText(cell.children[1], fmt.pct(last));
+      setText(cell.children[1], last == null ? "no data" : fmt.pct(last));
       cell.title = `Core ${i}: ${last == null ? "no data" : `${last.toFixed(1)} %`}`;
     }
   }
@@ -270,19 +312,21 @@ export function renderNode(view, { id }, { home = false } = {}) {
     const exactBytes = (v) => (v == null ? "–" : `${fmt.bytes(v)} (${Math.round(v).toLocaleString()} B)`);
     const exactRate = (v) => (v == null ? "–" : `${fmt.rate(v)} (${Math.round(v).toLocaleString()} B/s)`);
     const pct1 = (v) => fmt.pct(v, 1);
+    const shared = { syncKey: `node-${id}`, onZoom: (lo, hi) => setZoom(lo == null ? null : [lo, hi]) };
+    const TimeChartShared = (box, opts) => new TimeChart(uPlot, box, { ...opts, ...shared });
     charts = {
-      cpu: new TimeChart(uPlot, cpuBox, { series: [{ label: "CPU", color: "#4aa8ff", fmt: pct1, fill: true }],
+      cpu: TimeChartShared(cpuBox, { series: [{ label: "CPU", color: "#4aa8ff", fmt: pct1, fill: true }],
                                           axisFmt: (v) => `${v} %`, yRange: [0, 100] }),
-      mem: new TimeChart(uPlot, memBox, { series: [{ label: "Memory used", color: "#b07cff", fmt: exactBytes, fill: true },
+      mem: TimeChartShared(memBox, { series: [{ label: "Memory used", color: "#b07cff", fmt: exactBytes, fill: true },
                                                    { label: "Swap used", color: "#ff9f43", fmt: exactBytes }],
                                           axisFmt: fmt.bytes, yFloor: 1024 ** 3 }),
-      disk: new TimeChart(uPlot, diskBox, { series: [{ label: "Read", color: "#2ecc71", fmt: exactRate },
+      disk: TimeChartShared(diskBox, { series: [{ label: "Read", color: "#2ecc71", fmt: exactRate },
                                                      { label: "Write", color: "#ff6b6b", fmt: exactRate }],
                                             axisFmt: fmt.rate, yFloor: 10_000 }),
-      net: new TimeChart(uPlot, netBox, { series: [{ label: "Receive", color: "#22c1c3", fmt: exactRate },
+      net: TimeChartShared(netBox, { series: [{ label: "Receive", color: "#22c1c3", fmt: exactRate },
                                                    { label: "Send", color: "#f7b731", fmt: exactRate }],
                                           axisFmt: fmt.rate, yFloor: 10_000 }),
-      load: new TimeChart(uPlot, loadBox, { series: [{ label: "1 min", color: "#4aa8ff", fmt: (v) => fmt.num(v) },
+      load: TimeChartShared(loadBox, { series: [{ label: "1 min", color: "#4aa8ff", fmt: (v) => fmt.num(v) },
                                                      { label: "5 min", color: "#b07cff", fmt: (v) => fmt.num(v) },
                                                      { label: "15 min", color: "#8a94a6", fmt: (v) => fmt.num(v) }],
                                             axisFmt: (v) => fmt.num(v, 1) }),
@@ -295,7 +339,7 @@ export function renderNode(view, { id }, { home = false } = {}) {
     if (!charts) return;
     const xs = hist.xs();
     const t = now();
-    const xRange = [t - range.seconds, t];
+    const xRange = zoom || [t - range.seconds, t];
     charts.cpu.setData([xs, hist.col((s) => s.cpu.percent)], xRange);
     charts.mem.setData([xs, hist.col((s) => s.memory.used), hist.col((s) => s.swap.used)], xRange);
     charts.disk.setData([xs, hist.col((s) => s.disk.read_bps), hist.col((s) => s.disk.write_bps)], xRange);
@@ -320,12 +364,19 @@ export function renderNode(view, { id }, { home = false } = {}) {
   async function load() {
     const seq = ++loadSeq;
     const since = now() - range.seconds;
-    const q = `points=${range.points}&resolution=${range.resolution}&since=${since.toFixed(3)}`;
+    const q = `points=${range.points}&resolution=${range.resolution}&since=${since.toFixed(3)}` +
+      (range.every ? `&every=${range.every}` : "");
     setText(rangeNote, "loading…");
     try {
       const body = await getJSON(`/api/nodes/${encodeURIComponent(id)}/snapshot?${q}`);
       if (seq !== loadSeq || destroyed) return;
       node = body.node;
+      if (autoRange && node.status !== "online") {
+        autoRange = false;
+        const better = rangeWithData();
+        if (better && better !== rangeKey && RANGES[better].seconds > range.seconds) { setRange(better, { auto: true }); return; }
+      }
+      autoRange = false;
       const next = new History(range.step);
       for (const s of body.samples) next.push(s);
       if (range.live) for (const r of hist.rows) if (r.s && r.ts > next.lastTs()) next.push(r.s);
@@ -334,10 +385,11 @@ export function renderNode(view, { id }, { home = false } = {}) {
       if (range.live || !latest) latest = last || latest;
       if (!latest) latest = await latestSample();
       message.hidden = true;
-      const points = hist.rows.length;
-      setText(rangeNote, (range.live ? `${range.resolution} resolution · live` :
-        `${range.resolution === "1m" ? "1-minute averages" : "1 s samples"} · ${points} points`) +
+      const points = hist.rows.filter((r) => r.s).length;
+      setText(rangeNote, `${TIER_NAMES[range.resolution]}${range.every ? `, one per ${fmt.duration(range.every)}` : ""}` +
+        `${range.live ? " · live" : ""} · ${points} points` +
         (points ? "" : " · no history in this range yet"));
+      setAttr(rangeNote, "data-resolution", body.resolution);
       dirty = true;
       render();
     } catch (e) {
@@ -356,7 +408,22 @@ export function renderNode(view, { id }, { home = false } = {}) {
     return body.samples[0] || null;
   }
 
+  /** The job (or jobs) this node runs now, linked, from GET /api/jobs. */
+  async function loadJob() {
+    try {
+      const body = await getJSON(`/api/jobs?status=running&node=${encodeURIComponent(id)}&limit=5`);
+      if (destroyed) return;
+      const jobs = body.jobs;
+      const key = jobs.map((j) => j.id).join(",");
+      if (facts.job.value.dataset.key === key) return;
+      facts.job.value.dataset.key = key;
+      facts.job.value.replaceChildren(...(jobs.length ? jobs.flatMap((j, i) => [i ? ", " : "",
+        h("a", { href: `#/jobs/${j.id}` }, `#${j.id} ${j.type}`)]) : ["none"]));
+    } catch { /* the stream state says so */ }
+  }
+
   async function pollStatus() {
+    loadJob();
     try {
       const body = await getJSON(`/api/nodes/${encodeURIComponent(id)}/snapshot?points=1&resolution=1s`);
       if (destroyed) return;
@@ -366,9 +433,27 @@ export function renderNode(view, { id }, { home = false } = {}) {
     } catch { /* shown by the stream state */ }
   }
 
-  function setRange(key) {
+  function setZoom(z) {
+    zoom = z && z[1] - z[0] >= 1 ? z : null;
+    zoomReset.hidden = !zoom;
+    dirty = true;
+    render();
+  }
+
+  /** The shortest range that still shows the stale node's last data (most of the range, not a sliver). */
+  function rangeWithData() {
+    const last = node?.last_sample_ts;
+    if (last == null) return null;
+    const age = now() - last;
+    return Object.keys(RANGES).find((k) => RANGES[k].seconds >= age * 1.25 + 60) || "1y";
+  }
+
+  function setRange(key, { auto = false } = {}) {
+    if (!auto) autoRange = false;
     if (key === rangeKey) return;
     rangeKey = key;
+    zoom = null;
+    zoomReset.hidden = true;
     range = RANGES[key];
     for (const b of rangeButtons) b.setAttribute("aria-pressed", String(b.dataset.range === key));
     hist = new History(range.step);
@@ -379,7 +464,10 @@ export function renderNode(view, { id }, { home = false } = {}) {
     hello: (d) => { clockOffset = d.now - Date.now() / 1000; },
     sample: (s) => {
       latest = s;
-      if (node) node.last_seen = Math.max(node.last_seen, now());
+      if (node) {
+        node.last_seen = Math.max(node.last_seen, now());
+        node.last_sample_ts = Math.max(node.last_sample_ts ?? -Infinity, s.ts);
+      }
       if (range.live) hist.push(s);
       dirty = true;
     },
@@ -395,6 +483,7 @@ export function renderNode(view, { id }, { home = false } = {}) {
   const statusTimer = setInterval(pollStatus, STATUS_POLL_MS);
 
   load();
+  loadJob();
   buildCharts();
 
   return () => {

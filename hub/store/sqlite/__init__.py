@@ -92,8 +92,9 @@ class SqliteSamples(SampleStore):
         return await self._t.write(self._t.db.ingest_many, pushes)
 
     async def series(self, node_id: str, *, resolution: Resolution, points: int,
-                     since: float | None = None, until: float | None = None) -> list[dict]:
-        return await self._t.read(self._t.db.series, node_id, resolution, points, since, until)
+                     since: float | None = None, until: float | None = None,
+                     every_s: int | None = None) -> list[dict]:
+        return await self._t.read(self._t.db.series, node_id, resolution, points, since, until, every_s)
 
     async def recent_cpu(self, node_id: str, points: int) -> list[float | None]:
         return await self._t.read(self._t.db.recent_cpu, node_id, points)
@@ -183,8 +184,8 @@ class SqliteNodes(NodeStore):
     async def token_node(self, token_hash: str) -> TokenMatch | None:
         return await self._t.read(self._t.db.token_node, token_hash)
 
-    async def touch_token(self, node_id: str, now: float) -> None:
-        await self._t.write(self._t.db.touch_token, node_id, now)
+    async def touch_tokens(self, uses: dict[str, float]) -> None:
+        await self._t.write(self._t.db.touch_tokens, uses)
 
     async def list_tokens(self) -> list[TokenRow]:
         return await self._t.read(self._t.db.list_tokens)

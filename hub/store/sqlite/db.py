@@ -270,16 +270,21 @@ class Database:
         return [r[0] for r in reversed(rows)]
 
     def series(self, node_id: str, resolution: str, points: int,
-               since: float | None = None, until: float | None = None) -> list[dict]:
+               since: float | None = None, until: float | None = None, every_s: int | None = None) -> list[dict]:
+        """Newest `points` samples of a tier, oldest first; `every_s` keeps one bucket per that many
+        seconds (tier buckets start on whole minutes or hours, so a multiple of the tier's size)."""
         lo = ts_ms(since) if since is not None else -1
         hi = ts_ms(until) if until is not None else 2**62
         if resolution == "1s":
             with self.read_tx() as c:
+                if every_s:  # the API allows every= on tiers only; kept as the SQL filter would do it
+                    step = every_s * 1000
+                    return [s for s in self._raw(c, node_id, 2**31, lo, hi) if ts_ms(s["ts"]) % step == 0][-points:]
                 return self._raw(c, node_id, points, lo, hi)
         table = {"1m": "samples_1m", "1h": "samples_1h"}[resolution]
         rows = self.conn().execute(
-            f"SELECT data FROM {table} WHERE node_id = ? AND ts_ms >= ? AND ts_ms <= ? "
-            "ORDER BY ts_ms DESC LIMIT ?", (node_id, lo, hi, points)).fetchall()
+            f"SELECT data FROM {table} WHERE node_id = ? AND ts_ms >= ? AND ts_ms <= ? AND ts_ms % ? = 0 "
+            "ORDER BY ts_ms DESC LIMIT ?", (node_id, lo, hi, every_s * 1000 if every_s else 1, points)).fetchall()
         return [json.loads(r[0]) for r in reversed(rows)]
 
     def _raw(self, c: sqlite3.Connection, node_id: str, points: int, lo: int, hi: int) -> list[dict]:
@@ -386,9 +391,10 @@ class Database:
             (token_hash,)).fetchone()
         return TokenMatch(node_id=r[0], token_hash=r[1]) if r else None
 
-    def touch_token(self, node_id: str, now: float) -> None:
+    def touch_tokens(self, uses: dict[str, float]) -> None:
         with self.tx() as c:
-            c.execute("UPDATE tokens SET last_used = ? WHERE node_id = ?", (now, node_id))
+            c.executemany("UPDATE tokens SET last_used = ? WHERE node_id = ?",
+                          [(at, node_id) for node_id, at in uses.items()])
 
     def list_tokens(self) -> list[TokenRow]:
         return [TokenRow(node_id=r[0], created_at=r[1], last_used=r[2], revoked=r[3] is not None)
