@@ -10,6 +10,12 @@ push, 5 s apart), i.e. 10,000 nodes at 5 s: pushes/s achieved and latency p50/p9
 --latency); (3) saturation: the same as fast as 32 connections can; then the hub's RSS
 with that many nodes known.
 Without wrk, a Python client does the saturation run (slower: it shares the CPU).
+
+    python bench/ingest_bench.py --alerts-compare --seconds 60 --repeat 3
+
+`--alerts-compare` runs the paced phase three times in each run, on the same hub and
+nodes: with the 5 stock alert rules (a fresh hub's), with no rule at all (deleted), and
+with the stock rules again, each with the hub's CPU share; saturation is skipped.
 Medians over runs at the end. Bounded: loopback only, fixed durations, temp data folder.
 """
 from __future__ import annotations
@@ -173,6 +179,55 @@ def saturate_wrk(url: str, toks: list[str], seconds: float, tmp: str, connection
             f"{prefix}_p99_ms": parse_ms(lat["99"]), f"{prefix}_errors": int(non2xx.group(1)) if non2xx else 0}
 
 
+def set_rules(url: str, rules: list[dict] | None) -> list[dict]:
+    """Delete every alert rule (rules=None) or re-create `rules`; returns the rules there were."""
+    def call(method: str, path: str, body: dict | None = None) -> dict:
+        req = urllib.request.Request(url + path, method=method, data=None if body is None else json.dumps(body).encode(),
+                                     headers={"Authorization": f"Bearer {ADMIN}", "Content-Type": "application/json"})
+        return json.loads(urllib.request.urlopen(req, timeout=30).read())
+    there = call("GET", "/api/alert-rules")["rules"]
+    if rules is None:
+        for r in there:
+            call("DELETE", f"/api/alert-rules/{r['id']}")
+    else:
+        for r in rules:
+            call("POST", "/api/alert-rules", {k: v for k, v in r.items() if k != "id"})
+    return there
+
+
+def paced_with_cpu(url: str, toks: list[str], seconds: float, tmp: str, rate: float, prefix: str,
+                   hub: psutil.Process) -> dict:
+    hub.cpu_percent(None)
+    r = saturate_wrk(url, toks, seconds, tmp, 40, rate, prefix)
+    r[f"{prefix}_hub_cpu_pct"] = hub.cpu_percent(None)
+    return r
+
+
+async def alerts_run(known: int, seconds: float, paced_rate: float) -> dict:
+    """The paced phase with the stock rules, without any rule, and with them again."""
+    with tempfile.TemporaryDirectory() as tmp:
+        port = free_port()
+        proc = start_hub(tmp, port)
+        url = f"http://127.0.0.1:{port}"
+        hub = psutil.Process(proc.pid)
+        try:
+            toks = await make_tokens_fast(url, known)
+            r = paced_with_cpu(url, toks, seconds, tmp, paced_rate, "rules", hub)
+            stock = set_rules(url, None)
+            r.update(paced_with_cpu(url, toks, seconds, tmp, paced_rate, "none", hub))
+            set_rules(url, stock)
+            r.update(paced_with_cpu(url, toks, seconds, tmp, paced_rate, "rules2", hub))
+            r["rules"] = len(stock)
+            r["hub_rss_mb"] = hub.memory_info().rss / 2**20
+            return r
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(300)  # the shutdown rolls up every pending minute of 10,000 nodes
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
 async def one_run(nodes: int, known: int, seconds: float, paced_rate: float) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         port = free_port()
@@ -204,10 +259,15 @@ def main() -> None:
     ap.add_argument("--paced-rate", type=float, default=2000,
                     help="pushes/s offered in the paced phase (2,000 = 10,000 nodes at 5 s)")
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--alerts-compare", action="store_true",
+                    help="paced phase with the stock alert rules, without rules, and with them again")
     a = ap.parse_args()
+    if a.alerts_compare and not shutil.which("wrk"):
+        raise SystemExit("--alerts-compare needs wrk (apt install wrk)")
     runs = []
     for i in range(a.repeat):
-        r = asyncio.run(one_run(a.nodes, a.known, a.seconds, a.paced_rate))
+        r = asyncio.run(alerts_run(a.known, a.seconds, a.paced_rate) if a.alerts_compare
+                        else one_run(a.nodes, a.known, a.seconds, a.paced_rate))
         runs.append(r)
         print(f"run {i + 1}: " + "  ".join(f"{k}={v:.1f}" if isinstance(v, float) else f"{k}={v}"
                                             for k, v in r.items()), flush=True)

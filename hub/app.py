@@ -8,17 +8,20 @@ import time
 from pathlib import Path
 from typing import AsyncIterator
 
+import msgspec
 from aiohttp import web
 
 from .auth import TokenCache
 from .config import HubConfig
 from .errors import BODY_TIMEOUT, error_middleware
-from .events import Broadcaster
+from .events import Broadcaster, encode
 from .fleet import SPARK_POINTS, FleetState
 from .limits import AttemptWindow
 from .security import (content_security_policy, host_check_middleware, inline_script_hashes, parse_hosts,
                        security_headers)
-from .routes import fleet, ingest, job_actions, jobs, tokens, web as web_routes
+from .alerts.sealing import Sealer
+from .alerts.service import Alerts, default_public_url
+from .routes import alerts, fleet, ingest, job_actions, jobs, tokens, web as web_routes
 from .state import HUB, HubState
 from .store import open_store
 from .tasks import all_tasks, every
@@ -35,7 +38,7 @@ def create_app(config: HubConfig) -> web.Application:
     app.on_response_prepare.append(security_headers(content_security_policy(
         inline_script_hashes(web_routes.STATIC / "index.html"))))
     app.cleanup_ctx.append(_hub_context(config))
-    for mod in (ingest, fleet, tokens, jobs, job_actions, web_routes):
+    for mod in (ingest, fleet, tokens, jobs, job_actions, alerts, web_routes):
         app.add_routes(mod.routes)
     web_routes.setup_static(app)
     return app
@@ -50,6 +53,11 @@ def _hub_context(config: HubConfig):
                        events=Broadcaster(), tokens=TokenCache(store.nodes),
                        join_attempts=AttemptWindow(config.join_attempts_per_minute))
         await _load_fleet(hub)
+        hub.alerts = Alerts(store.alerts, await asyncio.to_thread(Sealer, config.data_dir),
+                            config.offline_after_s, config.public_url or default_public_url(config.port),
+                            lambda data: hub.events.publish_alert(encode("alert", data)))
+        await hub.alerts.start([(n.id, n.last_seen, n.identity, msgspec.json.decode(n.latest_raw) if n.latest_raw else None)
+                                for n in hub.fleet.nodes.values()])
         app[HUB] = hub
         tasks = [asyncio.create_task(every(interval, step, name), name=name)
                  for name, interval, step in all_tasks(hub)]
@@ -58,6 +66,7 @@ def _hub_context(config: HubConfig):
         for t in tasks:
             t.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        await hub.alerts.stop()
         try:
             await hub.tokens.flush_use()
             await store.samples.roll_up(time.time(), include_current=True)

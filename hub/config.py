@@ -48,6 +48,8 @@ class HubConfig:
     allowed_hosts: str = _setting("", "Comma-separated Host names the hub answers (DNS rebinding guard); empty: any.")
     tls_cert: Path | None = _setting(None, "PEM certificate file: serve HTTPS (with tls_key).")
     tls_key: Path | None = _setting(None, "PEM private key file for tls_cert.")
+    public_url: str = _setting("", "Address people open the dashboard at, for links in notifications "
+                                   "(default http://<hostname>:<port>).")
 
     @property
     def db_path(self) -> Path:

@@ -39,6 +39,7 @@ class Subscriber:
 class Broadcaster:
     def __init__(self) -> None:
         self.fleet: set[Subscriber] = set()
+        self.alerts: set[Subscriber] = set()  # /api/alerts/events: alert events only
         self.nodes: dict[str, set[Subscriber]] = {}
         self.dirty: set[str] = set()
         self.jobs_dirty = False
@@ -48,6 +49,11 @@ class Broadcaster:
 
     def publish_fleet(self, chunk: bytes) -> None:
         self._send(self.fleet, chunk)
+
+    def publish_alert(self, chunk: bytes) -> None:
+        """An alert fired or resolved: on the fleet stream and the alerts-only stream."""
+        self._send(self.fleet, chunk)
+        self._send(self.alerts, chunk)
 
     def publish_node(self, node_id: str, chunk: bytes) -> None:
         subs = self.nodes.get(node_id)
@@ -63,7 +69,7 @@ class Broadcaster:
                 sub.queue.put_nowait(None)
 
     def close_all(self) -> None:
-        for sub in [*self.fleet, *(s for subs in self.nodes.values() for s in subs)]:
+        for sub in [*self.fleet, *self.alerts, *(s for subs in self.nodes.values() for s in subs)]:
             try:
                 sub.queue.put_nowait(None)
             except asyncio.QueueFull:

@@ -12,6 +12,8 @@ import msgspec
 from forge_contracts import __version__
 from forge_contracts import wire
 
+from .alerts import schema as al
+
 ADMIN = [{"admin": []}]
 NODE = [{"node": []}]
 VIEWER = [{"viewer": []}, {}]
@@ -78,6 +80,7 @@ STRUCTS = (wire.Error, wire.Health, wire.IngestBatch, wire.IngestReply, wire.Fle
 
 def document() -> dict:
     job_id = _path("job_id", {"type": "integer", "minimum": 0, "maximum": 2**63 - 1})
+    alert_id = _path("id", {"type": "integer", "minimum": 0, "maximum": 2**63 - 1})
     node_id = _path("node_id")
     time_q = {"type": "number", "minimum": -253402300799, "maximum": 253402300799}
     sse = {"type": "string", "description": "text/event-stream: `event:` and `data:` lines, data as JSON"}
@@ -132,12 +135,34 @@ def document() -> dict:
         "/api/workers/{worker_id}/heartbeat": {"post": _op("Worker heartbeat; renews its leases", NODE,
                                                            wire.HeartbeatReply, body=wire.Heartbeat,
                                                            params=[_path("worker_id")])},
+        "/api/alert-rules": {
+            "get": _op("Alert rules (the stock ones included)", VIEWER, al.RuleList),
+            "post": _op("Add an alert rule", ADMIN, al.Rule, ok="201", body=al.RuleIn)},
+        "/api/alert-rules/{id}": {
+            "put": _op("Replace an alert rule", ADMIN, al.Rule, body=al.RuleIn, params=[alert_id], errors=("404",)),
+            "delete": _op("Delete an alert rule (its open alerts resolve quietly)", ADMIN, al.Deleted,
+                          params=[alert_id], errors=("404",))},
+        "/api/channels": {
+            "get": _op("Notification channels, URLs masked, with each one's last error", ADMIN, al.ChannelList),
+            "post": _op("Add a channel (an Apprise URL)", ADMIN, al.ChannelView, ok="201", body=al.ChannelIn)},
+        "/api/channels/{id}": {"delete": _op("Delete a channel", ADMIN, al.Deleted, params=[alert_id],
+                                             errors=("404",))},
+        "/api/channels/{id}/test": {"post": _op("Send a test notification now", ADMIN, al.TestReply,
+                                                params=[alert_id], errors=("404",))},
+        "/api/alerts": {"get": _op("Alert history, newest first", VIEWER, al.AlertList, params=[
+            _query("state", {"enum": ["firing", "paused", "resolved"]}), _query("node", {"type": "string"}),
+            _query("limit", {"type": "integer", "minimum": 1, "maximum": 1000})])},
+        "/api/alerts/events": {"get": _op("SSE: alert events only (`event: alert`)", VIEWER, sse,
+                                          content_type="text/event-stream")},
+        "/api/nodes/{node_id}/maintenance": {"post": _op("Expect a node offline until a time (no offline alerts)",
+                                                         ADMIN, al.MaintenanceReply, body=al.MaintenanceIn,
+                                                         params=[node_id], errors=("404",))},
         "/api/downloads": {"get": _op("Agent builds this hub offers", PUBLIC, wire.Downloads)},
         "/api/openapi.json": {"get": _op("This document", PUBLIC, {"type": "object"})},
         "/metrics": {"get": _op("Prometheus text exposition (finite values only)", VIEWER, {"type": "string"},
                                 content_type="text/plain; version=0.0.4")},
     }
-    _, schemas = msgspec.json.schema_components(STRUCTS, ref_template="#/components/schemas/{name}")
+    _, schemas = msgspec.json.schema_components(STRUCTS + al.STRUCTS, ref_template="#/components/schemas/{name}")
     return {
         "openapi": "3.1.0",
         "info": {"title": "Forge hub", "version": __version__},

@@ -5,6 +5,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from .alerts.service import Alerts
 from .auth import TokenCache
 from .config import HubConfig
 from .events import Broadcaster
@@ -21,6 +22,7 @@ class HubState:
     events: Broadcaster
     tokens: TokenCache
     join_attempts: AttemptWindow
+    alerts: Alerts | None = None
 
     @property
     def samples(self) -> SampleStore:

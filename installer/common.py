@@ -32,4 +32,9 @@ def package_inputs() -> tuple[list, list, list]:
     for package in ("keyring", "keyrings.alt"):
         datas += copy_metadata(package)
         hidden += collect_submodules(package)
+    # Apprise finds its ~100 notification plugins by listing its plugins folder at run time,
+    # so their sources must be on disk in the bundle, not only compiled into the archive.
+    d, b, h = collect_all("apprise")
+    datas, binaries, hidden = datas + d + collect_data_files("apprise", include_py_files=True), binaries + b, hidden + h
+    hidden += collect_submodules("cryptography")
     return datas, binaries, hidden

@@ -54,6 +54,7 @@ class NodeModel:
     latest: dict | None = None
     running: list = field(default_factory=list)
     """The node's running jobs as GET /api/jobs?status=running lists them."""
+    alerts: set = field(default_factory=set)  # ids of this node's alerts firing now
 
     def apply(self, summary: dict, *, full: bool) -> None:
         self.summary.update({k: v for k, v in summary.items() if k not in ("spark", "spark_tail", "latest")})
@@ -206,6 +207,7 @@ class NodeCard(QFrame):
         self.dimmed = False  # offline or degraded: its numbers may be stale, so they read dim
         self.setObjectName("card")
         self.setFixedSize(CARD_W, CARD_H)
+        self.alerting = False
         self.name = th.plain_label(node_id)
         self.status = th.plain_label()
         self.meta = th.plain_label()
@@ -245,8 +247,9 @@ class NodeCard(QFrame):
     def restyle(self) -> None:
         c = th.colors()
         text = c.muted if self.dimmed else c.text
+        border = f"2px solid {c.bad}" if getattr(self, "alerting", False) else f"1px solid {c.border}"
         self.setStyleSheet(f"#card {{ background: {c.window if self.greyed else c.surface}; "
-                           f"border: 1px solid {c.border}; border-radius: 8px; }}"
+                           f"border: {border}; border-radius: 8px; }}"
                            f"QLabel {{ background: transparent; color: {text}; font-size: 11px }}")
         self.name.setStyleSheet(f"font-weight: 600; font-size: 13px; color: {text}")
         self.meta.setStyleSheet(f"color: {c.muted}; font-size: 11px")
@@ -283,6 +286,11 @@ class NodeCard(QFrame):
         _set(self.seen, ("last seen " if status != "online" else "seen ") + th.ago(now - last) if last
              else "never seen")
         self.spark.set_points(np.fromiter(model.spark, dtype=float, count=len(model.spark)), greyed)
+        if self.alerting != bool(model.alerts):
+            self.alerting = bool(model.alerts)
+            self.restyle()
+            self.setToolTip(f"{len(model.alerts)} alert(s) firing · double-click for this node's charts"
+                            if self.alerting else "Double-click for this node's charts")
 
     def mouseDoubleClickEvent(self, event) -> None:
         self.open_requested.emit(self.node_id)
@@ -586,6 +594,19 @@ class FleetWindow(QMainWindow):
         gen = self._generation
         fetch(self.hub_url, self.token, "/api/fleet",
               on_done=lambda body: self._on_fleet(body, gen), on_failed=self._on_error)
+        fetch(self.hub_url, self.token, "/api/alerts", {"state": "firing", "limit": 1000},
+              on_done=lambda body: self._on_alerts(body, gen))
+
+    def _on_alerts(self, body: dict, generation: int) -> None:
+        if generation != self._generation or not isinstance(body, dict):
+            return
+        for model in self.models.values():
+            model.alerts.clear()
+        for a in body.get("alerts", []):
+            if a.get("state") == "firing":
+                self._model(a["node_id"]).alerts.add(a["id"])
+        self.dirty.update(self.models)
+        self.flush()
 
     def _on_fleet(self, body: dict, generation: int) -> None:
         if generation != self._generation or not isinstance(body, dict):
@@ -618,6 +639,12 @@ class FleetWindow(QMainWindow):
                 self.dirty.add(node["id"])
             if new:
                 self._relayout(force=True)
+        elif name == "alert" and isinstance(data, dict) and isinstance(data.get("alert"), dict):
+            a = data["alert"]
+            if a.get("node_id") in self.models:
+                alerts = self.models[a["node_id"]].alerts
+                alerts.add(a["id"]) if data.get("kind") == "firing" else alerts.discard(a["id"])
+                self.dirty.add(a["node_id"])
         elif name == "status" and isinstance(data, dict) and data.get("id") in self.models:
             self.models[data["id"]].summary["status"] = data.get("status")
             self.dirty.add(data["id"])

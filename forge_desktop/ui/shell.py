@@ -68,6 +68,7 @@ class Shell(QObject):
         self.intents.triggered.connect(self._dispatch)
         self._quit_done = False
         self._signal_timer: QTimer | None = None
+        self.alert_watch = None
 
     def wire(self, handlers: dict[str, Callable[[], None]]) -> None:
         self._handlers = handlers
@@ -88,11 +89,39 @@ class Shell(QObject):
         self._watch_signals()
 
     def refresh(self) -> None:
+        self._follow_alerts()
         view: DesktopView = self.app.view()
         if self.tray is not None:
             self.tray.show_state(view)
         if self.status_window is not None:
             self.status_window.show_state(view)
+
+    # --- alerts ----------------------------------------------------------------------------
+    def _follow_alerts(self) -> None:
+        """Follow the alert stream of the hub the app reports to (again if that hub changes)."""
+        target = self.app.fleet_target()
+        if self.alert_watch is not None and self.alert_watch.target == target:
+            return
+        if self.alert_watch is not None:
+            self.alert_watch.stop()
+            self.alert_watch = None
+        if not target[0] or self._quit_done:
+            return
+        from .alert_watch import AlertWatch
+        self.alert_watch = AlertWatch(*target, parent=self)
+        self.alert_watch.alert.connect(self.notify_alert)
+        self.alert_watch.start()
+
+    def notify_alert(self, kind: str, alert: dict) -> None:
+        """One native notification per alert that fires or resolves (the status window without a tray)."""
+        from .alert_watch import alert_message
+        title, body = alert_message(kind, alert)
+        if self.tray is not None:
+            icon = QSystemTrayIcon.Information if kind == "resolved" else (
+                QSystemTrayIcon.Critical if alert.get("severity") == "critical" else QSystemTrayIcon.Warning)
+            self.tray.showMessage(title, body, icon, 15000)
+        if self.status_window is not None:
+            self.status_window.show_alert(kind, title, body)
 
     # --- intents that open things --------------------------------------------------------
     def open_fleet_window(self):
@@ -145,6 +174,8 @@ class Shell(QObject):
             self._signal_timer.stop()
         for win in list(self.fleet_windows):
             win.close()
+        if self.alert_watch is not None:
+            self.alert_watch.stop()
         self.app.shutdown()
         if self.tray is not None:
             self.tray.hide()

@@ -22,9 +22,12 @@ class StatusWindow(QWidget):
         self.headline.setWordWrap(True)
         self.load = QLabel()
         self.load.setStyleSheet("color: #555")
+        self.alert = QLabel()
+        self.alert.setWordWrap(True)
+        self.alert.hide()
         text = QVBoxLayout()
         text.setSpacing(2)
-        for w in (self.state_label, self.headline, self.load):
+        for w in (self.state_label, self.headline, self.load, self.alert):
             w.setTextFormat(Qt.PlainText)  # node ids and job names are never markup
             text.addWidget(w)
         top = QHBoxLayout()
@@ -55,6 +58,15 @@ class StatusWindow(QWidget):
         layout.addLayout(grid)
         self.setMinimumWidth(380)
         self.state = ""
+
+    def show_alert(self, kind: str, title: str, body: str) -> None:
+        """The newest alert, in red while firing (this window stands in for tray notifications)."""
+        color = "#1e7e34" if kind == "resolved" else "#b3261e"
+        self.alert.setText(f"<b style='color:{color}'>{title}</b><br>{body}")
+        self.alert.setToolTip(f"{title}\n{body}")
+        self.alert.show()
+        if self.isVisible():
+            self.raise_()
 
     def show_state(self, view: DesktopView) -> None:
         if view.state != self.state:

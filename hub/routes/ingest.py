@@ -70,6 +70,7 @@ async def ingest(request: web.Request) -> web.Response:
     identity, samples = validate_batch(body, now, hub.config, request.content_length)
     res = await hub.samples.ingest(Push(node_id=node_id, identity=identity, samples=samples, now=now))
     node = hub.fleet.apply_ingest(node_id, identity, samples, now)
+    hub.alerts.observe(node_id, identity, samples, now)
     hub.events.dirty.add(node_id)
     if hub.events.watched(node_id):
         for s in sorted(samples, key=lambda s: s["ts"]):

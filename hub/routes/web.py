@@ -67,6 +67,10 @@ async def metrics(request: web.Request) -> web.Response:
     counts = await hub.jobs.queue_counts()
     lines += ["# HELP forge_jobs Jobs in the queue by status.", "# TYPE forge_jobs gauge"]
     lines += [f'forge_jobs{{status="{k}"}} {v}' for k, v in counts.items()]
+    lines += ["# HELP forge_alerts_firing 1 for each alert firing now, by rule, node and severity.",
+              "# TYPE forge_alerts_firing gauge"]
+    lines += [f'forge_alerts_firing{{rule="{_label(r.name)}",node="{node}",severity="{r.severity}"}} 1'
+              for r, node in sorted(hub.alerts.engine.firing(), key=lambda x: (x[0].id, x[1]))]
     return web.Response(text="\n".join(lines) + "\n", headers={
         "Content-Type": "text/plain; version=0.0.4; charset=utf-8", "X-Content-Type-Options": "nosniff"})
 
@@ -74,6 +78,10 @@ async def metrics(request: web.Request) -> web.Response:
 def _finite(v: object) -> bool:
     """Only finite numbers are exported: a gauge of NaN or +Inf breaks alerting rules."""
     return isinstance(v, (int, float)) and math.isfinite(v)
+
+
+def _label(value: str) -> str:
+    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
 
 
 def _downloads_dir(request: web.Request) -> Path | None:

@@ -16,7 +16,10 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from .alerts import AlertStore
 
 Resolution = Literal["1s", "1m", "1h"]
 JobStatus = Literal["pending", "running", "succeeded", "failed", "cancelled"]
@@ -304,12 +307,12 @@ class JobQueue(ABC):
 
 
 class Store(ABC):
-    """One backend: its parts, its upkeep and its lifetime. (Alerts join as a fourth part,
-    `alerts: AlertStore`, with their own contract tests.)"""
+    """One backend: its parts, its upkeep and its lifetime."""
 
     samples: SampleStore
     nodes: NodeStore
     jobs: JobQueue
+    alerts: "AlertStore"  # hub/store/alerts.py, with its own contract tests
 
     @abstractmethod
     async def maintain(self, now: float) -> MaintenanceReport:

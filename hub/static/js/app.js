@@ -3,6 +3,8 @@
 import { onAuthRequired, onConnection, setViewerToken, viewerToken } from "./api.js";
 import { h } from "./dom.js";
 import { renderAdd } from "./add.js";
+import { renderAlerts } from "./alerts.js";
+import { startAlerts } from "./alertstate.js";
 import { renderBatch } from "./batch.js";
 import { renderFleet } from "./fleet.js";
 import { renderHome } from "./home.js";
@@ -23,6 +25,7 @@ route("/jobs", renderJobs, { nav: "Jobs", order: 30 });
 route("/jobs/:id", renderJob);
 route("/batch/:id", renderBatch);
 route("/add", renderAdd, { nav: "Add a machine", order: 40 });
+route("/alerts", renderAlerts, { nav: "Alerts", order: 35 });
 
 function applyTheme(theme) {
   document.documentElement.dataset.theme = theme;
@@ -100,3 +103,4 @@ onAuthRequired((message) => router.replace((view) => renderSignIn(view, message)
 setupTheme();
 setupConnectionBanner();
 router.start();
+startAlerts();

@@ -2,6 +2,7 @@
 // fleet SSE and updated in place; a summary line of cores busy with jobs and the queue.
 
 import { getJSON, Stream } from "./api.js";
+import { firingNodes, onAlerts } from "./alertstate.js";
 import { Sparkline } from "./charts.js";
 import { h, setText, setAttr } from "./dom.js";
 import * as fmt from "./format.js";
@@ -384,6 +385,7 @@ export function renderFleet(view) {
     if (isNew) {
       card = new Card(node);
       cards.set(node.id, card);
+      card.el.classList.toggle("alerting", firingNodes().has(node.id));
       resortDue = true;
     }
     const before = card.node.status;
@@ -542,8 +544,13 @@ export function renderFleet(view) {
   const timer = setInterval(tick, 1000);
   const detailTimer = setInterval(refreshDetails, DETAIL_REFRESH_MS);
   const jobsTimer = setInterval(loadJobs, JOBS_REFRESH_MS);
+  const offAlerts = onAlerts(() => {
+    const firing = firingNodes();
+    for (const [id, c] of cards) c.el.classList.toggle("alerting", firing.has(id));
+  });
 
   return () => {
+    offAlerts();
     stream.close();
     clearInterval(timer);
     clearInterval(detailTimer);

@@ -6,6 +6,7 @@ import { ApiError, getJSON, Stream } from "./api.js";
 import { drawCanvasSpark, loadColor, loadUPlot, TimeChart } from "./charts.js";
 import { h, setAttr, setText } from "./dom.js";
 import * as fmt from "./format.js";
+import { nodeAlerts } from "./alertstate.js";
 
 /**
  * The tier follows the range: raw 1 s samples up to 1 h, 1-minute averages up to 30 d, 1-hour
@@ -145,7 +146,8 @@ export function renderNode(view, { id }, { home = false } = {}) {
   cpuPanel.el.classList.add("wide");
   const message = h("p", { class: "error", hidden: true });
 
-  view.append(head, banner, message,
+  const alertsBox = nodeAlerts(id);
+  view.append(head, alertsBox.el, banner, message,
     h("div", { class: "toolbar" }, h("div", { class: "ranges", role: "group", "aria-label": "Time range" }, ...rangeButtons),
       rangeNote, zoomReset),
     h("div", { class: "panels" }, cpuPanel.el, memPanel.el, diskPanel.el, netPanel.el, loadPanel.el));
@@ -488,6 +490,7 @@ export function renderNode(view, { id }, { home = false } = {}) {
 
   return () => {
     destroyed = true;
+    alertsBox.close();
     stream.close();
     clearInterval(timer);
     clearInterval(statusTimer);

@@ -24,6 +24,7 @@ from ..interface import (Batch, BatchSpec, CancelOutcome, IngestResult, Job, Job
                          ResultOutcome, Retention, SampleStore, Store, TokenMatch, TokenRow, WorkerRow)
 from ..wakeup import Wakeup
 from . import blocks
+from .alerts import SqliteAlerts
 from .db import Database, migrations, ts_ms
 from .group_commit import GroupCommit
 from .rollup import HOUR_MS, MINUTE_MS, averages
@@ -272,6 +273,7 @@ class SqliteStore(Store):
         self.samples = SqliteSamples(self._t)
         self.nodes = SqliteNodes(self._t)
         self.jobs = SqliteJobs(self._t)
+        self.alerts = SqliteAlerts(self._t)
 
     async def maintain(self, now: float) -> MaintenanceReport:
         busy, log_pages, done = await self._t.read(self._t.db.checkpoint)

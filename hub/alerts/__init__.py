@@ -1,0 +1,1 @@
+"""Alerts: rules evaluated against every node's samples and status, notified through Apprise channels."""
