@@ -17,8 +17,10 @@ exact shape and rounding:
   sensors and two mounts; 32 cores, no sensors, three mounts) whose counters move by
   random amounts each second, so values vary as on a live machine.
 
-Then the same raw rows are re-encoded a few other ways in scratch databases, to show
-what a compact encoding would save (the hub is not changed). Bounded: fixed sample
+The hub stores finished node-minutes as compressed column blocks (`sample_blocks`,
+`sample_shapes`; hub/store/sqlite/blocks.py) and only the last minutes as rows, so the
+bench also waits for compaction to finish. Then the same raw samples are re-encoded a few
+other ways in scratch databases, to show what each encoding step buys. Bounded: fixed sample
 counts, temporary folders, the hub is stopped at the end of each shape.
 """
 from __future__ import annotations
@@ -35,6 +37,9 @@ import tempfile
 import time
 import urllib.request
 import zlib
+
+import msgspec
+import zstandard
 from collections import namedtuple
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -43,6 +48,7 @@ from types import ModuleType
 from typing import Any
 
 from forge_desktop.collector import Collector, HostInfo
+from hub.store.sqlite import Database, blocks
 
 ADMIN = "bench-admin-secret"
 BATCH = 500
@@ -255,6 +261,21 @@ def wait_for_tiers(db: Path, minutes: int, hours: int, timeout_s: float) -> tupl
     return counts
 
 
+def wait_for_compaction(db: Path, nodes: int, timeout_s: float) -> int:
+    """Poll (read-only) until only the last minutes of each node are left as rows."""
+    deadline = time.time() + timeout_s
+    rows = -1
+    while time.time() < deadline:
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as c:
+            rows = c.execute("SELECT count(*) FROM samples").fetchone()[0]
+        c.close()
+        if rows <= nodes * 3 * 60:
+            return rows
+        time.sleep(1)
+    print(f"  compaction incomplete after {timeout_s:.0f} s: {rows} rows left")
+    return rows
+
+
 def table_bytes(db: Path) -> dict[str, int]:
     with sqlite3.connect(db) as c:
         rows = c.execute("SELECT name, sum(pgsize) FROM dbstat GROUP BY name").fetchall()
@@ -284,13 +305,18 @@ def measure_shape(shape: Shape, nodes: int, hours: float) -> dict[str, Any]:
             minutes = nodes * -(-per_node // 60)
             hours_n = nodes * -(-per_node // 3600)
             tiers = wait_for_tiers(db, minutes, hours_n, timeout_s=60 + per_node * nodes / 2000)
+            left = wait_for_compaction(db, nodes, timeout_s=60 + per_node * nodes / 500)
             tiers_s = time.time() - t0 - ingest_s
+            values = len(leaves(sources[0][0](start)))
         finally:
             hub.terminate()
             hub.wait(20)
         with sqlite3.connect(db) as c:
             c.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-            raw = c.execute("SELECT count(*), sum(length(data)) FROM samples").fetchone()
+            rows = c.execute("SELECT count(*), sum(length(data)) FROM samples").fetchone()
+            blk = c.execute("SELECT count(*), coalesce(sum(n), 0), coalesce(sum(length(data)), 0) "
+                            "FROM sample_blocks").fetchone()
+            raw = (rows[0] + blk[1], (rows[1] or 0) + blk[2])
             m = c.execute("SELECT count(*), sum(length(data)) FROM samples_1m").fetchone()
             h = c.execute("SELECT count(*), sum(length(data)) FROM samples_1h").fetchone()
         c.close()
@@ -301,7 +327,8 @@ def measure_shape(shape: Shape, nodes: int, hours: float) -> dict[str, Any]:
             "tiers_s": tiers_s, "file_bytes": size, "tables": tables,
             "raw_rows": raw[0], "raw_json_bytes": raw[1] or 0,
             "m_rows": m[0], "m_json_bytes": m[1] or 0, "h_rows": h[0], "h_json_bytes": h[1] or 0,
-            "tiers": tiers, "encodings": encodings(db, Path(tmp_name)),
+            "tiers": tiers, "rows_left": left, "blocks": blk[0], "values": values,
+            "encodings": encodings(db, Path(tmp_name)),
         }
         return result
 
@@ -383,12 +410,42 @@ def columns(block: list[dict]) -> bytes:
     return zlib.compress(json.dumps(cols, separators=(",", ":")).encode(), 6)
 
 
+_RAW: dict[Path, list[tuple[str, int, str]]] = {}
+
+
 def raw_rows(db: Path) -> Iterator[tuple[str, int, str]]:
-    c = sqlite3.connect(db)
-    try:
-        yield from c.execute("SELECT node_id, ts_ms, data FROM samples ORDER BY node_id, ts_ms")
-    finally:
-        c.close()
+    """Every raw sample the hub stored (blocks and rows), read back through the store once."""
+    if db not in _RAW:
+        _RAW.clear()
+        store = Database(db)
+        try:
+            _RAW[db] = [(node.id, round(s["ts"] * 1000), json.dumps(s, separators=(",", ":")))
+                        for node in store.nodes() for s in store.series(node.id, "1s", 10**8)]
+        finally:
+            store.close()
+    yield from _RAW[db]
+
+
+def zstd_json(block: list[dict]) -> bytes:
+    return zstandard.ZstdCompressor(level=blocks.ZSTD_LEVEL).compress(
+        json.dumps(block, separators=(",", ":")).encode())
+
+
+def zstd_columns(block: list[dict]) -> bytes:
+    """Shape once per block, each leaf's values side by side as msgpack, zstd: columns
+    without any numeric encoding."""
+    tables: dict[bytes, list[list]] = {}
+    for s in block:
+        values: list = []
+        shape = msgspec.json.encode(blocks.split(s, values))
+        tables.setdefault(shape, []).append(values)
+    cols = [[list(c) for c in zip(*rows)] for rows in tables.values()]
+    return zstandard.ZstdCompressor(level=blocks.ZSTD_LEVEL).compress(msgspec.msgpack.encode(cols))
+
+
+def hub_blocks(block: list[dict], compress: bool = True) -> bytes:
+    data = blocks.encode(block).data
+    return data if compress else zstandard.ZstdDecompressor().decompress(data)
 
 
 def encodings(db: Path, tmp: Path) -> dict[str, int]:
@@ -408,21 +465,37 @@ def encodings(db: Path, tmp: Path) -> dict[str, int]:
         "one row per node-minute: zlib of the 60 JSON samples": scratch_size(scratch, minute_blocks(
             raw_rows(db), lambda b: zlib.compress(json.dumps(b, separators=(",", ":")).encode(), 6))),
         "one row per node-minute: lean columns, zlib": scratch_size(scratch, minute_blocks(raw_rows(db), columns)),
+        "one row per node-minute: zstd of the 60 JSON samples": scratch_size(
+            scratch, minute_blocks(raw_rows(db), zstd_json)),
+        "one row per node-minute: shape once, msgpack columns, zstd": scratch_size(
+            scratch, minute_blocks(raw_rows(db), zstd_columns)),
+        "the same, rowid table + unique index (blocks of 1-8 kB fill their overflow pages)": scratch_size(
+            scratch, minute_blocks(raw_rows(db), zstd_columns), ROWID_AND_INDEX),
+        "hub blocks before zstd (delta/bit-packed, XOR, references; shapes elsewhere), rowid": scratch_size(
+            scratch, minute_blocks(raw_rows(db), lambda b: hub_blocks(b, compress=False)), ROWID_AND_INDEX),
+        "hub blocks (the above, zstd), rowid": scratch_size(
+            scratch, minute_blocks(raw_rows(db), hub_blocks), ROWID_AND_INDEX),
     }
 
 
 def report(r: dict[str, Any]) -> None:
     t = r["tables"]
     nodes_days = r["nodes"] * r["hours"] / 24
-    raw_b, m_b, h_b = t.get("samples", 0), t.get("samples_1m", 0), t.get("samples_1h", 0)
+    raw_b = t.get("samples", 0) + sum(v for k, v in t.items()
+                                       if k.startswith(("sample_blocks", "sample_shapes", "sqlite_autoindex_sample_")))
+    m_b, h_b = t.get("samples_1m", 0), t.get("samples_1h", 0)
     print(f"\n## shape {r['shape']}: {r['nodes']} nodes x {r['hours']:g} h = {r['stored']:,} samples stored "
           f"(ingest {r['ingest_s']:.0f} s, {r['stored'] / r['ingest_s']:,.0f} samples/s; tiers done "
           f"{r['tiers_s']:.0f} s later: {r['tiers'][0]} minutes, {r['tiers'][1]} hours)")
     print(f"file after checkpoint: {r['file_bytes'] / 1e6:.1f} MB; tables: "
           + ", ".join(f"{k} {v / 1e6:.2f} MB" for k, v in sorted(t.items(), key=lambda kv: -kv[1]) if v > 8192))
     per_sample = raw_b / r["raw_rows"]
-    print(f"raw: {per_sample:.0f} B per sample on disk (JSON text {r['raw_json_bytes'] / r['raw_rows']:.0f} B "
-          f"of it, {100 * r['raw_json_bytes'] / raw_b:.0f} % of the table's pages)")
+    print(f"raw: {per_sample:.1f} B per sample on disk, {per_sample / r['values']:.2f} B per value "
+          f"({r['values']} values per sample; {r['blocks']:,} blocks, {r['rows_left']:,} rows left; "
+          f"payload {r['raw_json_bytes'] / r['raw_rows']:.1f} B per sample, "
+          f"{100 * r['raw_json_bytes'] / raw_b:.0f} % of the pages)")
+    all_b = raw_b + m_b + h_b
+    print(f"raw + tiers: {all_b / r['raw_rows']:.1f} B per raw sample, {all_b / r['raw_rows'] / r['values']:.2f} B per value")
     print(f"1m tier: {m_b / max(1, r['m_rows']):.0f} B per row; 1h tier: {h_b / max(1, r['h_rows']):.0f} B per row")
     day_raw = raw_b / nodes_days / 1e6
     day_m = m_b / nodes_days / 1e6

@@ -96,6 +96,10 @@ def build_parser() -> argparse.ArgumentParser:
     hub.add_argument("--install-service", action="store_true", help="install the hub as a service and exit")
     hub.add_argument("--uninstall-service", action="store_true", help="remove the hub service and exit")
     hub.add_argument("--system", action="store_true", help="with --install-service: a system-wide service")
+    hub.add_argument("--export", metavar="NODE", help="print NODE's stored samples as NDJSON and exit")
+    hub.add_argument("--since", default="48h", help="with --export: Unix seconds, ISO time or an age (default 48h)")
+    hub.add_argument("--until", default=None, help="with --export: as --since (default: now)")
+    hub.add_argument("--resolution", choices=("1s", "1m", "1h"), default="1s", help="with --export (default 1s)")
     hub.set_defaults(func=cmd_hub)
 
     ag = sub.add_parser("agent", help="run the headless agent (metrics, and jobs when idle)",
@@ -289,6 +293,8 @@ def cmd_hub(args: argparse.Namespace) -> int:
         print(f"forge hub: --store {args.store.split('@')[-1]!r} is not a store URL: use sqlite:////path/forge.db "
               "or postgresql://…", file=sys.stderr)
         return 2
+    if args.export:
+        return _export(args)
     check_port_free(args.host, args.port)
     cfg, created = hub_config_from_args(args)
     if created:
@@ -301,6 +307,27 @@ def cmd_hub(args: argparse.Namespace) -> int:
     except StoreUrlError as e:
         print(f"forge hub: {e}", file=sys.stderr)
         return 1
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from hub.config import HubConfig
+    from hub.export import export, parse_time
+    now = time.time()
+    try:
+        since = parse_time(args.since, now)
+        until = parse_time(args.until, now) if args.until else now
+    except ValueError as e:
+        raise CliError(f"forge hub --export: {e}") from None
+    cfg = HubConfig.from_env(data_dir=Path(args.data_dir or paths.hub_data_dir()), store_url=args.store)
+    try:
+        n = asyncio.run(export(cfg.resolved_store_url, args.export, since=since, until=until,
+                               resolution=args.resolution))
+    except LookupError as e:
+        raise CliError(f"forge hub --export: {e.args[0]}") from None
+    print(f"exported {n} samples of {args.export}", file=sys.stderr)
     return 0
 
 

@@ -16,7 +16,7 @@ from ..state import HubState, hub_state
 routes = web.RouteTableDef()
 
 RESOLUTIONS = ("1s", "1m", "1h")
-MAX_POINTS = 5000
+MAX_POINTS = 8760  # a year of hours
 
 
 def require_viewer(request: web.Request, hub: HubState) -> None:

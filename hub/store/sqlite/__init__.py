@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -22,16 +23,21 @@ from ..interface import (Batch, BatchSpec, CancelOutcome, IngestResult, Job, Job
                          MaintenanceReport, NodeRow, NodeStore, ProgressOutcome, Push, Redeemed, Resolution,
                          ResultOutcome, Retention, SampleStore, Store, TokenMatch, TokenRow, WorkerRow)
 from ..wakeup import Wakeup
+from . import blocks
 from .alerts import SqliteAlerts
 from .db import Database, migrations, ts_ms
 from .group_commit import GroupCommit
 from .rollup import HOUR_MS, MINUTE_MS, averages
 
 T = TypeVar("T")
+log = logging.getLogger("forge.hub.store")
 
 READERS = 4
 ROLLUP_CHUNK = 200
 ROLLUP_DUTY = 0.5  # share of one core the rollups may take while catching up
+COMPACT_CHUNK = 100
+COMPACT_PASS = 20_000  # node-minutes per pass at most, so the rollups of new minutes never wait long
+COMPACT_GRACE_MS = 30_000  # a minute is compacted this long after it ends, when late pushes are in
 _END = 2**62
 
 
@@ -77,6 +83,8 @@ class SqliteSamples(SampleStore):
     def __init__(self, t: _Threads):
         self._t = t
         self._group = GroupCommit(self.ingest_many)
+        self.compacted = 0
+        self._compact_after: tuple[str, int] = ("", -1)  # where a pass cut off by COMPACT_PASS goes on
 
     async def ingest(self, push: Push) -> IngestResult:
         return await self._group.ingest(push)
@@ -111,13 +119,54 @@ class SqliteSamples(SampleStore):
                 after = chunk[-1][:2]
                 if not include_current:
                     await asyncio.sleep(busy * (1 / ROLLUP_DUTY - 1))
+        if not include_current:
+            await self.compact(now)
         return written
+
+    async def compact(self, now: float) -> int:
+        """Turn the node-minutes of raw rows that ended `COMPACT_GRACE_MS` ago into blocks
+        (merging rows that came late for a minute already compacted), a chunk at a time,
+        encoding on a reader thread and resting like the rollups, at most `COMPACT_PASS` per
+        call (the next call goes on from there); returns minutes compacted.
+        Each chunk commits its blocks and removes exactly the rows they took in, so a crash
+        anywhere leaves every sample once, in a row or in a block."""
+        db, done = self._t.db, 0
+        before = (ts_ms(now) - COMPACT_GRACE_MS) // MINUTE_MS * MINUTE_MS
+        started_pass = time.monotonic()
+        while done < COMPACT_PASS:
+            chunk = await self._t.read(db.compactable, before, self._compact_after, COMPACT_CHUNK)
+            if not chunk:
+                self._compact_after = ("", -1)
+                break
+            started = time.perf_counter()
+            encoded = await self._t.read(_encode_minutes, db, chunk)
+            busy = time.perf_counter() - started
+            await self._t.write(db.put_blocks, encoded)
+            done += len(encoded)
+            self._compact_after = (chunk[-1][0], chunk[-1][1] + MINUTE_MS - 1)
+            await asyncio.sleep(busy * (1 / ROLLUP_DUTY - 1))
+        self.compacted += done
+        if done >= 10 * COMPACT_CHUNK:  # a backlog: an upgraded database, or a hub that was down
+            log.info("compacted %d node-minutes in %.1f s (%d since start); %s", done,
+                     time.monotonic() - started_pass, self.compacted,
+                     f"continuing after node {self._compact_after[0]!r}" if self._compact_after[0] else "caught up")
+        return done
 
     async def pending_rollups(self) -> int:
         return await self._t.read(self._t.db.pending_rollups)
 
     async def prune(self, now: float, retention: Retention) -> dict[str, int]:
         return await self._t.write(self._t.db.prune, now, retention)
+
+
+def _encode_minutes(db: Database, chunk: list[tuple[str, int]]) -> list[tuple[str, int, blocks.Encoded, list[int]]]:
+    out = []
+    with db.read_tx() as c:
+        for node_id, minute in chunk:
+            samples, taken = db.minute_samples(node_id, minute, c)
+            if taken:
+                out.append((node_id, minute, blocks.encode(samples), taken))
+    return out
 
 
 class SqliteNodes(NodeStore):

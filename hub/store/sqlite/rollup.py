@@ -73,12 +73,77 @@ def bucket_average(latest: str, leaves: list[tuple[str, float | None, str | None
 
 def averages(db: Database, source: str, buckets: list[tuple[str, int, int]], width: int) -> list[tuple]:
     """(node, bucket, n, averaged sample) rows for queued buckets (node, start ms, gen) of one
-    source table. Reads only, so it runs on a reader thread and never holds up the writer."""
+    source table. Reads only, so it runs on a reader thread and never holds up the writer;
+    one read transaction, so a compaction committing meanwhile is seen wholly or not at all.
+    A minute still in rows is averaged inside SQLite; one that is (partly) a compacted block
+    is decoded and averaged here the same way (`sample_leaves`)."""
     out = []
-    for node_id, bucket, _ in buckets:
-        n, latest, leaves = db.bucket_leaves(node_id, bucket, bucket + width, source)
-        if latest is not None:
-            avg = bucket_average(latest, leaves)
-            avg["ts"] = bucket / 1000
-            out.append((node_id, bucket, n, avg))
+    with db.read_tx() as c:
+        for node_id, bucket, _ in buckets:
+            if source == "samples" and db.has_block(node_id, bucket, c):
+                samples, _ = db.minute_samples(node_id, bucket, c)
+                n, latest, leaves = sample_leaves(samples)
+                if latest is not None:
+                    avg = _average_of(latest, leaves)
+                    avg["ts"] = bucket / 1000
+                    out.append((node_id, bucket, n, avg))
+                continue
+            n, latest, leaves = db.bucket_leaves(node_id, bucket, bucket + width, source)
+            if latest is not None:
+                avg = bucket_average(latest, leaves)
+                avg["ts"] = bucket / 1000
+                out.append((node_id, bucket, n, avg))
+    return out
+
+
+def _leaves(value: Any, steps: tuple, out: list) -> None:
+    t = type(value)
+    if t is dict:
+        for k, v in value.items():
+            _leaves(v, steps + (k,), out)
+    elif t is list:
+        for i, v in enumerate(value):
+            _leaves(v, steps + (i,), out)
+    else:
+        out.append((steps, value))
+
+
+def sample_leaves(samples: list[dict]) -> tuple[int, dict | None, list[tuple[tuple, float | None, Any]]]:
+    """What `Database.bucket_leaves` computes in SQL, over decoded samples (oldest first):
+    the count, the latest sample, and per leaf path the mean of its numbers, or, only when
+    the bucket changed shape, the latest string or boolean given."""
+    if not samples:
+        return 0, None, []
+    sums: dict[tuple, list] = {}
+    texts: dict[tuple, Any] = {}
+    for s in samples:
+        flat: list = []
+        _leaves(s, (), flat)
+        for steps, v in flat:
+            t = type(v)
+            if t is int or t is float:
+                acc = sums.get(steps)
+                if acc is None:
+                    sums[steps] = [v, 1]
+                else:
+                    acc[0] += v
+                    acc[1] += 1
+            elif t is str or t is bool:
+                texts[steps] = v
+    latest = samples[-1]
+    flat = []
+    _leaves(latest, (), flat)
+    in_latest = {steps for steps, v in flat if type(v) is int or type(v) is float}
+    means = [(steps, total / count, None) for steps, (total, count) in sums.items()]
+    if in_latest == sums.keys():
+        return len(samples), latest, means
+    return len(samples), latest, means + [(steps, None, v) for steps, v in texts.items()]
+
+
+def _average_of(latest: dict, leaves: list[tuple[tuple, float | None, Any]]) -> dict:
+    out = json.loads(json.dumps(latest))
+    for steps, mean, last in leaves:
+        value = round(mean, 3) if mean is not None else last
+        if value is not None:
+            put_leaf(out, steps, value)
     return out

@@ -1,0 +1,120 @@
+"""Read latency of GET /api/nodes/{id}/snapshot with compact history (issue 17).
+
+    python bench/snapshot_bench.py [--nodes 500] [--requests 200] [--shape desktop8]
+
+Builds a hub database with `--nodes` nodes: each has 15 compacted minutes of 1 s samples
+(blocks, as the compaction pass writes them) plus the current minute as rows; the first
+`--tier-nodes` also have 1,440 one-minute rows and 8,760 one-hour rows (the tiers are
+stored as before, so they need not be on every node). The samples are the disk bench's
+simulated collector output, made once and shared by all nodes. Then a real `forge hub`
+serves the file and the bench times, one request at a time over loopback, snapshots of 300
+points at 1 s, 1,440 at 1 m and 8,760 at 1 h for random nodes: p50, p90, p99 and max per
+kind. With `--rows` the raw samples stay rows, as before compaction (a baseline under the same
+load). Bounded: fixed counts, a temporary folder, the hub stopped at the end.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from disk_bench import SHAPES, free_port, start_hub  # noqa: E402
+
+from hub.store.sqlite import Database, blocks  # noqa: E402
+
+MINUTE_MS = 60_000
+
+
+def build(db_path: Path, nodes: int, tier_nodes: int, shape: str, rows_only: bool = False) -> None:
+    make, _ = SHAPES[shape].make(0)
+    now = time.time()
+    current = int(now // 60 * 60)
+    first = current - 15 * 60
+    raw = [make(first + i + 0.25) for i in range(16 * 60)]
+    db = Database(db_path)
+    minutes = [raw[m * 60:(m + 1) * 60] for m in range(15)]
+    encoded = [blocks.encode(block) for block in minutes]
+    live = raw[15 * 60:int(now) - current + 15 * 60]
+    if rows_only:  # as a hub before compact history stored them (for a baseline run)
+        live, encoded = raw[:int(now) - current + 15 * 60], []
+    avg = dict(raw[-1])
+    with db.tx() as c:
+        c.executemany("INSERT INTO nodes (id, name, identity, first_seen, last_seen, latest) VALUES (?, ?, '{}', ?, ?, ?)",
+                      [(f"n{i:03d}", f"n{i:03d}", now, now, json.dumps(raw[-1])) for i in range(nodes)])
+    for i in range(nodes):
+        node = f"n{i:03d}"
+        if encoded:
+            db.put_blocks([(node, (first + 60 * m) * 1000, enc, []) for m, enc in enumerate(encoded)])
+        with db.tx() as c:
+            c.executemany("INSERT INTO samples (node_id, ts_ms, data) VALUES (?, ?, ?)",
+                          [(node, round(s["ts"] * 1000), json.dumps(s)) for s in live])
+            if i < tier_nodes:
+                for table, count, step in (("samples_1m", 1440, 60), ("samples_1h", 8760, 3600)):
+                    c.executemany(f"INSERT INTO {table} (node_id, ts_ms, n, data) VALUES (?, ?, 60, ?)",
+                                  [(node, (current - step * (k + 1)) * 1000,
+                                    json.dumps(dict(avg, ts=current - step * (k + 1)))) for k in range(count)])
+    db.checkpoint("TRUNCATE")
+    db.close()
+
+
+def timed(url: str) -> tuple[float, int]:
+    t = time.perf_counter()
+    with urllib.request.urlopen(url, timeout=30) as r:
+        body = json.load(r)
+    return (time.perf_counter() - t) * 1000, len(body["samples"])
+
+
+def pct(values: list[float], q: float) -> float:
+    return sorted(values)[min(len(values) - 1, int(q * len(values)))]
+
+
+def main(argv: list[str]) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--nodes", type=int, default=500)
+    ap.add_argument("--tier-nodes", type=int, default=20)
+    ap.add_argument("--requests", type=int, default=200, help="per kind of snapshot")
+    ap.add_argument("--shape", default="desktop8", choices=[s for s in SHAPES if s != "this"])
+    ap.add_argument("--rows", action="store_true", help="store raw samples as rows only (the old layout)")
+    ap.add_argument("--hub-path", help="run the hub from this checkout (e.g. an older one, for a baseline)")
+    args = ap.parse_args(argv)
+    if not 1 <= args.nodes <= 2000 or not 1 <= args.requests <= 2000 or not 1 <= args.tier_nodes <= args.nodes:
+        raise SystemExit("--nodes 1-2000, --requests 1-2000, --tier-nodes 1..nodes")
+    with tempfile.TemporaryDirectory(prefix="forge-snapshot-bench-") as tmp:
+        data = Path(tmp) / "hub"
+        data.mkdir()
+        t = time.time()
+        build(data / "forge.db", args.nodes, args.tier_nodes, args.shape, args.rows)
+        print(f"built {args.nodes} nodes ({args.shape}) in {time.time() - t:.0f} s: "
+              f"{(data / 'forge.db').stat().st_size / 1e6:.0f} MB")
+        port = free_port()
+        if args.hub_path:
+            os.environ["PYTHONPATH"] = args.hub_path
+        hub = start_hub(data, port)
+        rng = random.Random(1)
+        try:
+            for resolution, points, pool in (("1s", 300, args.nodes), ("1m", 1440, args.tier_nodes),
+                                             ("1h", 8760, args.tier_nodes)):
+                ms, got = [], 0
+                for _ in range(args.requests):
+                    node = f"n{rng.randrange(pool):03d}"
+                    took, got = timed(f"http://127.0.0.1:{port}/api/nodes/{node}/snapshot"
+                                      f"?resolution={resolution}&points={points}")
+                    ms.append(took)
+                print(f"{resolution} x {points} points ({got} returned): p50 {statistics.median(ms):.1f} ms, "
+                      f"p90 {pct(ms, .9):.1f}, p99 {pct(ms, .99):.1f}, max {max(ms):.1f} ms over {len(ms)} requests")
+        finally:
+            hub.terminate()
+            hub.wait(20)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
