@@ -18,6 +18,8 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFrame, QHBoxLayout
                                QMainWindow, QProgressBar, QPushButton, QScrollArea, QSizePolicy, QSplitter,
                                QStyledItemDelegate, QTableWidget, QTableWidgetItem, QToolBar, QVBoxLayout, QWidget)
 
+from forge_contracts.jobtypes.display import duration, gap_text, seconds
+
 from ..client import normalize_url
 from . import theme as th
 from .api_reader import fetch, post
@@ -43,37 +45,7 @@ SHARE_ROLE = Qt.UserRole + 1
 JOB_ID_ROLE = Qt.UserRole + 2
 
 
-# --- how numbers read (the dashboard's jobs.js, in Python) -----------------------------
-def gap_text(g: float | None) -> str:
-    if g is None or not math.isfinite(g):
-        return "–"
-    return "0 %" if g == 0 else f"{g * 100:.{3 if g < 0.001 else 2}f} %"
-
-
-def duration(s: float | None) -> str:
-    """Compact: 45 s, 12 min, 3 h 5 min, 4 d 2 h."""
-    if s is None or not math.isfinite(s):
-        return "–"
-    s = max(0, int(s))
-    if s < 60:
-        return f"{s} s"
-    m = s // 60
-    if m < 60:
-        return f"{m} min"
-    h = m // 60
-    return f"{h} h {m % 60} min" if h < 24 else f"{h // 24} d {h % 24} h"
-
-
-def seconds(s: float | None) -> str:
-    if s is None or not math.isfinite(s):
-        return "–"
-    if s < 1:
-        return f"{round(s * 1000)} ms"
-    if s < 60:
-        return f"{s:.{2 if s < 10 else 1}f} s"
-    return duration(s)
-
-
+# --- how numbers read: forge_contracts.jobtypes.display, shared with the hub's summaries ---
 def ago(s: float | None) -> str:
     if s is None or not math.isfinite(s):
         return "never"
