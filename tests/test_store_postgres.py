@@ -15,6 +15,7 @@ from hub.alerts.engine import Engine
 from hub.alerts.notify import Notifier
 from hub.alerts.schema import RuleIn
 from hub.alerts.sealing import Sealer
+from hub.alerts.service import Alerts
 from hub.store import JobSpec, Push, Retention, StoreUrlError, open_store
 from hub.store.postgresql import connect
 
@@ -183,6 +184,21 @@ async def test_two_hubs_on_one_database_open_each_alert_once_and_send_each_notif
             n.close()
     assert sorted(calls) == ["firing", "resolved"]
     assert await a.alerts.due(T0 + 1e6, 10) == []
+
+
+async def test_rules_and_maintenance_changed_through_one_hub_reach_the_others_engine(tmp_path, two):
+    a, b = two
+    on_b = Alerts(b.alerts, Sealer(tmp_path), 60.0, "http://hub-b:3000", publish=lambda event: None)
+    await on_b.engine.load([])
+    rule = await a.alerts.add_rule(RuleIn(name="hot", metric="cpu", threshold=90), T0)
+    await a.alerts.set_maintenance("n1", T0 + 3600, T0)
+    assert rule.id not in on_b.engine.rules
+    await on_b._sync()  # what its alert task does every SYNC_EVERY_S
+    assert on_b.engine.rules[rule.id].name == "hot"
+    assert on_b.engine.maintenance == {"n1": T0 + 3600}
+    await a.alerts.delete_rule(rule.id, T0)
+    await on_b._sync()
+    assert rule.id not in on_b.engine.rules
 
 
 async def next_round(step, timeout: float = 10.0):
