@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import signal
 import subprocess
 import threading
@@ -167,3 +168,35 @@ def test_hub_says_in_one_line_when_postgresql_is_unreachable(tmp_path):
     assert len(lines) == 1 and lines[0].startswith(f"forge hub: cannot reach PostgreSQL at 127.0.0.1:{port}/forge"), \
         p.stderr
     assert "hunter2" not in p.stderr + p.stdout
+
+
+def test_an_alert_seen_by_two_hubs_is_notified_once_and_resolved_once(live_hub, pg_url):
+    from test_alerts_e2e import Receiver
+    receiver = Receiver()
+    try:
+        a, b = two_hubs(live_hub, pg_url)
+        b.stop_hub()  # every hub seals and opens channel URLs with the same channels.key
+        shutil.copy(a.home / "hub" / "channels.key", b.home / "hub" / "channels.key")
+        b.start_hub("--store", pg_url)
+        st, hook = http("POST", a.url + "/api/channels", {"name": "hook", "url": f"json://127.0.0.1:{receiver.port}/h"},
+                        token=ADMIN)
+        assert st == 201, hook
+        st, rule = http("POST", a.url + "/api/alert-rules", {"name": "gone", "metric": "offline", "op": ">",
+                                                             "threshold": 5, "for_s": 0, "channels": [hook["id"]]},
+                        token=ADMIN)
+        assert st == 201, rule
+        tok = a.token("victim")
+        a.start_agent("victim", "--jobs", "never", token=tok)
+        wait_until(lambda: "victim" in b.fleet(), 30, what="the node on both hubs")
+        time.sleep(6)  # hub B's alert task has read the new rule by now (every 5 s)
+        a.stop("agent-victim", signal.SIGKILL)
+        wait_until(lambda: receiver.got, 40, what="a FIRING notification")
+        for hub in (a, b):
+            st, body = http("GET", hub.url + "/api/alerts?state=firing")
+            assert [(x["node_id"], x["rule_name"]) for x in body["alerts"]] == [("victim", "gone")]
+        a.start_agent("victim", "--jobs", "never", token=tok)
+        wait_until(lambda: len(receiver.got) >= 2, 60, what="a RESOLVED notification")
+        time.sleep(4)  # a second hub's copy would have gone out by now
+        assert receiver.titles() == ["FIRING: gone on victim", "RESOLVED: gone on victim"]
+    finally:
+        receiver.close()

@@ -11,8 +11,15 @@ import pytest
 
 import pg_server
 import store_backends
+from hub.alerts.engine import Engine
+from hub.alerts.notify import Notifier
+from hub.alerts.schema import RuleIn
+from hub.alerts.sealing import Sealer
+from hub.alerts.service import Alerts
 from hub.store import JobSpec, Push, Retention, StoreUrlError, open_store
 from hub.store.postgresql import connect
+
+T0 = 1_800_000_000.0
 
 pytestmark = pytest.mark.skipif(not store_backends.PG_ON, reason="no PostgreSQL (apt-get install postgresql)")
 
@@ -120,6 +127,78 @@ async def test_background_work_runs_on_one_store_at_a_time_and_moves_on_when_its
     assert await next_round(lambda: b.samples.roll_up(later)) == 1
     assert await next_round(lambda: b.jobs.reclaim_expired(later)) == [job_id]
     assert (await next_round(lambda: b.samples.prune(later, Retention(raw_s=0, minute_s=0, hour_s=0))))["samples"] == 1
+
+
+async def test_one_hub_sends_alert_notifications_at_a_time_and_the_next_when_it_dies(pg_url, two):
+    a, b = two
+    async with a.alerts.sender_turn() as mine_a:
+        async with b.alerts.sender_turn() as mine_b:
+            assert (mine_a, mine_b) == (True, False)
+    async with b.alerts.sender_turn() as mine_b:
+        assert mine_b, "the turn stayed taken after its round"
+    holder = await psycopg.AsyncConnection.connect(pg_url, autocommit=True)  # a hub mid-round
+    await holder.execute("SELECT pg_advisory_lock(%s)", (connect.LOCK_ALERT_SEND,))
+    async with b.alerts.sender_turn() as mine_b:
+        assert not mine_b
+    await holder.close()
+
+    async def turn() -> bool:
+        async with b.alerts.sender_turn() as mine:
+            return mine
+    assert await next_round(turn)
+
+
+async def test_two_hubs_on_one_database_open_each_alert_once_and_send_each_notification_once(tmp_path, two):
+    a, b = two
+    for r in await a.alerts.rules():
+        await a.alerts.delete_rule(r.id, T0)
+    sealer = Sealer(tmp_path)
+    ch = await a.alerts.add_channel("hook", sealer.seal("json://127.0.0.1:9/hook"), T0)
+    await a.alerts.add_rule(RuleIn(name="hot", metric="cpu", threshold=90, for_s=0, channels=[ch.id]), T0)
+    engines = [Engine(s.alerts, 60.0) for s in (a, b)]
+    for eng in engines:
+        await eng.load([])
+    for t, cpu in ((T0, 99.0), (T0 + 200, 5.0)):  # fires, then (after the 60 s hold) resolves
+        for eng in engines:  # every hub hears every push (its own, or a peer's news)
+            eng.observe("n1", {}, sample(t, cpu), t)
+            eng.observe("n1", {}, sample(t + 100, cpu), t + 100)
+            eng.tick(t + 100)
+        await asyncio.gather(*(eng.flush() for eng in engines))
+        if cpu > 90:
+            [alert] = await a.alerts.open_alerts()
+            assert [eng.tracks[(alert.rule_id, "n1")].alert_id for eng in engines] == [alert.id, alert.id]
+    assert await a.alerts.open_alerts() == []
+    assert [x.state for x in await a.alerts.alerts(None, "n1", 10)] == ["resolved"]
+    calls: list[str] = []
+
+    def record(url: str, title: str, body: str, kind: str) -> None:
+        calls.append(kind)
+        time.sleep(0.2)  # a send takes a while: the other hub's round overlaps it
+
+    notifiers = [Notifier(s.alerts, sealer, record, clock=lambda: T0 + 1000) for s in (a, b)]
+    try:
+        for _ in range(3):
+            await asyncio.gather(*(n.send_due() for n in notifiers))
+    finally:
+        for n in notifiers:
+            n.close()
+    assert sorted(calls) == ["firing", "resolved"]
+    assert await a.alerts.due(T0 + 1e6, 10) == []
+
+
+async def test_rules_and_maintenance_changed_through_one_hub_reach_the_others_engine(tmp_path, two):
+    a, b = two
+    on_b = Alerts(b.alerts, Sealer(tmp_path), 60.0, "http://hub-b:3000", publish=lambda event: None)
+    await on_b.engine.load([])
+    rule = await a.alerts.add_rule(RuleIn(name="hot", metric="cpu", threshold=90), T0)
+    await a.alerts.set_maintenance("n1", T0 + 3600, T0)
+    assert rule.id not in on_b.engine.rules
+    await on_b._sync()  # what its alert task does every SYNC_EVERY_S
+    assert on_b.engine.rules[rule.id].name == "hot"
+    assert on_b.engine.maintenance == {"n1": T0 + 3600}
+    await a.alerts.delete_rule(rule.id, T0)
+    await on_b._sync()
+    assert rule.id not in on_b.engine.rules
 
 
 async def next_round(step, timeout: float = 10.0):

@@ -291,10 +291,16 @@ class Engine:
         r, t = op.rule, op.track
         if op.kind == "fire":
             title, body = self.message("firing", r, op.node_id, t, op.now)
-            alert = await self.store.fire(
-                NewAlert(rule_id=r.id, node_id=op.node_id, rule_name=r.name, metric=r.metric, severity=r.severity,
-                         op=r.op, threshold=r.threshold, value=t.value, started_at=op.now),
-                list(r.channels), title, body)
+            try:
+                alert = await self.store.fire(
+                    NewAlert(rule_id=r.id, node_id=op.node_id, rule_name=r.name, metric=r.metric,
+                             severity=r.severity, op=r.op, threshold=r.threshold, value=t.value, started_at=op.now),
+                    list(r.channels), title, body)
+            except Exception:
+                alert = await self._adopt(r.id, op.node_id)
+                if alert is None:
+                    raise
+                t.since = alert.started_at
             t.alert_id = alert.id
             self.on_alert(alert, "firing")
         elif op.kind == "state":
@@ -306,6 +312,13 @@ class Engine:
             self.on_alert(Alert(id=t.alert_id, rule_id=r.id, rule_name=r.name, metric=r.metric, node_id=op.node_id,
                                 severity=r.severity, state="resolved", value=t.value, threshold=r.threshold,
                                 op=r.op, started_at=t.since, resolved_at=op.now), "resolved")
+
+    async def _adopt(self, rule_id: int, node_id: str) -> Alert | None:
+        """The open alert of (rule, node) that made `fire` fail: another hub on the same store
+        opened it first (and queued its notifications). This engine then follows that alert,
+        so whichever hub resolves it first announces the end, once."""
+        return next((a for a in await self.store.open_alerts() if a.rule_id == rule_id and a.node_id == node_id),
+                    None)
 
     def pending_ops(self) -> int:
         return len(self._ops)

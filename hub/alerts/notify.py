@@ -70,13 +70,17 @@ class Notifier:
                 log.exception("sending notifications failed; retrying")
 
     async def send_due(self) -> int:
-        due = await self.store.due(self.clock(), 50)
-        if not due:
-            return 0
-        urls = {c.id: self.sealer.open(c.sealed_url) for c in await self.store.channels()}
-        loop = asyncio.get_running_loop()
-        results = await asyncio.gather(*(self._send(loop, o, urls.get(o.channel_id)) for o in due))
-        return sum(results)
+        """One round: 0 at once when another hub on the same store is sending."""
+        async with self.store.sender_turn() as mine:
+            if not mine:
+                return 0
+            due = await self.store.due(self.clock(), 50)
+            if not due:
+                return 0
+            urls = {c.id: self.sealer.open(c.sealed_url) for c in await self.store.channels()}
+            loop = asyncio.get_running_loop()
+            results = await asyncio.gather(*(self._send(loop, o, urls.get(o.channel_id)) for o in due))
+            return sum(results)
 
     async def _send(self, loop: asyncio.AbstractEventLoop, o: Outgoing, url: str | None) -> int:
         if url is None:

@@ -19,6 +19,7 @@ log = logging.getLogger("forge.hub.alerts")
 
 TICK_S = 1.0
 PRUNE_EVERY_S = 3600.0
+SYNC_EVERY_S = 5.0  # re-read rules and maintenance windows that other hubs on the same store changed
 
 
 class Alerts:
@@ -32,6 +33,7 @@ class Alerts:
         self.notifier = Notifier(store, sealer, sender)
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
+        self._reloads = 0
 
     def link(self, node_id: str) -> str:
         return f"{self.public_url}/#/node/{node_id}"
@@ -54,10 +56,21 @@ class Alerts:
                        asyncio.create_task(self.notifier.run(), name="alert-sender")]
 
     async def reload_rules(self) -> None:
+        self._reloads += 1
         self.engine.set_rules(await self.store.rules())
+
+    async def _sync(self) -> None:
+        """Take up what other hubs on the same store changed; a reload of this hub's own that
+        ran meanwhile wins (what was read here may be older)."""
+        reloads = self._reloads
+        rules, maintenance = await self.store.rules(), await self.store.maintenance()
+        if reloads == self._reloads:
+            self.engine.set_rules(rules)
+        self.engine.maintenance = maintenance
 
     async def _run(self) -> None:
         last_prune = 0.0
+        last_sync = time.time()
         while True:
             try:
                 await asyncio.wait_for(self._wake.wait(), TICK_S)
@@ -66,6 +79,9 @@ class Alerts:
             self._wake.clear()
             try:
                 now = time.time()
+                if now - last_sync > SYNC_EVERY_S:
+                    last_sync = now
+                    await self._sync()
                 self.engine.tick(now)
                 await self.engine.flush()
                 if now - last_prune > PRUNE_EVERY_S:

@@ -10,8 +10,10 @@ handed to the backend already sealed (hub/alerts/sealing.py); backends store opa
 """
 from __future__ import annotations
 
+import contextlib
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from typing import AsyncIterator
 
 from ..alerts.schema import Alert, Rule, RuleIn
 
@@ -105,6 +107,13 @@ class AlertStore(ABC):
     @abstractmethod
     async def due(self, now: float, limit: int) -> list[Outgoing]:
         """Unsent notifications whose time has come (tests excluded), oldest first."""
+
+    @contextlib.asynccontextmanager
+    async def sender_turn(self) -> AsyncIterator[bool]:
+        """Whether this hub sends the due notifications now (a round: `due`, the sends, `sent` or
+        `failed`). Hubs sharing one store take turns, one round at a time, so each notification
+        goes out once; a store only one hub opens always says yes."""
+        yield True
 
     @abstractmethod
     async def sent(self, outgoing_id: int, channel_id: int, now: float) -> None: ...

@@ -7,6 +7,7 @@ import uuid
 from psycopg_pool import AsyncConnectionPool
 
 from ..interface import MaintenanceReport, PeerNews, Store
+from .alerts import PgAlerts
 from .jobs import PgJobQueue
 from .nodes import PgNodeStore
 from .peers import CHANNEL_NEWS, PAYLOAD_MAX, Listener, tagged
@@ -21,6 +22,7 @@ class PostgresStore(Store):
         self.samples = PgSampleStore(pool, hub_id)
         self.nodes = PgNodeStore(pool, hub_id)
         self.jobs = PgJobQueue(pool, listener, hub_id)
+        self.alerts = PgAlerts(pool)
 
     async def maintain(self, now: float) -> MaintenanceReport:
         """Nothing to do: PostgreSQL's autovacuum and checkpointer look after themselves."""
