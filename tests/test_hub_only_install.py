@@ -14,7 +14,7 @@ import pytest
 from conftest import FIXTURES, http, wait_until
 
 BLOCKER = Path(__file__).resolve().parent / "fixtures" / "import_blocker"
-DESKTOP_ONLY = "PySide6,shiboken6,pyqtgraph,ortools,highspy,numpy"
+DESKTOP_ONLY = "PySide6,shiboken6,pyqtgraph,ortools,highspy"  # numpy is the hub's too (the block codec)
 FT06 = (FIXTURES / "jsplib" / "instances" / "ft06").read_text()
 
 
