@@ -26,7 +26,6 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 ADMIN = "test-admin-secret-0123456789abcdef"
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"  # instances the tests use (tests/fixtures/*/README.md)
-SHARED = ROOT.parent / "shared"  # deprecated for tests (read FIXTURES); kept while branches that use it merge
 ARTIFACTS = ROOT / "artifacts"
 
 # --- test tiers -------------------------------------------------------------------------
