@@ -105,11 +105,12 @@ async def test_retention_prunes_old_raw_samples_only(store):
 
 
 async def test_rollups_average_numbers_and_skip_nulls(store):
-    base = (time.time() // 60 - 5) * 60
+    now = (time.time() // 3600 - 1) * 3600 + 30 * MINUTE + 30  # half past the last hour: both minutes in one hour
+    base = (now // 60 - 5) * 60
     batch = [sample(base + 1, 10.0, load=None), sample(base + 2, 30.0, load=[1.0, 1.0, 1.0]),
              sample(base + 61, 50.0)]
-    await ingest(store, "n", batch)
-    await store.samples.roll_up(time.time())
+    await ingest(store, "n", batch, now)
+    await store.samples.roll_up(now)
     minutes = await store.samples.series("n", resolution="1m", points=10)
     assert [m["ts"] for m in minutes] == [base, base + 60]
     assert minutes[0]["cpu"]["percent"] == 20.0 and minutes[0]["load"] == [1.0, 1.0, 1.0]
