@@ -84,8 +84,9 @@ def test_user_activity_suspends_the_child_at_once_and_idleness_resumes_it(live_h
     wait_running_here(worker, job_id)
 
     inputs.idle_s = 0.0
-    wait_until(lambda: child_status(worker, job_id) == psutil.STATUS_STOPPED, timeout=1.0, interval=0.05,
-               what="the child to be suspended within 1 s of user input")
+    # How soon is bench/suspend_bench.py's figure (goal < 1 s); here, that input suspends it.
+    wait_until(lambda: child_status(worker, job_id) == psutil.STATUS_STOPPED, timeout=5.0, interval=0.05,
+               what="the child to be suspended on user input")
     assert worker.suspended_jobs == [job_id]
 
     # Suspended for more than two leases: heartbeats must keep the job on this worker.
@@ -97,8 +98,8 @@ def test_user_activity_suspends_the_child_at_once_and_idleness_resumes_it(live_h
         time.sleep(0.5)
 
     inputs.idle_s = 3600.0
-    wait_until(lambda: child_status(worker, job_id) not in (psutil.STATUS_STOPPED,), timeout=1.0, interval=0.05,
-               what="the child to resume within 1 s of idleness")
+    wait_until(lambda: child_status(worker, job_id) not in (psutil.STATUS_STOPPED,), timeout=5.0, interval=0.05,
+               what="the child to resume on idleness")
     done = wait_until(lambda: (j := hub.job(job_id))["status"] != "running" and j, timeout=15,
                       what="the resumed job to finish")
     assert (done["status"], done["result"], done["attempt_count"]) == ("succeeded", {"slept": 3.0}, 1)
@@ -107,16 +108,18 @@ def test_user_activity_suspends_the_child_at_once_and_idleness_resumes_it(live_h
 
 
 def test_pause_stops_claiming_and_suspends_the_running_job(live_hub, make_worker):
-    hub = live_hub(env={**QUEUE_ENV, "FORGE_HUB_LEASE_S": "3"})
+    # A 5 s lease held for 6 s: heartbeats (every lease/3) keep the paused job, with room for
+    # a heartbeat or two that a loaded machine delays.
+    hub = live_hub(env={**QUEUE_ENV, "FORGE_HUB_LEASE_S": "5"})
     first = submit(hub, {"seconds": 2})
     worker, _ = make_worker(hub)
     wait_running_here(worker, first)
 
     worker.pause()
-    wait_until(lambda: child_status(worker, first) == psutil.STATUS_STOPPED, timeout=1.0, interval=0.05,
+    wait_until(lambda: child_status(worker, first) == psutil.STATUS_STOPPED, timeout=5.0, interval=0.05,
                what="pause to suspend the running job")
     second = submit(hub, {"seconds": 0})
-    until = time.monotonic() + 4
+    until = time.monotonic() + 6
     while time.monotonic() < until:
         assert hub.job(second)["status"] == "pending"
         assert hub.job(first)["status"] == "running"
