@@ -181,7 +181,7 @@ def test_kill_9_of_an_agent_takes_its_job_child_and_fork_server_with_it(live_hub
     import os
     import signal
     if not hasattr(os, "fork"):
-        pytest.skip("POSIX only: on Windows children are not tied to the agent (see forge_desktop/lifetime.py)")
+        pytest.skip("POSIX only (a fork server); the watcher Windows uses is tested in test_lifetime.py")
     hub = live_hub(env={**QUEUE_ENV, "FORGE_WORKER_TYPES": "sleep"})
     agent = hub.start_agent("k9", "--jobs", "always")
     job_id = submit(hub, {"seconds": 120})
