@@ -59,10 +59,11 @@ def test_a_busy_port_is_one_line_naming_the_port_and_the_flag(tmp_path, busy_por
     assert "Task was destroyed" not in out.stdout + out.stderr
 
 
-def start_up(env: dict, *args: str) -> tuple[subprocess.Popen, list[str]]:
-    """`forge up` in its own session (as a terminal would run it); returns it and its output lines so far."""
-    p = subprocess.Popen(forge("up", *args), env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                         start_new_session=True, cwd=env["HOME"])
+def start_up(env: dict, *args: str, command: list[str] | None = None) -> tuple[subprocess.Popen, list[str]]:
+    """`forge up` (or `command`, which runs it) in its own session, as a terminal would run it;
+    returns it and its output lines so far."""
+    p = subprocess.Popen(command or forge("up", *args), env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                         text=True, start_new_session=True, cwd=env["HOME"])
     lines: list[str] = []
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -96,6 +97,32 @@ def test_forge_up_binds_loopback_says_how_to_open_it_and_ctrl_c_stops_within_3_s
             os.killpg(p.pid, signal.SIGKILL)
     assert "stopping…" in rest
     assert took < 3.0, f"Ctrl-C took {took:.1f} s"
+    assert "Traceback" not in rest and "KeyboardInterrupt" not in rest, rest
+    assert p.returncode == 0
+
+
+DEV_UP = """
+import subprocess, sys
+sys.path.insert(0, sys.argv[1])
+import dev
+sys.exit(dev.forward_ctrl_c(subprocess.Popen(sys.argv[2:])))
+"""
+
+
+def test_ctrl_c_on_dev_py_up_stops_forge_up_without_a_traceback(tmp_path):
+    """`dev.py up` waits on `forge up` the way this runs it (its venv setup aside): Ctrl-C goes to
+    the terminal's whole process group, and only `forge up`'s "stopping…" shows."""
+    env = machine_env(tmp_path / "m")
+    root = str(Path(__file__).resolve().parent.parent)
+    p, _ = start_up(env, command=[sys.executable, "-c", DEV_UP, root,
+                                  *forge("up", "--port", str(free_port()), "--jobs", "never")])
+    try:
+        os.killpg(p.pid, signal.SIGINT)
+        rest, _ = p.communicate(timeout=20)
+    finally:
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGKILL)
+    assert "stopping…" in rest
     assert "Traceback" not in rest and "KeyboardInterrupt" not in rest, rest
     assert p.returncode == 0
 
