@@ -4,8 +4,10 @@ Synchronous on purpose: every caller already runs it off any event loop or GUI t
 """
 from __future__ import annotations
 
+import http.client
 import json
 import socket
+import threading
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -38,6 +40,8 @@ class HubClient:
 
     def __post_init__(self) -> None:
         self.url = normalize_url(self.url)
+        self._waits: set[http.client.HTTPConnection] = set()
+        self._waits_lock = threading.Lock()
 
     def request(self, method: str, path: str, body: Any = None, token: str | None = None,
                 query: dict | None = None, timeout: float | None = None) -> Any:
@@ -55,15 +59,54 @@ class HubClient:
             with urllib.request.urlopen(req, timeout=timeout or self.timeout) as r:
                 raw = r.read()
         except urllib.error.HTTPError as e:
-            raw = e.read()
-            try:
-                err = json.loads(raw)
-                raise HubError(e.code, str(err.get("error", "error")), str(err.get("message", raw[:200])), err)
-            except (ValueError, AttributeError):
-                raise HubError(e.code, "http_error", f"HTTP {e.code} {e.reason}") from None
+            raise _hub_error(e.code, e.reason, e.read()) from None
         except (urllib.error.URLError, socket.timeout, ConnectionError, OSError) as e:
             reason = getattr(e, "reason", e)
             raise HubUnreachable(f"cannot reach {self.url}: {reason}") from None
+        return self._json(raw)
+
+    def long_poll(self, path: str, body: Any, timeout: float, cancel: threading.Event | None = None) -> Any:
+        """POST a request the hub may hold open (a claim that waits for a job). `abort()` from
+        another thread ends it at once with HubUnreachable, so stopping a worker does not wait
+        out the hub's hold; with `cancel` already set, it is not sent at all (set `cancel`, then
+        call `abort()`, and no poll slips between the two)."""
+        parts = urllib.parse.urlsplit(self.url)
+        kind = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+        conn = kind(parts.hostname, parts.port, timeout=timeout)
+        headers = {"Content-Type": "application/json"}
+        if self.token:
+            headers["Authorization"] = "Bearer " + self.token
+        with self._waits_lock:
+            if cancel is not None and cancel.is_set():
+                raise HubUnreachable(f"cannot reach {self.url}: cancelled")
+            self._waits.add(conn)
+        try:
+            conn.request("POST", parts.path + path, json.dumps(body, separators=(",", ":")).encode(), headers)
+            r = conn.getresponse()
+            raw = r.read()
+        except (socket.timeout, ConnectionError, OSError, http.client.HTTPException) as e:
+            raise HubUnreachable(f"cannot reach {self.url}: {e}") from None
+        finally:
+            with self._waits_lock:
+                self._waits.discard(conn)
+            conn.close()
+        if r.status >= 400:
+            raise _hub_error(r.status, r.reason, raw)
+        return self._json(raw)
+
+    def abort(self) -> None:
+        """End every long poll in flight."""
+        with self._waits_lock:
+            waiting = list(self._waits)
+        for conn in waiting:
+            sock = conn.sock
+            if sock is not None:
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def _json(self, raw: bytes) -> Any:
         if not raw:
             return None
         try:
@@ -92,6 +135,14 @@ class HubClient:
 
     def fleet(self) -> dict:
         return self.get("/api/fleet")
+
+
+def _hub_error(status: int, reason: str, raw: bytes) -> HubError:
+    try:
+        err = json.loads(raw)
+        return HubError(status, str(err.get("error", "error")), str(err.get("message", raw[:200])), err)
+    except (ValueError, AttributeError):
+        return HubError(status, "http_error", f"HTTP {status} {reason}")
 
 
 def normalize_url(url: str) -> str:

@@ -72,6 +72,10 @@ class HubTransport(Protocol):
 
     def post(self, path: str, body: Any, **kw: Any) -> Any: ...
 
+    def long_poll(self, path: str, body: Any, timeout: float, cancel: threading.Event | None = None) -> Any: ...
+
+    def abort(self) -> None: ...
+
 
 JobStarter = Callable[[dict, float, "int | None"], RunningJob]
 
@@ -113,6 +117,7 @@ class Worker:
     def stop(self, timeout: float = 15.0) -> None:
         """Stop claiming; hand running jobs back to the queue (their attempt does not count)."""
         self._stop.set()
+        self.client.abort()
         if self._thread:
             self._thread.join(timeout)
             self._thread = None
@@ -205,7 +210,8 @@ class Worker:
         wait_s = self.options.long_poll_s if not self.jobs else 0
         body = {"types": self.options.types, "cores": cores, "wait_s": wait_s}
         try:
-            answer = self.client.post("/api/jobs/claim", body, timeout=self.client.timeout + wait_s)
+            answer = self.client.long_poll("/api/jobs/claim", body, timeout=self.client.timeout + wait_s,
+                                           cancel=self._stop)
         except (HubUnreachable, HubError, NotAForgeHub) as e:
             self._claim_backoff(now)
             log.warning("claim failed: %s", e)

@@ -214,8 +214,16 @@ class LiveHub:
             return ""
 
     def close(self) -> None:
-        for name in list(self.procs):
+        """Agents and workers first, all at once, then the hub: an agent stopping against a hub
+        that is already gone would wait out its final push."""
+        others = [name for name in self.procs if name != "hub"]
+        for name in others:
+            p = self.procs[name]
+            if p.poll() is None:
+                os.killpg(p.pid, signal.SIGTERM)
+        for name in others:
             self.stop(name)
+        self.stop("hub")
 
 
 @pytest.fixture

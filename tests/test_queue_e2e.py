@@ -107,7 +107,9 @@ def test_four_workers_run_each_of_many_jobs_exactly_once(live_hub):
 
 
 def test_killed_worker_job_is_reclaimed_and_its_late_result_cannot_win(live_hub):
-    hub = queue_hub(live_hub, lease_s=3)
+    # A 5 s lease: short enough to wait out, long enough that the second worker's heartbeats
+    # (every lease/3) keep its attempt on a loaded machine.
+    hub = queue_hub(live_hub, lease_s=5)
     [job_id] = submit(hub, [{"type": "sleep", "payload": {"seconds": 4}}])
     first_token = hub.token("first")
     hub.start_agent("first", "--jobs", "always", token=first_token)
@@ -124,6 +126,7 @@ def test_killed_worker_job_is_reclaimed_and_its_late_result_cannot_win(live_hub)
 
     assert done["status"] == "succeeded" and done["claimed_by"] == "second"
     assert done["result"] == {"slept": 4.0}
+    assert len(done["attempts"]) == 2, [(a["worker_id"], a["outcome"], a.get("error")) for a in done["attempts"]]
     first, second = done["attempts"]
     assert (first["worker_id"], first["outcome"]) == ("first", "reclaimed")
     assert "lease expired" in first["error"]

@@ -78,7 +78,7 @@ def wait_running_here(worker: Worker, job_id: int) -> int:
 
 
 def test_user_activity_suspends_the_child_at_once_and_idleness_resumes_it(live_hub, make_worker):
-    hub = live_hub(env={**QUEUE_ENV, "FORGE_HUB_LEASE_S": "3"})
+    hub = live_hub(env={**QUEUE_ENV, "FORGE_HUB_LEASE_S": "5"})
     job_id = submit(hub, {"seconds": 3})
     worker, inputs = make_worker(hub)
     wait_running_here(worker, job_id)
@@ -90,7 +90,7 @@ def test_user_activity_suspends_the_child_at_once_and_idleness_resumes_it(live_h
     assert worker.suspended_jobs == [job_id]
 
     # Suspended for more than two leases: heartbeats must keep the job on this worker.
-    until = time.monotonic() + 7
+    until = time.monotonic() + 11
     while time.monotonic() < until:
         held = hub.job(job_id)
         assert (held["status"], held["claimed_by"], held["attempt_count"]) == ("running", "desk", 1)
@@ -104,7 +104,7 @@ def test_user_activity_suspends_the_child_at_once_and_idleness_resumes_it(live_h
                       what="the resumed job to finish")
     assert (done["status"], done["result"], done["attempt_count"]) == ("succeeded", {"slept": 3.0}, 1)
     assert [a["outcome"] for a in done["attempts"]] == ["succeeded"]
-    assert done["finished_at"] - done["attempts"][0]["started_at"] >= 7
+    assert done["finished_at"] - done["attempts"][0]["started_at"] >= 11
 
 
 def test_pause_stops_claiming_and_suspends_the_running_job(live_hub, make_worker):
@@ -231,3 +231,19 @@ def test_the_highs_banner_stays_out_of_the_agents_output(live_hub):
     out = hub.log("agent-quiet")
     assert f"job {body['id']} done" in out
     assert "HiGHS" not in out and "Copyright" not in out, out
+
+
+def test_stop_ends_a_claim_the_hub_is_holding_open_and_a_later_job_stays_queued(live_hub, tmp_path):
+    """An idle worker's claim long-polls for up to 30 s here; stopping it must not wait that out
+    (an agent's Ctrl-C or the desktop's Quit), and the queue must not lose the next job to it."""
+    hub = live_hub(env=QUEUE_ENV)
+    options = WorkerOptions(mode="always", types=["sleep"], tick_s=0.1, long_poll_s=30, outbox=tmp_path / "outbox")
+    worker = Worker(HubClient(hub.url, hub.token("desk")), "desk", options, inputs=ScriptedInputs())
+    worker.start()
+    wait_until(lambda: worker.client._waits, 10, interval=0.05, what="the claim to be held open by the hub")
+    began = time.monotonic()
+    worker.stop()
+    assert time.monotonic() - began < 10, "stop waited out the hub's 30 s hold"
+    job_id = submit(hub, {"seconds": 0})
+    time.sleep(1.0)
+    assert hub.job(job_id)["status"] == "pending"

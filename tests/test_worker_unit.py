@@ -57,6 +57,12 @@ class ScriptedHub:
         self.queue.append(job)
         return job
 
+    def long_poll(self, path: str, body: dict, timeout: float, cancel=None) -> dict:
+        return self.post(path, body)
+
+    def abort(self) -> None:
+        pass
+
     def post(self, path: str, body: dict, **kw) -> dict:
         self.posts.append((self.clock(), path, body))
         if self.down:

@@ -127,9 +127,21 @@ async def claim(request: web.Request) -> web.Response:
         if job or left <= 0:
             break
         await hub.jobs.wait_claimable(min(left, JOB_RECHECK_S))
+        if _gone(request):
+            break
+    if job and _gone(request):
+        # The worker hung up while its claim was held (it is stopping): no job for it.
+        await hub.jobs.result(job["id"], worker_id=worker, attempt=job["attempt_count"], result=None,
+                              error="the worker hung up before the job reached it", now=time.time(), release=True)
+        job = None
     if job:
         hub.events.jobs_dirty = True
     return web.json_response({"job": job, "lease_s": hub.config.lease_s})
+
+
+def _gone(request: web.Request) -> bool:
+    """The client closed its connection (a worker's long-polled claim that it gave up on)."""
+    return request.transport is None or request.transport.is_closing()
 
 
 def _job_id(request: web.Request) -> int:
