@@ -38,10 +38,20 @@ def create_app(config: HubConfig) -> web.Application:
     app.on_response_prepare.append(security_headers(content_security_policy(
         inline_script_hashes(web_routes.STATIC / "index.html"))))
     app.cleanup_ctx.append(_hub_context(config))
+    app.on_shutdown.append(_end_held_requests)
     for mod in (ingest, fleet, tokens, jobs, job_actions, meta, alerts, web_routes):
         app.add_routes(mod.routes)
     web_routes.setup_static(app)
     return app
+
+
+async def _end_held_requests(app: web.Application) -> None:
+    """Shutdown waits for open requests (up to the runner's shutdown_timeout): end the ones the
+    hub holds open on purpose, event streams and long-polled claims, so a hub stops at once."""
+    hub = app.get(HUB)
+    if hub is not None:
+        hub.closing.set()
+        hub.events.close_all()
 
 
 def _hub_context(config: HubConfig):

@@ -1,7 +1,8 @@
 """Typed application state shared by the routes and background tasks."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+import asyncio
+from dataclasses import dataclass, field
 
 from aiohttp import web
 
@@ -23,6 +24,8 @@ class HubState:
     tokens: TokenCache
     join_attempts: AttemptWindow
     alerts: Alerts | None = None
+    closing: asyncio.Event = field(default_factory=asyncio.Event)
+    """Set when the hub starts shutting down: held requests (claims, event streams) end at once."""
 
     @property
     def samples(self) -> SampleStore:

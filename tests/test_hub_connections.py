@@ -144,3 +144,38 @@ def test_accept_out_of_descriptors_is_logged_once_a_minute(caplog):
     assert sum("out of file descriptors" in t for t in texts) == 1
     assert sum("something else broke" in t for t in texts) == 1
 
+
+
+def test_sigterm_ends_held_streams_and_claims_and_the_hub_stops_at_once(live_hub):
+    """Open event streams and a long-polled claim must not hold a stopping hub for the
+    runner's 5 s shutdown timeout: the streams end cleanly and the claim comes back empty."""
+    import signal
+    import threading
+    import urllib.request
+    hub = live_hub(env={"FORGE_HUB_ALLOW_TEST_JOBS": "1"})
+    token = hub.token("w")
+    ended: dict[str, object] = {}
+
+    def stream(path: str) -> None:
+        with urllib.request.urlopen(hub.url + path, timeout=30) as r:
+            r.read()
+        ended[path] = True
+
+    def claim() -> None:
+        ended["claim"] = http("POST", hub.url + "/api/jobs/claim", {"types": ["sleep"], "wait_s": 30},
+                              token=token, timeout=40)
+
+    threads = [threading.Thread(target=f, args=a, daemon=True) for f, a in
+               ((stream, ("/api/fleet/events",)), (stream, ("/api/alerts/events",)), (claim, ()))]
+    for t in threads:
+        t.start()
+    time.sleep(1.0)
+    began = time.monotonic()
+    hub.procs["hub"].send_signal(signal.SIGTERM)
+    hub.procs["hub"].wait(20)
+    stopped_in = time.monotonic() - began
+    for t in threads:
+        t.join(5)
+    assert stopped_in < 4.0, f"the hub took {stopped_in:.1f} s to stop"
+    assert ended.get("/api/fleet/events") and ended.get("/api/alerts/events")
+    assert ended.get("claim") == (200, {"job": None, "lease_s": ended["claim"][1]["lease_s"]}), ended.get("claim")

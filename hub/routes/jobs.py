@@ -1,6 +1,7 @@
 """The job queue: submit, claim, progress, result, heartbeat, list, show, cancel."""
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from dataclasses import asdict
@@ -126,8 +127,8 @@ async def claim(request: web.Request) -> web.Response:
         left = deadline - time.monotonic()
         if job or left <= 0:
             break
-        await hub.jobs.wait_claimable(min(left, JOB_RECHECK_S))
-        if _gone(request):
+        await _wait_claimable(hub, min(left, JOB_RECHECK_S))
+        if _gone(request) or hub.closing.is_set():
             break
     if job and _gone(request):
         # The worker hung up while its claim was held (it is stopping): no job for it.
@@ -137,6 +138,16 @@ async def claim(request: web.Request) -> web.Response:
     if job:
         hub.events.jobs_dirty = True
     return web.json_response({"job": job, "lease_s": hub.config.lease_s})
+
+
+async def _wait_claimable(hub: HubState, timeout: float) -> None:
+    """Until a job may be claimable, `timeout` passes, or the hub shuts down."""
+    waits = [asyncio.ensure_future(hub.jobs.wait_claimable(timeout)), asyncio.ensure_future(hub.closing.wait())]
+    try:
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for w in waits:
+            w.cancel()
 
 
 def _gone(request: web.Request) -> bool:
