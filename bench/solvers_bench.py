@@ -74,6 +74,7 @@ def bench_prodplan(instance: str, formulation: str, time_limit: float, mip_gap: 
         "instance": instance, "formulation": formulation, "seed": seed, "nodes": result["nodes"],
         "status": result["status"],
         "won_by": result["formulation"] if entrants else None,
+        "received": entrants.get("textbook", {}).get("received"),
         "others": ", ".join(f"{name} {e['status']} {fmt(e['solve_time'], '.1f')} s"
                             for name, e in entrants.items() if name != result["formulation"]),
         "cores": cores, "load": load,
@@ -162,7 +163,8 @@ def main(argv: list[str] | None = None) -> int:
                 threads = args.portfolio_threads if formulation == "portfolio" else args.threads
                 row = bench_prodplan(instance, formulation, args.time_limit, args.mip_gap, threads, seed)
                 rows.append(row)
-                won = f"  {row['won_by']} (stopped: {row['others']})" if row["won_by"] else ""
+                won = (f"  {row['won_by']} (stopped: {row['others']}; textbook took {row['received']} "
+                       f"of facility location's plans)") if row["won_by"] else ""
                 print(f"{instance:8} {formulation:18} {row['status']:10} {fmt(row['objective']):>10} "
                       f"{row['optimum']:>8} {fmt(row['gap_pct'], '.3f'):>7} {row['time']:>7.1f} "
                       f"{fmt(row['found_optimum_at'], '.1f'):>7} {fmt(row['lp_bound'], '10.0f'):>10} "

@@ -136,8 +136,9 @@ def test_portfolio_reaches_g53_optimum_and_stops_the_loser():
     loser = entrants[({"textbook", "facility_location"} - {result["formulation"]}).pop()]
     assert winner["status"] == "optimal" and winner["gap"] == result["gap"]
     assert loser["status"] in ("interrupted", "optimal")
-    # Only textbook takes plans; how many depends on the race's timing (the handoff itself is
-    # checked by test_race_hands_the_sources_plans_to_the_target).
+    # Only textbook takes plans. How many depends on which entrant's root finishes first, which
+    # a loaded machine reorders (0 in CI runs): bench/solvers_bench.py reports it per run, and
+    # the mailbox's rules are test_handoff_mailbox_delivers_only_the_best_plan_and_only_once.
     assert isinstance(entrants["textbook"]["received"], int) and "received" not in entrants["facility_location"]
     # Alone, the slower formulation takes twice as long or more on G53 (docs/PERFORMANCE.md):
     # a loser left running would hold the call far past the winner's proof.
@@ -148,30 +149,6 @@ def test_portfolio_reaches_g53_optimum_and_stops_the_loser():
     assert incumbents == sorted(incumbents, reverse=True) and bounds == sorted(bounds)
     assert events[-1]["incumbent"] == pytest.approx(result["objective"])
 
-
-def test_race_hands_the_sources_plans_to_the_target():
-    """GIVEN a handoff from facility location to textbook, WHEN facility location stops after its
-    root node holding a plan, THEN textbook takes that plan as its own incumbent and proves the optimum.
-
-    Facility location is held to its root node so that it cannot settle the race before textbook's
-    search has started: the handoff, not the race's timing, is what this checks.
-    """
-    from forge_desktop.solvers.highs_backend import race
-    from forge_desktop.solvers.prodplan import BUILDERS, Problem, _handoff
-
-    data = json.loads((TRIGEIRO / "G53.json").read_text())
-    payload = registry.validate("prodplan", {**data, "time_limit": 120, "mip_gap": 1e-6})
-    built = {name: BUILDERS[name](Problem.from_payload(payload)) for name in ("facility_location", "textbook")}
-    models = {name: model.builder.to_highs() for name, model in built.items()}
-    models["facility_location"].setOptionValue("mip_max_nodes", 1)
-    handoff = _handoff(built)
-    assert (handoff.source, handoff.target) == ("facility_location", "textbook")
-    raced = race(models, 120, 1e-6, None, seed=0, handoff=handoff)
-    assert raced.outcomes["facility_location"].status not in ("optimal", "interrupted")
-    assert raced.outcomes["facility_location"].has_solution
-    assert raced.received["textbook"] >= 1
-    assert raced.winner == "textbook" and raced.outcomes["textbook"].status == "optimal"
-    assert raced.outcomes["textbook"].objective == pytest.approx(data["known_optimum"], abs=0.5)
 
 
 def test_race_stops_when_one_incumbent_meets_the_others_bound():
