@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 import argparse
-import os
 
 from .. import paths
 from ..client import HubClient
+from ..settings import admin_hub_url, admin_secret, viewer_token
 from .errors import CliError
 
 
@@ -15,12 +15,12 @@ def add_hub_args(parser: argparse.ArgumentParser) -> None:
 
 
 def hub_url(args: argparse.Namespace) -> str:
-    return args.hub or os.environ.get("CENTRAL_URL") or "http://127.0.0.1:3000"
+    return admin_hub_url(args.hub)
 
 
 def admin_client(args: argparse.Namespace) -> tuple[HubClient, str]:
     url = hub_url(args)
-    secret = args.admin_secret or os.environ.get("ADMIN_SECRET")
+    secret = admin_secret(args.admin_secret)
     if not secret:
         saved = paths.hub_data_dir() / "admin_secret"
         if saved.exists():
@@ -31,4 +31,4 @@ def admin_client(args: argparse.Namespace) -> tuple[HubClient, str]:
 
 
 def admin_client_optional(args: argparse.Namespace) -> tuple[HubClient, str | None]:
-    return HubClient(hub_url(args), os.environ.get("FORGE_VIEWER_TOKEN")), None
+    return HubClient(hub_url(args), viewer_token() or None), None

@@ -2,12 +2,11 @@
 from __future__ import annotations
 
 import argparse
-import os
 import time
 
 from .. import __version__, paths
 from ..client import HubClient
-from ..settings import JOB_MODES, Settings, default_node_id
+from ..settings import JOB_MODES, Settings, bearer_token, default_node_id
 from .errors import CliError
 from .service import agent_service_args, install_or_uninstall
 
@@ -34,24 +33,13 @@ def add_agent_args(ag: argparse.ArgumentParser) -> None:
 
 
 def resolve_agent(args: argparse.Namespace) -> tuple[Settings, str]:
-    s = Settings.load().apply_env()
-    if args.hub:
-        s.hub_url = args.hub
-    if args.node_id:
-        s.node_id = args.node_id
-    if args.jobs:
-        s.jobs = args.jobs
-    if args.push_interval:
-        s.push_interval_s = args.push_interval
-    if args.buffer_max_mb:
-        s.buffer_max_bytes = int(args.buffer_max_mb * 1024 * 1024)
-    if args.max_cores:
-        s.max_cores = args.max_cores
+    s = Settings.resolve(hub_url=args.hub, node_id=args.node_id, jobs=args.jobs, push_interval_s=args.push_interval,
+                         buffer_max_bytes=int(args.buffer_max_mb * 1024 * 1024) if args.buffer_max_mb else None,
+                         max_cores=args.max_cores)
     if not s.hub_url:
         raise CliError("no hub URL: pass --hub URL, set CENTRAL_URL, or run `forge join URL CODE` first")
     s.node_id = s.node_id or default_node_id()
-    s.validate()
-    token = args.token or os.environ.get("BEARER_TOKEN")
+    token = bearer_token(args.token)
     if not token:
         from ..credentials import load_token
         from ..client import normalize_url

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from .. import __version__, paths
 from ..client import HubClient
-from ..settings import JOB_MODES, Settings, default_node_id
+from ..settings import JOB_MODES, Settings, admin_secret, default_node_id, viewer_token
 from .agent import run_agent
 from .errors import CliError
 from .service import hub_service_args, install_or_uninstall
@@ -36,7 +36,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     hub.add_argument("--store", default=None, metavar="URL",
                      help="where the hub keeps its data: sqlite:////path/forge.db (default: forge.db in the data "
                           "folder) or postgresql://user:pass@host:port/db, which several hubs may share")
-    hub.add_argument("--viewer-token", default=os.environ.get("FORGE_VIEWER_TOKEN", ""),
+    hub.add_argument("--viewer-token", default=viewer_token(),
                      help="require this token for the dashboard and fleet API")
     hub.add_argument("--downloads", type=Path, default=None,
                      help="folder of agent builds offered on the dashboard's 'Add a machine' page")
@@ -57,7 +57,7 @@ def hub_config_from_args(args: argparse.Namespace):
     from hub.config import HubConfig
     from hub.server import ensure_admin_secret
     data_dir = args.data_dir or paths.hub_data_dir()
-    secret = os.environ.get("ADMIN_SECRET", "")
+    secret = admin_secret() or ""
     created = False
     if not secret:
         secret, created = ensure_admin_secret(data_dir)
@@ -161,8 +161,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     for line in add_machines_hint(args.host, args.port, client, cfg.admin_secret):
         print(line)
     sys.stdout.flush()
-    settings = Settings.load()
-    settings.hub_url, settings.node_id, settings.jobs = hub.url, node_id, args.jobs
+    settings = Settings.resolve(hub_url=hub.url, node_id=node_id, jobs=args.jobs)
     stopped = []
 
     def stop_hub(timeout: float) -> None:

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 
 from ..onboarding import OnboardingError
 from ..settings import Settings, default_node_id
@@ -27,7 +26,7 @@ def cmd_join(args: argparse.Namespace) -> int:
     from ..onboarding import check_hub, check_token, join
     from ..credentials import load_token
     url = normalize_url(args.url)
-    wanted = args.node_id or os.environ.get("NODE_ID")
+    wanted = args.node_id or Settings().apply_env().node_id or None
     if not args.new_node:
         saved = Settings.load()
         if not wanted and saved.node_id and normalize_url(saved.hub_url or "") == url:
