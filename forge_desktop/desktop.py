@@ -63,22 +63,8 @@ class DesktopView:
         return f"Forge — {self.headline}\n{self.load_line}"
 
 
-def _worker_module():
-    """The job worker, or None while forge_desktop/worker.py is not there yet."""
-    try:
-        from . import worker
-    except ImportError as e:
-        log.warning("job worker unavailable (%s); jobs are off", e)
-        return None
-    return worker
-
-
 def load_viewer_token(hub_url: str) -> str | None:
     return load_token(normalize_url(hub_url), VIEWER_ACCOUNT_SUFFIX[1:])
-
-
-def save_viewer_token(hub_url: str, token: str) -> None:
-    save_token(normalize_url(hub_url), VIEWER_ACCOUNT_SUFFIX[1:], token)
 
 
 class DesktopApp:
@@ -173,12 +159,10 @@ class DesktopApp:
     def _start_worker(self) -> None:
         if self.settings.jobs == "never" or not self.client:
             return
-        module = _worker_module()
-        if module is None:
-            return
+        from .worker import Worker, worker_options
         try:
-            options = module.worker_options(dataclasses.replace(self.settings, node_id=self.node_id))
-            self.worker = module.Worker(self.client, self.node_id, options, on_change=self._changed)
+            options = worker_options(dataclasses.replace(self.settings, node_id=self.node_id))
+            self.worker = Worker(self.client, self.node_id, options, on_change=self._changed)
             if self.paused:
                 self.worker.pause()
             self.worker.start()
