@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from forge_contracts.jobtypes.display import ago
+
 from .store import WorkerRow
 
 # A worker heartbeats at most every 30 s; three missed beats and it no longer counts as connected.
@@ -49,17 +51,6 @@ class WorkerView:
 def worker_views(workers: list[WorkerRow], offline_nodes: set[str], now: float) -> list[WorkerView]:
     return [WorkerView(id=w.id, age_s=max(0.0, now - float(w.last_heartbeat)), state=w.state or {},
                        node_offline=w.id in offline_nodes) for w in workers]
-
-
-def _ago(seconds: float) -> str:
-    s = int(seconds)
-    if s < 60:
-        return f"{s} s ago"
-    if s < 3600:
-        return f"{s // 60} min ago"
-    if s < 86400:
-        return f"{s // 3600} h ago"
-    return f"{s // 86400} d ago"
 
 
 def _plural(n: int, one: str, many: str) -> str:
@@ -109,7 +100,7 @@ def waiting_reason(job: dict, workers: list[WorkerView], ahead: int = 0) -> str:
     if not connected:
         if workers:
             last = min(workers, key=lambda w: w.age_s)
-            return f"no worker is connected (the last, {last.id}, checked in {_ago(last.age_s)})"
+            return f"no worker is connected (the last, {last.id}, checked in {ago(last.age_s)})"
         return "no worker is connected: start one on a machine with `forge agent --jobs idle` (or `forge up`)"
     able = [w for w in connected if w.runs(job_type)]
     if not able:

@@ -47,6 +47,21 @@ def duration(s: float | None) -> str:
     return f"{h} h {m % 60} min" if h < 24 else f"{h // 24} d {h % 24} h"
 
 
+def ago(seconds: float | None) -> str:
+    """"just now", "45 s ago", "12 min ago", "3 h ago", "2 d ago" (the hub's sentences and the
+    desktop windows)."""
+    if not _finite(seconds):
+        return "never"
+    s = max(0, int(seconds))
+    if s < 5:
+        return "just now"
+    if s < 60:
+        return f"{s} s ago"
+    if s < 3600:
+        return f"{s // 60} min ago"
+    return f"{s // 3600} h ago" if s < 86400 else f"{s // 86400} d ago"
+
+
 def seconds(s: float | None) -> str:
     if not _finite(s):
         return "–"

@@ -7,7 +7,6 @@ no request runs on the GUI thread. The charts live in job_charts.py; a plan is a
 from __future__ import annotations
 
 import json
-import math
 import time
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -19,7 +18,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFrame, QHBoxLayout
                                QStyledItemDelegate, QTableWidget, QTableWidgetItem, QToolBar, QVBoxLayout, QWidget)
 
 from forge_contracts.jobtypes import summarize_job as result_summary
-from forge_contracts.jobtypes.display import duration, gap_text, seconds, time_share
+from forge_contracts.jobtypes.display import ago, gap_text, seconds, time_share
 from forge_contracts.jobtypes.display import solver_progress_text as progress_text
 
 from ..client import normalize_url
@@ -48,12 +47,6 @@ JOB_ID_ROLE = Qt.UserRole + 2
 
 
 # --- how numbers read: forge_contracts.jobtypes.display, shared with the hub's summaries ---
-def ago(s: float | None) -> str:
-    if s is None or not math.isfinite(s):
-        return "never"
-    return "just now" if s < 2 else f"{duration(s)} ago"
-
-
 def when(ts: float | None) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts)) if ts else "–"
 
