@@ -10,7 +10,7 @@ import sys
 
 from .. import __version__
 from ..client import HubError, HubUnreachable, NotAForgeHub
-from ..install.artifacts import InstallError
+from ..startup.artifacts import InstallError
 from ..onboarding import OnboardingError
 from ..settings import SettingsError
 from . import agent, alerts, desktop, hub, jobs, join, tokens

@@ -19,11 +19,11 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 
 def cmd_desktop(args: argparse.Namespace) -> int:
     if args.install_autostart or args.uninstall_autostart:
-        from .. import install
+        from .. import startup
         if args.uninstall_autostart:
-            install.uninstall_autostart()
+            startup.uninstall_autostart()
         else:
-            install.install_autostart()
+            startup.install_autostart()
         return 0
     check_display()
     from ..desktop import run_desktop

@@ -48,10 +48,10 @@ def _kept_env(names: tuple[str, ...], prefixes: tuple[str, ...] = ()) -> dict[st
 def install_or_uninstall(kind: str, uninstall: bool, args: list[str], system: bool = False,
                         env: dict[str, str] | None = None) -> int:
     """Install or remove a service; a failed systemctl/launchctl step exits non-zero."""
-    from .. import install
+    from .. import startup
     scope = "system" if system else "user"
     if uninstall:
-        install.uninstall_service(kind, scope=scope, check=True)
+        startup.uninstall_service(kind, scope=scope, check=True)
     else:
-        install.install_service(kind, args, scope=scope, env=env or None, check=True)
+        startup.install_service(kind, args, scope=scope, env=env or None, check=True)
     return 0

@@ -24,8 +24,8 @@ from typing import Callable, Mapping, Sequence
 from xml.sax.saxutils import escape
 
 from forge_desktop import __version__
-from forge_desktop.install import host, quoting, templates
-from forge_desktop.install.artifacts import GeneratedFile, InstallError, install, remove
+from forge_desktop.startup import host, quoting, templates
+from forge_desktop.startup.artifacts import GeneratedFile, InstallError, install, remove
 
 __all__ = [
     "service_files", "service_targets", "activation_commands", "deactivation_commands",
