@@ -157,7 +157,8 @@ def test_race_hands_the_sources_plans_to_the_target():
     search has started: the handoff, not the race's timing, is what this checks.
     """
     from forge_desktop.solvers.highs_backend import race
-    from forge_desktop.solvers.prodplan import BUILDERS, Problem, _handoff
+    from forge_desktop.solvers.prodplan import BUILDERS, Problem
+    from forge_desktop.solvers.prodplan.portfolio import handoff as _handoff
 
     data = json.loads((TRIGEIRO / "G53.json").read_text())
     payload = registry.validate("prodplan", {**data, "time_limit": 120, "mip_gap": 1e-6})
@@ -402,7 +403,7 @@ def test_seed_defaults_to_zero_and_reaches_the_race():
     problem = prodplan.Problem.from_payload(registry.validate("prodplan", base))
     nodes = {}
     for seed in (0, 1):
-        model = prodplan.build_textbook(problem).builder.to_highs()
+        model = prodplan.BUILDERS["textbook"](problem).builder.to_highs()
         raced = race({"textbook": model}, time_limit=60, mip_gap=0, progress=None, seed=seed)
         nodes[seed] = raced.outcomes["textbook"].nodes
         alone = registry.solve("prodplan", registry.validate("prodplan", {**base, "seed": seed}))
