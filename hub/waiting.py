@@ -1,6 +1,6 @@
 """Why a pending job waits: one sentence built from what workers report in their heartbeats.
 
-A worker heartbeats its idle-gate decision (`reason`, a stable code from forge_desktop.idle,
+A worker heartbeats its idle-gate decision (`reason`, a stable code of the agent's idle gate,
 and `detail`, its readable text), whether jobs are paused, the job types it runs, the cores
 the gate allows and the jobs it runs. The sentence names the workers that could take the job
 and what holds each back, e.g. "2 workers run jobshop: studio is in use (last input 40s ago,
@@ -17,7 +17,7 @@ from .store import WorkerRow
 # A worker heartbeats at most every 30 s; three missed beats and it no longer counts as connected.
 WORKER_STALE_S = 100.0
 
-# Idle-gate reason codes (forge_desktop.idle) -> what they mean for a job waiting on that worker.
+# The idle gate's reason codes (the agent's idle.py) -> what they mean for a job waiting on that worker.
 BLOCKED = {
     "paused": "has jobs paused",
     "mode never": "has jobs turned off",
