@@ -36,10 +36,3 @@ def load_token(hub_url: str, node_id: str) -> str | None:
         return None
 
 
-def delete_token(hub_url: str, node_id: str) -> None:
-    import keyring
-    import keyring.errors
-    try:
-        keyring.delete_password(SERVICE, _account(hub_url, node_id))
-    except keyring.errors.KeyringError:
-        pass

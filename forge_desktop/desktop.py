@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import os
 import sys
 import threading
 import webbrowser
@@ -24,12 +23,9 @@ from . import __version__, paths
 from .agent import Agent, AgentStatus
 from .client import HubClient, HubError, HubUnreachable, normalize_url
 from .credentials import KeyringUnavailable, load_token, save_token
-from .settings import Settings, SettingsError, default_node_id
+from .settings import Settings, SettingsError, admin_secret, bearer_token, default_node_id
 
 log = logging.getLogger("forge.desktop")
-
-HUB_PORT_ENV = "FORGE_DESKTOP_HUB_PORT"
-"""Overrides settings.hub_port for the embedded hub (tests and a second instance on one machine)."""
 
 VIEWER_ACCOUNT_SUFFIX = "|#viewer"
 """Keyring account suffix for a hub's viewer token; '#' never occurs in a node id, so no clash."""
@@ -67,35 +63,8 @@ class DesktopView:
         return f"Forge — {self.headline}\n{self.load_line}"
 
 
-def _worker_module():
-    """The job worker, or None while forge_desktop/worker.py is not there yet."""
-    try:
-        from . import worker
-    except ImportError as e:
-        log.warning("job worker unavailable (%s); jobs are off", e)
-        return None
-    return worker
-
-
-def hub_port(settings: Settings) -> int:
-    raw = os.environ.get(HUB_PORT_ENV)
-    if raw is None:
-        return settings.hub_port
-    try:
-        port = int(raw)
-    except ValueError:
-        raise SettingsError(f"{HUB_PORT_ENV} must be a TCP port number, not {raw!r}") from None
-    if not 0 < port < 65536:
-        raise SettingsError(f"{HUB_PORT_ENV} must be between 1 and 65535, not {port}")
-    return port
-
-
 def load_viewer_token(hub_url: str) -> str | None:
     return load_token(normalize_url(hub_url), VIEWER_ACCOUNT_SUFFIX[1:])
-
-
-def save_viewer_token(hub_url: str, token: str) -> None:
-    save_token(normalize_url(hub_url), VIEWER_ACCOUNT_SUFFIX[1:], token)
 
 
 class DesktopApp:
@@ -155,7 +124,7 @@ class DesktopApp:
         if self.embedded_wanted:
             return False
         url = self.target_url
-        return not url or not (os.environ.get("BEARER_TOKEN") or load_token(url, self.node_id))
+        return not url or not (bearer_token() or load_token(url, self.node_id))
 
     # --- lifecycle ----------------------------------------------------------------------
     def start(self) -> None:
@@ -172,7 +141,7 @@ class DesktopApp:
             self._stop_reporting()
             url = self.target_url
             token = self._embedded_token() if self.embedded_running else (
-                os.environ.get("BEARER_TOKEN") or load_token(url, self.node_id))
+                bearer_token() or load_token(url, self.node_id))
             if not url or not token:
                 self.error = "not connected: open Settings… to choose a hub"
                 return
@@ -190,12 +159,10 @@ class DesktopApp:
     def _start_worker(self) -> None:
         if self.settings.jobs == "never" or not self.client:
             return
-        module = _worker_module()
-        if module is None:
-            return
+        from .worker import Worker, worker_options
         try:
-            options = module.worker_options(dataclasses.replace(self.settings, node_id=self.node_id))
-            self.worker = module.Worker(self.client, self.node_id, options, on_change=self._changed)
+            options = worker_options(dataclasses.replace(self.settings, node_id=self.node_id))
+            self.worker = Worker(self.client, self.node_id, options, on_change=self._changed)
             if self.paused:
                 self.worker.pause()
             self.worker.start()
@@ -232,11 +199,8 @@ class DesktopApp:
         from hub.config import HubConfig
         from hub.server import EmbeddedHub, ensure_admin_secret
         data_dir = paths.hub_data_dir()
-        secret = os.environ.get("ADMIN_SECRET") or ensure_admin_secret(data_dir)[0]
-        overrides: dict[str, Any] = {"data_dir": data_dir, "port": hub_port(self.settings), "admin_secret": secret}
-        if not os.environ.get("FORGE_HUB_HOST"):
-            overrides["host"] = "0.0.0.0"
-        hub = EmbeddedHub(HubConfig.from_env(**overrides))
+        secret = admin_secret() or ensure_admin_secret(data_dir)[0]
+        hub = EmbeddedHub(HubConfig.from_env(data_dir=data_dir, port=self.settings.hub_port, admin_secret=secret))
         try:
             hub.start()
         except RuntimeError as e:
@@ -382,8 +346,7 @@ def run_desktop(hub_url: str | None = None, embedded_hub: bool = False) -> int:
     """`forge desktop`: the tray (or status window), first-run dialog, and a clean quit on Quit/SIGTERM."""
     from .ui.shell import Shell, make_qapp
     try:
-        settings = Settings.load().apply_env()
-        settings.validate()
+        settings = Settings.resolve()
     except SettingsError as e:
         print(f"forge: {e}", file=sys.stderr)
         return 2

@@ -48,11 +48,8 @@ class WorkerOptions:
 
 
 def worker_options(settings) -> WorkerOptions:
-    """Options from the agent settings (and FORGE_WORKER_TYPES for test-only job types)."""
+    """Options from the agent settings (`job_types` from FORGE_WORKER_TYPES: test-only job types)."""
     types = list(getattr(settings, "job_types", None) or PRODUCTION_TYPES)
-    extra = os.environ.get("FORGE_WORKER_TYPES")
-    if extra:
-        types = [t.strip() for t in extra.split(",") if t.strip()]
     return WorkerOptions(mode=settings.jobs, types=types, max_cores=settings.max_cores or None,
                          outbox=paths.data_dir() / f"outbox-{settings.node_id}")
 

@@ -1,6 +1,6 @@
 """Why a pending job waits: one sentence built from what workers report in their heartbeats.
 
-A worker heartbeats its idle-gate decision (`reason`, a stable code from forge_desktop.idle,
+A worker heartbeats its idle-gate decision (`reason`, a stable code of the agent's idle gate,
 and `detail`, its readable text), whether jobs are paused, the job types it runs, the cores
 the gate allows and the jobs it runs. The sentence names the workers that could take the job
 and what holds each back, e.g. "2 workers run jobshop: studio is in use (last input 40s ago,
@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from forge_contracts.jobtypes.display import ago
+
 from .store import WorkerRow
 
 # A worker heartbeats at most every 30 s; three missed beats and it no longer counts as connected.
 WORKER_STALE_S = 100.0
 
-# Idle-gate reason codes (forge_desktop.idle) -> what they mean for a job waiting on that worker.
+# The idle gate's reason codes (the agent's idle.py) -> what they mean for a job waiting on that worker.
 BLOCKED = {
     "paused": "has jobs paused",
     "mode never": "has jobs turned off",
@@ -49,17 +51,6 @@ class WorkerView:
 def worker_views(workers: list[WorkerRow], offline_nodes: set[str], now: float) -> list[WorkerView]:
     return [WorkerView(id=w.id, age_s=max(0.0, now - float(w.last_heartbeat)), state=w.state or {},
                        node_offline=w.id in offline_nodes) for w in workers]
-
-
-def _ago(seconds: float) -> str:
-    s = int(seconds)
-    if s < 60:
-        return f"{s} s ago"
-    if s < 3600:
-        return f"{s // 60} min ago"
-    if s < 86400:
-        return f"{s // 3600} h ago"
-    return f"{s // 86400} d ago"
 
 
 def _plural(n: int, one: str, many: str) -> str:
@@ -109,7 +100,7 @@ def waiting_reason(job: dict, workers: list[WorkerView], ahead: int = 0) -> str:
     if not connected:
         if workers:
             last = min(workers, key=lambda w: w.age_s)
-            return f"no worker is connected (the last, {last.id}, checked in {_ago(last.age_s)})"
+            return f"no worker is connected (the last, {last.id}, checked in {ago(last.age_s)})"
         return "no worker is connected: start one on a machine with `forge agent --jobs idle` (or `forge up`)"
     able = [w for w in connected if w.runs(job_type)]
     if not able:

@@ -10,7 +10,8 @@ import pytest
 from conftest import ADMIN, LiveHub, http, wait_until
 from test_alerts_e2e import Receiver
 
-from forge_desktop.cli import CliError, parse_until
+from forge_desktop.cli import CliError
+from forge_desktop.cli.alerts import parse_until
 
 
 def forge_alerts(hub: LiveHub, *args: str, secret: bool = True) -> subprocess.CompletedProcess:

@@ -133,7 +133,7 @@ def test_messages_never_suggest_type_for_broken_json(hub, tmp_path):
 
 def test_gaps_are_formatted_as_percentages():
     from forge_contracts.jobtypes import summarize_job
-    from forge_desktop.cli import format_gap, progress_line, summary_line
+    from forge_desktop.cli.jobs import format_gap, progress_line, summary_line
     assert format_gap(9.07e-05) == "0.009 %"
     assert format_gap(0.0523) == "5.23 %"
     assert format_gap(0) == "0 %"

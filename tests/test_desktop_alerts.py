@@ -49,7 +49,7 @@ def test_with_a_tray_each_alert_is_a_native_notification(qtbot, desktop_home, mo
     shown: list[tuple[str, str]] = []
     # The machine has no tray (offscreen): record what would have popped up.
     monkeypatch.setattr(Tray, "showMessage", lambda self, title, body, *a: shown.append((title, body)))
-    app = DesktopApp(Settings.load(), embedded_hub=True)
+    app = DesktopApp(Settings.resolve(), embedded_hub=True)
     app.start()
     shell = Shell(app, announce=lambda line: None, quit_app=lambda: None, tray_available=True)
     shell.wire(intent_handlers(app, shell))

@@ -42,7 +42,7 @@ def embedded_shell(qtbot, desktop_home):
     from forge_desktop.desktop import DesktopApp, intent_handlers
     from forge_desktop.settings import Settings
     from forge_desktop.ui.shell import Shell
-    app = DesktopApp(Settings.load(), embedded_hub=True)
+    app = DesktopApp(Settings.resolve(), embedded_hub=True)
     app.start()
     quits: list[bool] = []
     shell = Shell(app, announce=lambda line: None, quit_app=lambda: quits.append(True))
@@ -108,7 +108,7 @@ def test_pause_stops_claiming_and_resume_picks_the_job_up(qtbot, desktop_home, l
     hub = live_hub("--allow-test-jobs")
     monkeypatch.setenv("BEARER_TOKEN", hub.token("desk"))
     monkeypatch.setenv("FORGE_WORKER_TYPES", "sleep")
-    app = DesktopApp(Settings(node_id="desk", jobs="always"), hub_url=hub.url)
+    app = DesktopApp(Settings.resolve(node_id="desk", jobs="always"), hub_url=hub.url)
     app.start()
     shell = Shell(app, announce=lambda line: None, quit_app=lambda: None)
     shell.wire(intent_handlers(app, shell))

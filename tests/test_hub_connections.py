@@ -114,7 +114,7 @@ def test_one_address_holds_at_most_its_connection_share(tmp_path):
 
 
 def test_systemd_units_raise_the_open_file_limit(tmp_path):
-    from forge_desktop.install import service
+    from forge_desktop.startup import service
     for kind in ("hub", "agent"):
         [f] = service.service_files("linux", kind, ["/opt/forge/forge"], [], tmp_path)
         limits = [l for l in f.content.splitlines() if l.startswith("LimitNOFILE=")]

@@ -107,7 +107,7 @@ async def test_jobs_carry_progress_text_while_running_and_a_summary_when_done(cl
         "attempt": 1, "progress": {"incumbent": 7, "bound": 5, "gap": 2 / 7, "elapsed": 1.5, "percent": 10}})
     assert r.status == 200
     running = await job(client, job_id)
-    assert running["progress_text"] == "71 % · best 7 · bound 5 · gap 28.57 % · 1.50 s"
+    assert running["progress_text"] == "10 % of the 15 s limit · best 7 · bound 5 · gap 28.57 % · 1.50 s used"
     listed = (await (await client.get("/api/jobs")).json())["jobs"]
     assert [j["progress_text"] for j in listed] == [running["progress_text"]]
     r = await client.post(f"/api/jobs/{job_id}/result", headers=auth(tok), json={"attempt": 1, "result": {

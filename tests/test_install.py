@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from forge_desktop.install import autostart, host, quoting, service, templates
-from forge_desktop.install.artifacts import GeneratedFile, InstallError, RegistryValue, install
+from forge_desktop.startup import autostart, host, quoting, service, templates
+from forge_desktop.startup.artifacts import GeneratedFile, InstallError, RegistryValue, install
 
 ROOT = Path(__file__).resolve().parent.parent
 DESKTOP_CMD = ["/opt/Forge Apps/forge-desktop", "--minimized"]
@@ -413,7 +413,7 @@ def test_current_os_maps_platforms_and_refuses_others() -> None:
 
 
 def test_every_template_ships_and_installer_templates_is_the_same_folder() -> None:
-    package_dir = ROOT / "forge_desktop" / "install" / "templates"
+    package_dir = ROOT / "forge_desktop" / "startup" / "templates"
     assert sorted(p.name for p in package_dir.iterdir()) == sorted(templates.TEMPLATE_NAMES)
     assert (ROOT / "installer" / "templates").resolve() == package_dir.resolve()
     for name in templates.TEMPLATE_NAMES:
@@ -428,7 +428,7 @@ def test_pyproject_package_data_ships_every_install_template() -> None:
     package_data = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
     shipped = {f"{pkg.replace('.', '/')}/{glob}" for pkg, globs in package_data.items() for glob in globs}
     for name in templates.TEMPLATE_NAMES:
-        path = f"forge_desktop/install/templates/{name}"
+        path = f"forge_desktop/startup/templates/{name}"
         assert any(fnmatch.fnmatchcase(path, pattern) for pattern in shipped), f"{path} is not package data"
 
 

@@ -379,7 +379,7 @@ def test_seed_defaults_to_zero_and_reaches_the_race():
     problem = prodplan.Problem.from_payload(registry.validate("prodplan", base))
     nodes = {}
     for seed in (0, 1):
-        model = prodplan.build_textbook(problem).builder.to_highs()
+        model = prodplan.BUILDERS["textbook"](problem).builder.to_highs()
         raced = race({"textbook": model}, time_limit=60, mip_gap=0, progress=None, seed=seed)
         nodes[seed] = raced.outcomes["textbook"].nodes
         alone = registry.solve("prodplan", registry.validate("prodplan", {**base, "seed": seed}))

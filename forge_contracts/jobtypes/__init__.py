@@ -25,7 +25,8 @@ class JobTypeSpec:
     description: str
     validate: Callable[[dict], dict]
     summarize: Callable[[dict], str]
-    progress_text: Callable[[dict | None], str]
+    progress_text: Callable[..., str]
+    """(progress, job=None, now=None) -> the running job's progress in words."""
     test_only: bool = False
 
 
@@ -72,7 +73,8 @@ def summarize_job(job: dict) -> str:
 
 
 def job_progress_text(job: dict) -> str | None:
-    """How far a running job is, in words; None unless it is running."""
+    """How far a running job is, in words; None unless it is running. From the progress
+    report alone, so the job list (rows without payload) and the job's page say the same."""
     if job.get("status") != "running":
         return None
     spec = SPECS.get(job.get("type"))  # type: ignore[arg-type]

@@ -47,6 +47,21 @@ def duration(s: float | None) -> str:
     return f"{h} h {m % 60} min" if h < 24 else f"{h // 24} d {h % 24} h"
 
 
+def ago(seconds: float | None) -> str:
+    """"just now", "45 s ago", "12 min ago", "3 h ago", "2 d ago" (the hub's sentences and the
+    desktop windows)."""
+    if not _finite(seconds):
+        return "never"
+    s = max(0, int(seconds))
+    if s < 5:
+        return "just now"
+    if s < 60:
+        return f"{s} s ago"
+    if s < 3600:
+        return f"{s // 60} min ago"
+    return f"{s // 3600} h ago" if s < 86400 else f"{s // 86400} d ago"
+
+
 def seconds(s: float | None) -> str:
     if not _finite(s):
         return "–"
@@ -57,34 +72,56 @@ def seconds(s: float | None) -> str:
     return duration(s)
 
 
-def progress_share(progress: dict | None) -> float | None:
-    """The share done: the time-limit share the solver reports, or 1 - gap when that is
-    further along (a MIP closing its gap long before its time limit)."""
-    if not isinstance(progress, dict):
-        return None
-    pct, gap = progress.get("percent"), progress.get("gap")
-    by_time = pct / 100 if _finite(pct) else None
-    by_gap = max(0.0, 1 - gap) if _finite(gap) else None
-    if by_time is None and by_gap is None:
-        return None
-    return min(1.0, max(by_time or 0.0, by_gap or 0.0))
+def job_time_limit(job: dict) -> float | None:
+    """The job's time limit: given in its progress or payload, else implied by the solver's
+    last report (elapsed at percent of the limit; the job list's rows carry no payload)."""
+    progress = job.get("progress") if isinstance(job.get("progress"), dict) else {}
+    for source in (progress, job.get("payload")):
+        limit = source.get("time_limit") if isinstance(source, dict) else None
+        if _finite(limit) and limit > 0:
+            return float(limit)
+    elapsed, pct = progress.get("elapsed"), progress.get("percent")
+    if _finite(elapsed) and _finite(pct) and 1 <= pct < 100 and elapsed > 1:
+        return round(elapsed * 100 / pct)
+    return None
 
 
-def solver_progress_text(progress: dict | None) -> str:
-    """`42 % · best 57 · bound 55 · gap 3.51 % · 2.10 s` from a solver's progress report."""
+def time_share(job: dict, now: float | None = None) -> float | None:
+    """The share of its time limit a running job has used: from its start and `now` when the
+    limit is known (a window keeps it current between reports), else the share the solver
+    reports. The gap is a separate figure: a small gap says nothing about how long is left."""
+    progress = job.get("progress") if isinstance(job.get("progress"), dict) else {}
+    limit = job_time_limit(job)
+    if limit and job.get("claimed_at") and now is not None:
+        return min(1.0, max(0.0, (now - job["claimed_at"]) / limit))
+    pct = progress.get("percent")
+    if _finite(pct):
+        return min(1.0, max(0.0, pct / 100))
+    return None
+
+
+def solver_progress_text(progress: dict | None, job: dict | None = None, now: float | None = None) -> str:
+    """`42 % of the 5 min limit · best 57 · bound 55 · gap 3.51 % · 2.10 s used` from a solver's
+    progress report. The hub serves it without `now` (the report's own figures); the desktop
+    window passes its clock so the share and the time used move on between reports."""
     if not isinstance(progress, dict):
         return "starting…"
     bits = []
-    share = progress_share(progress)
+    job = job or {"progress": progress}
+    share = time_share(job, now)
+    limit = job_time_limit(job)
     if share is not None:
-        bits.append(f"{math.floor(share * 100)} %")
+        bits.append(f"{math.floor(share * 100)} % of the {duration(limit)} limit" if limit
+                    else f"{math.floor(share * 100)} % of the time limit")
     for key, name in (("incumbent", "best"), ("bound", "bound")):
         if progress.get(key) is not None:
             bits.append(f"{name} {value(progress[key])}")
     if progress.get("gap") is not None:
         bits.append(f"gap {gap_text(progress['gap'])}")
-    if progress.get("elapsed") is not None:
-        bits.append(seconds(progress["elapsed"]))
+    if job.get("claimed_at") and now is not None:
+        bits.append(f"{duration(now - job['claimed_at'])} used")
+    elif progress.get("elapsed") is not None:
+        bits.append(f"{seconds(progress['elapsed'])} used")
     return " · ".join(bits) or "running"
 
 

@@ -11,7 +11,7 @@ import socket
 import threading
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlsplit
 
 from PySide6.QtCore import QObject, QRunnable, QThread, QThreadPool, Signal
 
@@ -222,10 +222,6 @@ def _error_text(resp: http.client.HTTPResponse) -> str:
     except (ValueError, AttributeError):
         message = None
     return f"{message or resp.reason} (HTTP {resp.status})"
-
-
-def query_path(path: str, query: dict) -> str:
-    return path + "?" + urlencode(query)
 
 
 class _CallSignals(QObject):

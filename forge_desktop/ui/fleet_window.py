@@ -23,6 +23,8 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFrame, QGridLayout
                                QLineEdit, QMainWindow, QPushButton, QScrollArea, QSizePolicy, QStackedWidget, QTableWidget,
                                QTableWidgetItem, QToolBar, QVBoxLayout, QWidget)
 
+from forge_contracts.jobtypes.display import ago
+
 from ..client import normalize_url
 from . import theme as th
 from .api_reader import SseStream, fetch
@@ -283,7 +285,7 @@ class NodeCard(QFrame):
         self.mem_bar.set_value(s.get("mem"), greyed)
         _set(self.jobs, running_text(model))
         last = s.get("last_seen")
-        _set(self.seen, ("last seen " if status != "online" else "seen ") + th.ago(now - last) if last
+        _set(self.seen, ("last seen " if status != "online" else "seen ") + ago(now - last) if last
              else "never seen")
         self.spark.set_points(np.fromiter(model.spark, dtype=float, count=len(model.spark)), greyed)
         if self.alerting != bool(model.alerts):
@@ -399,7 +401,7 @@ class FleetTable(QTableWidget):
             (_uptime(f["uptime"]), f["uptime"], None),
             (str(s.get("agent_version") or "–"), None, None),
             (running_text(m)[2:] or "–", jobs, None),
-            (th.ago(now - last) if last else "never", -(last or 0), None),
+            (ago(now - last) if last else "never", -(last or 0), None),
         ]
         for col, (text, key, color) in enumerate(cells):
             item = self.item(row, col)

@@ -14,9 +14,9 @@ from PySide6.QtCore import QObject, QTimer, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QApplication, QMessageBox, QSystemTrayIcon
 
-from ..desktop import DesktopApp, DesktopView
 from .actions import Intents
 from .icons import state_icon
+from .view import App, View
 
 REFRESH_MS = 2000
 NO_TRAY = "forge desktop: no system tray on this platform; showing the Forge status window instead"
@@ -38,7 +38,7 @@ class Bridge(QObject):
 class Shell(QObject):
     quitting = Signal()
 
-    def __init__(self, app: DesktopApp, announce: Callable[[str], None] = print,
+    def __init__(self, app: App, announce: Callable[[str], None] = print,
                  quit_app: Callable[[], None] | None = None, tray_available: bool | None = None):
         super().__init__()
         self.app = app
@@ -90,7 +90,7 @@ class Shell(QObject):
 
     def refresh(self) -> None:
         self._follow_alerts()
-        view: DesktopView = self.app.view()
+        view: View = self.app.view()
         if self.tray is not None:
             self.tray.show_state(view)
         if self.status_window is not None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QCheckBox, QGridLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
-from ..desktop import DesktopView
 from .actions import ACTIONS, Intents, pause_label
 from .icons import STATE_LABELS, state_pixmap
+from .view import View
 
 
 class StatusWindow(QWidget):
@@ -68,7 +68,7 @@ class StatusWindow(QWidget):
         if self.isVisible():
             self.raise_()
 
-    def show_state(self, view: DesktopView) -> None:
+    def show_state(self, view: View) -> None:
         if view.state != self.state:
             self.icon.setPixmap(state_pixmap(view.state, 48))
             self.state = view.state

@@ -152,20 +152,6 @@ def plain_tip(text: str) -> str:
     return f"<p style='white-space:pre-wrap'>{html.escape(text)}</p>" if text else ""
 
 
-def ago(seconds: float | None) -> str:
-    """"just now", "45 s ago", "12 min ago", "3 h ago", "2 d ago"."""
-    if seconds is None or not math.isfinite(seconds):
-        return "never"
-    s = max(0, int(seconds))
-    if s < 5:
-        return "just now"
-    if s < 60:
-        return f"{s} s ago"
-    if s < 3600:
-        return f"{s // 60} min ago"
-    return f"{s // 3600} h ago" if s < 86400 else f"{s // 86400} d ago"
-
-
 def clock(ts: float | None, now: float | None = None) -> str:
     """HH:MM for today, else the date too."""
     if not ts:

@@ -4,9 +4,9 @@ from __future__ import annotations
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
-from ..desktop import DesktopView
 from .actions import ACTIONS, CHECKABLE, Intents, pause_label
 from .icons import state_icon
+from .view import View
 
 
 class Tray(QSystemTrayIcon):
@@ -28,7 +28,7 @@ class Tray(QSystemTrayIcon):
         self.setContextMenu(self.menu)
         self._state = ""
 
-    def show_state(self, view: DesktopView) -> None:
+    def show_state(self, view: View) -> None:
         if view.state != self._state:
             self.setIcon(state_icon(view.state))
             self._state = view.state

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 import time
+from typing import Awaitable, Callable
 
 import msgspec
 from aiohttp import web
@@ -10,7 +11,7 @@ from aiohttp import web
 from ..alerts.rules import RuleError, check_rule
 from ..alerts.schema import Alert, ChannelIn, MaintenanceIn, Rule, RuleIn
 from ..alerts.sealing import mask, parses
-from ..store.alerts import ChannelRow
+from ..store.alerts import AlertStore, ChannelRow
 from ..auth import require_admin
 from ..errors import ApiError, bad_request, not_found, read_object
 from ..events import encode
@@ -100,13 +101,7 @@ async def update_rule(request: web.Request) -> web.Response:
 
 @routes.delete("/api/alert-rules/{id}")
 async def delete_rule(request: web.Request) -> web.Response:
-    hub = hub_state(request)
-    require_admin(request, hub.config.admin_secret)
-    rule_id = _id(request)
-    if not await hub.alerts.store.delete_rule(rule_id, time.time()):
-        raise not_found(f"no alert rule {rule_id}")
-    await hub.alerts.reload_rules()
-    return web.json_response({"deleted": rule_id})
+    return await _delete(request, "alert rule", lambda store, rule_id: store.delete_rule(rule_id, time.time()))
 
 
 @routes.get("/api/channels")
@@ -132,13 +127,19 @@ async def add_channel(request: web.Request) -> web.Response:
 
 @routes.delete("/api/channels/{id}")
 async def delete_channel(request: web.Request) -> web.Response:
+    return await _delete(request, "channel", lambda store, channel_id: store.delete_channel(channel_id))
+
+
+async def _delete(request: web.Request, what: str,
+                  remove: Callable[[AlertStore, int], Awaitable[bool]]) -> web.Response:
+    """Delete a rule or a channel (admin); the engine reloads its rules, which name channels."""
     hub = hub_state(request)
     require_admin(request, hub.config.admin_secret)
-    channel_id = _id(request)
-    if not await hub.alerts.store.delete_channel(channel_id):
-        raise not_found(f"no channel {channel_id}")
+    item_id = _id(request)
+    if not await remove(hub.alerts.store, item_id):
+        raise not_found(f"no {what} {item_id}")
     await hub.alerts.reload_rules()
-    return web.json_response({"deleted": channel_id})
+    return web.json_response({"deleted": item_id})
 
 
 @routes.post("/api/channels/{id}/test")

@@ -19,6 +19,32 @@ from ..alerts.schema import Alert, Rule, RuleIn
 
 RETENTION_S = 90 * 86400.0
 
+# What both backends read of an alert, and how they narrow the alert list: the SQL is the
+# same in SQLite and PostgreSQL but for the placeholder.
+ALERT_COLS = "id, rule_id, rule_name, metric, node_id, severity, state, value, threshold, op, started_at, resolved_at"
+
+
+def alert_from_row(r) -> Alert:
+    """An `Alert` from a row of ALERT_COLS (a tuple or sqlite3.Row)."""
+    return Alert(id=r[0], rule_id=r[1], rule_name=r[2], metric=r[3], node_id=r[4], severity=r[5], state=r[6],
+                 value=r[7], threshold=r[8], op=r[9], started_at=r[10], resolved_at=r[11])
+
+
+def alerts_query(state: str | None, node_id: str | None, placeholder: str) -> tuple[str, list]:
+    """The `GET /api/alerts` query, newest first, and its arguments but the trailing limit:
+    `firing` means not yet resolved (paused included), `paused`/`resolved` the state itself."""
+    where, args = [], []
+    if state == "firing":
+        where.append("resolved_at IS NULL")
+    elif state in ("paused", "resolved"):
+        where.append(f"state = {placeholder}")
+        args.append(state)
+    if node_id:
+        where.append(f"node_id = {placeholder}")
+        args.append(node_id)
+    return (f"SELECT {ALERT_COLS} FROM alerts {'WHERE ' + ' AND '.join(where) if where else ''} "
+            f"ORDER BY started_at DESC, id DESC LIMIT {placeholder}"), args
+
 
 @dataclass
 class ChannelRow:

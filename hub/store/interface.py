@@ -95,6 +95,23 @@ class Redeemed:
     node_id: str
 
 
+def join_code_refusal(code: tuple | None, node_id: str, now: float) -> Redeemed | None:
+    """Why a join code, its row (expires_at, used_at) or None, cannot be redeemed now; None
+    when it can. The rule every backend applies inside its redeeming transaction."""
+    if code is None:
+        return Redeemed("unknown", node_id)
+    if code[1] is not None:
+        return Redeemed("used", node_id)
+    if code[0] < now:
+        return Redeemed("expired", node_id)
+    return None
+
+
+def suffixed_node_id(asked: str, n: int) -> str:
+    """The n-th name (n >= 2) for a joining node whose asked-for name a live token holds."""
+    return f"{asked[:60]}-{n}"
+
+
 @dataclass
 class JobSpec:
     type: str

@@ -43,7 +43,7 @@ else
 fi
 PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}" "$PYTHON" -c "
 import json, sys
-from forge_desktop.install.autostart import application_entry
+from forge_desktop.startup.autostart import application_entry
 sys.stdout.write(application_entry(json.loads(sys.argv[1])))" "$LAUNCH" > "$PKG/forge-desktop.desktop"
 chmod 644 "$PKG/forge-desktop.desktop"
 install -m 644 "$ROOT/forge_desktop/resources/forge.png" "$PKG/forge-desktop.png"

@@ -15,9 +15,7 @@ import { route, Router } from "./router.js";
 
 const THEME_KEY = "forge.theme";
 
-// Pages. Later pages register here the same way, e.g.
-//   route("/jobs", renderJobs, { nav: "Jobs", order: 30 });
-//   route("/add", renderAddMachine, { nav: "Add a machine", order: 40 });
+// Pages: a path, its renderer and, for the nav bar, a label and a place.
 route("/", renderHome, { nav: "This machine", order: 10 });
 route("/fleet", renderFleet, { nav: "Fleet", order: 20 });
 route("/node/:id", renderNode);

@@ -216,8 +216,9 @@ function payloadPanel(job) {
 
 /**
  * A running job's progress: the bar is the time used against its limit (kept current from
- * the hub's clock between polls), the gap and the incumbent/bound are their own figures, and
- * a small chart draws incumbent and bound over the time this page has watched.
+ * the hub's clock between polls), its text the hub's `progress_text` (forge_contracts); the
+ * gap and the incumbent/bound are their own figures, and a small chart draws incumbent and
+ * bound over the time this page has watched.
  */
 class JobProgress {
   constructor() {
@@ -278,7 +279,7 @@ class JobProgress {
     const tr = `scaleX(${share.toFixed(3)})`;
     if (this.fill.style.transform !== tr) this.fill.style.transform = tr;
     setAttr(this.bar, "aria-valuenow", (share * 100).toFixed(0));
-    setText(this.timeText, `${fmt.duration(el)} of ${fmt.duration(limit)} time limit (${Math.floor(share * 100)} %)`);
+    setText(this.timeText, this.job.progress_text || "starting…");
   }
 
   drawChart() {

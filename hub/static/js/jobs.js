@@ -77,27 +77,6 @@ export function seconds(s) {
   return fmt.duration(s);
 }
 
-/** One line on what a finished job found (or why it failed), from its scalar result fields. */
-export function resultSummary(job) {
-  if (job.status === "failed" || (job.error && job.status !== "succeeded")) {
-    return (job.error || "failed").split("\n")[0];
-  }
-  const r = job.result;
-  if (!r) return "";
-  const parts = [];
-  if (job.type === "jobshop") {
-    if (r.makespan != null) parts.push(`makespan ${value(r.makespan)}`);
-    parts.push(r.optimal ? "optimal" : r.lower_bound != null ? `bound ${value(r.lower_bound)}` : r.status);
-  } else if ("objective" in r) {
-    parts.push(`objective ${value(r.objective)}`);
-    if (r.gap != null && r.gap > 0) parts.push(`gap ${gapText(r.gap)}`);
-    else if (r.status) parts.push(r.status);
-  } else {
-    for (const [k, v] of Object.entries(r).slice(0, 3)) parts.push(`${k} ${value(v)}`);
-  }
-  return parts.filter(Boolean).join(" · ");
-}
-
 /**
  * The share of its time limit a running job has used, as the solver reports it (`percent`),
  * or from `elapsed` and `time_limit`. The gap is a separate figure: a MIP can close most of
@@ -110,19 +89,8 @@ export function progressShare(progress) {
   return null;
 }
 
-export function progressText(progress) {
-  if (!progress) return "starting…";
-  const bits = [];
-  const share = progressShare(progress);
-  if (share != null) bits.push(`${Math.floor(share * 100)} % of time limit`);
-  if (progress.incumbent != null) bits.push(`best ${value(progress.incumbent)}`);
-  if (progress.bound != null) bits.push(`bound ${value(progress.bound)}`);
-  if (progress.gap != null) bits.push(`gap ${gapText(progress.gap)}`);
-  if (progress.elapsed != null) bits.push(seconds(progress.elapsed));
-  return bits.join(" · ") || "running";
-}
-
-/** A progress bar with its text beside it; `update(progress)` moves it in place. */
+/** A progress bar with its text beside it; `update(progress, text)` moves it in place (the
+ * text of a job is the hub's `progress_text`, written once in forge_contracts). */
 export class ProgressBar {
   constructor() {
     this.fill = h("i");
@@ -131,13 +99,13 @@ export class ProgressBar {
     this.el = h("div", { class: "job-progress" }, this.bar, this.text);
   }
 
-  update(progress) {
+  update(progress, text) {
     const share = progressShare(progress);
     const t = `scaleX(${(share ?? 0).toFixed(3)})`;
     if (this.fill.style.transform !== t) this.fill.style.transform = t;
     this.bar.classList.toggle("indeterminate", share == null);
     setAttr(this.bar, "aria-valuenow", share == null ? "0" : (share * 100).toFixed(0));
-    setText(this.text, progressText(progress));
+    setText(this.text, text ?? "");
   }
 }
 
@@ -214,7 +182,7 @@ class Row {
         !job.label && !job.batch_id ? h("span", { class: "muted" }, "–") : null].filter(Boolean));
       this.node.replaceChildren(job.claimed_by ? h("a", { href: nodeHref(job.claimed_by) }, job.claimed_by) : h("span", { class: "muted" }, "–"));
       setText(this.attempts, `${job.attempt_count}/${job.max_attempts}`);
-      const summary = job.status === "pending" && job.waiting ? `waiting: ${job.waiting}` : resultSummary(job);
+      const summary = job.status === "pending" && job.waiting ? `waiting: ${job.waiting}` : job.summary || "";
       setText(this.summary, summary);
       this.summary.classList.toggle("error", job.status === "failed");
       this.summary.classList.toggle("job-waiting", job.status === "pending");
@@ -223,7 +191,7 @@ class Row {
     const running = job.status === "running";
     this.progress.el.hidden = !running;
     this.summary.hidden = running;
-    if (running) this.progress.update(job.progress);
+    if (running) this.progress.update(job.progress, job.progress_text);
     setText(this.created, sinceCreated(job, now));
     setAttr(this.created, "title", fmt.dateTime(job.created_at));
     setText(this.took, runTime(job, now));

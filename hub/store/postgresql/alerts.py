@@ -20,12 +20,10 @@ from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
 from ...alerts.schema import Alert, Rule, RuleIn
-from ..alerts import AlertStore, ChannelRow, NewAlert, Outgoing
+from ..alerts import ALERT_COLS, AlertStore, ChannelRow, NewAlert, Outgoing, alert_from_row, alerts_query
 from .connect import LOCK_ALERT_SEND
 
 RULE_COLS = "id, name, metric, op, threshold, for_s, nodes, severity, enabled"
-ALERT_COLS = "id, rule_id, rule_name, metric, node_id, severity, state, value, threshold, op, started_at, resolved_at"
-
 _DUE = """
 SELECT id, alert_id, channel_id, kind, title, body, attempts, next_at FROM alert_outbox
 WHERE sent_at IS NULL AND NOT gave_up AND kind <> 'test' AND next_at <= %s ORDER BY next_at, id LIMIT %s"""
@@ -33,11 +31,6 @@ WHERE sent_at IS NULL AND NOT gave_up AND kind <> 'test' AND next_at <= %s ORDER
 _QUEUE = """
 INSERT INTO alert_outbox (alert_id, channel_id, kind, title, body, next_at, created_at)
 SELECT %s, id, %s, %s, %s, %s, %s FROM alert_channels WHERE id = ANY(%s) ORDER BY id"""
-
-
-def _alert(r: tuple) -> Alert:
-    return Alert(id=r[0], rule_id=r[1], rule_name=r[2], metric=r[3], node_id=r[4], severity=r[5], state=r[6],
-                 value=r[7], threshold=r[8], op=r[9], started_at=r[10], resolved_at=r[11])
 
 
 def _channel(r: tuple) -> ChannelRow:
@@ -129,7 +122,7 @@ class PgAlerts(AlertStore):
     async def open_alerts(self) -> list[Alert]:
         async with self.pool.connection() as conn:
             cur = await conn.execute(f"SELECT {ALERT_COLS} FROM alerts WHERE resolved_at IS NULL ORDER BY id")
-            return [_alert(r) for r in await cur.fetchall()]
+            return [alert_from_row(r) for r in await cur.fetchall()]
 
     @staticmethod
     async def _queue(conn, alert_id: int | None, channels: list[int], kind: str, title: str, body: str,
@@ -146,7 +139,7 @@ class PgAlerts(AlertStore):
                 (a.rule_id, a.node_id, a.rule_name, a.metric, a.severity, a.op, a.threshold, a.value, a.started_at))
             row = await cur.fetchone()
             await self._queue(conn, row[0], channel_ids, "firing", title, body, a.started_at)
-            return _alert(row)
+            return alert_from_row(row)
 
     async def set_state(self, alert_id: int, state: str) -> None:
         async with self.pool.connection() as conn:
@@ -161,20 +154,10 @@ class PgAlerts(AlertStore):
                 await self._queue(conn, alert_id, channel_ids, "resolved", title, body, now)
 
     async def alerts(self, state: str | None, node_id: str | None, limit: int) -> list[Alert]:
-        where, args = [], []
-        if state == "firing":
-            where.append("resolved_at IS NULL")
-        elif state in ("paused", "resolved"):
-            where.append("state = %s")
-            args.append(state)
-        if node_id:
-            where.append("node_id = %s")
-            args.append(node_id)
-        sql = (f"SELECT {ALERT_COLS} FROM alerts {'WHERE ' + ' AND '.join(where) if where else ''} "
-               "ORDER BY started_at DESC, id DESC LIMIT %s")
+        sql, args = alerts_query(state, node_id, "%s")
         async with self.pool.connection() as conn:
             cur = await conn.execute(sql, (*args, limit))
-            return [_alert(r) for r in await cur.fetchall()]
+            return [alert_from_row(r) for r in await cur.fetchall()]
 
     # --- outbox ------------------------------------------------------------------------------------
     async def queue_test(self, channel_id: int, title: str, body: str, now: float) -> int:

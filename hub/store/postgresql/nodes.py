@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from psycopg_pool import AsyncConnectionPool
 
-from ..interface import NodeRow, NodeStore, Redeemed, TokenMatch, TokenRow
+from ..interface import NodeRow, NodeStore, Redeemed, TokenMatch, TokenRow, join_code_refusal, suffixed_node_id
 from .peers import changes
 
 _NODE = "SELECT id, name, identity, first_seen, last_seen, latest FROM nodes"
@@ -78,20 +78,16 @@ class PgNodeStore(NodeStore):
         async with self.pool.connection() as conn, conn.transaction():
             cur = await conn.execute("SELECT expires_at, used_at FROM join_codes WHERE code_hash = %s FOR UPDATE",
                                      (code_hash,))
-            r = await cur.fetchone()
-            if r is None:
-                return Redeemed("unknown", node_id)
-            if r[1] is not None:
-                return Redeemed("used", node_id)
-            if r[0] < now:
-                return Redeemed("expired", node_id)
-            base, n = node_id[:60], 1
+            refused = join_code_refusal(await cur.fetchone(), node_id, now)
+            if refused:
+                return refused
+            asked, n = node_id, 1
             while True:
                 cur = await conn.execute("SELECT 1 FROM tokens WHERE node_id = %s AND revoked_at IS NULL", (node_id,))
                 if await cur.fetchone() is None:
                     break
                 n += 1
-                node_id = f"{base}-{n}"
+                node_id = suffixed_node_id(asked, n)
             await conn.execute("UPDATE join_codes SET used_at = %s, used_by = %s WHERE code_hash = %s",
                                (now, node_id, code_hash))
             await conn.execute(_PUT_TOKEN, (node_id, token_hash, now))

@@ -8,11 +8,9 @@ import json
 import sqlite3
 
 from ...alerts.schema import Alert, Rule, RuleIn
-from ..alerts import AlertStore, ChannelRow, NewAlert, Outgoing
+from ..alerts import ALERT_COLS, AlertStore, ChannelRow, NewAlert, Outgoing, alert_from_row, alerts_query
 
 RULE_COLS = "id, name, metric, op, threshold, for_s, nodes, severity, enabled"
-ALERT_COLS = "id, rule_id, rule_name, metric, node_id, severity, state, value, threshold, op, started_at, resolved_at"
-
 
 class SqliteAlerts(AlertStore):
     def __init__(self, threads):
@@ -101,13 +99,8 @@ class SqliteAlerts(AlertStore):
         return await self._t.write(run)
 
     # --- alerts ----------------------------------------------------------------------------------
-    @staticmethod
-    def _alert(r: sqlite3.Row) -> Alert:
-        return Alert(id=r[0], rule_id=r[1], rule_name=r[2], metric=r[3], node_id=r[4], severity=r[5], state=r[6],
-                     value=r[7], threshold=r[8], op=r[9], started_at=r[10], resolved_at=r[11])
-
     async def open_alerts(self) -> list[Alert]:
-        return await self._t.read(lambda: [self._alert(r) for r in self._c().execute(
+        return await self._t.read(lambda: [alert_from_row(r) for r in self._c().execute(
             f"SELECT {ALERT_COLS} FROM alerts WHERE resolved_at IS NULL ORDER BY id")])
 
     @staticmethod
@@ -129,7 +122,7 @@ class SqliteAlerts(AlertStore):
                     (a.rule_id, a.node_id, a.rule_name, a.metric, a.severity, a.op, a.threshold, a.value,
                      a.started_at)).fetchone()
                 self._queue(c, row[0], channel_ids, "firing", title, body, a.started_at)
-                return self._alert(row)
+                return alert_from_row(row)
         return await self._t.write(run)
 
     async def set_state(self, alert_id: int, state: str) -> None:
@@ -148,18 +141,8 @@ class SqliteAlerts(AlertStore):
         await self._t.write(run)
 
     async def alerts(self, state: str | None, node_id: str | None, limit: int) -> list[Alert]:
-        where, args = [], []
-        if state == "firing":
-            where.append("resolved_at IS NULL")
-        elif state in ("paused", "resolved"):
-            where.append("state = ?")
-            args.append(state)
-        if node_id:
-            where.append("node_id = ?")
-            args.append(node_id)
-        sql = (f"SELECT {ALERT_COLS} FROM alerts {'WHERE ' + ' AND '.join(where) if where else ''} "
-               "ORDER BY started_at DESC, id DESC LIMIT ?")
-        return await self._t.read(lambda: [self._alert(r) for r in self._c().execute(sql, (*args, limit))])
+        sql, args = alerts_query(state, node_id, "?")
+        return await self._t.read(lambda: [alert_from_row(r) for r in self._c().execute(sql, (*args, limit))])
 
     # --- outbox ------------------------------------------------------------------------------------
     async def queue_test(self, channel_id: int, title: str, body: str, now: float) -> int:

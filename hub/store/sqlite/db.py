@@ -22,7 +22,7 @@ import msgspec
 from . import blocks
 from .rollup import HOUR_MS, MINUTE_MS
 from ..interface import (FINAL_STATUSES, JOB_STATUSES, Batch, BatchSpec, IngestResult, Job, JobPage, JobSpec, NodeRow, Push, Redeemed,
-                         Retention, TokenMatch, TokenRow, WorkerRow)
+                         Retention, TokenMatch, TokenRow, WorkerRow, join_code_refusal, suffixed_node_id)
 
 JOB_FIELDS = (
     "id, type, payload, status, priority, cores, claimed_by, claimed_at, lease_until, "
@@ -419,19 +419,15 @@ class Database:
         never take over another machine's identity.
         """
         with self.tx() as c:
-            r = c.execute("SELECT expires_at, used_at FROM join_codes WHERE code_hash = ?",
-                          (code_hash,)).fetchone()
-            if r is None:
-                return Redeemed("unknown", node_id)
-            if r[1] is not None:
-                return Redeemed("used", node_id)
-            if r[0] < now:
-                return Redeemed("expired", node_id)
-            base, n = node_id[:60], 1
+            refused = join_code_refusal(c.execute("SELECT expires_at, used_at FROM join_codes WHERE code_hash = ?",
+                                                  (code_hash,)).fetchone(), node_id, now)
+            if refused:
+                return refused
+            asked, n = node_id, 1
             while c.execute("SELECT 1 FROM tokens WHERE node_id = ? AND revoked_at IS NULL",
                             (node_id,)).fetchone():
                 n += 1
-                node_id = f"{base}-{n}"
+                node_id = suffixed_node_id(asked, n)
             c.execute("UPDATE join_codes SET used_at = ?, used_by = ? WHERE code_hash = ?",
                       (now, node_id, code_hash))
             c.execute(

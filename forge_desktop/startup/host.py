@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping, Sequence
 
-from forge_desktop.install.artifacts import InstallError
+from forge_desktop.startup.artifacts import InstallError
 
 OS_NAMES = ("linux", "windows", "macos")
 
@@ -83,6 +83,6 @@ def registry_for(os_name: str):
     """The real registry on Windows, None elsewhere (imported lazily: winreg is Windows-only)."""
     if os_name != "windows":
         return None
-    from forge_desktop.install.winregistry import WindowsRegistry
+    from forge_desktop.startup.winregistry import WindowsRegistry
 
     return WindowsRegistry()

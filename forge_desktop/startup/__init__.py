@@ -10,10 +10,10 @@ the four functions below, which act on the current OS:
     forge hub --install-service          -> install_service("hub", args)
                                             uninstall_service(kind)
 """
-from forge_desktop.install.artifacts import GeneratedFile, InstallError, RegistryValue, install
-from forge_desktop.install.autostart import autostart_files, install_autostart, uninstall_autostart
-from forge_desktop.install.host import current_os
-from forge_desktop.install.service import install_service, service_files, uninstall_service
+from forge_desktop.startup.artifacts import GeneratedFile, InstallError, RegistryValue, install
+from forge_desktop.startup.autostart import autostart_files, install_autostart, uninstall_autostart
+from forge_desktop.startup.host import current_os
+from forge_desktop.startup.service import install_service, service_files, uninstall_service
 
 __all__ = [
     "GeneratedFile", "RegistryValue", "InstallError", "install", "current_os",

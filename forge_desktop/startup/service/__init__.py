@@ -18,50 +18,33 @@ from __future__ import annotations
 import getpass
 import os
 import subprocess
-from dataclasses import dataclass
-from pathlib import Path, PureWindowsPath
+from pathlib import Path
+from types import ModuleType
 from typing import Callable, Mapping, Sequence
-from xml.sax.saxutils import escape
 
-from forge_desktop import __version__
-from forge_desktop.install import host, quoting, templates
-from forge_desktop.install.artifacts import GeneratedFile, InstallError, install, remove
+from forge_desktop.startup import host
+from forge_desktop.startup.artifacts import GeneratedFile, InstallError, install, remove
+
+from . import linux, macos, windows
+from .spec import KINDS, SCOPES, ServiceSpec
 
 __all__ = [
     "service_files", "service_targets", "activation_commands", "deactivation_commands",
     "install", "uninstall", "install_service", "uninstall_service", "KINDS", "SCOPES",
 ]
 
-KINDS = ("agent", "hub")
-SCOPES = ("user", "system")
-DESCRIPTIONS = {"agent": "Forge agent: metrics and idle-time jobs for the fleet",
-                "hub": "Forge hub: fleet API, dashboard and job queue"}
-WINDOWS_LOG_DIR = r"%ProgramData%\Forge"
+OS_MODULES: dict[str, ModuleType] = {"linux": linux, "macos": macos, "windows": windows}
+"""One module per OS: its files' places and text, and the commands that start and stop it."""
 
 
-@dataclass(frozen=True)
-class ServiceSpec:
-    """One validated service request."""
-
-    os_name: str
-    kind: str
-    scope: str
-    argv: list[str]
-    env: dict[str, str]
-    user: str | None
-
-    @property
-    def name(self) -> str:
-        return f"forge-{self.kind}"
-
-    @property
-    def label(self) -> str:
-        return f"dev.forge.{self.kind}"
+def _os(os_name: str) -> ModuleType:
+    host.check_os(os_name)
+    return OS_MODULES[os_name]
 
 
 def _spec(os_name: str, kind: str, exe_cmd: Sequence[str], args: Sequence[str], scope: str,
           env: Mapping[str, str] | None, user: str | None) -> ServiceSpec:
-    host.check_os(os_name)
+    system = _os(os_name)
     if kind not in KINDS:
         raise InstallError(f"kind {kind!r}: must be one of {', '.join(KINDS)}")
     if scope not in SCOPES:
@@ -73,74 +56,9 @@ def _spec(os_name: str, kind: str, exe_cmd: Sequence[str], args: Sequence[str], 
     for key in env or {}:
         if not key or "=" in key or not key.replace("_", "").isalnum():
             raise InstallError(f"env key {key!r}: must be a plain variable name")
-    if scope == "system" and os_name != "windows" and not user:
+    if scope == "system" and system.SYSTEM_NEEDS_USER and not user:
         raise InstallError(f"user: a system-scope service on {os_name} needs the user it runs as")
     return ServiceSpec(os_name, kind, scope, [*exe_cmd, kind, *args], dict(env or {}), user)
-
-
-def _paths(os_name: str, kind: str, scope: str, home: Path, root: Path,
-           config_home: Path | None, appdata: Path | None) -> list[Path]:
-    if os_name == "linux":
-        folder = ((config_home or home / ".config") / "systemd" / "user" if scope == "user"
-                  else root / "etc" / "systemd" / "system")
-        return [folder / f"forge-{kind}.service"]
-    if os_name == "macos":
-        folder = (home / "Library" / "LaunchAgents" if scope == "user"
-                  else root / "Library" / "LaunchDaemons")
-        return [folder / f"dev.forge.{kind}.plist"]
-    folder = (appdata or home / "AppData" / "Roaming") / "Forge" / "services"
-    return [folder / f"install-forge-{kind}.cmd", folder / f"uninstall-forge-{kind}.cmd"]
-
-
-def _systemd_unit(spec: ServiceSpec) -> str:
-    extra = ""
-    if spec.scope == "system":
-        extra += f"User={spec.user}\n"
-    for key, value in spec.env.items():
-        extra += f"Environment={quoting.systemd_environment(key, value)}\n"
-    return templates.render(
-        "systemd.service", description=DESCRIPTIONS[spec.kind], exec_start=quoting.systemd_exec(spec.argv),
-        extra=extra, wanted_by="default.target" if spec.scope == "user" else "multi-user.target")
-
-
-def _launchd_plist(spec: ServiceSpec, home: Path) -> str:
-    extra = ""
-    if spec.scope == "system":
-        extra += f"\t<key>UserName</key>\n\t<string>{escape(spec.user or '')}</string>\n"
-    if spec.env:
-        extra += "\t<key>EnvironmentVariables</key>\n\t<dict>\n"
-        for key, value in spec.env.items():
-            extra += f"\t\t<key>{escape(key)}</key>\n\t\t<string>{escape(value)}</string>\n"
-        extra += "\t</dict>\n"
-    logs = home / "Library" / "Logs" if spec.scope == "user" else Path("/Library/Logs")
-    return templates.render("launchd-service.plist", label=spec.label,
-                            program_arguments=quoting.plist_strings(spec.argv), extra=extra,
-                            log_path=escape(str(logs / f"{spec.name}.log")))
-
-
-def _crlf(text: str) -> str:
-    """cmd.exe scripts keep Windows line ends whatever OS generated them."""
-    return text.replace("\r\n", "\n").replace("\n", "\r\n")
-
-
-def _nssm_scripts(spec: ServiceSpec) -> tuple[str, str]:
-    extra = ""
-    if spec.env:
-        pairs = [f"{k}={v}" for k, v in spec.env.items()]
-        extra += f"nssm set {spec.name} AppEnvironmentExtra {quoting.batch_command_line(pairs)}\n"
-    if spec.scope == "user":
-        extra += ("rem The token from `forge join` is in your own credential store: run as you.\n"
-                  "set /p FORGE_PASSWORD=Windows password of %USERDOMAIN%\\%USERNAME%: \n"
-                  f'nssm set {spec.name} ObjectName "%USERDOMAIN%\\%USERNAME%" "%FORGE_PASSWORD%"\n'
-                  "set FORGE_PASSWORD=\n")
-    log_path = str(PureWindowsPath(WINDOWS_LOG_DIR) / f"{spec.name}.log")
-    values = dict(service=spec.name, version=__version__, display_name=f"Forge {spec.kind}",
-                  description=DESCRIPTIONS[spec.kind],
-                  program=quoting.batch_command_line(spec.argv[:1]),
-                  arguments=quoting.batch_command_line(spec.argv[1:]),
-                  log_path=log_path, log_dir=WINDOWS_LOG_DIR, extra=extra.rstrip("\n"))
-    return (_crlf(templates.render("nssm-install.cmd", **values)),
-            _crlf(templates.render("nssm-uninstall.cmd", **values)))
 
 
 def service_files(os_name: str, kind: str, exe_cmd: Sequence[str], args: Sequence[str], home: Path,
@@ -153,51 +71,34 @@ def service_files(os_name: str, kind: str, exe_cmd: Sequence[str], args: Sequenc
     system-scope files (tests pass a temporary folder for both).
     """
     spec = _spec(os_name, kind, exe_cmd, args, scope, env, user)
-    paths = _paths(os_name, kind, scope, home, root, config_home, appdata)
-    if os_name == "linux":
-        return [GeneratedFile(paths[0], _systemd_unit(spec))]
-    if os_name == "macos":
-        return [GeneratedFile(paths[0], _launchd_plist(spec, home))]
-    install_cmd, uninstall_cmd = _nssm_scripts(spec)
-    return [GeneratedFile(paths[0], install_cmd), GeneratedFile(paths[1], uninstall_cmd)]
+    system = OS_MODULES[os_name]
+    return system.files(spec, system.paths(kind, scope, home, root, config_home, appdata), home)
 
 
 def service_targets(os_name: str, kind: str, home: Path, scope: str = "user", *, root: Path = Path("/"),
                     config_home: Path | None = None, appdata: Path | None = None) -> list[Path]:
-    host.check_os(os_name)
+    system = _os(os_name)
     if kind not in KINDS or scope not in SCOPES:
         raise InstallError(f"kind {kind!r} / scope {scope!r}: must be one of {KINDS} / {SCOPES}")
-    return _paths(os_name, kind, scope, home, root, config_home, appdata)
+    return system.paths(kind, scope, home, root, config_home, appdata)
 
 
 def uninstall(os_name: str, kind: str, home: Path, scope: str = "user", *, root: Path = Path("/"),
               config_home: Path | None = None, appdata: Path | None = None) -> list[str]:
     """Remove the service files; system folders such as /etc/systemd/system are kept."""
     targets = service_targets(os_name, kind, home, scope, root=root, config_home=config_home, appdata=appdata)
-    return remove(targets, stop_at=home if scope == "user" or os_name == "windows" else None)
+    under_home = scope == "user" or OS_MODULES[os_name].FILES_UNDER_HOME_ONLY
+    return remove(targets, stop_at=home if under_home else None)
 
 
 def activation_commands(os_name: str, kind: str, scope: str, files: Sequence[GeneratedFile]) -> list[list[str]]:
     """Commands that load and start the installed service (run by `install_service`)."""
-    name = f"forge-{kind}.service"
-    if os_name == "linux":
-        ctl = ["systemctl", "--user"] if scope == "user" else ["systemctl"]
-        return [[*ctl, "daemon-reload"], [*ctl, "enable", "--now", name]]
-    if os_name == "macos":
-        domain = "gui/$UID" if scope == "user" else "system"
-        return [["launchctl", "bootstrap", domain, str(files[0].path)]]
-    return [[str(files[0].path)]]
+    return _os(os_name).activation(kind, scope, files)
 
 
 def deactivation_commands(os_name: str, kind: str, scope: str, targets: Sequence[Path]) -> list[list[str]]:
     """Commands that stop and unload the service before its files are removed."""
-    if os_name == "linux":
-        ctl = ["systemctl", "--user"] if scope == "user" else ["systemctl"]
-        return [[*ctl, "disable", "--now", f"forge-{kind}.service"]]
-    if os_name == "macos":
-        domain = "gui/$UID" if scope == "user" else "system"
-        return [["launchctl", "bootout", f"{domain}/dev.forge.{kind}"]]
-    return [["nssm", "stop", f"forge-{kind}"], ["nssm", "remove", f"forge-{kind}", "confirm"]]
+    return _os(os_name).deactivation(kind, scope, targets)
 
 
 Runner = Callable[[list[str]], int]
@@ -252,17 +153,16 @@ def install_service(kind: str, args: Sequence[str], scope: str = "user", *, star
     written = install(files)
     for line in written:
         out(f"wrote {line}")
+    system = OS_MODULES[os_name]
     commands = activation_commands(os_name, kind, scope, files)
     started = True
-    if os_name == "windows":
-        out(f"now run, as Administrator: {files[0].path}")
-    elif start:
+    if system.RUNS_COMMANDS and start:
         started = _run_all(commands, runner, out)
-    else:
+    elif system.RUNS_COMMANDS:
         for argv in commands:
             out("to start it: " + " ".join(argv))
-    if os_name == "linux" and scope == "user":
-        out("to keep it running while you are logged out: loginctl enable-linger $USER")
+    for line in system.install_notes(kind, scope, files):
+        out(line)
     if check and not started:
         raise InstallError(f"the forge-{kind} service files are written but the service did not start "
                            "(see the failed step above)")
@@ -279,19 +179,21 @@ def uninstall_service(kind: str, scope: str = "user", *, stop: bool = True, os_n
     places = places or host.HostPlaces.from_env()
     targets = service_targets(os_name, kind, places.home, scope, root=root,
                               config_home=places.config_home, appdata=places.appdata)
+    system = OS_MODULES[os_name]
     installed = any(t.exists() for t in targets)
     stopped = True
-    if stop and installed and os_name != "windows":
+    if stop and installed and system.RUNS_COMMANDS:
         stopped = _run_all(deactivation_commands(os_name, kind, scope, targets), runner, out)
     removed = uninstall(os_name, kind, places.home, scope, root=root,
                         config_home=places.config_home, appdata=places.appdata)
     for line in removed:
         out(f"removed {line}")
-    if installed and os_name == "linux" and stop:
-        stopped = _run_all([activation_commands(os_name, kind, scope, [])[0]], runner, out) and stopped
-    if installed and os_name == "windows":
-        out(f"if the service was installed, remove it as Administrator: "
-            f"nssm stop forge-{kind} && nssm remove forge-{kind} confirm")
+    reload = system.after_removal(kind, scope)
+    if installed and stop and reload:
+        stopped = _run_all(reload, runner, out) and stopped
+    if installed:
+        for line in system.uninstall_notes(kind):
+            out(line)
     if not removed:
         out(f"no forge-{kind} service files found; nothing removed")
     if check and not stopped:

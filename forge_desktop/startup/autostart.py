@@ -10,8 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable, Sequence
 
-from forge_desktop.install import host, quoting, templates
-from forge_desktop.install.artifacts import (
+from forge_desktop.startup import host, quoting, templates
+from forge_desktop.startup.artifacts import (
     Artifact,
     GeneratedFile,
     InstallError,

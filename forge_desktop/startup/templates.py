@@ -1,6 +1,6 @@
 """Loading the installer templates shipped as package data.
 
-The templates live in `forge_desktop/install/templates/` so that an installed
+The templates live in `forge_desktop/startup/templates/` so that an installed
 wheel, an editable checkout and a PyInstaller build (which bundles that folder
 at the same package path) all find them through importlib.resources.
 `installer/templates` in the repository is a link to the same folder.
@@ -10,7 +10,7 @@ from __future__ import annotations
 from importlib import resources
 from string import Template
 
-from forge_desktop.install.artifacts import InstallError
+from forge_desktop.startup.artifacts import InstallError
 
 TEMPLATE_NAMES = (
     "xdg.desktop",
@@ -25,7 +25,7 @@ TEMPLATE_NAMES = (
 def load(name: str) -> Template:
     if name not in TEMPLATE_NAMES:
         raise InstallError(f"template {name!r}: unknown; known: {', '.join(TEMPLATE_NAMES)}")
-    text = resources.files("forge_desktop.install").joinpath("templates").joinpath(name).read_text("utf-8")
+    text = resources.files("forge_desktop.startup").joinpath("templates").joinpath(name).read_text("utf-8")
     return Template(text)
 
 
