@@ -22,8 +22,12 @@ from forge_contracts.jobtypes.display import duration, gap_text, seconds
 
 from ..client import normalize_url
 from . import theme as th
+from .admin_action import AdminSession
 from .api_reader import fetch, post
+from .batch_view import BatchView
+from .bound_chart import BoundChart, incumbent_and_bound
 from .job_charts import ERROR_RED, CapacityChart, GanttChart, value
+from .job_upload import UploadBar
 
 STATUSES = ("pending", "running", "succeeded", "failed", "cancelled")
 FINAL = frozenset(("succeeded", "failed", "cancelled"))
@@ -401,12 +405,6 @@ RESULT_VIEWS: dict[str, Callable[[dict], ResultView]] = {"jobshop": jobshop_view
 
 
 # --- admin actions -----------------------------------------------------------------------
-class AdminSession:
-    """The admin secret typed into a jobs window's sign-in, kept in memory for this process only
-    (never stored, never logged); actions use it, else the window's own token."""
-    secret: str | None = None
-
-
 ACTIONS = (("cancel", "Cancel", ("pending", "running")), ("retry", "Retry", ("failed", "cancelled")),
            ("resubmit", "Resubmit with another seed", ("succeeded", "failed", "cancelled")))
 _routes: dict[str, set[str]] = {}
@@ -484,6 +482,9 @@ class JobWindow(QWidget):
         prow.addWidget(self.progress_text, 2)
         prow.addWidget(self.gap_figure)
         self.progress_box.hide()
+        self.bound_chart = BoundChart()
+        self.bound_chart.setToolTip("Incumbent (solid) and bound (dashed) since this window opened")
+        self.bound_chart.hide()
 
         self.actions: dict[str, QPushButton] = {}
         self.action_row = QWidget()
@@ -553,6 +554,7 @@ class JobWindow(QWidget):
         layout.addWidget(self.action_row)
         layout.addWidget(self.load_error)
         layout.addWidget(self.progress_box)
+        layout.addWidget(self.bound_chart)
         layout.addWidget(self.error_heading)
         layout.addWidget(self.error_text)
         layout.addWidget(self.waiting)
@@ -689,6 +691,9 @@ class JobWindow(QWidget):
             self.progress_text.setText(progress_text(progress or None, job, now))
             self.gap_figure.setText(f"gap {gap_text(progress.get('gap'))}" if progress.get("gap") is not None
                                     else "no gap yet")
+            if job.get("claimed_at"):
+                self.bound_chart.add(max(0.0, now - job["claimed_at"]), *incumbent_and_bound(progress))
+        self.bound_chart.setVisible(running and len(self.bound_chart.points) >= 2)
         if status == "pending":
             self.waiting.setText("Waiting: " + waiting_text(job))
         key = "|".join(str(job.get(k)) for k in ("status", "attempt_count", "claimed_by", "error", "finished_at"))
@@ -841,9 +846,21 @@ class JobsWindow(QMainWindow):
         self.batch_box.setToolTip("One batch (or sweep) of jobs: pick it here or with a job's Batch button")
         spacer = QWidget()
         spacer.setSizePolicy(QSizePolicy.Expanding, QSizePolicy.Preferred)
-        for w in (title, self.counts, spacer, self.status_box, self.type_box, self.node_box, self.batch_box):
+        self.upload_button = QPushButton("Submit a file…")
+        self.upload_button.setCheckable(True)
+        self.upload_button.setToolTip("Submit a JSON job or payload, a JSPLIB instance or an MPS/LP model")
+        for w in (title, self.counts, spacer, self.status_box, self.type_box, self.node_box, self.batch_box,
+                  self.upload_button):
             bar.addWidget(w)
         self.addToolBar(bar)
+        self.upload = UploadBar(self.hub_url, self.token)
+        self.upload.hide()
+        self.upload_button.toggled.connect(self.upload.setVisible)
+        self.upload.submitted.connect(lambda _body: self.reload(force=True))
+        self.batch_view = BatchView(self.hub_url, self.token)
+        self.batch_view.hide()
+        self.batch_view.job_requested.connect(self.show_job)
+        self.batch_view.cancelled.connect(lambda _ids: self.reload(force=True))
 
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(list(COLUMNS))
@@ -879,6 +896,8 @@ class JobsWindow(QMainWindow):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addWidget(self.message)
+        layout.addWidget(self.upload)
+        layout.addWidget(self.batch_view)
         layout.addWidget(self.splitter, 1)
         self.setCentralWidget(body)
         self.resize(1180, 860)
@@ -902,6 +921,9 @@ class JobsWindow(QMainWindow):
         self.counts.setStyleSheet(f"color: {c.muted}; padding-left: 8px")
         self.message.setStyleSheet(f"padding: 6px 10px; color: {c.muted}")
         self.preview_hint.setStyleSheet(f"color: {c.muted}; padding: 10px")
+        self.batch_view.restyle()
+        if self.preview is not None:
+            self.preview.bound_chart.restyle()
         now = time.time() + self._server_skew
         for row, job in enumerate(self.jobs):
             self._show_row(row, job, now)
@@ -939,6 +961,7 @@ class JobsWindow(QMainWindow):
             return
         self._in_flight += 1
         gen = self._generation
+        self.batch_view.load(self.filters().get("batch"))
         fetch(self.hub_url, self.token, "/api/jobs", {"limit": PAGE_SIZE, **self.filters()},
               on_done=lambda body: self._on_jobs(body, gen), on_failed=lambda msg: self._on_failed(msg, gen))
 
@@ -952,6 +975,7 @@ class JobsWindow(QMainWindow):
         if generation != self._generation or not isinstance(body, dict):
             return
         self._fill_combo(self.type_box, body.get("types") or [])
+        self.upload.set_types(body.get("types") or [])
         jobs = body.get("jobs") or []
         self._fill_combo(self.node_box, sorted({j["claimed_by"] for j in jobs if j.get("claimed_by")}))
         self._fill_combo(self.batch_box, sorted({str(j["batch_id"]) for j in jobs if j.get("batch_id")}))
@@ -1075,6 +1099,13 @@ class JobsWindow(QMainWindow):
             self.preview.close()
             self.preview.deleteLater()
             self.preview = None
+
+    def show_job(self, job_id: int) -> None:
+        """Preview `job_id` under the queue when it is listed, else open its own window."""
+        if job_id in self.rows_by_id:
+            self.table.selectRow(self.rows_by_id[job_id])
+        else:
+            self.open_job(job_id)
 
     def _open_row(self, row: int) -> None:
         item = self.table.item(row, COL_ID)
