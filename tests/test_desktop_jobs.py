@@ -231,7 +231,8 @@ HARD = FIXTURES / "jsplib" / "instances" / "abz7"  # 20 x 15: CP-SAT runs to its
 
 def test_running_bar_is_time_against_the_limit_and_pending_says_why_it_waits(qtbot, hub, jobs_window, artifacts):
     from PySide6.QtWidgets import QWidget
-    from forge_desktop.ui.jobs_window import COL_RESULT, COL_STATUS, JobWindow
+    from forge_desktop.ui.job_window import JobWindow
+    from forge_desktop.ui.jobs_window import COL_RESULT, COL_STATUS
     win = jobs_window
     limit = 8
     running = submit(hub, {"type": "jobshop", "payload": {"jsplib": HARD.read_text(), "time_limit": limit}})
@@ -283,7 +284,8 @@ def test_running_bar_is_time_against_the_limit_and_pending_says_why_it_waits(qtb
 
 def test_infeasible_model_reads_amber_not_succeeded(qtbot, hub, jobs_window):
     from forge_desktop.ui import theme
-    from forge_desktop.ui.jobs_window import COL_STATUS, JobWindow
+    from forge_desktop.ui.job_window import JobWindow
+    from forge_desktop.ui.jobs_window import COL_STATUS
     win = jobs_window
     job_id = submit(hub, {"type": "mps", "payload": {"model": INFEASIBLE_LP, "format": "lp"}})
     final = hub.wait_job_final(job_id, timeout=60)
@@ -298,7 +300,8 @@ def test_infeasible_model_reads_amber_not_succeeded(qtbot, hub, jobs_window):
 
 
 def test_cancel_asks_for_the_admin_secret_then_cancels(qtbot, hub, artifacts):
-    from forge_desktop.ui.jobs_window import AdminSession, JobWindow
+    from forge_desktop.ui.admin_action import AdminSession
+    from forge_desktop.ui.job_window import JobWindow
     AdminSession.secret = None
     job_id = submit(hub, {"type": "sleep", "payload": {"seconds": 30}, "label": "to cancel"})
     detail = JobWindow(hub.url, None, job_id)
@@ -342,7 +345,7 @@ def test_fleet_card_names_the_job_its_node_runs(qtbot, hub):
 
 def test_job_labels_are_plain_text(qtbot, hub):
     from PySide6.QtCore import Qt
-    from forge_desktop.ui.jobs_window import JobWindow
+    from forge_desktop.ui.job_window import JobWindow
     hostile = "<b style=color:red>HUB COMPROMISED</b>"
     job_id = submit(hub, {"type": "sleep", "payload": {"seconds": 0}, "label": hostile})
     detail = JobWindow(hub.url, None, job_id)

@@ -15,8 +15,8 @@ from forge_contracts.jobtypes.display import value
 from . import theme as th
 from .admin_action import AdminAction
 from .api_reader import fetch
+from .job_text import FINAL
 
-FINAL = frozenset(("succeeded", "failed", "cancelled"))
 RANK = {"prodplan": ("objective", "Objective"), "jobshop": ("makespan", "Makespan"), "mps": ("objective", "Objective")}
 JOB_ID_ROLE = Qt.UserRole + 2
 
