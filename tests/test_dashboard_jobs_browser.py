@@ -265,6 +265,15 @@ def test_two_parameter_sweep_gets_a_pivot_of_its_objective(hub, page, artifacts)
     assert float(best.locator("a").inner_text().replace(",", "")) == pytest.approx(min(by_factors.values()), rel=1e-3)
     assert page.locator("[data-action=cancel-batch]").is_hidden(), "nothing left to cancel"
     shot(page, artifacts, "batch_pivot")
+    page.set_viewport_size({"width": 1440, "height": 900})
+    page.emulate_media(color_scheme="dark")
+    shot(page, artifacts, "batch_pivot_1440_dark")
+    page.set_viewport_size({"width": 390, "height": 844})  # a phone: the page never scrolls sideways
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    assert table.is_visible()
+    shot(page, artifacts, "batch_pivot_390_dark")
+    page.emulate_media(color_scheme="light")
+    shot(page, artifacts, "batch_pivot_390")
     best_id = best.get_attribute("data-job")
     best.locator("a").click()
     page.wait_for_url(f"**/#/jobs/{best_id}")
@@ -307,6 +316,11 @@ def test_submit_a_file_says_what_it_is_then_queues_it(hub, page, artifacts, tmp_
     wait_until(lambda: "JSPLIB instance" in seen.inner_text(), 10, what="the file to be recognised")
     assert seen.inner_text() == "ft06: JSPLIB instance · 1 jobshop job · “ft06” · 6 jobs × 6 machines"
     shot(page, artifacts, "jobs_upload_check")
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.emulate_media(color_scheme="dark")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    shot(page, artifacts, "jobs_upload_check_390_dark")
+    page.set_viewport_size({"width": 1280, "height": 860})
     page.get_by_role("button", name="Submit", exact=True).click()
     link = page.locator(".upload-panel .action-msg a")
     link.wait_for(timeout=10_000)
