@@ -271,7 +271,7 @@ class JobsWindow(QMainWindow):
             self.table.selectRow(self.rows_by_id[selected])
         if not jobs:
             self.message.setText("No job matches these filters." if self.filters() else
-                                 "The queue is empty. Submit work with <code>forge jobs submit FILE</code> "
+                                 "The queue is empty. Submit work with Submit a file… or <code>forge jobs submit FILE</code> "
                                  "(a JSON job, a JSPLIB instance or an MPS/LP model), or POST it to "
                                  "<code>/api/jobs</code>.")
         else:

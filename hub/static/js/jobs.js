@@ -348,7 +348,7 @@ export function renderJobs(view) {
       empty.replaceChildren(...(filtered
         ? [h("p", {}, "No job matches these filters.")]
         : [h("p", {}, "The queue is empty."),
-           h("p", { class: "muted" }, "Submit work with ", h("code", {}, "forge jobs submit FILE"),
+           h("p", { class: "muted" }, "Submit work with Submit a file… above or ", h("code", {}, "forge jobs submit FILE"),
              " (a JSON job, a JSPLIB instance or an MPS/LP model), or POST it to ", h("code", {}, "/api/jobs"), ".")]));
     }
     const from = body.total ? f.offset + 1 : 0;
