@@ -94,6 +94,27 @@ class JobCreated(msgspec.Struct, omit_defaults=True):
     batch_id: str | None = None
 
 
+class JobFile(msgspec.Struct):
+    """A file's text to submit as a job (POST /api/jobs/upload), sniffed as `forge jobs submit` does."""
+    filename: str
+    content: str
+    type: str | None = None
+    priority: int = 0
+    check: bool = False
+
+
+class JobFileSeen(msgspec.Struct, omit_defaults=True):
+    """What the hub took a file for; with the new job's id(s) unless it was only a check."""
+    kind: str
+    type: str
+    jobs: int
+    label: str | None = None
+    shape: str | None = None
+    id: int | None = None
+    ids: list[int] | None = None
+    batch_id: str | None = None
+
+
 class Health(msgspec.Struct):
     service: str
     version: str
@@ -206,6 +227,12 @@ class JobList(msgspec.Struct):
 class Cancelled(msgspec.Struct):
     id: int
     status: str
+
+
+class BatchCancelled(msgspec.Struct):
+    """The jobs of a batch that a cancel stopped (those that had not ended)."""
+    batch_id: str
+    cancelled: list[int]
 
 
 class DownloadFile(msgspec.Struct):

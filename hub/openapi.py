@@ -75,8 +75,8 @@ def _query(name: str, schema: dict) -> dict:
 
 STRUCTS = (wire.Error, wire.Health, wire.IngestBatch, wire.IngestReply, wire.Fleet, wire.Snapshot, wire.TokenRequest,
            wire.TokenCreated, wire.TokenList, wire.Revoked, wire.JoinRequest, wire.JoinReply, wire.JobSubmit,
-           wire.JobCreated, wire.JobList, wire.Claim, wire.Claimed, wire.Progress, wire.Ok, wire.Result,
-           wire.ResultOutcome, wire.Cancelled, wire.Heartbeat, wire.HeartbeatReply, wire.Downloads,
+           wire.JobCreated, wire.JobFile, wire.JobFileSeen, wire.JobList, wire.Claim, wire.Claimed, wire.Progress, wire.Ok, wire.Result,
+           wire.ResultOutcome, wire.Cancelled, wire.BatchCancelled, wire.Heartbeat, wire.HeartbeatReply, wire.Downloads,
            vocabulary.Meta)
 
 
@@ -117,6 +117,9 @@ def document() -> dict:
                 _query("batch", {"type": "string"}), _query("limit", {"type": "integer"}),
                 _query("offset", {"type": "integer", "minimum": 0, "maximum": 2**63 - 1}),
                 _query("results", {"enum": ["0", "1"]})])},
+        "/api/jobs/upload": {"post": _op("Submit a file (JSON job or payload, JSPLIB, MPS/LP), sniffed as "
+                                         "`forge jobs submit` does; `check` only says what it would submit",
+                                         ADMIN, wire.JobFileSeen, ok="201", body=wire.JobFile)},
         "/api/jobs/claim": {"post": _op("Atomically claim the next job this worker can run", NODE, wire.Claimed,
                                         body=wire.Claim)},
         "/api/jobs/{job_id}": {"get": _op("One job with its attempts and result", VIEWER, {"type": "object"},
@@ -134,6 +137,9 @@ def document() -> dict:
                                                     ok="201", params=[job_id], errors=("404", "409"))},
         "/api/batches/{batch_id}": {"get": _op("A batch or sweep with its jobs", VIEWER, {"type": "object"},
                                                params=[_path("batch_id")], errors=("404",))},
+        "/api/batches/{batch_id}/cancel": {"post": _op("Cancel every job of a batch that has not ended", ADMIN,
+                                                       wire.BatchCancelled, params=[_path("batch_id")],
+                                                       errors=("404",))},
         "/api/workers/{worker_id}/heartbeat": {"post": _op("Worker heartbeat; renews its leases", NODE,
                                                            wire.HeartbeatReply, body=wire.Heartbeat,
                                                            params=[_path("worker_id")])},
@@ -166,6 +172,8 @@ def document() -> dict:
         "/metrics": {"get": _op("Prometheus text exposition (finite values only)", VIEWER, {"type": "string"},
                                 content_type="text/plain; version=0.0.4")},
     }
+    upload = paths["/api/jobs/upload"]["post"]["responses"]
+    upload["200"] = {**upload["201"], "description": "OK (a check: nothing submitted)"}
     _, schemas = msgspec.json.schema_components(STRUCTS + al.STRUCTS, ref_template="#/components/schemas/{name}")
     return {
         "openapi": "3.1.0",

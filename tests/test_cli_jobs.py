@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import FIXTURES, LiveHub, http
+from conftest import FIXTURES, LiveHub, http, wait_until
 
 FT06 = FIXTURES / "jsplib" / "instances" / "ft06"
 
@@ -161,3 +161,39 @@ def test_jobs_show_into_head_ends_without_broken_pipe(hub):
                          cwd=str(hub.home))
     assert out.stdout.strip() == "{"
     assert "BrokenPipeError" not in out.stderr and "Traceback" not in out.stderr, out.stderr
+
+
+def test_submit_wait_says_why_a_pending_job_waits(hub, tmp_path):
+    """No worker is connected: `--wait` says so on its live line instead of a bare "pending 299s"."""
+    path = write(tmp_path, "nap.json", {"type": "sleep", "payload": {"seconds": 1}})
+    log = tmp_path / "wait.out"
+    with log.open("wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "forge_desktop.cli", "jobs", "--hub", hub.url, "submit",
+                                 str(path), "--wait"], env=hub.env, stdout=out, stderr=subprocess.STDOUT,
+                                cwd=str(hub.home))
+    try:
+        wait_until(lambda: "waiting: no worker is connected" in log.read_bytes().decode(), 30, what="the waiting reason")
+        frame = log.read_bytes().decode().split("\r")[-1]
+        assert frame.startswith("job 1 pending") and "waiting: no worker is connected" in frame, frame
+        st, _ = http("POST", f"{hub.url}/api/jobs/1/cancel", {}, token=hub.admin)
+        assert st == 200
+        assert proc.wait(30) == 1, "a cancelled job is not a success"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert log.read_text().rstrip().splitlines()[-1] == "job 1: cancelled"
+
+
+def test_cancel_a_whole_batch(hub, tmp_path):
+    path = write(tmp_path, "naps.json", [{"seconds": 5}, {"seconds": 6}, {"seconds": 7}])
+    out = forge_jobs(hub, "submit", str(path), "--batch", "--type", "sleep")
+    batch = out.stdout.split("(batch ")[1].split(")")[0]
+    assert forge_jobs(hub, "cancel", "1").returncode == 0
+    out = forge_jobs(hub, "cancel", "--batch", batch)
+    assert (out.returncode, out.stdout.strip()) == (0, f"cancelled 2 jobs of batch {batch}: 2, 3")
+    out = forge_jobs(hub, "cancel", "--batch", batch)
+    assert out.stdout.strip() == f"cancelled 0 jobs of batch {batch} (every job had already ended)"
+    missing = forge_jobs(hub, "cancel", "--batch", "nope")
+    assert missing.returncode == 2 and "no batch 'nope'" in missing.stderr
+    both = forge_jobs(hub, "cancel", "1", "--batch", batch)
+    assert both.returncode == 2 and "a job id or --batch" in both.stderr

@@ -238,3 +238,93 @@ def test_add_machine_join_code_and_shown_command_bring_a_machine_in(live_hub, br
     finally:
         context.close()
     assert not errors, f"page errors: {errors}"
+
+
+def test_two_parameter_sweep_gets_a_pivot_of_its_objective(hub, page, artifacts):
+    out = submit(hub, {"sweep": {"type": "prodplan", "base": SMALL_PLAN,
+                                 "grid": {"holding_cost": [0.5, 2], "setup_cost": [0.5, 1, 2]}, "label": "grid"}})
+    jobs = [hub.wait_job_final(i) for i in out["ids"]]
+    assert all(j["status"] == "succeeded" for j in jobs), jobs
+    by_factors = {j["label"]: j["result"]["objective"] for j in jobs}
+
+    page.goto(f"{hub.url}/#/batch/{out['batch_id']}")
+    table = page.locator(".pivot-table")
+    table.wait_for(timeout=10_000)
+    assert page.locator(".pivot-panel h2").inner_text() == "Objective over the grid"
+    assert table.locator("thead th").all_inner_texts()[1:] == ["× 0.5", "× 1", "× 2"]
+    assert table.locator("tbody th").all_inner_texts() == ["× 0.5", "× 2"]
+    cells = table.locator("tbody tr")
+    for r, hold in enumerate((0.5, 2)):
+        for c, setup in enumerate((0.5, 1, 2)):
+            shown = cells.nth(r).locator("td").nth(c).locator("a").inner_text()
+            assert float(shown.replace(",", "")) == pytest.approx(
+                by_factors[f"holding_cost×{hold:g}, setup_cost×{setup:g}"], rel=1e-3)
+    best = table.locator("td.best")
+    assert sorted(by_factors.values())[0] < sorted(by_factors.values())[1], "the grid has one best scenario"
+    assert best.count() == 1
+    assert float(best.locator("a").inner_text().replace(",", "")) == pytest.approx(min(by_factors.values()), rel=1e-3)
+    assert page.locator("[data-action=cancel-batch]").is_hidden(), "nothing left to cancel"
+    shot(page, artifacts, "batch_pivot")
+    page.set_viewport_size({"width": 1440, "height": 900})
+    page.emulate_media(color_scheme="dark")
+    shot(page, artifacts, "batch_pivot_1440_dark")
+    page.set_viewport_size({"width": 390, "height": 844})  # a phone: the page never scrolls sideways
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    assert table.is_visible()
+    shot(page, artifacts, "batch_pivot_390_dark")
+    page.emulate_media(color_scheme="light")
+    shot(page, artifacts, "batch_pivot_390")
+    best_id = best.get_attribute("data-job")
+    best.locator("a").click()
+    page.wait_for_url(f"**/#/jobs/{best_id}")
+
+
+def test_cancel_a_whole_batch_from_its_page(hub, page, artifacts):
+    out = submit(hub, {"jobs": [{"type": "sleep", "payload": {"seconds": 60}} for _ in range(3)], "label": "naps"})
+    wait_until(lambda: hub.job(out["ids"][0])["status"] == "running", 60, what="the first nap to start")
+    page.goto(f"{hub.url}/#/batch/{out['batch_id']}")
+    button = page.locator("[data-action=cancel-batch]")
+    button.wait_for(timeout=10_000)
+    page.on("dialog", lambda d: d.accept())
+    button.click()
+    page.get_by_label("Admin secret").fill(ADMIN)
+    page.get_by_role("button", name="Sign in").click()
+    page.locator(".action-msg", has_text="Cancelled 3 jobs.").wait_for(timeout=10_000)
+    wait_until(lambda: page.locator('.batch-table .job-status[data-status="cancelled"]').count() == 3, 10,
+               what="three cancelled rows")
+    assert {hub.job(i)["status"] for i in out["ids"]} == {"cancelled"}
+    assert button.is_hidden()
+    shot(page, artifacts, "batch_cancelled")
+
+
+def test_submit_a_file_says_what_it_is_then_queues_it(hub, page, artifacts, tmp_path):
+    bad = tmp_path / "broken.mps"
+    bad.write_text("NAME X\nROWS\n N COST\n L R1\nCOLUMNS\n    A  COST  1.0  R9  2.0\nRHS\nENDATA\n")
+    page.goto(hub.url + "/#/jobs")
+    page.get_by_role("button", name="Submit a file…").click()
+    page.get_by_label("Job file").set_input_files(str(bad))
+    page.get_by_label("Admin secret").fill(ADMIN)
+    page.get_by_role("button", name="Sign in").click()
+    seen = page.locator(".upload-seen")
+    seen.wait_for(timeout=10_000)
+    wait_until(lambda: "line 6" in seen.inner_text(), 10, what="the parse error")
+    assert "names row 'R9', which ROWS does not declare" in seen.inner_text()
+    assert page.get_by_role("button", name="Submit", exact=True).is_disabled()
+    shot(page, artifacts, "jobs_upload_error")
+
+    page.get_by_label("Job file").set_input_files(str(FT06))
+    wait_until(lambda: "JSPLIB instance" in seen.inner_text(), 10, what="the file to be recognised")
+    assert seen.inner_text() == "ft06: JSPLIB instance · 1 jobshop job · “ft06” · 6 jobs × 6 machines"
+    shot(page, artifacts, "jobs_upload_check")
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.emulate_media(color_scheme="dark")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    shot(page, artifacts, "jobs_upload_check_390_dark")
+    page.set_viewport_size({"width": 1280, "height": 860})
+    page.get_by_role("button", name="Submit", exact=True).click()
+    link = page.locator(".upload-panel .action-msg a")
+    link.wait_for(timeout=10_000)
+    job_id = int(link.inner_text().lstrip("job #"))
+    job = hub.job(job_id)
+    assert (job["type"], job["label"]) == ("jobshop", "ft06")
+    row(page, job_id).wait_for(timeout=10_000)

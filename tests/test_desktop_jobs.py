@@ -231,7 +231,8 @@ HARD = FIXTURES / "jsplib" / "instances" / "abz7"  # 20 x 15: CP-SAT runs to its
 
 def test_running_bar_is_time_against_the_limit_and_pending_says_why_it_waits(qtbot, hub, jobs_window, artifacts):
     from PySide6.QtWidgets import QWidget
-    from forge_desktop.ui.jobs_window import COL_RESULT, COL_STATUS, JobWindow
+    from forge_desktop.ui.job_window import JobWindow
+    from forge_desktop.ui.jobs_window import COL_RESULT, COL_STATUS
     win = jobs_window
     limit = 8
     running = submit(hub, {"type": "jobshop", "payload": {"jsplib": HARD.read_text(), "time_limit": limit}})
@@ -255,6 +256,11 @@ def test_running_bar_is_time_against_the_limit_and_pending_says_why_it_waits(qtb
     assert elapsed - 5 < used <= elapsed + 1
     assert preview.progress_text.text().startswith(f"{preview.progress_bar.value() // 10} % of the {limit} s limit")
     assert preview.gap_figure.text().startswith("gap ") or preview.gap_figure.text() == "no gap yet"
+    # incumbent and bound over time, as the dashboard's job page draws them
+    qtbot.waitUntil(lambda: preview.bound_chart.isVisible(), timeout=10000)
+    assert len(preview.bound_chart.points) >= 2 and preview.bound_chart.points[-1][0] <= limit + 2
+    xs, ys = preview.bound_chart.inc_curve.getData()
+    assert len(xs) >= 1 and list(xs) == sorted(xs), "the incumbent is drawn against time"
     win.grab().save(str(artifacts / "desktop_jobs_preview.png"))
     from forge_desktop.ui import theme
     theme.theme.set_mode("dark", remember=False)
@@ -278,7 +284,8 @@ def test_running_bar_is_time_against_the_limit_and_pending_says_why_it_waits(qtb
 
 def test_infeasible_model_reads_amber_not_succeeded(qtbot, hub, jobs_window):
     from forge_desktop.ui import theme
-    from forge_desktop.ui.jobs_window import COL_STATUS, JobWindow
+    from forge_desktop.ui.job_window import JobWindow
+    from forge_desktop.ui.jobs_window import COL_STATUS
     win = jobs_window
     job_id = submit(hub, {"type": "mps", "payload": {"model": INFEASIBLE_LP, "format": "lp"}})
     final = hub.wait_job_final(job_id, timeout=60)
@@ -293,7 +300,8 @@ def test_infeasible_model_reads_amber_not_succeeded(qtbot, hub, jobs_window):
 
 
 def test_cancel_asks_for_the_admin_secret_then_cancels(qtbot, hub, artifacts):
-    from forge_desktop.ui.jobs_window import AdminSession, JobWindow
+    from forge_desktop.ui.admin_action import AdminSession
+    from forge_desktop.ui.job_window import JobWindow
     AdminSession.secret = None
     job_id = submit(hub, {"type": "sleep", "payload": {"seconds": 30}, "label": "to cancel"})
     detail = JobWindow(hub.url, None, job_id)
@@ -337,7 +345,7 @@ def test_fleet_card_names_the_job_its_node_runs(qtbot, hub):
 
 def test_job_labels_are_plain_text(qtbot, hub):
     from PySide6.QtCore import Qt
-    from forge_desktop.ui.jobs_window import JobWindow
+    from forge_desktop.ui.job_window import JobWindow
     hostile = "<b style=color:red>HUB COMPROMISED</b>"
     job_id = submit(hub, {"type": "sleep", "payload": {"seconds": 0}, "label": hostile})
     detail = JobWindow(hub.url, None, job_id)
@@ -361,3 +369,84 @@ def test_a_jobs_batch_button_shows_that_batch_in_the_queue(qtbot, hub, jobs_wind
     assert win.filters() == {"batch": out["batch_id"]} and other not in win.rows_by_id
     win.set_filter("batch", "")
     qtbot.waitUntil(lambda: other in win.rows_by_id, timeout=6000)
+
+
+def test_a_two_parameter_sweep_pivots_its_objective_in_the_batch_view(qtbot, hub, jobs_window, artifacts):
+    win = jobs_window
+    st, out = http("POST", hub.url + "/api/jobs", {"sweep": {
+        "type": "prodplan", "base": SMALL_PLAN, "grid": {"holding_cost": [0.5, 2], "setup_cost": [0.5, 1, 2]},
+        "label": "cost grid"}}, token=ADMIN, timeout=30)
+    assert st == 201, out
+    jobs = [hub.wait_job_final(i, timeout=90) for i in out["ids"]]
+    assert all(j["status"] == "succeeded" for j in jobs), jobs
+    objective = {j["label"]: j["result"]["objective"] for j in jobs}
+    win.set_filter("batch", out["batch_id"])
+    view = win.batch_view
+    qtbot.waitUntil(lambda: view.isVisible() and view.grid is not None and view.grid.best is not None, timeout=10000)
+    assert view.title.text() == "cost grid" and "6 of 6 finished" in view.summary.text()
+    assert not view.cancel_button.isVisible(), "nothing left to cancel"
+    table = view.table
+    assert [table.horizontalHeaderItem(c).text() for c in range(3)] == [f"setup_cost × {f}" for f in ("0.5", "1", "2")]
+    assert [table.verticalHeaderItem(r).text() for r in range(2)] == ["holding_cost × 0.5", "holding_cost × 2"]
+    for r, hold in enumerate((0.5, 2)):
+        for c, setup in enumerate((0.5, 1, 2)):
+            shown = table.item(r, c).text().replace("  ★ best", "").replace(",", "")
+            assert float(shown) == pytest.approx(objective[f"holding_cost×{hold:g}, setup_cost×{setup:g}"], rel=1e-3)
+    best = [(r, c) for r in range(2) for c in range(3) if "★ best" in table.item(r, c).text()]
+    assert len(best) == 1 and float(table.item(*best[0]).text().split()[0].replace(",", "")) == min(objective.values())
+    win.grab().save(str(artifacts / "desktop_batch_pivot.png"))
+    win.set_filter("batch", "")
+    qtbot.waitUntil(lambda: not view.isVisible(), timeout=5000)
+
+
+def test_cancel_batch_asks_twice_and_for_the_secret_then_cancels(qtbot, hub, jobs_window, artifacts):
+    from forge_desktop.ui.admin_action import AdminSession
+    AdminSession.secret = None
+    win = jobs_window
+    st, out = http("POST", hub.url + "/api/jobs", {"jobs": [{"type": "sleep", "payload": {"seconds": 60}}] * 3,
+                                                   "label": "naps"}, token=ADMIN)
+    assert st == 201, out
+    win.set_filter("batch", out["batch_id"])
+    view = win.batch_view
+    qtbot.waitUntil(lambda: view.cancel_button.isVisible(), timeout=10000)
+    view.cancel_button.click()
+    assert view.cancel_button.text() == "Cancel 3 jobs? Click again"
+    assert {hub.job(i)["status"] for i in out["ids"]} <= {"pending", "running"}
+    view.cancel_button.click()
+    qtbot.waitUntil(lambda: view.action.sign_in.isVisible(), timeout=5000)  # no secret yet: the hub said 401
+    view.action.sign_in.setText(ADMIN)
+    qtbot.keyClick(view.action.sign_in, Qt_key_return())
+    qtbot.waitUntil(lambda: {hub.job(i)["status"] for i in out["ids"]} == {"cancelled"}, timeout=10000)
+    qtbot.waitUntil(lambda: view.action.note.text() == "Cancelled 3 jobs.", timeout=5000)
+    qtbot.waitUntil(lambda: not view.cancel_button.isVisible(), timeout=6000)
+    win.grab().save(str(artifacts / "desktop_batch_cancelled.png"))
+    win.set_filter("batch", "")
+    AdminSession.secret = None
+
+
+def test_submit_a_file_says_what_it_is_then_queues_it(qtbot, hub, jobs_window, tmp_path, artifacts):
+    from forge_desktop.ui.admin_action import AdminSession
+    AdminSession.secret = ADMIN
+    win = jobs_window
+    win.upload_button.click()
+    bar = win.upload
+    assert bar.isVisible()
+    bad = tmp_path / "broken.mps"
+    bad.write_text("NAME X\nROWS\n N COST\n L R1\nCOLUMNS\n    A  COST  1.0  R9  2.0\nRHS\nENDATA\n")
+    bar.choose(bad)  # what the file dialog hands over (the dialog itself needs a person)
+    qtbot.waitUntil(lambda: "line 6" in bar.seen.text(), timeout=10000)
+    assert "names row 'R9', which ROWS does not declare" in bar.seen.text()
+    assert not bar.submit_button.isEnabled()
+    bar.choose(FT06)
+    qtbot.waitUntil(lambda: bar.submit_button.isEnabled(), timeout=10000)
+    assert bar.seen.text() == "ft06: JSPLIB instance · 1 jobshop job · “ft06” · 6 jobs × 6 machines"
+    win.grab().save(str(artifacts / "desktop_jobs_upload.png"))
+    with qtbot.waitSignal(bar.submitted, timeout=10000) as sent:
+        bar.submit_button.click()
+    job_id = sent.args[0]["id"]
+    assert bar.action.note.text() == f"Submitted job #{job_id}."
+    job = hub.job(job_id)
+    assert (job["type"], job["label"]) == ("jobshop", "ft06")
+    qtbot.waitUntil(lambda: job_id in win.rows_by_id, timeout=6000)
+    hub.wait_job_final(job_id, timeout=60)
+    AdminSession.secret = None

@@ -437,6 +437,25 @@ async def test_cancel_pending_and_running_jobs(store):
     assert await heartbeat(store, "w", [running], T0 + 5) == set(), "a cancelled job's worker is told to stop"
 
 
+async def test_cancel_batch_cancels_what_has_not_ended(store):
+    done, running, pending = await store.jobs.add_jobs(
+        [JobSpec(type="sleep", payload={"seconds": 0, "n": i}, max_attempts=3) for i in range(3)], now=T0,
+        batch=BatchSpec(id="b1", label="sweep"))
+    [other] = await add(store)
+    await claim(store, "w")
+    await claim(store, "w")
+    assert await result(store, done, "w", 1, {"v": 1}, None, T0 + 1) == "accepted"
+    assert await store.jobs.cancel_batch("b1", T0 + 2) == [running, pending]
+    statuses = {j["id"]: j["status"] for j in (await store.jobs.jobs(limit=10)).jobs}
+    assert statuses == {done: "succeeded", running: "cancelled", pending: "cancelled", other: "pending"}
+    assert (await store.jobs.job(pending))["finished_at"] == T0 + 2
+    assert await heartbeat(store, "w", [running], T0 + 3) == set(), "a cancelled job's worker is told to stop"
+    assert await result(store, running, "w", 1, {"v": 2}, None, T0 + 4) == "late"
+    assert await store.jobs.cancel_batch("b1", T0 + 5) == []
+    assert await store.jobs.cancel_batch("nope", T0 + 5) is None
+    assert (await claim(store, "w2", now=T0 + 6))["id"] == other
+
+
 async def test_maintain_can_run_at_any_time(store):
     await ingest(store, "n", [sample(time.time())])
     await store.maintain(time.time())

@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import time
 from pathlib import Path
 
 from ..client import HubClient
 from .access import add_hub_args, admin_client, admin_client_optional
+from .errors import CliError
 from .jobfiles import load_job_file
 
 
@@ -30,8 +32,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     sh = jsub.add_parser("show", help="show one job with its result")
     sh.add_argument("id", type=int)
     sh.set_defaults(func=cmd_jobs_show)
-    ca = jsub.add_parser("cancel", help="cancel a pending or running job")
-    ca.add_argument("id", type=int)
+    ca = jsub.add_parser("cancel", help="cancel a pending or running job, or every such job of a batch")
+    ca.add_argument("id", type=int, nargs="?", help="the job's id")
+    ca.add_argument("--batch", help="cancel every job of this batch that has not ended")
     ca.set_defaults(func=cmd_jobs_cancel)
 
 
@@ -53,6 +56,7 @@ def wait_for(client: HubClient, ids: list[int], poll_s: float = 1.0) -> int:
     """Follow jobs until they end, with one live line; exit status 0 only if all succeeded."""
     final = ("succeeded", "failed", "cancelled")
     t0 = time.time()
+    width = max(40, shutil.get_terminal_size((101, 24)).columns - 1)
     while True:
         jobs = [client.get(f"/api/jobs/{i}") for i in ids]
         done = [j for j in jobs if j["status"] in final]
@@ -60,13 +64,27 @@ def wait_for(client: HubClient, ids: list[int], poll_s: float = 1.0) -> int:
             line = progress_line(jobs[0], time.time() - t0)
         else:
             line = f"{len(done)}/{len(ids)} finished, {sum(j['status'] == 'running' for j in jobs)} running"
-        print("\r" + line.ljust(100), end="", flush=True)
+        reason = waiting_line(jobs)
+        if reason:
+            line = f"{line}  {reason}"
+        if len(line) > width:  # one terminal line, or the carriage return cannot redraw it
+            line = line[:width - 1] + "…"
+        print("\r" + line.ljust(min(100, width)), end="", flush=True)
         if len(done) == len(ids):
             print()
             for j in jobs:
                 print(summary_line(j))
             return 0 if all(j["status"] == "succeeded" for j in jobs) else 1
         time.sleep(poll_s)
+
+
+def waiting_line(jobs: list[dict]) -> str | None:
+    """Why the job waits (the hub's `waiting`), while none of them runs; for a batch, the first
+    pending job's reason."""
+    if any(j["status"] == "running" for j in jobs):
+        return None
+    pending = [j for j in jobs if j["status"] == "pending" and j.get("waiting")]
+    return f"waiting: {pending[0]['waiting']}" if pending else None
 
 
 def progress_line(job: dict, elapsed: float) -> str:
@@ -129,7 +147,14 @@ def cmd_jobs_show(args: argparse.Namespace) -> int:
 
 
 def cmd_jobs_cancel(args: argparse.Namespace) -> int:
+    if (args.id is None) == (args.batch is None):
+        raise CliError("give a job id or --batch BATCH_ID (not both)")
     client, secret = admin_client(args)
+    if args.batch is not None:
+        ids = client.post(f"/api/batches/{args.batch}/cancel", {}, token=secret)["cancelled"]
+        print(f"cancelled {len(ids)} job{'s' if len(ids) != 1 else ''} of batch {args.batch}"
+              + (f": {', '.join(map(str, ids))}" if ids else " (every job had already ended)"))
+        return 0
     client.post(f"/api/jobs/{args.id}/cancel", {}, token=secret)
     print(f"cancelled job {args.id}")
     return 0

@@ -1,4 +1,4 @@
-"""The job queue: submit, claim, progress, result, heartbeat, list, show, cancel."""
+"""The job queue: submit, claim, progress, result, heartbeat, list, show, cancel (a job or a batch)."""
 from __future__ import annotations
 
 import asyncio
@@ -8,7 +8,8 @@ from dataclasses import asdict
 
 from aiohttp import web
 
-from forge_contracts import jobtypes
+from forge_contracts import jobfiles, jobtypes
+from forge_contracts.jobtypes import mps
 from forge_contracts.jobtypes import PayloadError, job_progress_text, summarize_job
 
 from .. import sweeps, waiting
@@ -68,11 +69,8 @@ def validate_job(hub: HubState, spec: object, where: str) -> JobSpec:
                    label=label)
 
 
-@routes.post("/api/jobs")
-async def submit(request: web.Request) -> web.Response:
-    hub = hub_state(request)
-    require_admin(request, hub.config.admin_secret)
-    body = await read_object(request)
+async def _queue(hub: HubState, body: dict) -> dict:
+    """Validate and queue one job, a batch or a sweep (the body of POST /api/jobs); the 201 answer."""
     now = time.time()
     if "sweep" in body:
         try:
@@ -82,7 +80,7 @@ async def submit(request: web.Request) -> web.Response:
         jobs = [validate_job(hub, s, f"sweep job {i}") for i, s in enumerate(specs)]
         batch = BatchSpec(id=uuid.uuid4().hex[:12], label=body["sweep"].get("label"), spec=spec_doc)
         ids = await hub.jobs.add_jobs(jobs, now=now, batch=batch)
-        return web.json_response({"ids": ids, "batch_id": batch.id}, status=201)
+        return {"ids": ids, "batch_id": batch.id}
     if "jobs" in body:
         specs = body["jobs"]
         if not isinstance(specs, list) or not specs:
@@ -92,10 +90,71 @@ async def submit(request: web.Request) -> web.Response:
         jobs = [validate_job(hub, s, f"jobs[{i}]") for i, s in enumerate(specs)]
         batch = BatchSpec(id=uuid.uuid4().hex[:12], label=body.get("label"))
         ids = await hub.jobs.add_jobs(jobs, now=now, batch=batch)
-        return web.json_response({"ids": ids, "batch_id": batch.id}, status=201)
+        return {"ids": ids, "batch_id": batch.id}
     job = validate_job(hub, body, "job")
     ids = await hub.jobs.add_jobs([job], now=now)
-    return web.json_response({"id": ids[0]}, status=201)
+    return {"id": ids[0]}
+
+
+@routes.post("/api/jobs")
+async def submit(request: web.Request) -> web.Response:
+    hub = hub_state(request)
+    require_admin(request, hub.config.admin_secret)
+    return web.json_response(await _queue(hub, await read_object(request)), status=201)
+
+
+def _described(hub: HubState, sub: jobfiles.Submission) -> dict:
+    """What a file was taken for, checked as POST /api/jobs would check it: its type, how many
+    jobs, its label, and for an MPS model its rows and columns."""
+    body = sub.body
+    if "sweep" in body:
+        try:
+            specs, _ = sweeps.expand(body["sweep"])
+        except sweeps.SweepError as e:
+            raise bad_request(f"sweep: {e}", "invalid_sweep") from None
+        label = body["sweep"].get("label")
+    else:
+        specs, label = body.get("jobs") or [body], body.get("label")
+        if not isinstance(specs, list) or len(specs) > MAX_BATCH:
+            raise bad_request(f"a batch holds at most {MAX_BATCH} jobs")
+    checked = [validate_job(hub, s, "job" if len(specs) == 1 and "jobs" not in body else f"jobs[{i}]")
+               for i, s in enumerate(specs)]
+    out = {"kind": sub.kind, "type": checked[0].type, "jobs": len(checked), "label": label or checked[0].label}
+    first = checked[0]
+    if first.type == "mps" and first.payload["format"] == "mps":
+        out["shape"] = mps.scan_mps(first.payload["model"]).text()
+    elif first.type == "jobshop":
+        out["shape"] = f"{len(first.payload['jobs'])} jobs × {first.payload['machines']} machines"
+    return out
+
+
+@routes.post("/api/jobs/upload")
+async def upload(request: web.Request) -> web.Response:
+    """A file's text as a job, sniffed as `forge jobs submit FILE` does; `check` only says what it
+    would submit."""
+    hub = hub_state(request)
+    require_admin(request, hub.config.admin_secret)
+    body = await read_object(request)
+    name, content, job_type = body.get("filename"), body.get("content"), body.get("type")
+    if not isinstance(name, str) or not name.strip():
+        raise bad_request("'filename' must be the file's name (its suffix tells .mps from .lp)")
+    if not isinstance(content, str) or not content.strip():
+        raise bad_request(f"{name} is empty", "bad_file")
+    if job_type is not None and (not isinstance(job_type, str) or job_type not in job_types(hub)):
+        raise bad_request(f"'type' {job_type!r} is not a job type this hub runs; known: "
+                          f"{', '.join(sorted(job_types(hub)))}", "unknown_job_type")
+    priority = _int_body(body, "priority", -1000, 1000, 0)
+    check = body.get("check", False)
+    if not isinstance(check, bool):
+        raise bad_request("'check' must be true or false")
+    try:
+        sub = jobfiles.submission(name, content, job_type, priority)
+    except jobfiles.JobFileError as e:
+        raise bad_request(str(e), "bad_file") from None
+    described = _described(hub, sub)
+    if check:
+        return web.json_response(described)
+    return web.json_response({**await _queue(hub, sub.body), **described}, status=201)
 
 
 def _int_body(body: dict, name: str, lo: int, hi: int, default: int | None = None) -> int:
@@ -269,6 +328,19 @@ async def cancel(request: web.Request) -> web.Response:
         raise ApiError(409, "already_final", f"job {job_id} already ended {outcome}")
     hub.events.jobs_dirty = True
     return web.json_response({"id": job_id, "status": "cancelled"})
+
+
+@routes.post("/api/batches/{batch_id}/cancel")
+async def cancel_batch(request: web.Request) -> web.Response:
+    hub = hub_state(request)
+    require_admin(request, hub.config.admin_secret)
+    batch_id = request.match_info["batch_id"]
+    ids = await hub.jobs.cancel_batch(batch_id, time.time())
+    if ids is None:
+        raise not_found(f"no batch {batch_id!r}")
+    if ids:
+        hub.events.jobs_dirty = True
+    return web.json_response({"batch_id": batch_id, "cancelled": ids})
 
 
 @routes.get("/api/batches/{batch_id}")

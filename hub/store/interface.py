@@ -302,6 +302,11 @@ class JobQueue(ABC):
         """'cancelled', or the final status the job already had, or 'unknown'."""
 
     @abstractmethod
+    async def cancel_batch(self, batch_id: str, now: float) -> list[int] | None:
+        """Cancel every pending or running job of a batch in one commit; the ids cancelled
+        (ascending; empty when all had ended), or None when there is no such batch."""
+
+    @abstractmethod
     async def heartbeat(self, worker_id: str, *, state: dict, now: float, lease_s: float) -> set[int]:
         """Record a worker's heartbeat and renew the leases of the jobs in state["running"]
         that it really runs; returns those ids (the others it should stop)."""

@@ -54,3 +54,25 @@ export function adminSignIn(onSignedIn) {
   });
   return form;
 }
+
+/**
+ * Run an admin action: ask for the secret first when there is none (in `signInHost`), show the
+ * hub's refusal in `msg`, and ask again when the secret was refused. `fn()` does the POSTs.
+ */
+export async function withAdmin(signInHost, msg, fn) {
+  const ask = () => {
+    signInHost.replaceChildren(adminSignIn(() => { signInHost.hidden = true; withAdmin(signInHost, msg, fn); }));
+    signInHost.hidden = false;
+    signInHost.querySelector("input").focus();
+  };
+  if (!savedSecret()) { ask(); return; }
+  msg.classList.remove("error");
+  msg.textContent = "…";
+  try {
+    await fn();
+  } catch (e) {
+    msg.classList.add("error");
+    msg.textContent = e.message;
+    if (e.status === 401 || e.status === 403) ask();
+  }
+}

@@ -1,11 +1,14 @@
 // A batch (a scenario sweep): every job's result in one sortable table, one column per
-// grid factor, the best scenario highlighted.
+// grid factor, the best scenario highlighted; a 2-parameter sweep also as a pivot grid.
+// An admin can cancel every job of the batch that has not ended.
 
+import { adminPost, withAdmin } from "./admin.js";
 import { ApiError, getJSON } from "./api.js";
 import { h, setText } from "./dom.js";
 import {
-  FINAL, gapText, jobHref, nodeHref, outcomeBadge, Poller, ProgressBar, seconds, STATUSES, value,
+  FINAL, gapText, jobHref, nodeHref, outcome, outcomeBadge, Poller, ProgressBar, seconds, STATUSES, value,
 } from "./jobs.js";
+import { pivot, pivotTable } from "./pivot.js";
 
 /** Result columns per job type: [field, heading, formatter]; the first one ranks the scenarios. */
 const COLUMNS = {
@@ -60,12 +63,48 @@ export function renderBatch(view, { id }) {
   const table = h("table", { class: "batch-table" });
   const note = h("p", { class: "muted chart-note" });
   const loadError = h("p", { class: "error", role: "alert", hidden: true });
+  const pivotHost = h("div", { class: "table-wrap" });
+  const pivotNote = h("p", { class: "muted chart-note" });
+  const pivotTitle = h("span", {});
+  const pivotPanel = h("section", { class: "panel wide pivot-panel", hidden: true },
+    h("h2", {}, pivotTitle), pivotHost, pivotNote);
+  const cancelBtn = h("button", { type: "button", dataset: { action: "cancel-batch" } }, "Cancel batch");
+  const actionMsg = h("p", { class: "action-msg", role: "status" });
+  const signIn = h("div", { hidden: true });
+  const actions = h("section", { class: "panel wide actions-panel batch-actions", hidden: true },
+    h("h2", {}, h("span", {}, "Actions")), h("div", { class: "job-actions" }, cancelBtn), signIn, actionMsg);
   view.append(
     h("p", { class: "crumbs" }, h("a", { href: "#/jobs" }, "← All jobs")),
     h("div", { class: "node-head" }, h("div", { class: "node-title" }, title, sub), counts),
     loadError,
     h("div", { class: "batch-progress" }, progress.el),
+    actions,
+    pivotPanel,
     h("section", { class: "panel wide" }, h("div", { class: "table-wrap" }, table), note));
+
+  cancelBtn.addEventListener("click", () => {
+    const open = batch ? batch.jobs.filter((j) => !FINAL.has(j.status)).length : 0;
+    if (!window.confirm(`Cancel the ${open} ${open === 1 ? "job" : "jobs"} of this batch that have not ended?`)) return;
+    withAdmin(signIn, actionMsg, async () => {
+      const out = await adminPost(`/api/batches/${encodeURIComponent(id)}/cancel`);
+      const n = out.cancelled.length;
+      setText(actionMsg, n ? `Cancelled ${n} ${n === 1 ? "job" : "jobs"}.` : "Every job of this batch had already ended.");
+      poller.run();
+    });
+  });
+
+  function drawPivot(type, cols, rank, dir) {
+    const grid = batch.spec?.grid;
+    if (!grid || Object.keys(grid).length !== 2 || !rank) { pivotPanel.hidden = true; return; }
+    const label = cols[0][1];
+    const p = pivot(batch.jobs, grid, (j) => parseFactors(j.label), rank, dir);
+    setText(pivotTitle, `${label} over the grid`);
+    pivotHost.replaceChildren(pivotTable(p, label, value, (j) => jobHref(j.id), (j) => outcome(j).text));
+    setText(pivotNote, p.best == null ? "Cells fill in as the scenarios finish."
+      : `${dir > 0 ? "Lower" : "Higher"} is better: the best scenario is outlined, the greener the closer to it. `
+        + "Click a cell for its job.");
+    pivotPanel.hidden = false;
+  }
 
   function header(key, label, numeric) {
     const active = sort.key === key;
@@ -145,6 +184,7 @@ export function renderBatch(view, { id }) {
           h("td", {}, j.claimed_by ? h("a", { href: nodeHref(j.claimed_by) }, j.claimed_by) : "–"));
       })));
 
+    drawPivot(type, cols, rank, dir);
     const finished = jobs.filter((j) => FINAL.has(j.status)).length;
     setText(note, best
       ? `Best: job #${best.job.id} (${best.job.label || "no label"}) with ${cols[0][1].toLowerCase()} ${value(bestV)}. `
@@ -163,6 +203,8 @@ export function renderBatch(view, { id }) {
     setText(counts, STATUSES.filter((s) => by[s]).map((s) => `${by[s]} ${s}`).join(" · "));
     const finished = b.jobs.filter((j) => FINAL.has(j.status)).length;
     progress.update({ percent: b.total ? (finished / b.total) * 100 : 100 });
+    actions.hidden = finished >= b.total && !actionMsg.textContent;
+    cancelBtn.hidden = finished >= b.total;
     setText(progress.text, `${finished} of ${b.total} finished`);
     draw();
     return finished < b.total;

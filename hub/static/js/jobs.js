@@ -4,6 +4,7 @@
 import { getJSON } from "./api.js";
 import { h, setAttr, setText } from "./dom.js";
 import * as fmt from "./format.js";
+import { uploadPanel } from "./upload.js";
 
 export const STATUSES = ["pending", "running", "succeeded", "failed", "cancelled"];
 export const FINAL = new Set(["succeeded", "failed", "cancelled"]);
@@ -249,11 +250,14 @@ export function renderJobs(view) {
   const next = h("button", { type: "button" }, "Older →");
   const pageInfo = h("span", { class: "muted" });
   const pager = h("div", { class: "pager jobs-pager" }, prev, pageInfo, next);
-  view.append(
-    h("div", { class: "toolbar" }, h("h1", {}, "Jobs"), counts, h("span", { class: "grow" }), statusSel, typeSel, nodeSel),
-    error, h("div", { class: "table-wrap" }, table), empty, pager);
-
   const poller = new Poller(load);
+  const upload = uploadPanel(() => poller.run());
+  const uploadBtn = h("button", { type: "button", "aria-expanded": "false" }, "Submit a file…");
+  uploadBtn.addEventListener("click", () => { upload.toggle(); setAttr(uploadBtn, "aria-expanded", String(!upload.el.hidden)); });
+  view.append(
+    h("div", { class: "toolbar" }, h("h1", {}, "Jobs"), counts, h("span", { class: "grow" }), statusSel, typeSel, nodeSel,
+      uploadBtn),
+    upload.el, error, h("div", { class: "table-wrap" }, table), empty, pager);
 
   async function load() {
     const q = new URLSearchParams({ limit: String(PAGE_SIZE), offset: String(f.offset) });
@@ -289,6 +293,7 @@ export function renderJobs(view) {
     setText(counts, STATUSES.map((s) => `${c[s] || 0} ${s}`).join(" · "));
     const types = [...new Set([...(body.types || []), ...(f.type ? [f.type] : [])])];
     fillOptions(typeSel, [["", "All types"], ...types.map((t) => [t, t])]);
+    upload.setTypes(body.types || []);
 
     const seen = new Set();
     const ordered = body.jobs.map((job) => {
@@ -311,7 +316,7 @@ export function renderJobs(view) {
       empty.replaceChildren(...(filtered
         ? [h("p", {}, "No job matches these filters.")]
         : [h("p", {}, "The queue is empty."),
-           h("p", { class: "muted" }, "Submit work with ", h("code", {}, "forge jobs submit FILE"),
+           h("p", { class: "muted" }, "Submit work with Submit a file… above or ", h("code", {}, "forge jobs submit FILE"),
              " (a JSON job, a JSPLIB instance or an MPS/LP model), or POST it to ", h("code", {}, "/api/jobs"), ".")]));
     }
     const from = body.total ? f.offset + 1 : 0;

@@ -209,6 +209,19 @@ class PgJobQueue(JobQueue):
             self._tell(out, claimable=False)
             return "cancelled"
 
+    async def cancel_batch(self, batch_id: str, now: float) -> list[int] | None:
+        async with self._changes() as (conn, out):
+            cur = await conn.execute("SELECT 1 FROM batches WHERE id = %s", (batch_id,))
+            if await cur.fetchone() is None:
+                return None
+            cur = await conn.execute("UPDATE jobs SET status = 'cancelled', finished_at = %s, lease_until = NULL "
+                                     "WHERE batch_id = %s AND status IN ('pending', 'running') RETURNING id",
+                                     (now, batch_id))
+            ids = sorted(r[0] for r in await cur.fetchall())
+            if ids:
+                self._tell(out, claimable=False)
+            return ids
+
     async def heartbeat(self, worker_id: str, *, state: dict, now: float, lease_s: float) -> set[int]:
         running = [int(x) for x in state.get("running", []) if isinstance(x, int) and not isinstance(x, bool)]
         async with self.pool.connection() as conn, conn.transaction():

@@ -242,6 +242,9 @@ class SqliteJobs(JobQueue):
     async def cancel(self, job_id: int, now: float) -> CancelOutcome:
         return await self._t.write(self._t.db.cancel_job, job_id, now)
 
+    async def cancel_batch(self, batch_id: str, now: float) -> list[int] | None:
+        return await self._t.write(self._t.db.cancel_batch, batch_id, now)
+
     async def heartbeat(self, worker_id: str, *, state: dict, now: float, lease_s: float) -> set[int]:
         return await self._t.write(self._t.db.heartbeat, worker_id, state, now, lease_s)
 

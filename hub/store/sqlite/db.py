@@ -573,6 +573,16 @@ class Database:
                       (now, job_id))
             return "cancelled"
 
+    def cancel_batch(self, batch_id: str, now: float) -> list[int] | None:
+        with self.tx() as c:
+            if c.execute("SELECT 1 FROM batches WHERE id = ?", (batch_id,)).fetchone() is None:
+                return None
+            ids = [r[0] for r in c.execute("SELECT id FROM jobs WHERE batch_id = ? AND status IN ('pending', 'running') "
+                                           "ORDER BY id", (batch_id,))]
+            c.execute("UPDATE jobs SET status = 'cancelled', finished_at = ?, lease_until = NULL "
+                      "WHERE batch_id = ? AND status IN ('pending', 'running')", (now, batch_id))
+            return ids
+
     def job(self, job_id: int) -> Job | None:
         c = self.conn()
         r = c.execute(f"SELECT {JOB_FIELDS} FROM jobs WHERE id = ?", (job_id,)).fetchone()

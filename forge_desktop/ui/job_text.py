@@ -1,0 +1,61 @@
+"""What a job says in words in the native windows: its status as a person should read it, its
+progress against the time limit, why it waits, a one-line summary. Numbers read as
+forge_contracts.jobtypes.display writes them, shared with the hub's summaries."""
+from __future__ import annotations
+
+import time
+
+# The wording the hub and web use too, re-exported for the job windows.
+from forge_contracts.jobtypes import summarize_job as result_summary  # noqa: F401
+from forge_contracts.jobtypes.display import ago, time_share  # noqa: F401
+from forge_contracts.jobtypes.display import solver_progress_text as progress_text  # noqa: F401
+
+from . import theme as th
+
+STATUSES = ("pending", "running", "succeeded", "failed", "cancelled")
+FINAL = frozenset(("succeeded", "failed", "cancelled"))
+STATUS_COLORS = {"pending": "#6b7280", "running": "#2f6fd6", "succeeded": "#2e9d58", "failed": "#b3261e",
+                 "cancelled": "#7a7f87", "accepted": "#2e9d58", "retry": "#d9822b", "late": "#7a7f87",
+                 "released": "#7a7f87", "duplicate": "#7a7f87", "infeasible": th.LIGHT.warn,
+                 "no solution": th.LIGHT.warn}
+NO_SOLUTION = frozenset(("infeasible", "unbounded", "infeasible_or_unbounded", "no_solution", "model_invalid",
+                         "unknown", "error"))
+"""Result statuses of a job that ran to its end without a usable answer: amber, never a green success."""
+
+
+def when(ts: float | None) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ts)) if ts else "–"
+
+
+def outcome(job: dict) -> str:
+    """The status a person should read: a succeeded job whose solver found no answer is
+    "infeasible" or "no solution", not "succeeded"."""
+    status = job.get("status") or "unknown"
+    r = job.get("result")
+    if status != "succeeded" or not isinstance(r, dict):
+        return status
+    rs = str(r.get("status") or "").lower()
+    if rs in NO_SOLUTION:
+        return "infeasible" if "infeasible" in rs else "no solution"
+    if ("objective" in r and r["objective"] is None) or ("makespan" in r and r["makespan"] is None):
+        return "no solution"
+    return status
+
+
+def waiting_text(job: dict) -> str:
+    """Why a pending job waits: the hub's `waiting` sentence when it sends one."""
+    reason = job.get("waiting")
+    if isinstance(reason, str) and reason.strip():
+        return reason.strip()
+    return f"queued until a worker that runs {job.get('type')} jobs is free"
+
+
+def status_style(status: str) -> str:
+    color = th.colors().warn if status in ("infeasible", "no solution") else STATUS_COLORS.get(status, "#7a7f87")
+    return (f"color: white; background: {color}; border-radius: 8px; padding: 1px 8px; font-size: 12px;"
+            "font-weight: 600")
+
+
+def escape_html(text: str) -> str:
+    """Text for a rich-text label (the facts line), where < and & would be markup."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
