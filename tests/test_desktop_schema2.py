@@ -1,0 +1,193 @@
+"""The native node and fleet windows show what a schema 2 agent sends (issue 16): the top
+processes, GPUs, per-disk and per-interface rates, containers; a schema 1 node looks as before.
+
+No GPU or container engine here: the samples come from tests/fixtures/samples/ (a
+workstation with two NVIDIA boards, two disks, three interfaces and five containers),
+pushed to a real hub on loopback with a real node token, and the windows read that hub
+as they read any other.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import time
+
+import pytest
+
+from conftest import FIXTURES, LiveHub, http
+from test_desktop_views import drag
+
+pytest.importorskip("pytestqt")
+
+WORKSTATION = json.loads((FIXTURES / "samples" / "schema2_gpu_workstation.json").read_text())
+
+
+@pytest.fixture(scope="module")
+def s2_hub(tmp_path_factory):
+    hub = LiveHub(tmp_path_factory.mktemp("s2home"))
+    hub.start_hub()
+    hub.node_tokens = {}
+    yield hub
+    hub.close()
+
+
+@pytest.fixture(autouse=True)
+def light_theme():
+    from forge_desktop.ui import theme
+    theme.theme.set_mode("light", remember=False)
+    yield
+    theme.theme.set_mode("light", remember=False)
+
+
+def push(hub, node_id: str, samples: list[dict], end: float | None = None, identity: dict | None = None) -> None:
+    """`samples` one second apart ending at `end` (default now), in one ingest with the node's own token."""
+    end = time.time() if end is None else end
+    samples = copy.deepcopy(samples)
+    for i, s in enumerate(samples):
+        s["ts"] = end - (len(samples) - 1 - i)
+    ident = dict(identity or WORKSTATION["node"], hostname=node_id)
+    if node_id not in hub.node_tokens:
+        hub.node_tokens[node_id] = hub.token(node_id)
+    st, body = http("POST", f"{hub.url}/api/ingest/{node_id}", {"node": ident, "samples": samples},
+                    token=hub.node_tokens[node_id])
+    assert st == 200, body
+
+
+def schema1(sample: dict) -> dict:
+    """The same machine as a schema 1 agent sees it: none of the schema 2 sections."""
+    s = {k: v for k, v in copy.deepcopy(sample).items() if k not in ("processes", "gpus", "containers", "sensors")}
+    s["schema_version"] = 1
+    s["disk"].pop("devices", None)
+    s["net"].pop("interfaces", None)
+    return s
+
+
+def open_node(qtbot, hub, node_id: str, samples: int):
+    from forge_desktop.ui.node_window import NodeWindow
+    win = NodeWindow(hub.url, None, node_id)
+    qtbot.addWidget(win)
+    win.resize(1100, 860)
+    win.show()
+    qtbot.waitUntil(lambda: len(win.samples) >= samples, timeout=10000)
+    return win
+
+
+def column(view, col: int) -> list[str]:
+    model = view.model()
+    return [model.index(r, col).data() for r in range(model.rowCount())]
+
+
+def test_node_window_shows_processes_gpus_disks_interfaces_and_containers(qtbot, s2_hub, artifacts):
+    from PySide6.QtCore import QPoint, Qt
+    from forge_desktop.ui import processes as pr, theme
+    from forge_desktop.ui.containers import CPU as C_CPU, NAME as C_NAME, STATE
+    from forge_desktop.ui.charts import rate
+    from forge_desktop.ui.tables import BAR_ROLE
+    push(s2_hub, "gpubox", WORKSTATION["samples"])
+    win = open_node(qtbot, s2_hub, "gpubox", len(WORKSTATION["samples"]))
+    newest = next(s for s in reversed(WORKSTATION["samples"]) if "processes" in s)["processes"]
+
+    panel = win.process_panel
+    assert panel.isVisible()
+    view = panel.table
+    assert view.model().rowCount() == len(newest)
+    by_cpu = sorted(newest, key=lambda p: -p["cpu_percent"])
+    assert column(view, pr.NAME)[:3] == [p["name"] for p in by_cpu[:3]]
+    assert column(view, pr.CPU)[0] == f"{by_cpu[0]['cpu_percent']:.1f} %"
+    # the bar is the share of the whole machine: 8 cores
+    assert view.model().index(0, pr.CPU).data(BAR_ROLE) == pytest.approx(by_cpu[0]["cpu_percent"] / 800)
+    qtbot.mouseClick(view.horizontalHeader().viewport(), Qt.LeftButton,
+                     pos=_section_centre(view.horizontalHeader(), pr.MEMORY))
+    order = view.horizontalHeader().sortIndicatorOrder()
+    rss = [p["rss"] for p in sorted(newest, key=lambda p: p["rss"], reverse=order == Qt.DescendingOrder)]
+    assert view.horizontalHeader().sortIndicatorSection() == pr.MEMORY
+    shown_rss = [view.model().index(r, pr.MEMORY).data(pr.SORT_ROLE) for r in range(len(newest))]
+    assert shown_rss == rss
+    view.sortByColumn(pr.MEMORY, Qt.DescendingOrder)
+    assert column(view, pr.NAME)[0] == max(newest, key=lambda p: p["rss"])["name"]
+    # the command line is the tooltip, shown literally (a process may name itself in HTML)
+    rows = {column(view, pr.PID)[r]: r for r in range(len(newest))}
+    evil = next(p for p in newest if p["name"].startswith("<"))
+    tip = view.model().index(rows[str(evil["pid"])], pr.NAME).data(Qt.ToolTipRole)
+    assert tip == theme.plain_tip(evil["cmdline"]) and "<img" not in tip
+    trainer = by_cpu[0]
+    assert view.model().index(rows[str(trainer["pid"])], pr.COMMAND).data(Qt.ToolTipRole) == \
+        theme.plain_tip(trainer["cmdline"])
+    kernel = next(p for p in newest if p["cmdline"] is None)
+    assert "no command line" in view.model().index(rows[str(kernel["pid"])], pr.NAME).data(Qt.ToolTipRole)
+
+    gpus = win.gpu_section
+    assert gpus.isVisible() and len(gpus.cards) == 2
+    last = WORKSTATION["samples"][-1]
+    card0, card1 = gpus.cards["nvidia:0"], gpus.cards["nvidia:1"]
+    assert card0.name.text() == "GPU 0 · NVIDIA GeForce RTX 4090 · nvidia"
+    assert card0.util.readout.text() == f"now {last['gpus'][0]['util_percent']:.1f} %"
+    assert card0.mem.readout.text() == "now 19.0 GB of 24.0 GB"
+    assert card0.power.readout.text() == f"now {last['gpus'][0]['power_w']:.0f} W"
+    assert card1.power.readout.text() == "not reported by this GPU"
+    xs, ys = card0.curves["util_percent"].getData()
+    assert len(xs) == len(win.samples) and ys[-1] == last["gpus"][0]["util_percent"]
+
+    assert win.disk_section.isVisible() and sorted(win.disk_section.small) == ["nvme0n1", "sda"]
+    nvme = win.disk_section.small["nvme0n1"][0]
+    dev = last["disk"]["devices"][0]
+    assert nvme.readout.text() == f"read {rate(dev['read_bps'])} · write {rate(dev['write_bps'])} · busy 12 %"
+    assert sorted(win.net_section.small) == ["enp5s0", "wg0", "wlp3s0"]
+    assert win.net_section.small["wg0"][0].readout.text().endswith("· link down")
+    # every device chart shows the window's time range, and zooming one zooms them all
+    lo, hi = win.cpu_chart.plot.viewRange()[0]
+    for chart in win.all_charts():
+        assert chart.plot.viewRange()[0] == pytest.approx([lo, hi], abs=0.5), chart.title.text()
+    win.scroll.ensureWidgetVisible(nvme)
+    rect = nvme.plot.getViewBox().sceneBoundingRect()
+    y = int(rect.center().y())
+    drag(nvme.plot_widget.viewport(), QPoint(int(rect.left() + rect.width() * 0.5), y),
+         QPoint(int(rect.left() + rect.width() * 0.9), y))
+    qtbot.waitUntil(lambda: win.zoomed, timeout=3000)
+    zoomed = nvme.plot.viewRange()[0]
+    assert zoomed[1] - zoomed[0] < 0.5 * (hi - lo)
+    for chart in (win.cpu_chart, win.load_chart, card1.temp, win.net_section.small["wg0"][0]):
+        assert chart.plot.viewRange()[0] == pytest.approx(zoomed, abs=0.5), chart.title.text()
+    win.reset_zoom.click()
+    assert card1.temp.plot.viewRange()[0][1] - card1.temp.plot.viewRange()[0][0] == pytest.approx(300, abs=1)
+
+    boxes = win.container_panel
+    assert boxes.isVisible()
+    cview = boxes.table
+    assert cview.model().rowCount() == 5
+    assert column(cview, STATE) == ["running", "running", "running", "paused", "exited"]
+    builder = column(cview, C_NAME).index("builder")
+    assert column(cview, C_CPU)[builder] == "180.0 %"
+    assert cview.model().index(builder, C_CPU).data(BAR_ROLE) == pytest.approx(180 / 800)
+    assert boxes.readout.text().startswith("3 running of 5")
+
+    # live: a new process list arrives with the next sample that carries one
+    nxt = copy.deepcopy(WORKSTATION["samples"][-1])
+    nxt["processes"] = [{"pid": 9999, "name": "stress-ng", "user": "dave", "cpu_percent": 790.0, "rss": 1 << 20,
+                         "cmdline": "stress-ng --cpu 8"}, *newest]
+    push(s2_hub, "gpubox", [nxt])
+    view.sortByColumn(pr.CPU, Qt.DescendingOrder)
+    qtbot.waitUntil(lambda: column(view, pr.NAME)[:1] == ["stress-ng"], timeout=10000)
+    assert view.model().rowCount() == len(newest) + 1
+
+    win.scroll.verticalScrollBar().setValue(0)
+    win.page.grab().save(str(artifacts / "desktop_node_schema2.png"))
+    theme.theme.set_mode("dark", remember=False)
+    qtbot.wait(100)
+    win.page.grab().save(str(artifacts / "desktop_node_schema2_dark.png"))
+
+
+def _section_centre(header, section: int):
+    from PySide6.QtCore import QPoint
+    return QPoint(header.sectionViewportPosition(section) + header.sectionSize(section) // 2, header.height() // 2)
+
+
+def test_a_schema1_node_window_has_no_schema2_sections(qtbot, s2_hub, artifacts):
+    push(s2_hub, "plain", [schema1(s) for s in WORKSTATION["samples"]])
+    win = open_node(qtbot, s2_hub, "plain", len(WORKSTATION["samples"]))
+    for part in (win.process_panel, win.container_panel, win.gpu_section, win.disk_section, win.net_section):
+        assert part.isHidden(), type(part).__name__
+    assert not win.gpu_section.cards and not win.disk_section.small and not win.net_section.small
+    assert len(win.all_charts()) == len(win.charts)
+    assert win.disk_chart.isVisible() and win.net_chart.isVisible()
+    win.page.grab().save(str(artifacts / "desktop_node_schema1.png"))
