@@ -72,6 +72,11 @@ def open_node(qtbot, hub, node_id: str, samples: int):
     return win
 
 
+def every_row_in_view(view) -> bool:
+    last = view.model().rowCount() - 1
+    return view.rowViewportPosition(last) + view.rowHeight(last) <= view.viewport().height()
+
+
 def column(view, col: int) -> list[str]:
     model = view.model()
     return [model.index(r, col).data() for r in range(model.rowCount())]
@@ -160,6 +165,7 @@ def test_node_window_shows_processes_gpus_disks_interfaces_and_containers(qtbot,
     assert column(cview, C_CPU)[builder] == "180.0 %"
     assert cview.model().index(builder, C_CPU).data(BAR_ROLE) == pytest.approx(180 / 800)
     assert boxes.readout.text().startswith("3 running of 5")
+    assert every_row_in_view(cview)
 
     # live: a new process list arrives with the next sample that carries one
     nxt = copy.deepcopy(WORKSTATION["samples"][-1])
@@ -169,6 +175,7 @@ def test_node_window_shows_processes_gpus_disks_interfaces_and_containers(qtbot,
     view.sortByColumn(pr.CPU, Qt.DescendingOrder)
     qtbot.waitUntil(lambda: column(view, pr.NAME)[:1] == ["stress-ng"], timeout=10000)
     assert view.model().rowCount() == len(newest) + 1
+    qtbot.waitUntil(lambda: every_row_in_view(view), timeout=3000)  # the page scrolls, the table does not
 
     win.scroll.verticalScrollBar().setValue(0)
     win.page.grab().save(str(artifacts / "desktop_node_schema2.png"))
@@ -191,3 +198,47 @@ def test_a_schema1_node_window_has_no_schema2_sections(qtbot, s2_hub, artifacts)
     assert len(win.all_charts()) == len(win.charts)
     assert win.disk_chart.isVisible() and win.net_chart.isVisible()
     win.page.grab().save(str(artifacts / "desktop_node_schema1.png"))
+
+
+def test_fleet_cards_show_gpu_use_and_the_busiest_process(qtbot, s2_hub, artifacts):
+    from PySide6.QtCore import QSettings
+    from forge_desktop.ui import theme
+    from forge_desktop.ui.fleet_window import TABLE_COLUMNS, FleetWindow
+    QSettings("Forge", "forge-desktop").setValue("fleet/view", "cards")
+    push(s2_hub, "rig", WORKSTATION["samples"])
+    push(s2_hub, "oldie", [schema1(s) for s in WORKSTATION["samples"]])
+    win = FleetWindow(s2_hub.url, None)
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitUntil(lambda: {"rig", "oldie"} <= set(win.cards), timeout=10000)
+    win.flush()
+    last = WORKSTATION["samples"][-1]
+    mean = sum(g["util_percent"] for g in last["gpus"]) / len(last["gpus"])
+    top = max(next(s for s in reversed(WORKSTATION["samples"]) if "processes" in s)["processes"],
+              key=lambda p: p["cpu_percent"])
+    rig, oldie = win.cards["rig"], win.cards["oldie"]
+    assert rig.gpu_text.isVisible() and rig.gpu_text.text() == f"GPU {mean:.0f} %"
+    assert rig.gpu_bar.value == pytest.approx(mean, abs=0.05)
+    assert f"busiest process: {top['name']} ({top['cpu_percent']:.0f} % of one core)" in rig.toolTip()
+    assert not oldie.gpu_text.isVisible() and not oldie.gpu_bar.isVisible()
+    assert oldie.toolTip() == "Double-click for this node's charts"
+    assert rig.spark.height() < oldie.spark.height() and rig.height() == oldie.height()  # the same card size
+
+    # the next process list reaches the card through the fleet stream
+    nxt = copy.deepcopy(last)
+    nxt["processes"] = [{"pid": 7, "name": "<i>miner</i>", "user": "x", "cpu_percent": 777.0, "rss": 1,
+                         "cmdline": "miner"}]
+    push(s2_hub, "rig", [nxt])
+    qtbot.waitUntil(lambda: "miner" in rig.toolTip(), timeout=10000)
+    assert "busiest process: &lt;i&gt;miner&lt;/i&gt; (777 % of one core)" in rig.toolTip()  # shown literally
+    win.grab().save(str(artifacts / "desktop_fleet_schema2.png"))
+    theme.theme.set_mode("dark", remember=False)
+    qtbot.wait(100)
+    win.grab().save(str(artifacts / "desktop_fleet_schema2_dark.png"))
+
+    win.set_table_view(True)
+    gpu_col = TABLE_COLUMNS.index("GPU")
+    rows = {win.table.item(r, 1).text(): r for r in range(win.table.rowCount())}
+    assert win.table.item(rows["rig"], gpu_col).text() == f"{mean:.0f} %"
+    assert win.table.item(rows["oldie"], gpu_col).text() == "–"
+    win.set_table_view(False)

@@ -119,8 +119,8 @@ def hottest(sample: dict) -> float | None:
 
 
 def newest_processes(samples: list[dict]) -> dict | None:
-    """{"ts", "items"} of the newest sample that holds a process list, for a hub whose snapshot
-    does not name one."""
+    """{"ts", "items"} of the newest raw sample that holds a process list, for a snapshot whose
+    `processes` is null (a hub just restarted keeps none in memory) or absent (an older hub)."""
     for s in reversed(samples):
         if isinstance(s.get("processes"), list):
             return {"ts": s.get("ts"), "items": s["processes"]}
@@ -448,7 +448,8 @@ class NodeWindow(QWidget):
             return
         samples = [s for p in self._parts for s in p]
         self.node_info = body.get("node") or {}
-        self.processes = body.get("processes") if isinstance(body.get("processes"), dict) else newest_processes(samples)
+        self.processes = body.get("processes") if isinstance(body.get("processes"), dict) else \
+            newest_processes(samples) if self.span.resolution == "1s" else None
         self.title.setText(self.node_info.get("name") or self.node_id)
         if not self.picked_span and self.span.live and not samples:
             last_data = self.node_info.get("last_sample_ts") or self.node_info.get("last_seen")

@@ -79,7 +79,9 @@ def setup_table(view: QTableView) -> None:
 
 def fit_rows(view: QTableView, rows: int) -> None:
     """As tall as its rows, so the page's scroll bar is the only one."""
-    view.setFixedHeight(view.horizontalHeader().height() + max(rows, 1) * ROW_H + 2 * view.frameWidth() + 2)
+    header = view.horizontalHeader()
+    head_h = max(header.height(), header.sizeHint().height())  # height() is 0 until the view is first laid out
+    view.setFixedHeight(head_h + max(rows, 1) * ROW_H + 2 * view.frameWidth() + 2)
 
 
 def table_style() -> str:
