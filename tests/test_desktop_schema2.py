@@ -242,3 +242,36 @@ def test_fleet_cards_show_gpu_use_and_the_busiest_process(qtbot, s2_hub, artifac
     assert win.table.item(rows["rig"], gpu_col).text() == f"{mean:.0f} %"
     assert win.table.item(rows["oldie"], gpu_col).text() == "–"
     win.set_table_view(False)
+
+
+def test_longer_ranges_keep_the_hubs_newest_process_list(qtbot, s2_hub):
+    """The 1-minute tier holds no process lists; the table shows the snapshot's `processes` (the
+    newest list the hub holds) on every range."""
+    from forge_desktop.ui import processes as pr
+    from forge_desktop.ui.node_window import SPANS
+    push(s2_hub, "ranger", WORKSTATION["samples"])
+    win = open_node(qtbot, s2_hub, "ranger", len(WORKSTATION["samples"]))
+    six_hours = next(i for i, span in enumerate(SPANS) if span.label == "6 h")
+    with qtbot.waitSignal(win.data_shown, timeout=10000):
+        win.span_buttons.button(six_hours).click()
+    assert win.span.resolution == "1m"
+    newest = next(s for s in reversed(WORKSTATION["samples"]) if "processes" in s)
+    assert win.process_panel.isVisible()
+    assert sorted(column(win.process_panel.table, pr.PID)) == sorted(str(p["pid"]) for p in newest["processes"])
+    assert win.process_panel.readout.text().startswith(f"top {len(newest['processes'])} at ")
+
+
+def test_device_lines_follow_names_not_positions():
+    """A disk that vanishes leaves its own line, not its place to the next one; a GPU read from
+    an averaged tier (index 0.0) is the same GPU as index 0."""
+    import math
+    from forge_desktop.ui.devices import _disks, _gpus, _name, device_series, gpu_key
+    samples = [{"disk": {"devices": [{"name": "sda", "read_bps": 1.0}, {"name": "nvme0n1", "read_bps": 5.0}]}},
+               {"disk": {"devices": [{"name": "nvme0n1", "read_bps": 6.0}]}}]
+    found = device_series(samples, _disks, _name, ("read_bps",))
+    assert list(found["nvme0n1"].columns["read_bps"]) == [5.0, 6.0]
+    assert found["sda"].columns["read_bps"][0] == 1.0 and math.isnan(found["sda"].columns["read_bps"][1])
+    assert found["nvme0n1"].in_newest and not found["sda"].in_newest
+    gpus = [{"gpus": [{"vendor": "nvidia", "index": 0, "util_percent": 10}]},
+            {"gpus": [{"vendor": "nvidia", "index": 0.0, "util_percent": 20}]}]
+    assert list(device_series(gpus, _gpus, gpu_key, ("util_percent",))) == ["nvidia:0"]

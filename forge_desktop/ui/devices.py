@@ -73,8 +73,14 @@ def _interfaces(s: dict):
     return (s.get("net") or {}).get("interfaces") if isinstance(s.get("net"), dict) else None
 
 
+def gpu_index(g: dict):
+    """The GPU's index; the hub's averaged tiers give 0.0 for 0 (a mean of integers)."""
+    v = g.get("index")
+    return int(v) if isinstance(v, float) and v.is_integer() else v
+
+
 def gpu_key(g: dict) -> str:
-    return f"{g.get('vendor') or 'gpu'}:{g.get('index')}"
+    return f"{g.get('vendor') or 'gpu'}:{gpu_index(g)}"
 
 
 def _name(e: dict) -> str:
@@ -159,7 +165,7 @@ class GpuCard(QFrame):
         total = _float(g.get("mem_total"))
         self.mem.y_range = (0, total) if math.isfinite(total) and total > 0 else None
         self.mem.keep_y()
-        self.name.setText(" · ".join(str(x) for x in (f"GPU {g.get('index')}", g.get("name"), g.get("vendor")) if x))
+        self.name.setText(" · ".join(str(x) for x in (f"GPU {gpu_index(g)}", g.get("name"), g.get("vendor")) if x))
         last = {f: d.columns[f][-1] if len(d.columns[f]) else math.nan for f in self.curves}
         self.util.readout.setText(prefix + pct(last["util_percent"]))
         used = last["mem_used"]

@@ -7,6 +7,10 @@ snapshot route from the tier that covers them (raw 1 s to 1 h, 1 min averages to
 1 h averages beyond) and do not follow the stream. A range needing more points than
 the hub hands out in one answer is read in consecutive time windows.
 
+A schema 2 node adds the processes and containers tables (processes.py, containers.py)
+and the GPU, per-disk and per-interface charts (devices.py); each section hides itself
+when the node has none, so a schema 1 node's page is unchanged.
+
 Per-core history is one image (time × core), not a plot per core, so 128 cores cost
 one chart; the grid under it shows each core's latest value.
 
