@@ -38,26 +38,46 @@ class DeviceSeries:
     in_newest: bool
 
 
-def device_series(samples: list[dict], entries, key, fields: tuple[str, ...]) -> dict[str, DeviceSeries]:
+Rows = dict[str, tuple[dict, tuple[float, ...]]]
+"""One sample's devices: key -> (its entry, its figures in the order of `fields`)."""
+
+
+def sample_rows(sample: dict, entries, key, fields: tuple[str, ...]) -> Rows:
+    items = entries(sample)
+    if not isinstance(items, list):
+        return {}
+    return {key(e): (e, tuple(_float(e.get(f)) for f in fields)) for e in items if isinstance(e, dict)}
+
+
+def device_series(samples: list[dict], entries, key, fields: tuple[str, ...],
+                  cache: dict[float, Rows] | None = None) -> dict[str, DeviceSeries]:
     """`entries(sample)` lists a sample's devices and `key(entry)` names one; the result is
-    keyed like that, in the order devices first appear."""
+    keyed like that, in the order devices first appear. `cache` (by sample `ts`, kept by
+    the caller) spares re-reading the samples a live window already read a second ago."""
+    rows: list[Rows] = []
+    for s in samples:
+        r = cache.get(s.get("ts")) if cache is not None else None
+        if r is None:
+            r = sample_rows(s, entries, key, fields)
+            if cache is not None:
+                cache[s.get("ts")] = r
+        rows.append(r)
+    if cache is not None and len(cache) > 2 * len(samples):
+        kept = {s.get("ts") for s in samples}
+        for ts in [ts for ts in cache if ts not in kept]:
+            del cache[ts]
     found: dict[str, DeviceSeries] = {}
-    n = len(samples)
-    for i, s in enumerate(samples):
-        items = entries(s)
-        if not isinstance(items, list):
-            continue
-        for e in items:
-            if not isinstance(e, dict):
-                continue
-            k = key(e)
-            d = found.get(k)
-            if d is None:
-                d = found[k] = DeviceSeries(k, {f: np.full(n, np.nan) for f in fields}, e, False)
-            for f in fields:
-                d.columns[f][i] = _float(e.get(f))
-            d.latest = e
-            d.in_newest = i == n - 1
+    nan = (math.nan,) * len(fields)
+    for r in rows:
+        for k in r:
+            if k not in found:
+                found[k] = DeviceSeries(k, {}, r[k][0], False)
+    for k, d in found.items():
+        values = np.array([r[k][1] if k in r else nan for r in rows], dtype=float).reshape(len(rows), len(fields))
+        d.columns = {f: values[:, j] for j, f in enumerate(fields)}
+        last = next(r for r in reversed(rows) if k in r)
+        d.latest = last[k][0]
+        d.in_newest = bool(rows) and k in rows[-1]
     return found
 
 
@@ -105,6 +125,7 @@ class Section(QFrame):
         self.body.setSpacing(4)
         self.body.addLayout(head)
         self.greyed = False
+        self.cache: dict[float, Rows] = {}
         self.hide()
 
     def charts(self) -> list[Chart]:
@@ -185,7 +206,8 @@ class GpuSection(Section):
         return [chart for card in self.cards.values() for chart in card.charts]
 
     def show_samples(self, ts: np.ndarray, samples: list[dict], greyed: bool) -> None:
-        found = device_series(samples, _gpus, gpu_key, ("util_percent", "mem_used", "temp_c", "power_w"))
+        found = device_series(samples, _gpus, gpu_key, ("util_percent", "mem_used", "temp_c", "power_w"),
+                              self.cache)
         for key in list(self.cards):
             if key not in found:
                 self.cards.pop(key).deleteLater()
@@ -236,7 +258,7 @@ class SmallMultiples(Section):
         return ""
 
     def show_samples(self, ts: np.ndarray, samples: list[dict], greyed: bool) -> None:
-        found = device_series(samples, self.entries, _name, (*self.fields, "busy_percent"))
+        found = device_series(samples, self.entries, _name, (*self.fields, "busy_percent"), self.cache)
         if set(found) != set(self.small):
             self._rebuild(found, greyed)
         prefix = "last seen " if greyed else ""
