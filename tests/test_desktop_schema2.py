@@ -197,6 +197,7 @@ def test_a_schema1_node_window_has_no_schema2_sections(qtbot, s2_hub, artifacts)
     assert not win.gpu_section.cards and not win.disk_section.small and not win.net_section.small
     assert len(win.all_charts()) == len(win.charts)
     assert win.disk_chart.isVisible() and win.net_chart.isVisible()
+    qtbot.wait(200)  # the page lays out the facts and the core grid once their text is in
     win.page.grab().save(str(artifacts / "desktop_node_schema1.png"))
 
 
