@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import msgspec
 
-from .samples import SampleV2
+from .samples import Process, SampleV2
 
 NodeId = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
 Short = Annotated[str, msgspec.Meta(max_length=128)]
@@ -137,6 +137,12 @@ class Thresholds(msgspec.Struct):
     offline_s: float
 
 
+class TopProcess(msgspec.Struct):
+    """The process with the most CPU in a node's newest process list."""
+    name: str
+    cpu_percent: float
+
+
 class NodeSummary(msgspec.Struct):
     """A node as GET /api/fleet lists it; `spark` and `latest` only there, not in a snapshot."""
     id: str
@@ -154,6 +160,8 @@ class NodeSummary(msgspec.Struct):
     last_sample_ts: float | None = None
     cpu: float | None = None
     mem: float | None = None
+    gpu_percent: float | None = None
+    top_process: TopProcess | None = None
     spark: list[float | None] | None = None
     latest: dict[str, Any] | None = None
 
@@ -164,10 +172,17 @@ class Fleet(msgspec.Struct):
     nodes: list[NodeSummary]
 
 
+class ProcessList(msgspec.Struct):
+    """A node's newest process list as its agent sent it (`ts` of the sample that held it)."""
+    ts: float
+    items: list[Process]
+
+
 class Snapshot(msgspec.Struct):
     node: NodeSummary
     resolution: str
     samples: list[dict[str, Any]]
+    processes: ProcessList | None = None
 
 
 class Revoked(msgspec.Struct):

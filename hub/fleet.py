@@ -55,6 +55,12 @@ class NodeState:
     latest_ts: float | None = None
     cpu: float | None = None
     mem: float | None = None
+    gpu: float | None = None
+    # The newest process list (schema 2 sends one in five samples, so the latest sample often
+    # has none), as JSON like latest_raw; memory only: null after a restart until the next list.
+    processes_raw: bytes | None = None
+    processes_ts: float | None = None
+    top_process: dict | None = None
 
     def set_latest(self, sample: dict | None) -> None:
         if sample is None:
@@ -62,6 +68,18 @@ class NodeState:
         self.latest_raw = msgspec.json.encode(sample)
         self.latest_ts = sample["ts"]
         self.cpu, self.mem = _cpu(sample), _mem(sample)
+        self.gpu = _gpu(sample)
+
+    def set_processes(self, ts: float, items: list) -> None:
+        self.processes_raw = msgspec.json.encode(items)
+        self.processes_ts = ts
+        self.top_process = _top_process(items)
+
+    def processes(self) -> dict | None:
+        """`{"ts", "items"}` of the newest process list, the items spliced in as stored."""
+        if self.processes_raw is None:
+            return None
+        return {"ts": self.processes_ts, "items": msgspec.Raw(self.processes_raw)}
 
 
 def node_status(last_seen: float, now: float, degraded_s: float, offline_s: float) -> str:
@@ -87,6 +105,34 @@ def _cpu(sample: dict | None) -> float | None:
 
 def _mem(sample: dict | None) -> float | None:
     return _percent(sample, "memory")
+
+
+def _number(v: object) -> float | None:
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+        return None
+    return float(v)
+
+
+def _gpu(sample: dict) -> float | None:
+    """Mean utilisation over the sample's GPUs that report one; None without GPUs."""
+    gpus = sample.get("gpus")
+    if not isinstance(gpus, list):
+        return None
+    utils = [u for g in gpus if isinstance(g, dict) and (u := _number(g.get("util_percent"))) is not None]
+    return round(sum(utils) / len(utils), 1) if utils else None
+
+
+def _top_process(items: list) -> dict | None:
+    """Name and CPU of the process with the most CPU in a list; None if none has a CPU figure."""
+    best, best_cpu = None, -1.0
+    for p in items:
+        cpu = _number(p.get("cpu_percent")) if isinstance(p, dict) else None
+        if cpu is not None and cpu > best_cpu:
+            best, best_cpu = p, cpu
+    if best is None:
+        return None
+    name = best.get("name")
+    return {"name": name if isinstance(name, str) else "", "cpu_percent": best_cpu}
 
 
 class FleetState:
@@ -120,14 +166,20 @@ class FleetState:
             node.identity_changed = True
         node.last_seen = now
         latest_ts = node.latest_ts if node.latest_ts is not None else float("-inf")
-        newest = None
+        processes_ts = node.processes_ts if node.processes_ts is not None else float("-inf")
+        newest = newest_processes = None
         for s in sorted(samples, key=lambda s: s["ts"]):
             if s["ts"] > latest_ts:
                 node.spark.append(_cpu(s))
                 node.unsent_points = min(node.unsent_points + 1, SPARK_POINTS)
                 newest = s
                 latest_ts = s["ts"]
+            if s["ts"] > processes_ts and isinstance(s.get("processes"), list):
+                newest_processes = s
+                processes_ts = s["ts"]
         node.set_latest(newest)
+        if newest_processes is not None:
+            node.set_processes(newest_processes["ts"], newest_processes["processes"])
         return node
 
     def set_job_counts(self, counts: dict[str, dict[str, int]]) -> list[str]:
@@ -160,6 +212,8 @@ class FleetState:
             "last_sample_ts": round(node.latest_ts, 3) if node.latest_ts is not None else None,
             "cpu": node.cpu,
             "mem": node.mem,
+            "gpu_percent": node.gpu,
+            "top_process": node.top_process,
             "jobs": dict(node.jobs),
             "spark_tail": node.spark.last(node.unsent_points),
         }
@@ -190,6 +244,8 @@ class FleetState:
             "last_sample_ts": node.latest_ts,
             "cpu": node.cpu,
             "mem": node.mem,
+            "gpu_percent": node.gpu,
+            "top_process": node.top_process,
             "jobs": dict(node.jobs),
         }
         if full:

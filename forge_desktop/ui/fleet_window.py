@@ -30,6 +30,8 @@ from . import theme as th
 from .api_reader import SseStream, fetch
 
 SPARK_POINTS = 30
+SPARK_H = 46
+GPU_ROW_H = 13
 CARD_W, CARD_H = 244, 176
 FLUSH_MS = 500
 AGE_REFRESH_MS = 10000
@@ -39,7 +41,7 @@ RUNNING_JOBS_SHOWN = 500
 RESORT_MIN_S = 5.0
 SORTS = (("name", "Name"), ("status", "Status"), ("cpu", "CPU"), ("mem", "Memory"), ("last_seen", "Last seen"))
 STATUS_ORDER = {"offline": 0, "degraded": 1, "online": 2}
-TABLE_COLUMNS = ("Status", "Name", "OS", "CPU", "Memory", "Disk", "Net rx", "Net tx", "Temp", "Load/core",
+TABLE_COLUMNS = ("Status", "Name", "OS", "CPU", "Memory", "Disk", "GPU", "Net rx", "Net tx", "Temp", "Load/core",
                  "Uptime", "Agent", "Jobs", "Last seen")
 SORT_ROLE = Qt.UserRole + 10
 FG_ROLE = Qt.UserRole + 11
@@ -128,7 +130,7 @@ class Sparkline(QWidget):
 
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
-        self.setFixedHeight(46)
+        self.setFixedHeight(SPARK_H)
         self.points = np.empty(0)
         self.line = QPainterPath()
         self.area = QPainterPath()
@@ -218,7 +220,8 @@ class NodeCard(QFrame):
         self.jobs = th.plain_label()
         for label in (self.meta, self.jobs):  # a long OS version or job label must not widen the card
             label.setSizePolicy(QSizePolicy.Ignored, QSizePolicy.Preferred)
-        self.cpu_bar, self.mem_bar = LevelBar("cpu"), LevelBar("mem")
+        self.gpu_text = th.plain_label()
+        self.cpu_bar, self.mem_bar, self.gpu_bar = LevelBar("cpu"), LevelBar("mem"), LevelBar("cpu")
         self.seen = th.plain_label()
         self.spark = Sparkline()
         head = QHBoxLayout()
@@ -227,7 +230,8 @@ class NodeCard(QFrame):
         bars = QGridLayout()
         bars.setHorizontalSpacing(8)
         bars.setVerticalSpacing(2)
-        for row, (text, bar) in enumerate(((self.load, self.cpu_bar), (self.mem_text, self.mem_bar))):
+        for row, (text, bar) in enumerate(((self.load, self.cpu_bar), (self.mem_text, self.mem_bar),
+                                           (self.gpu_text, self.gpu_bar))):
             text.setMinimumWidth(92)
             bars.addWidget(text, row, 0)
             bars.addWidget(bar, row, 1)
@@ -243,6 +247,7 @@ class NodeCard(QFrame):
         foot.addWidget(self.jobs, 1)
         foot.addWidget(self.seen)
         layout.addLayout(foot)
+        self._show_gpu(None, False)
         self.setToolTip("Double-click for this node's charts")
         self.restyle()
 
@@ -287,16 +292,45 @@ class NodeCard(QFrame):
         last = s.get("last_seen")
         _set(self.seen, ("last seen " if status != "online" else "seen ") + ago(now - last) if last
              else "never seen")
+        self._show_gpu(s.get("gpu_percent"), greyed)
         self.spark.set_points(np.fromiter(model.spark, dtype=float, count=len(model.spark)), greyed)
         if self.alerting != bool(model.alerts):
             self.alerting = bool(model.alerts)
             self.restyle()
-            self.setToolTip(f"{len(model.alerts)} alert(s) firing · double-click for this node's charts"
-                            if self.alerting else "Double-click for this node's charts")
+        tip = card_tip(model)
+        if tip != self.toolTip():
+            self.setToolTip(tip)
+
+    def _show_gpu(self, gpu: float | None, greyed: bool) -> None:
+        """A GPU row for a node whose GPUs report a utilisation; the sparkline gives it the room."""
+        has = isinstance(gpu, (int, float))
+        if has:
+            _set(self.gpu_text, f"GPU {_pct(gpu)}")
+            self.gpu_bar.set_value(gpu, greyed)
+        if has != getattr(self, "_gpu_shown", None):
+            self._gpu_shown = has
+            self.gpu_text.setVisible(has)
+            self.gpu_bar.setVisible(has)
+            self.spark.setFixedHeight(SPARK_H - GPU_ROW_H if has else SPARK_H)
 
     def mouseDoubleClickEvent(self, event) -> None:
         self.open_requested.emit(self.node_id)
         event.accept()
+
+
+def card_tip(model: NodeModel) -> str:
+    """The card's tooltip: firing alerts, the busiest process (a name the node supplies, so shown
+    literally) and how to open the node."""
+    lines = []
+    if model.alerts:
+        lines.append(f"{len(model.alerts)} alert(s) firing")
+    top = model.summary.get("top_process")
+    if isinstance(top, dict) and top.get("name"):
+        cpu = top.get("cpu_percent")
+        lines.append(f"busiest process: {top['name']}" + (f" ({cpu:.0f} % of one core)"
+                                                           if isinstance(cpu, (int, float)) else ""))
+    lines.append("Double-click for this node's charts")
+    return th.plain_tip("\n".join(lines)) if len(lines) > 1 else lines[0]
 
 
 def running_text(model: NodeModel) -> str:
@@ -393,6 +427,8 @@ class FleetTable(QTableWidget):
             (_pct(s.get("cpu")), s.get("cpu"), th.level_color("cpu", s.get("cpu"))),
             (_pct(s.get("mem")), s.get("mem"), th.level_color("mem", s.get("mem"))),
             (_pct(f["disk"]), f["disk"], th.level_color("disk", f["disk"])),
+            (_pct(s.get("gpu_percent")), s.get("gpu_percent"), th.level_color("cpu", s.get("gpu_percent"))
+             if s.get("gpu_percent") is not None else c.muted),
             (_bytes_rate(f["rx"]), f["rx"], None),
             (_bytes_rate(f["tx"]), f["tx"], None),
             ("unavailable" if f["temp"] is None else f"{f['temp']:.0f} °C", f["temp"],
@@ -407,7 +443,7 @@ class FleetTable(QTableWidget):
             item = self.item(row, col)
             if item is None:
                 item = SortItem()
-                if col in (3, 4, 5, 6, 7, 8, 9, 10, 12):
+                if col in (3, 4, 5, 6, 7, 8, 9, 10, 11, 13):
                     item.setTextAlignment(Qt.AlignRight | Qt.AlignVCenter)
                 self.setItem(row, col, item)
             if item.text() != text:

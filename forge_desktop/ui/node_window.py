@@ -7,6 +7,10 @@ snapshot route from the tier that covers them (raw 1 s to 1 h, 1 min averages to
 1 h averages beyond) and do not follow the stream. A range needing more points than
 the hub hands out in one answer is read in consecutive time windows.
 
+A schema 2 node adds the processes and containers tables (processes.py, containers.py)
+and the GPU, per-disk and per-interface charts (devices.py); each section hides itself
+when the node has none, so a schema 1 node's page is unchanged.
+
 Per-core history is one image (time × core), not a plot per core, so 128 cores cost
 one chart; the grid under it shows each core's latest value.
 
@@ -30,6 +34,10 @@ from PySide6.QtWidgets import (QButtonGroup, QFrame, QHBoxLayout, QLabel, QPushB
 
 from . import theme as th
 from .api_reader import SseStream, fetch
+from .charts import CHART_H, PALETTE, Chart, pct, rate, size  # noqa: F401 (CHART_H: for importers)
+from .containers import ContainersPanel
+from .devices import DiskSection, GpuSection, InterfaceSection
+from .processes import ProcessesPanel
 
 
 @dataclass(frozen=True)
@@ -61,9 +69,7 @@ MAX_POINTS = 5000
 """The snapshot route's cap on one answer (hub/routes/fleet.py)."""
 LIVE_POINTS = 300
 REDRAW_MS = 1000
-CHART_H = 170
 GRID_COLUMNS = 16
-PALETTE = ("#2f6fd6", "#d9822b", "#2e9d58", "#8e44ad")
 
 
 def _get(sample: dict, *keys, index: int | None = None) -> float:
@@ -102,31 +108,6 @@ class Series:
         return cls(ts, cores, columns)
 
 
-# --- readable numbers ------------------------------------------------------------------
-def rate(v: float | None) -> str:
-    if v is None or not math.isfinite(v):
-        return "–"
-    for unit in ("B/s", "KB/s", "MB/s", "GB/s"):
-        if abs(v) < 1024 or unit == "GB/s":
-            return f"{v:.0f} {unit}" if unit == "B/s" else f"{v:.1f} {unit}"
-        v /= 1024
-    return "–"
-
-
-def size(v: float | None) -> str:
-    if v is None:
-        return "–"
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if abs(v) < 1024 or unit == "TB":
-            return f"{v:.0f} {unit}" if unit == "B" else f"{v:.1f} {unit}"
-        v /= 1024
-    return "–"
-
-
-def pct(v: float | None) -> str:
-    return "–" if v is None or not math.isfinite(v) else f"{v:.1f} %"
-
-
 def uptime(s: float | None) -> str:
     if not s:
         return "unavailable"
@@ -139,6 +120,15 @@ def hottest(sample: dict) -> float | None:
     cpu = sample.get("cpu") or {}
     temps = [t for t in [*(cpu.get("temp_c") or []), cpu.get("package_temp_c")] if isinstance(t, (int, float))]
     return max(temps) if temps else None
+
+
+def newest_processes(samples: list[dict]) -> dict | None:
+    """{"ts", "items"} of the newest raw sample that holds a process list, for a snapshot whose
+    `processes` is null (a hub just restarted keeps none in memory) or absent (an older hub)."""
+    for s in reversed(samples):
+        if isinstance(s.get("processes"), list):
+            return {"ts": s.get("ts"), "items": s["processes"]}
+    return None
 
 
 def default_span(status: str | None, last_data: float | None, now: float) -> Span:
@@ -196,53 +186,6 @@ class CoreGrid(QWidget):
             p.setPen(QColor(c.muted if self.greyed else c.text))
             p.drawText(r, Qt.AlignCenter, self.cell_text(i))
         p.end()
-
-
-class Chart(QFrame):
-    """A titled chart with a readout line, on real time axes."""
-
-    def __init__(self, title: str, height: int = CHART_H, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.title = th.plain_label(title)
-        self.readout = th.plain_label()
-        self.plot_widget = pg.PlotWidget(axisItems={"bottom": pg.DateAxisItem(orientation="bottom")})
-        self.plot_widget.setFixedHeight(height)
-        self.y_range: tuple[float, float] | None = None
-        self.plot: pg.PlotItem = self.plot_widget.getPlotItem()
-        self.plot.showGrid(x=True, y=True, alpha=0.15)
-        self.plot.setMouseEnabled(x=True, y=False)
-        self.plot.hideButtons()
-        self.plot.getAxis("bottom").setHeight(30)
-        self.plot.getAxis("left").setWidth(56)  # the same for every chart, so their time axes line up
-        self.plot.getViewBox().setMouseMode(pg.ViewBox.RectMode)  # drag to zoom into a stretch of time
-        self.cursor = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen("#888", width=1, style=Qt.DashLine))
-        self.cursor.hide()
-        self.plot.addItem(self.cursor, ignoreBounds=True)
-        head = QHBoxLayout()
-        head.addWidget(self.title)
-        head.addWidget(self.readout, 1)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 6, 0, 0)
-        layout.setSpacing(2)
-        layout.addLayout(head)
-        layout.addWidget(self.plot_widget)
-
-    def keep_y(self) -> None:
-        """Zooming is about time: put the value axis back (fixed, or following the data)."""
-        if self.y_range:
-            self.plot.setYRange(*self.y_range, padding=0.02 if self.y_range[1] == 100 else 0)
-        else:
-            self.plot.enableAutoRange(y=True)
-
-    def restyle(self, greyed: bool) -> None:
-        c = th.colors()
-        self.title.setStyleSheet(f"font-weight: 600; color: {c.text}")
-        self.readout.setStyleSheet(f"color: {c.muted if greyed else c.text}; padding-left: 12px")
-        self.plot_widget.setBackground(c.surface)
-        for name in ("left", "bottom"):
-            axis = self.plot.getAxis(name)
-            axis.setPen(c.muted)
-            axis.setTextPen(c.muted)
 
 
 class NodeWindow(QWidget):
@@ -325,8 +268,7 @@ class NodeWindow(QWidget):
         for chart in self.charts[1:]:
             chart.plot.setXLink(self.cpu_chart.plot)
         for chart in self.charts:
-            chart.plot.getViewBox().sigRangeChangedManually.connect(self._zoomed)
-            chart.plot.scene().sigMouseMoved.connect(lambda pos, chart=chart: self._cursor_at(chart, pos))
+            self._follow(chart)
         for chart in (self.disk_chart, self.net_chart):
             chart.plot.setLabel("left", units="B/s")
             chart.plot.getViewBox().setLimits(yMin=0, minYRange=1024)
@@ -334,25 +276,28 @@ class NodeWindow(QWidget):
         for chart in self.charts:
             chart.keep_y()
 
-        def curve(chart: Chart, color: str, name: str, width: float = 1.5, fill: bool = False) -> pg.PlotDataItem:
-            if chart.plot.legend is None:
-                chart.plot.addLegend(offset=(-10, 5), labelTextSize="8pt")
-            kw = {"fillLevel": 0, "brush": pg.mkBrush(QColor(color).red(), QColor(color).green(),
-                                                       QColor(color).blue(), 40)} if fill else {}
-            return chart.plot.plot(pen=pg.mkPen(color, width=width), name=name, connect="finite", **kw)
-
         self.curves = {
-            "cpu": curve(self.cpu_chart, PALETTE[0], "total", fill=True),
-            "mem": curve(self.mem_chart, PALETTE[0], "memory"),
-            "swap": curve(self.mem_chart, PALETTE[1], "swap", 1),
-            "read": curve(self.disk_chart, PALETTE[0], "read"),
-            "write": curve(self.disk_chart, PALETTE[1], "write"),
-            "rx": curve(self.net_chart, PALETTE[2], "received"),
-            "tx": curve(self.net_chart, PALETTE[3], "sent"),
-            "load1": curve(self.load_chart, PALETTE[0], "1 min"),
-            "load5": curve(self.load_chart, PALETTE[1], "5 min", 1),
-            "load15": curve(self.load_chart, PALETTE[2], "15 min", 1),
+            "cpu": self.cpu_chart.curve(PALETTE[0], "total", fill=True),
+            "mem": self.mem_chart.curve(PALETTE[0], "memory"),
+            "swap": self.mem_chart.curve(PALETTE[1], "swap", 1),
+            "read": self.disk_chart.curve(PALETTE[0], "read"),
+            "write": self.disk_chart.curve(PALETTE[1], "write"),
+            "rx": self.net_chart.curve(PALETTE[2], "received"),
+            "tx": self.net_chart.curve(PALETTE[3], "sent"),
+            "load1": self.load_chart.curve(PALETTE[0], "1 min"),
+            "load5": self.load_chart.curve(PALETTE[1], "5 min", 1),
+            "load15": self.load_chart.curve(PALETTE[2], "15 min", 1),
         }
+
+        self.processes: dict | None = None
+        """The newest process list, {"ts", "items"}: the snapshot's, then each live sample's that has one."""
+        self.process_panel = ProcessesPanel()
+        self.container_panel = ContainersPanel()
+        self.gpu_section, self.disk_section, self.net_section = GpuSection(), DiskSection(), InterfaceSection()
+        self.sections = (self.gpu_section, self.disk_section, self.net_section)
+        for section in self.sections:
+            section.chart_added.connect(self._adopt)
+        self.cpu_chart.plot.getViewBox().sigXRangeChanged.connect(self._time_range_changed)
 
         self.page = QWidget()
         self.page.setObjectName("nodePage")
@@ -365,8 +310,9 @@ class NodeWindow(QWidget):
         page.addWidget(self.cpu_chart)
         page.addWidget(self.heat_chart)
         page.addWidget(self.core_grid)
-        for chart in self.charts[2:]:
-            page.addWidget(chart)
+        for part in (self.process_panel, self.container_panel, self.mem_chart, self.gpu_section, self.disk_chart,
+                     self.disk_section, self.net_chart, self.net_section, self.load_chart):
+            page.addWidget(part)
         page.addStretch(1)
         self.scroll = QScrollArea()
         self.scroll.setWidgetResizable(True)
@@ -412,16 +358,40 @@ class NodeWindow(QWidget):
             shown.setStyleSheet(f"font-size: 14px; font-weight: 600; color: {c.muted if self.greyed else c.text}")
         for chart in self.charts:
             chart.restyle(self.greyed)
+        for part in (self.process_panel, self.container_panel, *self.sections):
+            part.restyle(self.greyed)
         lut = pg.ColorMap([0.0, 0.5, 0.8, 1.0], [QColor(c.track), QColor(c.accent), QColor(c.warn), QColor(c.bad)])
         self.heat.setLookupTable(lut.getLookupTable(0.0, 1.0, 256))
         self.core_grid.update()
 
     # --- data -------------------------------------------------------------------------
+    def all_charts(self) -> list[Chart]:
+        """The fixed charts and those the GPU, disk and interface sections made for their devices."""
+        return [*self.charts, *(chart for section in self.sections for chart in section.charts())]
+
+    def _follow(self, chart: Chart) -> None:
+        chart.plot.getViewBox().sigRangeChangedManually.connect(self._zoomed)
+        chart.plot.scene().sigMouseMoved.connect(lambda pos, chart=chart: self._cursor_at(chart, pos))
+
+    def _adopt(self, chart: Chart) -> None:
+        """A section made a chart for a new device: one time range, zoom and cursor with the others.
+        Not through setXLink, which lines linked plots up by their position on screen: right for
+        the stacked charts, wrong for small multiples side by side."""
+        self._follow(chart)
+        chart.plot.setXRange(*self.cpu_chart.plot.viewRange()[0], padding=0)
+        chart.plot.getViewBox().sigRangeChangedManually.connect(
+            lambda *_a, chart=chart: self.cpu_chart.plot.setXRange(*chart.plot.viewRange()[0], padding=0))
+
+    def _time_range_changed(self, _vb, x_range) -> None:
+        for section in self.sections:
+            for chart in section.charts():
+                chart.plot.setXRange(*x_range, padding=0)
+
     def _zoomed(self, *_args) -> None:
         """The user dragged or wheeled a chart: hold that view (live data still flows) until Reset zoom."""
         self.zoomed = True
         self.reset_zoom.show()
-        for chart in self.charts:
+        for chart in self.all_charts():
             chart.keep_y()
 
     def _unzoom(self) -> None:
@@ -429,18 +399,18 @@ class NodeWindow(QWidget):
         self.reset_zoom.hide()
         now = time.time()
         self.cpu_chart.plot.setXRange(now - self.span.seconds, now, padding=0)
-        for chart in self.charts:
+        for chart in self.all_charts():
             chart.keep_y()
 
     def _cursor_at(self, chart: Chart, pos) -> None:
         """One time cursor across every chart, where the mouse points in any of them."""
         vb = chart.plot.getViewBox()
         if not chart.plot.sceneBoundingRect().contains(pos):
-            for c in self.charts:
+            for c in self.all_charts():
                 c.cursor.hide()
             return
         t = vb.mapSceneToView(pos).x()
-        for c in self.charts:
+        for c in self.all_charts():
             c.cursor.setPos(t)
             c.cursor.show()
         chart.plot_widget.setToolTip(time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t)))
@@ -482,6 +452,8 @@ class NodeWindow(QWidget):
             return
         samples = [s for p in self._parts for s in p]
         self.node_info = body.get("node") or {}
+        self.processes = body.get("processes") if isinstance(body.get("processes"), dict) else \
+            newest_processes(samples) if self.span.resolution == "1s" else None
         self.title.setText(self.node_info.get("name") or self.node_id)
         if not self.picked_span and self.span.live and not samples:
             last_data = self.node_info.get("last_sample_ts") or self.node_info.get("last_seen")
@@ -509,6 +481,8 @@ class NodeWindow(QWidget):
         if name == "sample" and self.span.live:
             if not self.live or data.get("ts", 0) > self.live[-1].get("ts", 0):
                 self.live.append(data)
+                if isinstance(data.get("processes"), list):
+                    self.processes = {"ts": data.get("ts"), "items": data["processes"]}
                 self.node_info["last_seen"] = time.time()
                 self.dirty = True
         elif name == "status" and data.get("status"):
@@ -550,6 +524,7 @@ class NodeWindow(QWidget):
         self.core_grid.set_values([math.nan if v is None else float(v) for v in per_core], self.greyed)
         self._show_readouts(latest)
         self._show_facts(latest)
+        self._show_sections(series.ts, latest)
         self._show_banner(now)
         if (self.status, th.colors().dark) != self._styled_for:  # style sheets re-polish: only on a change
             self.restyle()
@@ -599,6 +574,15 @@ class NodeWindow(QWidget):
         for name, caption in self.fact_captions.items():
             if name != "agent" and name != "system":
                 caption.setText(name.capitalize() + suffix)
+
+    def _show_sections(self, ts: np.ndarray, latest: dict) -> None:
+        """The schema 2 parts; each hides itself when the node has none (a schema 1 agent)."""
+        cores = int(self.node_info.get("cores") or len((latest.get("cpu") or {}).get("per_core") or []) or 0)
+        mem_total = (latest.get("memory") or {}).get("total")
+        self.process_panel.show_processes(self.processes, cores, mem_total, self.greyed)
+        self.container_panel.show_containers(latest, cores, self.greyed)
+        for section in self.sections:
+            section.show_samples(ts, self.samples, self.greyed)
 
     def _show_banner(self, now: float) -> None:
         last = self.node_info.get("last_seen")

@@ -100,8 +100,9 @@ async def snapshot(request: web.Request) -> web.Response:
     every = _every_param(request, resolution)
     samples = await hub.samples.series(node.id, resolution=resolution, points=points, since=since, until=until,
                                        every_s=every)
-    return web.json_response({"node": hub.fleet.summary(node, time.time(), full=False),
-                              "resolution": resolution, "samples": samples})
+    body = {"node": hub.fleet.summary(node, time.time(), full=False), "resolution": resolution,
+            "samples": samples, "processes": node.processes()}
+    return web.Response(body=msgspec.json.encode(body), content_type="application/json")
 
 
 @routes.get("/api/nodes/{node_id}/events")

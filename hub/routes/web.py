@@ -7,6 +7,7 @@ import time
 from importlib import resources
 from pathlib import Path
 
+import msgspec
 from aiohttp import web
 
 from forge_contracts import __version__
@@ -64,6 +65,7 @@ async def metrics(request: web.Request) -> web.Response:
     lines += ["# HELP forge_node_last_seen_seconds Unix time of the last push.",
               "# TYPE forge_node_last_seen_seconds gauge"]
     lines += [f'forge_node_last_seen_seconds{{node="{i}"}} {s["last_seen"]:.3f}' for i, s in rows]
+    lines += _device_families(hub)
     counts = await hub.jobs.queue_counts()
     lines += ["# HELP forge_jobs Jobs in the queue by status.", "# TYPE forge_jobs gauge"]
     lines += [f'forge_jobs{{status="{k}"}} {v}' for k, v in counts.items()]
@@ -73,6 +75,67 @@ async def metrics(request: web.Request) -> web.Response:
               for r, node in sorted(hub.alerts.engine.firing(), key=lambda x: (x[0].id, x[1]))]
     return web.Response(text="\n".join(lines) + "\n", headers={
         "Content-Type": "text/plain; version=0.0.4; charset=utf-8", "X-Content-Type-Options": "nosniff"})
+
+
+# Schema 2 families read from each node's latest sample: (metric, field, help).
+GPU_FAMILIES = (
+    ("forge_node_gpu_utilization", "util_percent", "GPU utilisation in percent."),
+    ("forge_node_gpu_memory_used_bytes", "mem_used", "GPU memory used in bytes."),
+    ("forge_node_gpu_memory_total_bytes", "mem_total", "GPU memory in bytes."),
+    ("forge_node_gpu_temperature_celsius", "temp_c", "GPU temperature in degrees Celsius."),
+    ("forge_node_gpu_power_watts", "power_w", "GPU power draw in watts."),
+)
+# (section, list in it, label naming an entry, families of that list)
+DEVICE_FAMILIES = (
+    ("disk", "devices", "device", (
+        ("forge_node_disk_read_bytes_per_second", "read_bps", "Bytes read per second, per disk."),
+        ("forge_node_disk_write_bytes_per_second", "write_bps", "Bytes written per second, per disk."),
+        ("forge_node_disk_busy_percent", "busy_percent", "Percent of the interval a disk had I/O in flight."),
+    )),
+    ("net", "interfaces", "interface", (
+        ("forge_node_network_receive_bytes_per_second", "rx_bps", "Bytes received per second, per interface."),
+        ("forge_node_network_transmit_bytes_per_second", "tx_bps", "Bytes sent per second, per interface."),
+    )),
+)
+
+
+def _device_families(hub) -> list[str]:
+    """GPU, per-disk and per-interface gauges of schema 2 nodes, one family after another
+    (each family's HELP and TYPE once). A family no node has is left out."""
+    series: dict[str, list[str]] = {}
+    for n in sorted(hub.fleet.nodes.values(), key=lambda n: n.id):
+        latest = msgspec.json.decode(n.latest_raw) if n.latest_raw else None
+        if not isinstance(latest, dict):
+            continue
+        seen: set[str] = set()
+        for g in _objects(latest.get("gpus")):
+            gpu = str(g.get("index"))
+            if gpu in seen:  # two vendors' boards with the same index
+                gpu = f"{g.get('vendor')}:{gpu}"
+            seen.add(gpu)
+            labels = f'node="{n.id}",gpu="{_label(gpu)}",name="{_label(str(g.get("name") or ""))}"'
+            for metric, key, _ in GPU_FAMILIES:
+                if _finite(g.get(key)):
+                    series.setdefault(metric, []).append(f"{metric}{{{labels}}} {g[key]!r}")
+        for section, part, label, families in DEVICE_FAMILIES:
+            parent = latest.get(section)
+            for d in _objects(parent.get(part) if isinstance(parent, dict) else None):
+                if not isinstance(d.get("name"), str):
+                    continue
+                labels = f'node="{n.id}",{label}="{_label(d["name"])}"'
+                for metric, key, _ in families:
+                    if _finite(d.get(key)):
+                        series.setdefault(metric, []).append(f"{metric}{{{labels}}} {d[key]!r}")
+    lines = []
+    helps = [*GPU_FAMILIES, *(f for *_, fams in DEVICE_FAMILIES for f in fams)]
+    for metric, _, help_ in helps:
+        if metric in series:
+            lines += [f"# HELP {metric} {help_}", f"# TYPE {metric} gauge", *series[metric]]
+    return lines
+
+
+def _objects(value: object) -> list[dict]:
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
 
 
 def _finite(v: object) -> bool:

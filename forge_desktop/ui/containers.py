@@ -1,0 +1,147 @@
+"""The node window's containers table (schema 2 `containers`, from the Docker or Podman
+engine on the node): name, image, state as a coloured dot, CPU and memory as bars.
+
+CPU is in % of one core, as `docker stats` shows it; its bar is the share of the whole
+machine, and memory's the share of the node's RAM, as in the processes table.
+"""
+from __future__ import annotations
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QTableView, QVBoxLayout, QWidget
+
+from . import theme as th
+from .charts import size
+from .tables import BAR_ROLE, SORT_ROLE, BarDelegate, SortProxy, fit_rows, setup_table, sort_key, table_style
+
+COLUMNS = ("Name", "State", "CPU", "Memory", "Image", "ID")
+NAME, STATE, CPU, MEMORY, IMAGE, ID = range(len(COLUMNS))
+WIDTHS = (170, 100, 150, 150, 220)
+STATE_KEYS = {"running": "ok", "paused": "warn", "restarting": "warn", "created": "offline", "exited": "offline",
+              "dead": "bad", "removing": "offline"}
+STATE_ORDER = {"running": 0, "restarting": 1, "paused": 2, "created": 3, "exited": 4, "dead": 5}
+
+
+def _num(v) -> float | None:
+    return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
+
+
+def _text(v) -> str:
+    return v if isinstance(v, str) else ""
+
+
+class ContainerModel(QAbstractTableModel):
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.rows: list[dict] = []
+        self.cores = 0
+        self.mem_total: float | None = None
+        self.greyed = False
+
+    def set_items(self, items: list, cores: int, mem_total: float | None, greyed: bool) -> None:
+        self.beginResetModel()
+        self.rows = [x for x in items if isinstance(x, dict)]
+        self.cores, self.mem_total, self.greyed = cores, mem_total, greyed
+        self.endResetModel()
+
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self.rows)
+
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.DisplayRole):
+        if orientation == Qt.Horizontal and role == Qt.DisplayRole:
+            return COLUMNS[section]
+        return None
+
+    def value(self, row: int, col: int):
+        x = self.rows[row]
+        return (_text(x.get("name")), _text(x.get("state")), _num(x.get("cpu_percent")), _num(x.get("mem_used")),
+                _text(x.get("image")), _text(x.get("id")))[col]
+
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.DisplayRole):
+        if not index.isValid():
+            return None
+        row, col = index.row(), index.column()
+        v = self.value(row, col)
+        c = th.colors()
+        if role == Qt.DisplayRole:
+            if col == CPU:
+                return "–" if v is None else f"{v:.1f} %"
+            if col == MEMORY:
+                return size(v)
+            return v
+        if role == SORT_ROLE:
+            return STATE_ORDER.get(v, 9) if col == STATE else sort_key(v if v != "" else None)
+        if role == BAR_ROLE:
+            if col == CPU and v is not None and self.cores:
+                return v / (100.0 * self.cores)
+            if col == MEMORY and v is not None and self.mem_total:
+                return v / self.mem_total
+            return None
+        if role == Qt.DecorationRole and col == STATE:
+            return QColor(c.offline if self.greyed else getattr(c, STATE_KEYS.get(v, "offline")))
+        if role == Qt.ToolTipRole:
+            x = self.rows[row]
+            return th.plain_tip(f"{_text(x.get('name'))} · {_text(x.get('image'))} · {_text(x.get('state'))}"
+                                f" · id {_text(x.get('id'))}")
+        if role == Qt.TextAlignmentRole and col in (CPU, MEMORY):
+            return int(Qt.AlignRight | Qt.AlignVCenter)
+        if role == Qt.ForegroundRole:
+            return QColor(c.muted if self.greyed or col in (IMAGE, ID) else c.text)
+        return None
+
+
+class ContainersPanel(QFrame):
+    """The "Containers" section; hidden when the node's latest sample lists none."""
+
+    def __init__(self, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.title = th.plain_label("Containers")
+        self.readout = th.plain_label()
+        self.model = ContainerModel(self)
+        self.proxy = SortProxy(self)
+        self.proxy.setSourceModel(self.model)
+        self.table = QTableView()
+        self.table.setModel(self.proxy)
+        setup_table(self.table)
+        self.bars = BarDelegate("cpu", self.table), BarDelegate("mem", self.table)
+        self.table.setItemDelegateForColumn(CPU, self.bars[0])
+        self.table.setItemDelegateForColumn(MEMORY, self.bars[1])
+        for col, w in enumerate(WIDTHS):
+            self.table.setColumnWidth(col, w)
+        self.table.sortByColumn(STATE, Qt.AscendingOrder)
+        head = QHBoxLayout()
+        head.addWidget(self.title)
+        head.addWidget(self.readout, 1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 10, 0, 0)
+        layout.setSpacing(4)
+        layout.addLayout(head)
+        layout.addWidget(self.table)
+        self._shown: tuple | None = None
+        self.hide()
+
+    def show_containers(self, sample: dict, cores: int, greyed: bool) -> None:
+        items = sample.get("containers")
+        if not isinstance(items, list) or not items:
+            self.hide()
+            return
+        mem_total = _num((sample.get("memory") or {}).get("total"))
+        shown = (items, cores, mem_total, greyed, th.colors().dark)
+        if shown == self._shown and not self.isHidden():
+            return  # the engine's answer changes every 5 s; the rows stay put in between
+        self._shown = shown
+        self.model.set_items(items, cores, mem_total, greyed)
+        fit_rows(self.table, self.model.rowCount())
+        running = sum(1 for x in self.model.rows if x.get("state") == "running")
+        self.readout.setText(f"{'last seen: ' if greyed else ''}{running} running of {len(self.model.rows)}"
+                             " · CPU in % of one core")
+        self.show()
+
+    def restyle(self, greyed: bool) -> None:
+        c = th.colors()
+        self.title.setStyleSheet(f"font-weight: 600; font-size: 14px; color: {c.text}")
+        self.readout.setStyleSheet(f"color: {c.muted}; padding-left: 12px")
+        self.table.setStyleSheet(table_style())
