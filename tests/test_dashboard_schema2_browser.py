@@ -53,6 +53,7 @@ def hub(tmp_path_factory):
     push(h, "rig", h.token("rig"), history)
     h.rig_token = h.token("rig")
     push(h, "plain", h.token("plain"), [schema1(now - 60 + i, cpu=30.0) for i in range(60)])
+    push(h, "single", h.token("single"), [schema2(now - 30 + i, gpus=[], containers=[]) for i in range(30)])  # one disk, one interface
     yield h
     h.close()
 
@@ -126,6 +127,11 @@ def test_gpu_cards_device_charts_and_containers(hub, page, artifacts):
     assert page.locator(".container-panel .panel-extra").inner_text() == "1 running of 2"
     shot(page, artifacts, "node_gpus_devices_containers")
 
+    # On a phone the page stays one column wide: no table or chart pushes it sideways.
+    page.set_viewport_size({"width": 420, "height": 860})
+    wait_until(lambda: page.evaluate("document.documentElement.scrollWidth") <= 420, 5, what="the narrow layout")
+    shot(page, artifacts, "node_schema2_narrow")
+
 
 def test_schema_1_node_page_has_no_schema_2_parts(hub, page, artifacts):
     page.goto(hub.url + "/#/node/plain")
@@ -135,6 +141,16 @@ def test_schema_1_node_page_has_no_schema_2_parts(hub, page, artifacts):
         assert page.locator(part).evaluate_all("es => es.every(e => e.hidden)"), part
     assert page.locator(".panel:visible").count() == 5  # CPU, memory, disk, network, load: as before
     shot(page, artifacts, "node_schema1")
+
+
+def test_one_disk_and_one_interface_get_no_chart_repeating_the_total(hub, page):
+    page.goto(hub.url + "/#/node/single")
+    page.locator(".chart canvas").first.wait_for(timeout=15_000)
+    wait_until(lambda: "busy 1.5 %" in page.locator(".panel", has_text="Disk").locator(".panel-extra").inner_text(), 10,
+               what="the one disk's busy time beside the totals")
+    assert page.locator(".devices-detail").evaluate_all("es => es.every(e => e.hidden)")
+    assert page.locator(".uplot").count() == 5
+    assert page.locator(".proc-panel").is_hidden()  # no list yet: this node's samples carried none
 
 
 def test_fleet_card_and_table_show_gpu_use_and_the_busiest_process(hub, page, artifacts):
@@ -155,5 +171,5 @@ def test_fleet_card_and_table_show_gpu_use_and_the_busiest_process(hub, page, ar
     assert row("plain").locator('td[data-col="gpu"]').inner_text().strip() == "–"
     page.locator('.fleet-table th[data-col="gpu"] button').click()
     order = page.locator(".fleet-table tbody tr").evaluate_all("rs => rs.map(r => r.dataset.node)")
-    assert order == ["rig", "plain"]
+    assert order == ["rig", "plain", "single"]  # the one with a GPU, then the others by name
     shot(page, artifacts, "fleet_table_gpu")

@@ -33,8 +33,9 @@ const finite = (v) => (v == null || !Number.isFinite(v) ? null : v);
  * opts, fields}], update(entry)}; the charts are created once uPlot is loaded (`setChartMaker`).
  */
 class KeyedCells {
-  constructor(box, listName, list, keyOf, make) {
-    Object.assign(this, { box, listName, list, keyOf, make });
+  /** `min`: fewer entries than this show no cells (one disk's chart would repeat the total's). */
+  constructor(box, listName, list, keyOf, make, min = 1) {
+    Object.assign(this, { box, listName, list, keyOf, make, min });
     this.cells = new Map();
     this.makeChart = null;
   }
@@ -54,7 +55,8 @@ class KeyedCells {
     let items = null;
     try { items = latest ? this.list(latest) : null; } catch { /* none */ }
     const seen = new Set();
-    for (const e of Array.isArray(items) ? items : []) {
+    if (!Array.isArray(items) || items.length < this.min) items = [];
+    for (const e of items) {
       if (!e || typeof e !== "object") continue;
       const key = this.keyOf(e);
       seen.add(key);
@@ -78,7 +80,7 @@ class KeyedCells {
   }
 
   draw(hist, xRange) {
-    if (!this.cells.size) return;
+    if (!this.cells.size || this.box.closest("details")?.open === false) return;
     const xs = hist.xs();
     for (const [key, cell] of this.cells) {
       const entries = hist.rows.map((r) => (r.s ? entryOf(r.s, this.listName, this.list, this.keyOf, key) : undefined));
@@ -104,7 +106,7 @@ function small(title) {
   return { el: h("div", { class: "mini" }, h("div", { class: "mini-head" }, head, extra), box), box, extra };
 }
 
-/** Per-disk read/write charts (disk.devices). */
+/** Per-disk read/write charts (disk.devices), for two disks or more. */
 export function diskCharts(box) {
   return new KeyedCells(box, "disks", (s) => s.disk.devices, nameKey, (d) => {
     const m = small(d.name);
@@ -119,10 +121,10 @@ export function diskCharts(box) {
           (e.busy_percent == null ? "" : `, busy ${fmt.pct(e.busy_percent, 1)} of the time`));
       },
     };
-  });
+  }, 2);
 }
 
-/** Per-interface receive/send charts (net.interfaces). */
+/** Per-interface receive/send charts (net.interfaces), for two interfaces or more. */
 export function interfaceCharts(box) {
   return new KeyedCells(box, "nics", (s) => s.net.interfaces, nameKey, (d) => {
     const m = small(d.name);
@@ -136,7 +138,7 @@ export function interfaceCharts(box) {
         m.el.classList.toggle("down", e.up === false);
       },
     };
-  });
+  }, 2);
 }
 
 function gpuStat(label) {

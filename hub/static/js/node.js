@@ -167,6 +167,9 @@ export function renderNode(view, { id }, { home = false } = {}) {
   containerPanel.el.classList.add("wide", "container-panel");
   containerPanel.el.hidden = true;
   const keyed = [gpus, disks, nics];
+  // A server with dozens of disks opens with its per-disk charts folded: each is a chart redrawn every second.
+  const FOLD_OVER = 8;
+  for (const d of [diskDevs, nicDevs]) d.addEventListener("toggle", () => { dirty = true; render(); });
   const message = h("p", { class: "error", hidden: true });
 
   const alertsBox = nodeAlerts(id);
@@ -289,7 +292,10 @@ export function renderNode(view, { id }, { home = false } = {}) {
     }
     for (const [k, row] of mountRows) if (!seen.has(k)) { row.el.remove(); mountRows.delete(k); }
     const d = latest?.disk;
-    setText(diskPanel.extra, d ? `read ${fmt.rate(d.read_bps)} · write ${fmt.rate(d.write_bps)}` : "");
+    // One disk has no chart of its own (it would repeat the total): its busy time goes here.
+    const busy = d?.devices?.length === 1 ? d.devices[0].busy_percent : null;
+    setText(diskPanel.extra, d ? `read ${fmt.rate(d.read_bps)} · write ${fmt.rate(d.write_bps)}` +
+      (busy != null ? ` · busy ${fmt.pct(busy, 1)}` : "") : "");
     const n = latest?.net;
     setText(netPanel.extra, n ? `rx ${fmt.rate(n.rx_bps)} · tx ${fmt.rate(n.tx_bps)}` : "");
     const sw = latest?.swap;
@@ -305,8 +311,11 @@ export function renderNode(view, { id }, { home = false } = {}) {
       setText(procPanel.extra, `${procs.items.length} processes · as of ${fmt.clockTime(procs.ts)} · CPU in % of one core`);
     }
     gpuBox.hidden = !gpus.sync(latest);
-    diskDevs.hidden = !disks.sync(latest);
-    nicDevs.hidden = !nics.sync(latest);
+    for (const [details, cells] of [[diskDevs, disks], [nicDevs, nics]]) {
+      const n = cells.sync(latest);
+      if (n && details.hidden && !details.dataset.shown) { details.dataset.shown = "1"; details.open = n <= FOLD_OVER; }
+      details.hidden = !n;
+    }
     const cs = Array.isArray(latest?.containers) ? latest.containers : null;
     containerPanel.el.hidden = !cs;
     if (cs) {
