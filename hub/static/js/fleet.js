@@ -13,13 +13,14 @@ const LIVE_RESORT_MS = 10000;
 const DETAIL_REFRESH_MS = 15000; // the table's columns beyond CPU and memory come from GET /api/fleet
 const JOBS_REFRESH_MS = 5000;
 // Amber / red thresholds for bars, in both views.
-export const LIMITS = { cpu: [75, 90], mem: [80, 92], disk: [85, 95], temp: [80, 90] };
+export const LIMITS = { cpu: [75, 90], mem: [80, 92], gpu: [75, 90], disk: [85, 95], temp: [80, 90] };
 
 const SORTS = {
   name: (a, b) => (a.name ?? a.id).localeCompare(b.name ?? b.id, undefined, { numeric: true }),
   status: (a, b) => STATUS_RANK[a.status] - STATUS_RANK[b.status] || SORTS.name(a, b),
   cpu: (a, b) => (b.cpu ?? -1) - (a.cpu ?? -1) || SORTS.name(a, b),
   mem: (a, b) => (b.mem ?? -1) - (a.mem ?? -1) || SORTS.name(a, b),
+  gpu: (a, b) => (b.gpu_percent ?? -1) - (a.gpu_percent ?? -1) || SORTS.name(a, b),
   seen: (a, b) => b.last_seen - a.last_seen || SORTS.name(a, b),
 };
 
@@ -48,6 +49,7 @@ const COLUMNS = [
   ["os", "OS", text((n) => fmt.friendlyOS(n.os, n.os_version))],
   ["cpu", "CPU", SORTS.cpu, "num"],
   ["mem", "Memory", SORTS.mem, "num"],
+  ["gpu", "GPU", SORTS.gpu, "num"],
   ["disk", "Fullest disk", num((n) => details(n).disk?.percent), "num"],
   ["net", "Net rx / tx", num((n) => (details(n).rx ?? 0) + (details(n).tx ?? 0)), "num"],
   ["temp", "Hottest", num((n) => details(n).temp), "num"],
@@ -61,6 +63,11 @@ const COLUMN_SORT = Object.fromEntries(COLUMNS.map(([k, , f]) => [k, f]));
 
 function setLevel(el, lvl) {
   if ((el.dataset.level || "") !== lvl) { if (lvl) el.dataset.level = lvl; else delete el.dataset.level; }
+}
+
+/** "python3 (99.5 % of one core)": the busiest process of the node's newest list, for tooltips. */
+function topText(top) {
+  return top ? `${top.name || "?"} (${fmt.pct(top.cpu_percent, 1)} of one core)` : "";
 }
 
 function jobText(job) {
@@ -114,13 +121,15 @@ class Card {
     const n = this.node;
     setText(this.name, n.name);
     setText(this.os, [fmt.friendlyOS(n.os, n.os_version), fmt.arch(n.arch)].filter(Boolean).join(" · "));
-    setAttr(this.el, "title", `${n.hostname || n.name} — ${n.os || ""} ${n.os_version || ""} ${n.arch || ""}`.trim());
+    setAttr(this.el, "title", `${n.hostname || n.name} — ${n.os || ""} ${n.os_version || ""} ${n.arch || ""}`.trim() +
+      (n.top_process ? `\nBusiest process: ${topText(n.top_process)}` : ""));
     this.setStatus(n.status);
     this.setBar(this.cpuBar, this.cpuVal, n.cpu, "CPU");
     setLevel(this.cpuBar.parentNode, fmt.level(n.cpu, ...LIMITS.cpu));
     const memTitle = n.latest?.memory ? `${fmt.bytes(n.latest.memory.used)} of ${fmt.bytes(n.latest.memory.total)}` : null;
     this.setBar(this.memBar, this.memVal, n.mem, "Memory", memTitle);
     setLevel(this.memBar.parentNode, fmt.level(n.mem, ...LIMITS.mem));
+    this.setGpu(n.gpu_percent);
     this.setJob(n.currentJob);
     if (full) {
       this.spark.set(n.spark || (node.spark_tail?.length ? node.spark_tail : (n.cpu != null ? [n.cpu] : [])));
@@ -130,6 +139,23 @@ class Card {
       this.spark.push(n.cpu);
     }
     this.lastSampleTs = n.last_sample_ts ?? this.lastSampleTs;
+  }
+
+  /** The GPU row, built the first time the node reports a GPU (most cards never pay for it). */
+  setGpu(v) {
+    if (v == null && !this.gpuRow) return;
+    if (!this.gpuRow) {
+      this.gpuBar = h("i");
+      this.gpuVal = h("span", { class: "val" });
+      this.gpuRow = h("div", { class: "metric gpu" }, h("span", { class: "lbl" }, "GPU"),
+        h("div", { class: "bar gpu" }, this.gpuBar), this.gpuVal);
+      this.el.insertBefore(this.gpuRow, this.spark.el);
+    }
+    this.gpuRow.hidden = v == null;
+    if (v != null) {
+      this.setBar(this.gpuBar, this.gpuVal, v, "GPU (mean of its GPUs)");
+      setLevel(this.gpuBar.parentNode, fmt.level(v, ...LIMITS.gpu));
+    }
   }
 
   setJob(job) {
@@ -178,7 +204,7 @@ class TableRow {
     this.dot = h("span", { class: "dot", role: "img" });
     this.statusText = h("span", { class: "status-text" });
     this.nameLink = h("a", { href: nodeHref(node.id) });
-    this.cpuBar = h("i"); this.memBar = h("i"); this.diskBar = h("i");
+    this.cpuBar = h("i"); this.memBar = h("i"); this.gpuBar = h("i"); this.diskBar = h("i");
     this.jobLink = h("a");
     const bar = (i, cls) => h("div", { class: `bar ${cls}` }, i);
     const td = (key, ...kids) => (this.cells[key] = h("td", { class: COLUMNS.find((c) => c[0] === key)[3] || null,
@@ -189,6 +215,7 @@ class TableRow {
       td("status", h("span", { class: "cell-status" }, this.dot, this.statusText)), td("name", this.nameLink), td("os"),
       td("cpu", h("div", { class: "cell-bar" }, bar(this.cpuBar, "cpu"), val("cpu"))),
       td("mem", h("div", { class: "cell-bar" }, bar(this.memBar, "mem"), val("mem"))),
+      td("gpu", h("div", { class: "cell-bar" }, bar(this.gpuBar, "gpu"), val("gpu"))),
       td("disk", h("div", { class: "cell-bar" }, bar(this.diskBar, "disk"), val("disk"))),
       td("net"), td("temp"), td("load"), td("uptime"), td("agent"), td("job", this.jobLink), td("seen"));
   }
@@ -204,6 +231,10 @@ class TableRow {
     const d = details(n);
     this.bar(this.cpuBar, this.vals.cpu, n.cpu, fmt.pct(n.cpu), LIMITS.cpu);
     this.bar(this.memBar, this.vals.mem, n.mem, fmt.pct(n.mem), LIMITS.mem);
+    this.bar(this.gpuBar, this.vals.gpu, n.gpu_percent, n.gpu_percent == null ? "–" : fmt.pct(n.gpu_percent), LIMITS.gpu);
+    this.cells.gpu.classList.toggle("none", n.gpu_percent == null);
+    setAttr(this.cells.gpu, "title", n.gpu_percent == null ? "no GPU reported" : `mean GPU utilisation ${fmt.pct(n.gpu_percent, 1)}`);
+    setAttr(this.nameLink, "title", n.top_process ? `Busiest process: ${topText(n.top_process)}` : "");
     this.bar(this.diskBar, this.vals.disk, d.disk?.percent, fmt.pct(d.disk?.percent), LIMITS.disk);
     setAttr(this.cells.disk, "title", d.disk ? `${d.disk.mount}: ${fmt.bytes(d.disk.used)} of ${fmt.bytes(d.disk.total)}` : "no disk data");
     setText(this.cells.net, d.rx == null && d.tx == null ? "–" : `${fmt.rate(d.rx)} / ${fmt.rate(d.tx)}`);

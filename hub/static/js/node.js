@@ -7,6 +7,8 @@ import { drawCanvasSpark, loadColor, loadUPlot, TimeChart } from "./charts.js";
 import { h, setAttr, setText } from "./dom.js";
 import * as fmt from "./format.js";
 import { nodeAlerts } from "./alertstate.js";
+import { diskCharts, gpuCards, interfaceCharts } from "./devices.js";
+import { ContainerTable, ProcessTable } from "./processes.js";
 
 /**
  * The tier follows the range: raw 1 s samples up to 1 h, 1-minute averages up to 30 d, 1-hour
@@ -92,6 +94,7 @@ export function renderNode(view, { id }, { home = false } = {}) {
   let hist = new History(1);
   let node = null;
   let latest = null;
+  let procs = null; // the newest process list {ts, items}: the snapshot's, then each sample's that has one
   let dirty = true;
   let loadSeq = 0;
   let clockOffset = 0;
@@ -144,13 +147,37 @@ export function renderNode(view, { id }, { home = false } = {}) {
   const netPanel = panel("Network", netBox);
   const loadPanel = panel("Load average", loadBox);
   cpuPanel.el.classList.add("wide");
+  // Schema 2: each part shows only when the node sends it (a schema 1 agent's page is as before).
+  const procTable = new ProcessTable();
+  const procPanel = panel("Top processes", procTable.el);
+  procPanel.el.classList.add("wide", "proc-panel");
+  procPanel.el.hidden = true;
+  const gpuBox = h("div", { class: "gpu-cards", hidden: true });
+  const gpus = gpuCards(gpuBox);
+  const diskDevBox = h("div", { class: "minis" });
+  const diskDevs = h("details", { class: "devices-detail", open: true, hidden: true }, h("summary", {}, "Per disk"), diskDevBox);
+  diskPanel.el.append(diskDevs);
+  const disks = diskCharts(diskDevBox);
+  const nicBox = h("div", { class: "minis" });
+  const nicDevs = h("details", { class: "devices-detail", open: true, hidden: true }, h("summary", {}, "Per interface"), nicBox);
+  netPanel.el.append(nicDevs);
+  const nics = interfaceCharts(nicBox);
+  const containerTable = new ContainerTable();
+  const containerPanel = panel("Containers", containerTable.el);
+  containerPanel.el.classList.add("wide", "container-panel");
+  containerPanel.el.hidden = true;
+  const keyed = [gpus, disks, nics];
+  // A server with dozens of disks opens with its per-disk charts folded: each is a chart redrawn every second.
+  const FOLD_OVER = 8;
+  for (const d of [diskDevs, nicDevs]) d.addEventListener("toggle", () => { dirty = true; render(); });
   const message = h("p", { class: "error", hidden: true });
 
   const alertsBox = nodeAlerts(id);
   view.append(head, alertsBox.el, banner, message,
     h("div", { class: "toolbar" }, h("div", { class: "ranges", role: "group", "aria-label": "Time range" }, ...rangeButtons),
       rangeNote, zoomReset),
-    h("div", { class: "panels" }, cpuPanel.el, memPanel.el, diskPanel.el, netPanel.el, loadPanel.el));
+    h("div", { class: "panels" }, cpuPanel.el, procPanel.el, gpuBox, memPanel.el, diskPanel.el, netPanel.el, loadPanel.el,
+      containerPanel.el));
 
   const now = () => Date.now() / 1000 + clockOffset;
 
@@ -265,11 +292,40 @@ export function renderNode(view, { id }, { home = false } = {}) {
     }
     for (const [k, row] of mountRows) if (!seen.has(k)) { row.el.remove(); mountRows.delete(k); }
     const d = latest?.disk;
-    setText(diskPanel.extra, d ? `read ${fmt.rate(d.read_bps)} · write ${fmt.rate(d.write_bps)}` : "");
+    // One disk has no chart of its own (it would repeat the total): its busy time goes here.
+    const busy = d?.devices?.length === 1 ? d.devices[0].busy_percent : null;
+    setText(diskPanel.extra, d ? `read ${fmt.rate(d.read_bps)} · write ${fmt.rate(d.write_bps)}` +
+      (busy != null ? ` · busy ${fmt.pct(busy, 1)}` : "") : "");
     const n = latest?.net;
     setText(netPanel.extra, n ? `rx ${fmt.rate(n.rx_bps)} · tx ${fmt.rate(n.tx_bps)}` : "");
     const sw = latest?.swap;
     setText(memPanel.extra, latest?.memory ? `${fmt.pct(latest.memory.percent)} used${sw?.total ? ` · swap ${fmt.pct(sw.percent)}` : " · no swap"}` : "");
+  }
+
+  /** Processes, GPUs, per-disk and per-interface charts, containers: absent parts stay hidden. */
+  function renderSchema2() {
+    const ctx = { cores: node?.cores || latest?.cpu?.per_core?.length || 1, memTotal: latest?.memory?.total };
+    procPanel.el.hidden = !procs;
+    if (procs) {
+      procTable.set(procs, ctx);
+      setText(procPanel.extra, `${procs.items.length} processes · as of ${fmt.clockTime(procs.ts)} · CPU in % of one core`);
+    }
+    gpuBox.hidden = !gpus.sync(latest);
+    for (const [details, cells] of [[diskDevs, disks], [nicDevs, nics]]) {
+      const n = cells.sync(latest);
+      if (n && details.hidden && !details.dataset.shown) { details.dataset.shown = "1"; details.open = n <= FOLD_OVER; }
+      details.hidden = !n;
+    }
+    const cs = Array.isArray(latest?.containers) ? latest.containers : null;
+    containerPanel.el.hidden = !cs;
+    if (cs) {
+      containerTable.set(cs, ctx);
+      setText(containerPanel.extra, `${cs.filter((c) => c.state === "running").length} running of ${cs.length}`);
+    }
+  }
+
+  function takeProcesses(list) {
+    if (list && Array.isArray(list.items) && (!procs || list.ts > procs.ts)) { procs = list; dirty = true; }
   }
 
   // --- per-core sparkline grid (8 × 8 per page) ----------------------------------
@@ -333,6 +389,7 @@ export function renderNode(view, { id }, { home = false } = {}) {
                                                      { label: "15 min", color: "#8a94a6", fmt: (v) => fmt.num(v) }],
                                             axisFmt: (v) => fmt.num(v, 1) }),
     };
+    for (const k of keyed) k.setChartMaker(TimeChartShared);
     dirty = true;
     render();
   }
@@ -347,6 +404,7 @@ export function renderNode(view, { id }, { home = false } = {}) {
     charts.disk.setData([xs, hist.col((s) => s.disk.read_bps), hist.col((s) => s.disk.write_bps)], xRange);
     charts.net.setData([xs, hist.col((s) => s.net.rx_bps), hist.col((s) => s.net.tx_bps)], xRange);
     charts.load.setData([xs, hist.col((s) => s.load[0]), hist.col((s) => s.load[1]), hist.col((s) => s.load[2])], xRange);
+    for (const k of keyed) k.draw(hist, xRange);
   }
 
   /** Redraw what changed; called at most once a second (and after loads). */
@@ -357,6 +415,7 @@ export function renderNode(view, { id }, { home = false } = {}) {
     if (!dirty && !range.live) return;
     renderCpu();
     renderMounts();
+    renderSchema2();
     renderCharts();
     renderCoreGrid();
     dirty = false;
@@ -373,6 +432,7 @@ export function renderNode(view, { id }, { home = false } = {}) {
       const body = await getJSON(`/api/nodes/${encodeURIComponent(id)}/snapshot?${q}`);
       if (seq !== loadSeq || destroyed) return;
       node = body.node;
+      takeProcesses(body.processes);
       if (autoRange && node.status !== "online") {
         autoRange = false;
         const better = rangeWithData();
@@ -431,6 +491,7 @@ export function renderNode(view, { id }, { home = false } = {}) {
       if (destroyed) return;
       node = body.node;
       if (!latest && body.samples[0]) { latest = body.samples[0]; dirty = true; }
+      takeProcesses(body.processes);
       renderHead();
     } catch { /* shown by the stream state */ }
   }
@@ -471,11 +532,14 @@ export function renderNode(view, { id }, { home = false } = {}) {
         node.last_sample_ts = Math.max(node.last_sample_ts ?? -Infinity, s.ts);
       }
       if (range.live) hist.push(s);
+      if (Array.isArray(s.processes)) takeProcesses({ ts: s.ts, items: s.processes });
       dirty = true;
     },
   }, { onOpen: (again) => { if (again) load(); } });
 
-  const onTheme = () => { if (charts) { for (const c of Object.values(charts)) c.retheme(); dirty = true; render(); } };
+  const onTheme = () => {
+    if (charts) { for (const c of Object.values(charts)) c.retheme(); for (const k of keyed) k.retheme(); dirty = true; render(); }
+  };
   window.addEventListener("forge-theme", onTheme);
   let lastRefresh = Date.now();
   const timer = setInterval(() => {
@@ -496,5 +560,6 @@ export function renderNode(view, { id }, { home = false } = {}) {
     clearInterval(statusTimer);
     window.removeEventListener("forge-theme", onTheme);
     if (charts) for (const c of Object.values(charts)) c.destroy();
+    for (const k of keyed) k.destroy();
   };
 }
