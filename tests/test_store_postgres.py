@@ -235,7 +235,8 @@ async def test_open_errors_say_in_one_line_what_is_wrong(pg_url):
     weak = pg_url.replace("postgresql://postgres@", "postgresql://forge_weak@")
     with pytest.raises(StoreUrlError, match="this user may not create the hub's tables") as e:
         await open_store(weak)
-    assert "\n" not in str(e.value)
+    assert "\n" not in str(e.value) and "permission denied for schema public)" in str(e.value)
+    assert "LINE 1" not in str(e.value), "the message quotes the statement"
 
 
 class socket_port:

@@ -324,6 +324,9 @@ class Store(ABC):
     nodes: NodeStore
     jobs: JobQueue
     alerts: "AlertStore"  # hub/store/alerts.py, with its own contract tests
+    # Errors that mean "the database server is away for now" (restarting, unreachable):
+    # the API answers them 503 store_unavailable, so agents keep their samples and retry.
+    unavailable: tuple[type[BaseException], ...] = ()
 
     @abstractmethod
     async def maintain(self, now: float) -> MaintenanceReport:

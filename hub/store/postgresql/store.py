@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+import psycopg
 from psycopg_pool import AsyncConnectionPool
 
 from ..interface import MaintenanceReport, PeerNews, Store
@@ -15,6 +16,8 @@ from .samples import PgSampleStore
 
 
 class PostgresStore(Store):
+    unavailable = (psycopg.OperationalError,)  # a lost connection, a restart; PoolTimeout is one too
+
     def __init__(self, pool: AsyncConnectionPool, listener: Listener, hub_id: str):
         self.pool = pool
         self.listener = listener
