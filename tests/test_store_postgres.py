@@ -17,7 +17,7 @@ from hub.alerts.schema import RuleIn
 from hub.alerts.sealing import Sealer
 from hub.alerts.service import Alerts
 from hub.store import JobSpec, Push, Retention, StoreUrlError, open_store
-from hub.store.postgresql import connect
+from hub.store.postgresql import connect, partitions
 
 T0 = 1_800_000_000.0
 
@@ -208,6 +208,36 @@ async def next_round(step, timeout: float = 10.0):
         assert time.monotonic() < deadline, "no round did the work"
         await asyncio.sleep(0.2)
     return done
+
+
+def where_samples_are(pg_url: str) -> dict[str, int]:
+    with psycopg.connect(pg_url) as c:
+        return dict(c.execute("SELECT tableoid::regclass::text, count(*) FROM samples GROUP BY 1").fetchall())
+
+
+def day_tables(pg_url: str) -> set[str]:
+    with psycopg.connect(pg_url) as c:
+        return {r[0] for r in c.execute("SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+                                        "WHERE i.inhparent = 'samples'::regclass").fetchall()}
+
+
+async def test_raw_samples_are_kept_by_day_and_retention_drops_whole_days(pg_url, two):
+    a, b = two
+    now = time.time()
+    day = partitions.day_of(int(now * 1000))
+    name = partitions.partition_name
+    assert {name(d) for d in range(day, day + 3)} | {"samples_default"} == day_tables(pg_url)
+    await a.samples.ingest(Push(node_id="n", identity={}, samples=[sample(now - 10 * 86400), sample(now - 1),
+                                                                   sample(now), sample(now + 5 * 86400)], now=now))
+    assert where_samples_are(pg_url) == {name(day): 2, "samples_default": 2}
+    later = now + 5 * 86400
+    await asyncio.gather(a.maintain(later), b.maintain(later))  # two hubs at once: each day made once
+    assert {name(d) for d in range(day + 5, day + 8)} <= day_tables(pg_url)
+    assert where_samples_are(pg_url) == {name(day): 2, name(day + 5): 1, "samples_default": 1}
+    removed = await b.samples.prune(later, Retention(raw_s=2 * 86400, minute_s=30 * 86400, hour_s=400 * 86400))
+    assert removed["samples"] == 3
+    assert [s["ts"] for s in await a.samples.series("n", resolution="1s", points=10)] == [now + 5 * 86400]
+    assert day_tables(pg_url) == {name(d) for d in range(day + 5, day + 8)} | {"samples_default"}
 
 
 async def test_two_stores_opening_a_new_database_at_once_migrate_it_once(pg_url):

@@ -3,7 +3,8 @@
 Dedupe is the primary key with `ON CONFLICT DO NOTHING`; a batch of pushes goes in as one
 `INSERT … SELECT FROM unnest(…)` per table. Rollups average in SQL: a recursive walk of each
 sample's jsonb yields (path, leaf) rows, grouped per bucket and path; Python only puts the
-means back into the shape of the bucket's latest sample. Rollups and the retention prune
+means back into the shape of the bucket's latest sample. Raw samples are partitioned by day
+(partitions.py): retention drops the days past it whole. Rollups and the retention prune
 take an advisory lock, so with several hubs on one database one of them does each round,
 and when that hub dies its session (and lock) goes with it and another takes over.
 """
@@ -18,6 +19,7 @@ from psycopg_pool import AsyncConnectionPool
 from ..interface import IngestResult, Push, Resolution, Retention, SampleStore
 from .averaging import bucket_average
 from .connect import LOCK_PRUNE, LOCK_ROLLUP
+from .partitions import drop_before
 from .peers import changes
 
 MINUTE_MS = 60_000
@@ -288,16 +290,24 @@ class PgSampleStore(SampleStore):
             return (await cur.fetchone())[0]
 
     async def prune(self, now: float, retention: Retention) -> dict[str, int]:
-        """Plain DELETEs by time (the BRIN index finds the old pages); one hub at a time."""
+        """Raw days past the retention are dropped whole (partitions.py); what is left older
+        than it (the day the cut-off falls in, the default partition) and the averaged tiers
+        go by plain DELETEs by time. One hub at a time (a session advisory lock)."""
         out = {"samples": 0, "samples_1m": 0, "samples_1h": 0}
-        async with self.pool.connection() as conn, conn.transaction():
-            cur = await conn.execute("SELECT pg_try_advisory_xact_lock(%s)", (LOCK_PRUNE,))
+        async with self.pool.connection() as conn:
+            cur = await conn.execute("SELECT pg_try_advisory_lock(%s)", (LOCK_PRUNE,))
             if not (await cur.fetchone())[0]:
                 return out
-            for table, keep in (("samples", retention.raw_s), ("samples_1m", retention.minute_s),
-                                ("samples_1h", retention.hour_s)):
-                cur = await conn.execute(f"DELETE FROM {table} WHERE ts_ms < %s", (ts_ms(now - keep),))
-                out[table] = cur.rowcount
-            await conn.execute("DELETE FROM join_codes WHERE expires_at < %s", (now - 86400,))
+            try:
+                out["samples"] = await drop_before(conn, ts_ms(now - retention.raw_s))
+                async with conn.transaction():
+                    for table, keep in (("samples", retention.raw_s), ("samples_1m", retention.minute_s),
+                                        ("samples_1h", retention.hour_s)):
+                        cur = await conn.execute(f"DELETE FROM {table} WHERE ts_ms < %s", (ts_ms(now - keep),))
+                        out[table] += cur.rowcount
+                    await conn.execute("DELETE FROM join_codes WHERE expires_at < %s", (now - 86400,))
+            finally:
+                if not conn.closed:
+                    await conn.execute("SELECT pg_advisory_unlock(%s)", (LOCK_PRUNE,))
         return out
 
