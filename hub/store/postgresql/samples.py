@@ -10,12 +10,12 @@ and when that hub dies its session (and lock) goes with it and another takes ove
 """
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
+from ..group_commit import GroupCommit
 from ..interface import IngestResult, Push, Resolution, Retention, SampleStore
 from .averaging import bucket_average
 from .connect import LOCK_PRUNE, LOCK_ROLLUP
@@ -25,9 +25,7 @@ from .peers import changes
 MINUTE_MS = 60_000
 HOUR_MS = 3_600_000
 ROLLUP_CHUNK = 200
-MAX_BATCH = 256  # pushes per group commit
-MAX_DRAINERS = 3  # group commits in flight at once
-OVERLAP_AT = 16  # queued pushes that start another one while the first is busy
+MAX_DRAINERS = 3  # group commits in flight at once (one's statements run while another's commit flushes)
 TABLES = {"1s": "samples", "1m": "samples_1m", "1h": "samples_1h"}
 
 _NODE_UPSERT = """
@@ -104,41 +102,14 @@ class PgSampleStore(SampleStore):
     def __init__(self, pool: AsyncConnectionPool, hub_id: str):
         self.pool = pool
         self.hub_id = hub_id
-        self._queue: list[tuple[Push, asyncio.Future]] = []
-        self._drainers: set[asyncio.Task] = set()
+        self._group = GroupCommit(self.ingest_many, max_drainers=MAX_DRAINERS)
 
     async def ingest(self, push: Push) -> IngestResult:
-        fut = asyncio.get_running_loop().create_future()
-        self._queue.append((push, fut))
-        # One batch at a time while they keep up; under load a few overlap, so that one
-        # batch's statements run while another waits for its commit to reach the disk.
-        if not self._drainers or (len(self._drainers) < MAX_DRAINERS and len(self._queue) >= OVERLAP_AT):
-            self._drainers.add(asyncio.create_task(self._drain()))
-        return await fut
-
-    async def _drain(self) -> None:
-        try:
-            while self._queue:
-                batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
-                try:
-                    results = await self.ingest_many([p for p, _ in batch])
-                except Exception as e:  # noqa: BLE001 - every waiting push gets the error
-                    for _, fut in batch:
-                        if not fut.done():
-                            fut.set_exception(e)
-                    continue
-                for (_, fut), res in zip(batch, results):
-                    if not fut.done():
-                        fut.set_result(res)
-        finally:
-            # Leave the set in the same step that found the queue empty: a done-callback
-            # would run a step later, after a push that came in between found us "running".
-            self._drainers.discard(asyncio.current_task())
+        return await self._group.ingest(push)
 
     async def close(self) -> None:
         """Let the pushes already queued finish."""
-        while self._drainers:
-            await asyncio.shield(asyncio.gather(*self._drainers, return_exceptions=True))
+        await self._group.close()
 
     async def ingest_many(self, pushes: list[Push]) -> list[IngestResult]:
         """One transaction for all the pushes, rows in key order (two hubs committing
