@@ -239,6 +239,25 @@ def test_a_database_restart_mid_ingest_loses_no_acknowledged_sample(live_hub, tm
         server.destroy()
 
 
+def test_an_alert_rule_made_on_one_hub_is_evaluated_by_the_other_at_once(live_hub, pg_url):
+    """Hub A makes the rule and stops; only hub B, told through the database, can fire it.
+    Without the news B would take up the rule at its slow re-read (a minute), after the wait."""
+    a, b = two_hubs(live_hub, pg_url)
+    st, rule = http("POST", a.url + "/api/alert-rules", {"name": "hot", "metric": "cpu", "op": ">", "threshold": 50,
+                                                         "for_s": 0}, token=ADMIN)
+    assert st == 201, rule
+    a.stop_hub()
+    token = b.token("busy")
+
+    def firing() -> list:
+        st, res = http("POST", b.url + "/api/ingest/busy", {"samples": [{"ts": time.time(), "cpu": {"percent": 99}}]},
+                       token=token)
+        assert st == 200, res
+        return http("GET", b.url + "/api/alerts?state=firing")[1]["alerts"]
+    alerts = wait_until(firing, 20, interval=0.5, what="hub B to fire the rule made on hub A")
+    assert [(x["node_id"], x["rule_name"]) for x in alerts] == [("busy", "hot")]
+
+
 def test_hub_says_in_one_line_when_postgresql_is_unreachable(tmp_path):
     hub = LiveHub(tmp_path)
     port = free_port()  # nothing listens there
@@ -271,7 +290,7 @@ def test_an_alert_seen_by_two_hubs_is_notified_once_and_resolved_once(live_hub, 
         tok = a.token("victim")
         a.start_agent("victim", "--jobs", "never", token=tok)
         wait_until(lambda: "victim" in b.fleet(), 30, what="the node on both hubs")
-        time.sleep(6)  # hub B's alert task has read the new rule by now (every 5 s)
+        time.sleep(2)  # hub B has heard of the new rule by now (peer news, then its next tick)
         a.stop("agent-victim", signal.SIGKILL)
         wait_until(lambda: receiver.got, 40, what="a FIRING notification")
         for hub in (a, b):

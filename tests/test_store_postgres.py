@@ -98,6 +98,17 @@ async def test_job_and_token_changes_are_news_on_the_other_store(two):
     await news_until(b, lambda _, n: n.tokens_changed)
 
 
+async def test_alert_rule_and_maintenance_changes_are_news_on_the_other_store_only(two):
+    a, b = two
+    rule = await a.alerts.add_rule(RuleIn(name="hot", metric="cpu", threshold=90), T0)
+    await news_until(b, lambda _, n: n.alerts_changed)
+    await a.alerts.set_maintenance("n1", T0 + 3600, T0)
+    await news_until(b, lambda _, n: n.alerts_changed)
+    await a.alerts.delete_rule(rule.id, T0)
+    await news_until(b, lambda _, n: n.alerts_changed)
+    assert not (await a.peer_news(0.5)).alerts_changed, "a store is told of its own change"
+
+
 async def test_nodes_watched_through_one_store_are_news_on_the_other(two):
     a, b = two
     await a.announce_watching(["n1", "n2"])
@@ -193,7 +204,7 @@ async def test_rules_and_maintenance_changed_through_one_hub_reach_the_others_en
     rule = await a.alerts.add_rule(RuleIn(name="hot", metric="cpu", threshold=90), T0)
     await a.alerts.set_maintenance("n1", T0 + 3600, T0)
     assert rule.id not in on_b.engine.rules
-    await on_b._sync()  # what its alert task does every SYNC_EVERY_S
+    await on_b._sync()  # what its alert task does on peer news (and every SYNC_EVERY_S)
     assert on_b.engine.rules[rule.id].name == "hot"
     assert on_b.engine.maintenance == {"n1": T0 + 3600}
     await a.alerts.delete_rule(rule.id, T0)

@@ -26,7 +26,7 @@ class PostgresStore(Store):
         self.samples = PgSampleStore(pool, hub_id)
         self.nodes = PgNodeStore(pool, hub_id)
         self.jobs = PgJobQueue(pool, listener, hub_id)
-        self.alerts = PgAlerts(pool)
+        self.alerts = PgAlerts(pool, hub_id)
         self._partitioned_day: int | None = None  # the day whose partitions ahead are known to exist
 
     async def maintain(self, now: float) -> MaintenanceReport:
