@@ -318,11 +318,15 @@ async def compare_run(known: int, seconds: float, paced_rate: float, server: str
                 r = wrk_over(urls, toks, seconds, tmp, 40, paced_rate, "paced", hubs)
                 r.update(wrk_over(urls, toks, seconds, tmp, 32, 0, "sat", hubs))
                 out.update({f"{name}_{k}": v for k, v in r.items()})
-            finally:
+            finally:  # the shutdown rolls up every pending minute of all the nodes: not measured, cut short
                 for p in procs:
                     p.terminate()
                 for p in procs:
-                    p.wait(120)
+                    try:
+                        p.wait(30)
+                    except subprocess.TimeoutExpired:
+                        p.kill()
+                        p.wait(10)
     return out
 
 
