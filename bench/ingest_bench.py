@@ -20,12 +20,19 @@ with the stock rules again, each with the hub's CPU share; saturation is skipped
 Medians over runs at the end. Bounded: loopback only, fixed durations, temp data folder.
 With `--postgres SERVER_URL` the hub's store is a fresh database on that PostgreSQL server
 (created per run, dropped after) instead of SQLite in the temp folder.
+
+    python bench/ingest_bench.py --compare --postgres SERVER_URL --known 2000 --seconds 15 --repeat 3
+
+`--compare` runs, in each repeat and in turn, the paced and saturation phases against one
+hub on SQLite, one hub on PostgreSQL, and two hubs on one PostgreSQL database (two wrk
+processes at once, each on half the nodes, half the rate and half the connections; their
+pushes/s add up, the p99 reported is the worse of the two). Each phase also records the
+hubs' CPU (share of one core, summed), the whole machine's CPU and the load average.
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import os
 import random
@@ -36,12 +43,11 @@ import sys
 import tempfile
 import time
 import urllib.request
-from typing import Iterator
 
 import aiohttp
 import psutil
 
-from loopback import free_port
+from loopback import free_port, postgres_database
 
 ADMIN = "bench-admin-secret"
 
@@ -161,13 +167,14 @@ WRK_THREADS = 2  # the Lua script splits the nodes and the paced rate between th
 
 
 def saturate_wrk(url: str, toks: list[str], seconds: float, tmp: str, connections: int = 32,
-                 rate: float = 0, prefix: str = "sat") -> dict:
+                 rate: float = 0, prefix: str = "sat", ids: list[int] | None = None) -> dict:
     """wrk against the ingest route: as fast as `connections` can go, or with `rate` offered
-    at that many pushes/s (the Lua script hands out send slots)."""
+    at that many pushes/s (the Lua script hands out send slots). `ids`: the numbers of the
+    nodes whose tokens `toks` are (default 0, 1, 2, ...)."""
     import re
     nodes_file = os.path.join(tmp, "nodes.txt")
     with open(nodes_file, "w") as f:
-        f.writelines(f"sim-{i:05d} {t}\n" for i, t in enumerate(toks))
+        f.writelines(f"sim-{i:05d} {t}\n" for i, t in zip(ids or range(len(toks)), toks))
     sample_file = os.path.join(tmp, "sample.json")
     with open(sample_file, "w") as f:
         f.write(json.dumps(fake_sample(0), separators=(",", ":")))
@@ -233,26 +240,6 @@ async def alerts_run(known: int, seconds: float, paced_rate: float) -> dict:
                 proc.kill()
 
 
-@contextlib.contextmanager
-def postgres_database(server_url: str | None) -> Iterator[str | None]:
-    """A fresh database on the server for one run (None: the hub uses SQLite)."""
-    if not server_url:
-        yield None
-        return
-    import uuid
-    from urllib.parse import urlsplit, urlunsplit
-
-    import psycopg
-    name = f"forge_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(server_url, autocommit=True) as c:
-        c.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield urlunsplit(urlsplit(server_url)._replace(path="/" + name))
-    finally:
-        with psycopg.connect(server_url, autocommit=True) as c:
-            c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 async def one_run(nodes: int, known: int, seconds: float, paced_rate: float, postgres: str | None = None) -> dict:
     with tempfile.TemporaryDirectory() as tmp, postgres_database(postgres) as store:
         port = free_port()
@@ -276,6 +263,73 @@ async def one_run(nodes: int, known: int, seconds: float, paced_rate: float, pos
             proc.wait(120)
 
 
+def start_hubs(tmp: str, n: int, store: str | None) -> tuple[list[str], list[psutil.Process], list[subprocess.Popen]]:
+    procs, urls = [], []
+    for i in range(n):
+        port = free_port()
+        d = os.path.join(tmp, f"hub{i}")
+        os.makedirs(d)
+        procs.append(start_hub(d, port, store))
+        urls.append(f"http://127.0.0.1:{port}")
+    return urls, [psutil.Process(p.pid) for p in procs], procs
+
+
+def wrk_over(urls: list[str], toks: list[str], seconds: float, tmp: str, connections: int, rate: float,
+             prefix: str, hubs: list[psutil.Process]) -> dict:
+    """One wrk per hub at once, each on its share of the nodes (their names and tokens), the rate
+    and the connections."""
+    import threading
+    n = len(urls)
+    parts: list[dict] = [{} for _ in urls]
+    dirs = [os.path.join(tmp, f"wrk{i}") for i in range(n)]
+    for d in dirs:
+        os.makedirs(d, exist_ok=True)
+    for h in hubs:
+        h.cpu_percent(None)
+    psutil.cpu_percent(None)
+
+    def one(i: int) -> None:
+        mine = [j for j in range(len(toks)) if j % n == i]
+        parts[i] = saturate_wrk(urls[i], [toks[j] for j in mine], seconds, dirs[i], max(1, connections // n), rate / n,
+                                prefix, ids=mine)
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    out = {f"{prefix}_pushes_per_s": sum(p[f"{prefix}_pushes_per_s"] for p in parts),
+           f"{prefix}_p50_ms": max(p[f"{prefix}_p50_ms"] for p in parts),
+           f"{prefix}_p99_ms": max(p[f"{prefix}_p99_ms"] for p in parts),
+           f"{prefix}_errors": sum(p[f"{prefix}_errors"] for p in parts),
+           f"{prefix}_hubs_cpu_pct": sum(h.cpu_percent(None) for h in hubs),
+           f"{prefix}_machine_cpu_pct": psutil.cpu_percent(None),
+           f"{prefix}_load_1m": os.getloadavg()[0]}
+    return out
+
+
+async def compare_run(known: int, seconds: float, paced_rate: float, server: str) -> dict:
+    """Paced and saturation phases on one hub on SQLite, one on PostgreSQL, two on one PostgreSQL."""
+    out: dict = {"load_1m_start": os.getloadavg()[0]}
+    for name, store_server, n in (("sqlite", None, 1), ("pg1", server, 1), ("pg2", server, 2)):
+        with tempfile.TemporaryDirectory() as tmp, postgres_database(store_server) as store:
+            urls, hubs, procs = start_hubs(tmp, n, store)
+            try:
+                toks = await make_tokens_fast(urls[0], known)
+                r = wrk_over(urls, toks, seconds, tmp, 40, paced_rate, "paced", hubs)
+                r.update(wrk_over(urls, toks, seconds, tmp, 32, 0, "sat", hubs))
+                out.update({f"{name}_{k}": v for k, v in r.items()})
+            finally:  # the shutdown rolls up every pending minute of all the nodes: not measured, cut short
+                for p in procs:
+                    p.terminate()
+                for p in procs:
+                    try:
+                        p.wait(30)
+                    except subprocess.TimeoutExpired:
+                        p.kill()
+                        p.wait(10)
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--nodes", type=int, default=500, help="nodes at the agents' rhythm")
@@ -288,12 +342,17 @@ def main() -> None:
                     help="paced phase with the stock alert rules, without rules, and with them again")
     ap.add_argument("--postgres", metavar="SERVER_URL",
                     help="store on PostgreSQL: a fresh database per run on this server (its user needs CREATEDB)")
+    ap.add_argument("--compare", action="store_true",
+                    help="paced and saturation: one hub on SQLite, one on PostgreSQL, two on one PostgreSQL (needs --postgres)")
     a = ap.parse_args()
+    if a.compare and not (a.postgres and shutil.which("wrk")):
+        raise SystemExit("--compare needs --postgres SERVER_URL and wrk (apt install wrk)")
     if a.alerts_compare and not shutil.which("wrk"):
         raise SystemExit("--alerts-compare needs wrk (apt install wrk)")
     runs = []
     for i in range(a.repeat):
         r = asyncio.run(alerts_run(a.known, a.seconds, a.paced_rate) if a.alerts_compare
+                        else compare_run(a.known, a.seconds, a.paced_rate, a.postgres) if a.compare
                         else one_run(a.nodes, a.known, a.seconds, a.paced_rate, a.postgres))
         runs.append(r)
         print(f"run {i + 1}: " + "  ".join(f"{k}={v:.1f}" if isinstance(v, float) else f"{k}={v}"

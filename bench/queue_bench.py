@@ -11,6 +11,11 @@ Three measurements, each repeated, medians printed with the command line (for do
     python bench/queue_bench.py                                  # all three, 3 repeats
     python bench/queue_bench.py --only claims --claimers 32 --claim-jobs 4000
     python bench/queue_bench.py --only throughput --workers 1 4 --jobs 300 --repeat 5
+    python bench/queue_bench.py --only claims --postgres postgresql://postgres@127.0.0.1:5433/postgres
+
+With `--postgres SERVER_URL` the claims measurement runs three times per repeat, in turn:
+one hub on SQLite, one hub on a fresh PostgreSQL database on that server, and two hubs on
+one fresh database with the claimers split between them (each database dropped after).
 """
 from __future__ import annotations
 
@@ -29,7 +34,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from loopback import free_port, http, isolated_env, stop_process_groups, wait_for_hub
+from loopback import free_port, http, isolated_env, postgres_database, stop_process_groups, wait_for_hub
 
 ROOT = Path(__file__).resolve().parents[1]
 ADMIN = "bench-admin-secret-0123456789abcdef"
@@ -39,12 +44,16 @@ ADMIN = "bench-admin-secret-0123456789abcdef"
 class Fleet:
     """One hub process and its agent processes in a throwaway home folder."""
     lease_s: float = 120.0
+    store: str | None = None  # a PostgreSQL URL; None: SQLite in the home folder
+    hubs: int = 1
     home: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="forge-queue-bench-")))
     procs: list[subprocess.Popen] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+        self.ports = [free_port() for _ in range(self.hubs)]
+        self.port = self.ports[0]
+        self.urls = [f"http://127.0.0.1:{p}" for p in self.ports]
+        self.url = self.urls[0]
         self.env = isolated_env(self.home, ADMIN, FORGE_HUB_ALLOW_TEST_JOBS="1", FORGE_WORKER_TYPES="sleep",
                                 FORGE_HUB_LEASE_S=str(self.lease_s))
 
@@ -55,10 +64,12 @@ class Fleet:
                                            cwd=str(ROOT)))
 
     def start_hub(self) -> None:
-        self._spawn("hub", "hub", "--host", "127.0.0.1", "--port", str(self.port),
-                    "--data-dir", str(self.home / "hub"))
-        if not wait_for_hub(self.url, 30):
-            raise RuntimeError(f"hub did not start; see {self.home / 'hub.log'}")
+        for i, (port, url) in enumerate(zip(self.ports, self.urls)):
+            name = "hub" if i == 0 else f"hub{i}"
+            self._spawn(name, "hub", "--host", "127.0.0.1", "--port", str(port),
+                        "--data-dir", str(self.home / name), *(["--store", self.store] if self.store else []))
+            if not wait_for_hub(url, 30):
+                raise RuntimeError(f"hub did not start; see {self.home / (name + '.log')}")
 
     def token(self, node: str) -> str:
         st, body = http("POST", self.url + "/api/tokens", {"node_id": node}, token=ADMIN)
@@ -108,9 +119,10 @@ def throughput(workers: int, jobs: int) -> dict:
         fleet.close()
 
 
-def claims(claimers: int, jobs: int) -> dict:
-    """Many workers claiming (and finishing) jobs as fast as the hub allows; no solving."""
-    fleet = Fleet()
+def claims(claimers: int, jobs: int, store: str | None = None, hubs: int = 1) -> dict:
+    """Many workers claiming (and finishing) jobs as fast as the hub allows; no solving.
+    With several hubs (on one PostgreSQL database), claimer i asks hub i mod hubs."""
+    fleet = Fleet(store=store, hubs=hubs)
     try:
         fleet.start_hub()
         tokens = [fleet.token(f"c{i}") for i in range(claimers)]
@@ -124,7 +136,8 @@ def claims(claimers: int, jobs: int) -> dict:
             start.wait()
             while True:
                 t = time.perf_counter()
-                st, body = http("POST", fleet.url + "/api/jobs/claim", {"types": ["sleep"]}, token=tokens[i])
+                url = fleet.urls[i % hubs]
+                st, body = http("POST", url + "/api/jobs/claim", {"types": ["sleep"]}, token=tokens[i])
                 took = time.perf_counter() - t
                 if st != 200 or not body["job"]:
                     return
@@ -132,7 +145,7 @@ def claims(claimers: int, jobs: int) -> dict:
                 with lock:
                     got[job["id"]].append(i)
                     latencies.append(took)
-                http("POST", f"{fleet.url}/api/jobs/{job['id']}/result", {"attempt": job["attempt_count"],
+                http("POST", f"{url}/api/jobs/{job['id']}/result", {"attempt": job["attempt_count"],
                                                                           "result": {"slept": 0}}, token=tokens[i])
 
         threads = [threading.Thread(target=claimer, args=(i,)) for i in range(claimers)]
@@ -144,7 +157,8 @@ def claims(claimers: int, jobs: int) -> dict:
             t.join()
         wall = time.perf_counter() - t0
         latencies.sort()
-        return {"claimers": claimers, "jobs": jobs, "claims": len(latencies), "seconds": wall,
+        return {"store": "postgresql" if store else "sqlite", "hubs": hubs, "load_1m": os.getloadavg()[0],
+                "claimers": claimers, "jobs": jobs, "claims": len(latencies), "seconds": wall,
                 "claims_per_s": len(latencies) / wall, "claim_p50_ms": 1000 * latencies[len(latencies) // 2],
                 "claim_p95_ms": 1000 * latencies[int(len(latencies) * 0.95)],
                 "duplicates": sum(len(w) - 1 for w in got.values()), "missed": jobs - len(got)}
@@ -188,6 +202,8 @@ def main() -> None:
     ap.add_argument("--pickups", type=int, default=5)
     ap.add_argument("--idle-s", type=float, default=20.0, help="how long the worker sits idle before each pickup")
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--postgres", metavar="SERVER_URL",
+                    help="claims also on PostgreSQL, one hub and two hubs (fresh databases on this server)")
     args = ap.parse_args()
     only = set(args.only or ("throughput", "claims", "pickup"))
     print(f"# {shlex.join(['python', 'bench/queue_bench.py', *sys.argv[1:]])}  (cpus={os.cpu_count()})", flush=True)
@@ -200,12 +216,21 @@ def main() -> None:
             print(f"throughput: {w} worker(s), {args.jobs} trivial jobs: median "
                   f"{median_of(rows, 'jobs_per_s'):.2f} jobs/s over {args.repeat} runs", flush=True)
     if "claims" in only:
-        rows = [claims(args.claimers, args.claim_jobs) for _ in range(args.repeat)]
-        for r in rows:
-            print(json.dumps(r), flush=True)
-        print(f"claims: {args.claimers} concurrent claimers: median {median_of(rows, 'claims_per_s'):.0f} claims/s, "
-              f"p50 {median_of(rows, 'claim_p50_ms'):.1f} ms, p95 {median_of(rows, 'claim_p95_ms'):.1f} ms, "
-              f"duplicates {sum(r['duplicates'] for r in rows)}, missed {sum(r['missed'] for r in rows)}", flush=True)
+        setups = [("one hub on SQLite", None, 1)]
+        if args.postgres:
+            setups += [("one hub on PostgreSQL", args.postgres, 1), ("two hubs on one PostgreSQL", args.postgres, 2)]
+        rows: dict[str, list[dict]] = {name: [] for name, _, _ in setups}
+        for _ in range(args.repeat):  # the setups in turn, so a change in the machine's load hits them all
+            for name, server, hubs in setups:
+                with postgres_database(server) as store:
+                    r = claims(args.claimers, args.claim_jobs, store, hubs)
+                print(json.dumps(r), flush=True)
+                rows[name].append(r)
+        for name, got in rows.items():
+            print(f"claims, {name}: {args.claimers} concurrent claimers: median {median_of(got, 'claims_per_s'):.0f} "
+                  f"claims/s, p50 {median_of(got, 'claim_p50_ms'):.1f} ms, p95 {median_of(got, 'claim_p95_ms'):.1f} ms, "
+                  f"duplicates {sum(r['duplicates'] for r in got)}, missed {sum(r['missed'] for r in got)}, "
+                  f"load {min(r['load_1m'] for r in got):.1f}-{max(r['load_1m'] for r in got):.1f}", flush=True)
     if "pickup" in only:
         r = pickup(args.pickups, args.idle_s)
         print(json.dumps(r), flush=True)

@@ -13,7 +13,7 @@ from aiohttp import web
 
 from .auth import TokenCache
 from .config import HubConfig
-from .errors import BODY_TIMEOUT, error_middleware
+from .errors import BODY_TIMEOUT, STORE_UNAVAILABLE, error_middleware
 from .events import Broadcaster, encode
 from .fleet import SPARK_POINTS, FleetState
 from .limits import AttemptWindow
@@ -69,6 +69,7 @@ def _hub_context(config: HubConfig):
         await hub.alerts.start([(n.id, n.last_seen, n.identity, msgspec.json.decode(n.latest_raw) if n.latest_raw else None)
                                 for n in hub.fleet.nodes.values()])
         app[HUB] = hub
+        app[STORE_UNAVAILABLE] = store.unavailable
         tasks = [asyncio.create_task(every(interval, step, name), name=name)
                  for name, interval, step in all_tasks(hub)]
         yield

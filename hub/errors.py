@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
 import msgspec
 
@@ -34,6 +35,24 @@ _HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "
                415: "unsupported_media_type", 429: "rate_limited"}
 
 
+STORE_UNAVAILABLE = web.AppKey("store_unavailable", tuple)
+UNAVAILABLE_LOG_EVERY_S = 10.0
+_unavailable_logged = [0.0]
+
+
+def store_unavailable(request: web.Request, e: Exception) -> web.Response:
+    """503 while the store's database is away; logged once per UNAVAILABLE_LOG_EVERY_S, not
+    once per request (every agent's push fails at once)."""
+    now = time.monotonic()
+    if now - _unavailable_logged[0] >= UNAVAILABLE_LOG_EVERY_S:
+        _unavailable_logged[0] = now
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        log.warning("the store's database is unavailable (%s); answering 503 until it is back", first)
+    resp = json_error(503, "store_unavailable", "the hub's database is unavailable for now; try again shortly")
+    resp.headers["Retry-After"] = "2"
+    return resp
+
+
 @web.middleware
 async def error_middleware(request: web.Request, handler):
     try:
@@ -46,7 +65,9 @@ async def error_middleware(request: web.Request, handler):
         if e.status < 400 or not request.path.startswith("/api/"):
             raise
         return json_error(e.status, _HTTP_CODES.get(e.status, "error"), e.reason or "error")
-    except Exception:
+    except Exception as e:
+        if isinstance(e, request.config_dict.get(STORE_UNAVAILABLE, ())):
+            return store_unavailable(request, e)
         log.exception("unhandled error on %s %s", request.method, request.path)
         return json_error(500, "internal", "internal error; see the hub log")
 

@@ -37,6 +37,8 @@ def show_peer_news(hub: HubState, news: PeerNews) -> None:
         hub.events.jobs_dirty = True
     if news.tokens_changed:
         hub.tokens.forget_all()
+    if news.alerts_changed and hub.alerts is not None:
+        hub.alerts.changed_elsewhere()
     until = time.monotonic() + WATCH_ANNOUNCE_S * 2.5
     for node_id in news.watched:
         hub.events.watched_elsewhere[node_id] = until

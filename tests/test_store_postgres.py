@@ -17,7 +17,7 @@ from hub.alerts.schema import RuleIn
 from hub.alerts.sealing import Sealer
 from hub.alerts.service import Alerts
 from hub.store import JobSpec, Push, Retention, StoreUrlError, open_store
-from hub.store.postgresql import connect
+from hub.store.postgresql import connect, partitions
 
 T0 = 1_800_000_000.0
 
@@ -96,6 +96,17 @@ async def test_job_and_token_changes_are_news_on_the_other_store(two):
     await a.nodes.put_token("n", token_hash="h", now=time.time())
     await a.nodes.revoke_token("n", time.time())
     await news_until(b, lambda _, n: n.tokens_changed)
+
+
+async def test_alert_rule_and_maintenance_changes_are_news_on_the_other_store_only(two):
+    a, b = two
+    rule = await a.alerts.add_rule(RuleIn(name="hot", metric="cpu", threshold=90), T0)
+    await news_until(b, lambda _, n: n.alerts_changed)
+    await a.alerts.set_maintenance("n1", T0 + 3600, T0)
+    await news_until(b, lambda _, n: n.alerts_changed)
+    await a.alerts.delete_rule(rule.id, T0)
+    await news_until(b, lambda _, n: n.alerts_changed)
+    assert not (await a.peer_news(0.5)).alerts_changed, "a store is told of its own change"
 
 
 async def test_nodes_watched_through_one_store_are_news_on_the_other(two):
@@ -193,7 +204,7 @@ async def test_rules_and_maintenance_changed_through_one_hub_reach_the_others_en
     rule = await a.alerts.add_rule(RuleIn(name="hot", metric="cpu", threshold=90), T0)
     await a.alerts.set_maintenance("n1", T0 + 3600, T0)
     assert rule.id not in on_b.engine.rules
-    await on_b._sync()  # what its alert task does every SYNC_EVERY_S
+    await on_b._sync()  # what its alert task does on peer news (and every SYNC_EVERY_S)
     assert on_b.engine.rules[rule.id].name == "hot"
     assert on_b.engine.maintenance == {"n1": T0 + 3600}
     await a.alerts.delete_rule(rule.id, T0)
@@ -208,6 +219,36 @@ async def next_round(step, timeout: float = 10.0):
         assert time.monotonic() < deadline, "no round did the work"
         await asyncio.sleep(0.2)
     return done
+
+
+def where_samples_are(pg_url: str) -> dict[str, int]:
+    with psycopg.connect(pg_url) as c:
+        return dict(c.execute("SELECT tableoid::regclass::text, count(*) FROM samples GROUP BY 1").fetchall())
+
+
+def day_tables(pg_url: str) -> set[str]:
+    with psycopg.connect(pg_url) as c:
+        return {r[0] for r in c.execute("SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+                                        "WHERE i.inhparent = 'samples'::regclass").fetchall()}
+
+
+async def test_raw_samples_are_kept_by_day_and_retention_drops_whole_days(pg_url, two):
+    a, b = two
+    now = time.time()
+    day = partitions.day_of(int(now * 1000))
+    name = partitions.partition_name
+    assert {name(d) for d in range(day, day + 3)} | {"samples_default"} == day_tables(pg_url)
+    await a.samples.ingest(Push(node_id="n", identity={}, samples=[sample(now - 10 * 86400), sample(now - 1),
+                                                                   sample(now), sample(now + 5 * 86400)], now=now))
+    assert where_samples_are(pg_url) == {name(day): 2, "samples_default": 2}
+    later = now + 5 * 86400
+    await asyncio.gather(a.maintain(later), b.maintain(later))  # two hubs at once: each day made once
+    assert {name(d) for d in range(day + 5, day + 8)} <= day_tables(pg_url)
+    assert where_samples_are(pg_url) == {name(day): 2, name(day + 5): 1, "samples_default": 1}
+    removed = await b.samples.prune(later, Retention(raw_s=2 * 86400, minute_s=30 * 86400, hour_s=400 * 86400))
+    assert removed["samples"] == 3
+    assert [s["ts"] for s in await a.samples.series("n", resolution="1s", points=10)] == [now + 5 * 86400]
+    assert day_tables(pg_url) == {name(d) for d in range(day + 5, day + 8)} | {"samples_default"}
 
 
 async def test_two_stores_opening_a_new_database_at_once_migrate_it_once(pg_url):
@@ -235,7 +276,8 @@ async def test_open_errors_say_in_one_line_what_is_wrong(pg_url):
     weak = pg_url.replace("postgresql://postgres@", "postgresql://forge_weak@")
     with pytest.raises(StoreUrlError, match="this user may not create the hub's tables") as e:
         await open_store(weak)
-    assert "\n" not in str(e.value)
+    assert "\n" not in str(e.value) and "permission denied for schema public)" in str(e.value)
+    assert "LINE 1" not in str(e.value), "the message quotes the statement"
 
 
 class socket_port:

@@ -19,7 +19,10 @@ log = logging.getLogger("forge.hub.alerts")
 
 TICK_S = 1.0
 PRUNE_EVERY_S = 3600.0
-SYNC_EVERY_S = 5.0  # re-read rules and maintenance windows that other hubs on the same store changed
+# Other hubs on the same store say when they change rules or maintenance windows (peer news:
+# `changed_elsewhere`), and the next tick re-reads them. The slow re-read is for the change
+# whose news was lost (its hub died between the commit and the notification).
+SYNC_EVERY_S = 60.0
 
 
 class Alerts:
@@ -34,6 +37,7 @@ class Alerts:
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task] = []
         self._reloads = 0
+        self._stale = False  # another hub changed rules or maintenance windows
 
     def link(self, node_id: str) -> str:
         return f"{self.public_url}/#/node/{node_id}"
@@ -59,6 +63,11 @@ class Alerts:
         self._reloads += 1
         self.engine.set_rules(await self.store.rules())
 
+    def changed_elsewhere(self) -> None:
+        """Another hub on the same store changed rules or maintenance windows: re-read them now."""
+        self._stale = True
+        self._wake.set()
+
     async def _sync(self) -> None:
         """Take up what other hubs on the same store changed; a reload of this hub's own that
         ran meanwhile wins (what was read here may be older)."""
@@ -79,9 +88,13 @@ class Alerts:
             self._wake.clear()
             try:
                 now = time.time()
-                if now - last_sync > SYNC_EVERY_S:
-                    last_sync = now
-                    await self._sync()
+                if self._stale or now - last_sync > SYNC_EVERY_S:
+                    self._stale, last_sync = False, now  # news arriving during the read: read again
+                    try:
+                        await self._sync()
+                    except Exception:
+                        self._stale = True
+                        raise
                 self.engine.tick(now)
                 await self.engine.flush()
                 if now - last_prune > PRUNE_EVERY_S:

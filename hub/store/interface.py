@@ -154,12 +154,13 @@ class WorkerRow:
 @dataclass
 class PeerNews:
     """What other hubs sharing this store did since the last `Store.peer_news` call: the
-    pushes they stored (to show their nodes live here too), and whether job counts or
-    tokens changed (to recount, and to drop cached tokens)."""
+    pushes they stored (to show their nodes live here too), and whether job counts, tokens
+    or alert rules changed (to recount, to drop cached tokens, to re-read the rules)."""
     pushes: list[Push] = field(default_factory=list)
     jobs_changed: bool = False
     tokens_changed: bool = False
     watched: set[str] = field(default_factory=set)  # nodes someone follows live on another hub
+    alerts_changed: bool = False  # alert rules, their channels or maintenance windows: re-read them
 
 
 @dataclass
@@ -346,6 +347,9 @@ class Store(ABC):
     nodes: NodeStore
     jobs: JobQueue
     alerts: "AlertStore"  # hub/store/alerts.py, with its own contract tests
+    # Errors that mean "the database server is away for now" (restarting, unreachable):
+    # the API answers them 503 store_unavailable, so agents keep their samples and retry.
+    unavailable: tuple[type[BaseException], ...] = ()
 
     @abstractmethod
     async def maintain(self, now: float) -> MaintenanceReport:

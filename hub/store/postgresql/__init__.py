@@ -5,6 +5,8 @@ and samples.py / jobs.py for what runs once across them.
 """
 from __future__ import annotations
 
+import time
+
 import psycopg
 
 from .. import StoreUrlError
@@ -35,4 +37,10 @@ async def open(url: str) -> Store:  # noqa: A001 - the name every backend module
     except (psycopg.Error, OSError) as e:
         await pool.close()
         raise StoreUrlError(open_error(url, e)) from None
-    return PostgresStore(pool, listener, hub_id)
+    store = PostgresStore(pool, listener, hub_id)
+    try:
+        await store.maintain(time.time())  # today's partition before the first push
+    except (psycopg.Error, OSError) as e:
+        await store.close()
+        raise StoreUrlError(open_error(url, e)) from None
+    return store

@@ -22,6 +22,7 @@ from psycopg_pool import AsyncConnectionPool
 from ...alerts.schema import Alert, Rule, RuleIn
 from ..alerts import ALERT_COLS, AlertStore, ChannelRow, NewAlert, Outgoing, alert_from_row, alerts_query
 from .connect import LOCK_ALERT_SEND
+from .peers import changes
 
 RULE_COLS = "id, name, metric, op, threshold, for_s, nodes, severity, enabled"
 _DUE = """
@@ -38,8 +39,15 @@ def _channel(r: tuple) -> ChannelRow:
 
 
 class PgAlerts(AlertStore):
-    def __init__(self, pool: AsyncConnectionPool):
+    """What changes the rules the engines evaluate (rules, their channels, maintenance
+    windows) tells the other hubs `forge_news 'alerts'` once committed, and they re-read them."""
+
+    def __init__(self, pool: AsyncConnectionPool, hub_id: str = ""):
         self.pool = pool
+        self.hub_id = hub_id
+
+    def _changes(self):
+        return changes(self.pool, self.hub_id)
 
     # --- rules ------------------------------------------------------------------------------
     @staticmethod
@@ -69,7 +77,8 @@ class PgAlerts(AlertStore):
                            "WHERE rule_id = %s AND resolved_at IS NULL", (now, rule_id))
 
     async def add_rule(self, rule: RuleIn, now: float) -> Rule:
-        async with self.pool.connection() as conn, conn.transaction():
+        async with self._changes() as (conn, out):
+            out.news("alerts")
             cur = await conn.execute(
                 "INSERT INTO alert_rules (name, metric, op, threshold, for_s, nodes, severity, enabled, "
                 "created_at, updated_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
@@ -80,7 +89,8 @@ class PgAlerts(AlertStore):
             return (await self._rules(conn, "WHERE id = %s", (rid,)))[0]
 
     async def update_rule(self, rule_id: int, rule: RuleIn, now: float) -> Rule | None:
-        async with self.pool.connection() as conn, conn.transaction():
+        async with self._changes() as (conn, out):
+            out.news("alerts")
             cur = await conn.execute(
                 "UPDATE alert_rules SET name = %s, metric = %s, op = %s, threshold = %s, for_s = %s, nodes = %s, "
                 "severity = %s, enabled = %s, updated_at = %s WHERE id = %s",
@@ -94,7 +104,8 @@ class PgAlerts(AlertStore):
             return (await self._rules(conn, "WHERE id = %s", (rule_id,)))[0]
 
     async def delete_rule(self, rule_id: int, now: float) -> bool:
-        async with self.pool.connection() as conn, conn.transaction():
+        async with self._changes() as (conn, out):
+            out.news("alerts")
             await self._close_open(conn, rule_id, now)
             cur = await conn.execute("DELETE FROM alert_rules WHERE id = %s", (rule_id,))
             return cur.rowcount > 0
@@ -114,7 +125,8 @@ class PgAlerts(AlertStore):
             return _channel(await cur.fetchone())
 
     async def delete_channel(self, channel_id: int) -> bool:
-        async with self.pool.connection() as conn:
+        async with self._changes() as (conn, out):
+            out.news("alerts")  # it leaves the rules it was on
             cur = await conn.execute("DELETE FROM alert_channels WHERE id = %s", (channel_id,))
             return cur.rowcount > 0
 
@@ -209,7 +221,8 @@ class PgAlerts(AlertStore):
             return {r[0]: r[1] for r in await cur.fetchall()}
 
     async def set_maintenance(self, node_id: str, until: float | None, now: float) -> None:
-        async with self.pool.connection() as conn:
+        async with self._changes() as (conn, out):
+            out.news("alerts")
             if until is None:
                 await conn.execute("DELETE FROM node_maintenance WHERE node_id = %s", (node_id,))
             else:

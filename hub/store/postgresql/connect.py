@@ -22,6 +22,11 @@ log = logging.getLogger("forge.hub")
 
 CONNECT_TIMEOUT_S = 5
 POOL_MAX = 10
+POOL_WAIT_S = 5  # a request waits this long for a connection, then fails (503 while the database is away)
+# The pool retries a lost connection with a doubling delay (1 s, 2 s, 4 s, ...) for this long,
+# then gives that attempt up; the next request starts a fresh one. Kept short so that after
+# a long outage the hub is back within seconds of the database, not after a 2-minute delay.
+POOL_RECONNECT_S = 10
 
 # Advisory lock keys (pg_advisory_lock takes a bigint; these are "forge" + a number).
 LOCK_MIGRATE = 0x666F726765_01
@@ -29,6 +34,7 @@ LOCK_ROLLUP = 0x666F726765_02
 LOCK_PRUNE = 0x666F726765_03
 LOCK_RECLAIM = 0x666F726765_04
 LOCK_ALERT_SEND = 0x666F726765_05
+LOCK_PARTITIONS = 0x666F726765_06
 
 
 def _dumps(obj: object) -> bytes:
@@ -63,6 +69,9 @@ def open_error(url: str, e: BaseException) -> str:
     where = describe(url)
     text = " ".join(str(e).split()) or type(e).__name__
     first = text.rsplit("FATAL: ", 1)[-1] if "FATAL: " in text else text.rsplit(" failed: ", 1)[-1]
+    primary = getattr(getattr(e, "diag", None), "message_primary", None)
+    if primary:  # the server's own message, without the statement it quotes ("LINE 1: CREATE …")
+        first = " ".join(primary.split())
     if isinstance(e, psycopg.OperationalError) and "does not exist" in first and first.startswith("database "):
         return f"PostgreSQL at {where}: {first}; create it first (createdb)"
     if isinstance(e, pg_errors.InsufficientPrivilege):
@@ -118,13 +127,14 @@ async def connect_once(url: str) -> psycopg.AsyncConnection:
 async def open_pool(url: str, max_size: int = POOL_MAX) -> AsyncConnectionPool:
     """A pool of autocommit connections (transactions are explicit). `check` tests a
     connection before lending it, so after a database restart the pool replaces the dead
-    ones instead of handing them to a request."""
+    ones instead of handing them to a request; while the database is away a request waits
+    POOL_WAIT_S for a connection and then fails with PoolTimeout (an OperationalError)."""
     async def configure(conn: psycopg.AsyncConnection) -> None:
         configure_json(conn)
 
     pool = AsyncConnectionPool(libpq_url(url), min_size=2, max_size=max_size, open=False, name="forge-hub",
                                kwargs={"autocommit": True, "connect_timeout": CONNECT_TIMEOUT_S},
                                configure=configure, check=AsyncConnectionPool.check_connection,
-                               timeout=15)
+                               timeout=POOL_WAIT_S, reconnect_timeout=POOL_RECONNECT_S)
     await pool.open(wait=True, timeout=CONNECT_TIMEOUT_S * 2)
     return pool

@@ -7,7 +7,8 @@ Three channels, each payload starting with the sending hub's id so a hub skips i
   when the samples do not fit NOTIFY's 8000-byte payload; the receiver then reads them), so
   every hub's fleet view, SSE streams and sparklines show every node.
 - `forge_news`: "jobs" (a claim, result or cancel changed per-node job counts), "tokens"
-  (a token was replaced or revoked: drop cached ones) or "watch:a,b" (dashboards on the
+  (a token was replaced or revoked: drop cached ones), "alerts" (alert rules, the channels
+  on them or maintenance windows changed: re-read them) or "watch:a,b" (dashboards on the
   sender follow these nodes live).
 
 Notifications go out right after the commit of what they announce (`changes()`), not inside
@@ -118,6 +119,7 @@ class Listener:
         self._reread: set[str] = set()  # nodes whose samples did not fit a notification
         self._jobs = False
         self._tokens = False
+        self._alerts = False
         self._watched: set[str] = set()
         self._lost_since: float | None = None  # the connection dropped then, and is not back
         self._gap_since: float | None = None  # back, but what was sent since then was missed
@@ -170,10 +172,10 @@ class Listener:
                 backoff = min(backoff * 2, 5.0)
 
     def _after_gap(self) -> None:
-        """Notifications sent while we were away are gone: wake claimers, report jobs and
-        tokens as changed, and have `news` re-read the nodes that pushed since."""
+        """Notifications sent while we were away are gone: wake claimers, report jobs, tokens
+        and alert rules as changed, and have `news` re-read the nodes that pushed since."""
         self.claimable.notify()
-        self._jobs = self._tokens = True
+        self._jobs = self._tokens = self._alerts = True
         self._news.notify()
 
     def _handle(self, channel: str, payload: str) -> None:
@@ -200,17 +202,20 @@ class Listener:
                 self._jobs = True
             elif what == "tokens":
                 self._tokens = True
+            elif what == "alerts":
+                self._alerts = True
             elif what.startswith("watch:"):
                 self._watched.update(n for n in what[6:].split(",") if n)
             self._news.notify()
 
     async def news(self, timeout: float) -> PeerNews:
-        if not (self._pushes or self._reread or self._jobs or self._tokens or self._watched or self._gap_since):
+        if not (self._pushes or self._reread or self._jobs or self._tokens or self._alerts or self._watched
+                or self._gap_since):
             await self._news.wait(timeout)
         pushes, self._pushes = self._pushes, []
         reread, self._reread = self._reread, set()
-        jobs, tokens = self._jobs, self._tokens
-        self._jobs = self._tokens = False
+        jobs, tokens, alerts = self._jobs, self._tokens, self._alerts
+        self._jobs = self._tokens = self._alerts = False
         watched, self._watched = self._watched, set()
         try:
             if self._gap_since is not None:
@@ -224,7 +229,8 @@ class Listener:
             self._reread |= reread  # the database is away: read them once it is back
             log.warning("could not read other hubs' nodes (%s); trying again", e)
             await asyncio.sleep(timeout)
-        return PeerNews(pushes=pushes, jobs_changed=jobs, tokens_changed=tokens, watched=watched)
+        return PeerNews(pushes=pushes, jobs_changed=jobs, tokens_changed=tokens, watched=watched,
+                        alerts_changed=alerts)
 
     async def _nodes_since(self, since: float) -> set[str]:
         async with self.pool.connection() as conn:

@@ -3,29 +3,29 @@
 Dedupe is the primary key with `ON CONFLICT DO NOTHING`; a batch of pushes goes in as one
 `INSERT … SELECT FROM unnest(…)` per table. Rollups average in SQL: a recursive walk of each
 sample's jsonb yields (path, leaf) rows, grouped per bucket and path; Python only puts the
-means back into the shape of the bucket's latest sample. Rollups and the retention prune
+means back into the shape of the bucket's latest sample. Raw samples are partitioned by day
+(partitions.py): retention drops the days past it whole. Rollups and the retention prune
 take an advisory lock, so with several hubs on one database one of them does each round,
 and when that hub dies its session (and lock) goes with it and another takes over.
 """
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 
 from psycopg.types.json import Jsonb
 from psycopg_pool import AsyncConnectionPool
 
+from ..group_commit import GroupCommit
 from ..interface import IngestResult, Push, Resolution, Retention, SampleStore
 from .averaging import bucket_average
 from .connect import LOCK_PRUNE, LOCK_ROLLUP
+from .partitions import drop_before
 from .peers import changes
 
 MINUTE_MS = 60_000
 HOUR_MS = 3_600_000
 ROLLUP_CHUNK = 200
-MAX_BATCH = 256  # pushes per group commit
-MAX_DRAINERS = 3  # group commits in flight at once
-OVERLAP_AT = 16  # queued pushes that start another one while the first is busy
+MAX_DRAINERS = 3  # group commits in flight at once (one's statements run while another's commit flushes)
 TABLES = {"1s": "samples", "1m": "samples_1m", "1h": "samples_1h"}
 
 _NODE_UPSERT = """
@@ -102,41 +102,14 @@ class PgSampleStore(SampleStore):
     def __init__(self, pool: AsyncConnectionPool, hub_id: str):
         self.pool = pool
         self.hub_id = hub_id
-        self._queue: list[tuple[Push, asyncio.Future]] = []
-        self._drainers: set[asyncio.Task] = set()
+        self._group = GroupCommit(self.ingest_many, max_drainers=MAX_DRAINERS)
 
     async def ingest(self, push: Push) -> IngestResult:
-        fut = asyncio.get_running_loop().create_future()
-        self._queue.append((push, fut))
-        # One batch at a time while they keep up; under load a few overlap, so that one
-        # batch's statements run while another waits for its commit to reach the disk.
-        if not self._drainers or (len(self._drainers) < MAX_DRAINERS and len(self._queue) >= OVERLAP_AT):
-            self._drainers.add(asyncio.create_task(self._drain()))
-        return await fut
-
-    async def _drain(self) -> None:
-        try:
-            while self._queue:
-                batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
-                try:
-                    results = await self.ingest_many([p for p, _ in batch])
-                except Exception as e:  # noqa: BLE001 - every waiting push gets the error
-                    for _, fut in batch:
-                        if not fut.done():
-                            fut.set_exception(e)
-                    continue
-                for (_, fut), res in zip(batch, results):
-                    if not fut.done():
-                        fut.set_result(res)
-        finally:
-            # Leave the set in the same step that found the queue empty: a done-callback
-            # would run a step later, after a push that came in between found us "running".
-            self._drainers.discard(asyncio.current_task())
+        return await self._group.ingest(push)
 
     async def close(self) -> None:
         """Let the pushes already queued finish."""
-        while self._drainers:
-            await asyncio.shield(asyncio.gather(*self._drainers, return_exceptions=True))
+        await self._group.close()
 
     async def ingest_many(self, pushes: list[Push]) -> list[IngestResult]:
         """One transaction for all the pushes, rows in key order (two hubs committing
@@ -288,16 +261,24 @@ class PgSampleStore(SampleStore):
             return (await cur.fetchone())[0]
 
     async def prune(self, now: float, retention: Retention) -> dict[str, int]:
-        """Plain DELETEs by time (the BRIN index finds the old pages); one hub at a time."""
+        """Raw days past the retention are dropped whole (partitions.py); what is left older
+        than it (the day the cut-off falls in, the default partition) and the averaged tiers
+        go by plain DELETEs by time. One hub at a time (a session advisory lock)."""
         out = {"samples": 0, "samples_1m": 0, "samples_1h": 0}
-        async with self.pool.connection() as conn, conn.transaction():
-            cur = await conn.execute("SELECT pg_try_advisory_xact_lock(%s)", (LOCK_PRUNE,))
+        async with self.pool.connection() as conn:
+            cur = await conn.execute("SELECT pg_try_advisory_lock(%s)", (LOCK_PRUNE,))
             if not (await cur.fetchone())[0]:
                 return out
-            for table, keep in (("samples", retention.raw_s), ("samples_1m", retention.minute_s),
-                                ("samples_1h", retention.hour_s)):
-                cur = await conn.execute(f"DELETE FROM {table} WHERE ts_ms < %s", (ts_ms(now - keep),))
-                out[table] = cur.rowcount
-            await conn.execute("DELETE FROM join_codes WHERE expires_at < %s", (now - 86400,))
+            try:
+                out["samples"] = await drop_before(conn, ts_ms(now - retention.raw_s))
+                async with conn.transaction():
+                    for table, keep in (("samples", retention.raw_s), ("samples_1m", retention.minute_s),
+                                        ("samples_1h", retention.hour_s)):
+                        cur = await conn.execute(f"DELETE FROM {table} WHERE ts_ms < %s", (ts_ms(now - keep),))
+                        out[table] += cur.rowcount
+                    await conn.execute("DELETE FROM join_codes WHERE expires_at < %s", (now - 86400,))
+            finally:
+                if not conn.closed:
+                    await conn.execute("SELECT pg_advisory_unlock(%s)", (LOCK_PRUNE,))
         return out
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import uuid
 
+import psycopg
 from psycopg_pool import AsyncConnectionPool
 
 from ..interface import MaintenanceReport, PeerNews, Store
+from . import partitions
 from .alerts import PgAlerts
 from .jobs import PgJobQueue
 from .nodes import PgNodeStore
@@ -15,6 +17,8 @@ from .samples import PgSampleStore
 
 
 class PostgresStore(Store):
+    unavailable = (psycopg.OperationalError,)  # a lost connection, a restart; PoolTimeout is one too
+
     def __init__(self, pool: AsyncConnectionPool, listener: Listener, hub_id: str):
         self.pool = pool
         self.listener = listener
@@ -22,11 +26,21 @@ class PostgresStore(Store):
         self.samples = PgSampleStore(pool, hub_id)
         self.nodes = PgNodeStore(pool, hub_id)
         self.jobs = PgJobQueue(pool, listener, hub_id)
-        self.alerts = PgAlerts(pool)
+        self.alerts = PgAlerts(pool, hub_id)
+        self._partitioned_day: int | None = None  # the day whose partitions ahead are known to exist
 
     async def maintain(self, now: float) -> MaintenanceReport:
-        """Nothing to do: PostgreSQL's autovacuum and checkpointer look after themselves."""
-        return MaintenanceReport()
+        """Make the raw samples' day partitions ahead (once a day per hub; PostgreSQL's
+        autovacuum and checkpointer look after the rest)."""
+        today = partitions.day_of(int(now * 1000))
+        if today == self._partitioned_day:
+            return MaintenanceReport()
+        async with self.pool.connection() as conn:
+            made = await partitions.make_ahead(conn, int(now * 1000))
+            have = await partitions.day_partitions(conn)
+        if all(d in have for d in range(today, today + partitions.AHEAD_DAYS + 1)):
+            self._partitioned_day = today  # else another hub holds the lock: look again next call
+        return MaintenanceReport(details={"partitions_made": made} if made else {})
 
     async def peer_news(self, timeout: float) -> PeerNews:
         return await self.listener.news(timeout)

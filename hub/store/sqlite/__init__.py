@@ -2,7 +2,7 @@
 
 Writes go to one writer thread that owns the write connection (so writes never contend
 and each runs in `BEGIN IMMEDIATE`); reads go to a small pool of reader threads, which
-WAL lets run beside the writer; concurrent pushes share a commit (group_commit.py).
+WAL lets run beside the writer; concurrent pushes share a commit (../group_commit.py).
 Automatic WAL checkpoints are off, so no commit waits for one: `maintain()` copies the
 WAL into the file on a reader thread (PASSIVE, never blocking the writer), and `close()`
 truncates it (when this store wrote: one that only read, like a test's, leaves it alone).
@@ -26,7 +26,7 @@ from ..wakeup import Wakeup
 from . import blocks
 from .alerts import SqliteAlerts
 from .db import Database, migrations, ts_ms
-from .group_commit import GroupCommit
+from ..group_commit import GroupCommit
 from .rollup import HOUR_MS, MINUTE_MS, averages
 
 T = TypeVar("T")
