@@ -198,6 +198,66 @@ async def test_tiers_from_blocks_match_a_python_average(tmp_path, seed, same_sha
         await store.close()
 
 
+def tier_rows(path: Path) -> dict[str, int]:
+    """Rows and blocks of the tiers in the file."""
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as c:
+        out = {t: c.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("samples_1m", "samples_1h")}
+        out.update(c.execute("SELECT tier, count(*) FROM tier_blocks GROUP BY tier").fetchall())
+    return out
+
+
+@pytest.mark.parametrize("seed, same_shape", [(seed, seed % 2 == 0) for seed in range(4)])
+async def test_tiers_compacted_into_hour_and_day_blocks_match_a_python_average(tmp_path, seed, same_shape):
+    """Minutes of a finished hour and hours of a finished day become one block each; they read
+    back as the plain Python average of the raw samples, and a late sample averages its minute
+    and hour again from the blocks (a row beside the block until the next pass merges it)."""
+    rng = random.Random(seed)
+    day = (time.time() // 86400 - 2) * 86400
+    starts = [day + 3600 * h + 60 * m for h in (1, 2) for m in (0, 1, 5)]
+    samples = [random_sample(rng, t + s, same_shape) for t in starts for s in sorted(rng.sample(range(60), 10))]
+    store = await open_store(sqlite_url(tmp_path / "forge.db"))
+    try:
+        await store.samples.ingest(Push(node_id="n", identity={}, samples=samples, now=time.time()))
+        assert await store.samples.roll_up(time.time()) == 6  # and compacts: raw, then minutes, then hours
+        assert tier_rows(tmp_path / "forge.db") == {"samples_1m": 0, "samples_1h": 0, "1m": 2, "1h": 1}
+
+        def want_minutes(raw: list[dict]) -> list[dict]:
+            out = []
+            for t in starts:
+                want = python_average(sorted((x for x in raw if t <= x["ts"] < t + 60), key=lambda x: x["ts"]))
+                want["ts"] = t
+                out.append(want)
+            return out
+
+        def same(got: list[dict], want: list[dict]) -> bool:
+            return [json.dumps(g, sort_keys=True) for g in got] == [json.dumps(w, sort_keys=True) for w in want]
+
+        minutes = await store.samples.series("n", resolution="1m", points=100)
+        assert same(minutes, want_minutes(samples))
+        hours = await store.samples.series("n", resolution="1h", points=100)
+        assert [h["ts"] for h in hours] == [day + 3600, day + 7200]
+        assert hours[0]["cpu"]["percent"] == pytest.approx(sum(m["cpu"]["percent"] for m in minutes[:3]) / 3, abs=2e-3)
+        assert await store.samples.series("n", resolution="1m", points=2, every_s=300) == [minutes[3], minutes[5]]
+
+        late = random_sample(rng, starts[4] + 59.5, same_shape)
+        await store.samples.ingest(Push(node_id="n", identity={}, samples=[late], now=time.time()))
+        await store.samples.roll_up(time.time())  # averages minute and hour again from blocks, then merges them
+        assert tier_rows(tmp_path / "forge.db") == {"samples_1m": 0, "samples_1h": 0, "1m": 2, "1h": 1}
+        minutes = await store.samples.series("n", resolution="1m", points=100)
+        assert same(minutes, want_minutes(samples + [late]))
+        hour = python_average(minutes[3:])
+        hour["ts"] = day + 7200
+        assert same((await store.samples.series("n", resolution="1h", points=100))[1:], [hour])
+
+        now = time.time()
+        removed = await store.samples.prune(now, Retention(raw_s=86400 * 30, minute_s=now - (day + 7200),
+                                                           hour_s=86400 * 400))
+        assert removed["samples_1m"] == 3, "the first hour's block of minutes goes whole"
+        assert [m["ts"] for m in await store.samples.series("n", resolution="1m", points=100)] == starts[3:]
+    finally:
+        await store.close()
+
+
 @pytest.mark.slow
 def test_a_hub_sigkilled_while_compacting_loses_and_doubles_nothing(live_hub):
     """Push 30 finished minutes for 40 nodes to a hub that does not compact, restart it

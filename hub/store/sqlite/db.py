@@ -20,7 +20,7 @@ from typing import Iterator
 import msgspec
 
 from . import blocks
-from .rollup import HOUR_MS, MINUTE_MS
+from .rollup import DAY_MS, HOUR_MS, MINUTE_MS
 from ..interface import (FINAL_STATUSES, JOB_STATUSES, Batch, BatchSpec, IngestResult, Job, JobPage, JobSpec, NodeRow, Push, Redeemed,
                          Retention, TokenMatch, TokenRow, WorkerRow)
 
@@ -30,6 +30,8 @@ JOB_FIELDS = (
     "created_at, finished_at"
 )
 TIER_TABLES = {"1m": "samples_1m", "1h": "samples_1h"}
+TIER_BLOCK_MS = {"1m": HOUR_MS, "1h": DAY_MS}  # what one tier block holds: a node-hour of minutes, a node-day of hours
+PAGE_SIZE = 16384  # new databases: five 3 kB node-minute blocks fill a page, where a 4 KiB page held one (69 -> 55 B per sample)
 QueuedBucket = tuple[str, int, int]  # node, bucket start ms, gen
 
 
@@ -64,6 +66,7 @@ class Database:
         if c is None:
             c = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
             c.row_factory = sqlite3.Row
+            c.execute(f"PRAGMA page_size={PAGE_SIZE}")  # takes effect only on a database with no table yet
             c.execute("PRAGMA journal_mode=WAL")
             c.execute("PRAGMA synchronous=NORMAL")
             c.execute("PRAGMA foreign_keys=ON")
@@ -192,15 +195,18 @@ class Database:
     def decode_block(self, data: bytes, c: sqlite3.Connection | None = None) -> list[dict]:
         return blocks.decode(data, lambda h: self.shape_of(h, c))
 
-    def compactable(self, before_ms: int, after: tuple[str, int], limit: int) -> list[tuple[str, int]]:
-        """(node, minute) of raw rows older than `before_ms`, in order after the cursor `after`:
-        the rows table is its own queue of what is left to compact. One index seek per
-        minute found, and one per node to skip its current minutes."""
+    def compactable(self, before_ms: int, after: tuple[str, int], limit: int,
+                    table: str = "samples", width: int = MINUTE_MS) -> list[tuple[str, int]]:
+        """(node, bucket) of rows older than `before_ms` (buckets of `width`: a minute of raw
+        rows, an hour of 1m rows, a day of 1h rows), in order after the cursor `after`: the
+        rows table is its own queue of what is left to compact. One index seek per bucket
+        found, and one per node to skip its current buckets."""
+        assert table in ("samples", *TIER_TABLES.values())
         c = self.conn()
         node, ms = after
         out: list[tuple[str, int]] = []
         while len(out) < limit:
-            r = c.execute("SELECT node_id, ts_ms FROM samples WHERE (node_id, ts_ms) > (?, ?) "
+            r = c.execute(f"SELECT node_id, ts_ms FROM {table} WHERE (node_id, ts_ms) > (?, ?) "
                           "ORDER BY node_id, ts_ms LIMIT 1", (node, ms)).fetchone()
             if r is None:
                 break
@@ -208,10 +214,51 @@ class Database:
             if ms >= before_ms:
                 ms = _END
                 continue
-            minute = ms // MINUTE_MS * MINUTE_MS
-            out.append((node, minute))
-            ms = minute + MINUTE_MS - 1
+            bucket = ms // width * width
+            out.append((node, bucket))
+            ms = bucket + width - 1
         return out
+
+    def tier_group(self, tier: str, node_id: str, bucket_ms: int, c: sqlite3.Connection | None = None
+                   ) -> tuple[list[tuple[int, int, dict]], list[tuple[int, str]]]:
+        """The averages of one tier block's span (a node-hour of minutes, a node-day of hours):
+        (ts_ms, sample count, average) oldest first, from its block and its rows (a row
+        replaces the block's entry of the same ts: it was averaged again), and the rows
+        among them as (ts_ms, JSON text). Call inside a read transaction for one snapshot."""
+        c = c or self.conn()
+        block = c.execute("SELECT ns, data FROM tier_blocks WHERE tier = ? AND node_id = ? AND bucket_ms = ?",
+                          (tier, node_id, bucket_ms)).fetchone()
+        rows = c.execute(f"SELECT ts_ms, n, data FROM {TIER_TABLES[tier]} WHERE node_id = ? AND ts_ms >= ? "
+                         "AND ts_ms < ? ORDER BY ts_ms",
+                         (node_id, bucket_ms, bucket_ms + TIER_BLOCK_MS[tier])).fetchall()
+        merged: dict[int, tuple[int, dict]] = {}
+        if block:
+            for n, avg in zip(msgspec.msgpack.decode(block[0]), self.decode_block(block[1], c)):
+                merged[ts_ms(avg["ts"])] = (n, avg)
+        for t, n, data in rows:
+            merged[t] = (n, _decode(data))
+        return [(t, n, avg) for t, (n, avg) in sorted(merged.items())], [(r[0], r[2]) for r in rows]
+
+    def has_tier_block(self, tier: str, node_id: str, bucket_ms: int, c: sqlite3.Connection | None = None) -> bool:
+        return (c or self.conn()).execute(
+            "SELECT 1 FROM tier_blocks WHERE tier = ? AND node_id = ? AND bucket_ms = ?",
+            (tier, node_id, bucket_ms)).fetchone() is not None
+
+    def put_tier_blocks(self, tier: str, done: list[tuple[str, int, blocks.Encoded, list[int], list[tuple[int, str]]]]
+                        ) -> None:
+        """Compacted tier spans (node, span start, block, sample counts, rows taken in as
+        (ts_ms, JSON text)) in one transaction. A row goes only if it is still the text that
+        was read: one averaged again meanwhile stays, for the next pass to merge."""
+        with self.tx() as c:
+            shapes = {h: j for _, _, enc, _, _ in done for h, j in enc.shapes.items()}
+            c.executemany("INSERT OR IGNORE INTO sample_shapes (hash, shape) VALUES (?, ?)", shapes.items())
+            c.executemany("INSERT OR REPLACE INTO tier_blocks (tier, node_id, bucket_ms, n, ns, data) "
+                          "VALUES (?, ?, ?, ?, ?, ?)",
+                          [(tier, node, bucket, enc.n, msgspec.msgpack.encode(ns), enc.data)
+                           for node, bucket, enc, ns, _ in done])
+            c.executemany(f"DELETE FROM {TIER_TABLES[tier]} WHERE node_id = ? AND ts_ms = ? AND data = ?",
+                          [(node, t, text) for node, _, _, _, taken in done for t, text in taken])
+        self._shapes.update(shapes)
 
     def minute_samples(self, node_id: str, bucket_ms: int, c: sqlite3.Connection | None = None
                        ) -> tuple[list[dict], list[int]]:
@@ -281,11 +328,30 @@ class Database:
                     step = every_s * 1000
                     return [s for s in self._raw(c, node_id, 2**31, lo, hi) if ts_ms(s["ts"]) % step == 0][-points:]
                 return self._raw(c, node_id, points, lo, hi)
-        table = {"1m": "samples_1m", "1h": "samples_1h"}[resolution]
-        rows = self.conn().execute(
-            f"SELECT data FROM {table} WHERE node_id = ? AND ts_ms >= ? AND ts_ms <= ? AND ts_ms % ? = 0 "
-            "ORDER BY ts_ms DESC LIMIT ?", (node_id, lo, hi, every_s * 1000 if every_s else 1, points)).fetchall()
-        return [json.loads(r[0]) for r in reversed(rows)]
+        with self.read_tx() as c:
+            return self._tier(c, resolution, node_id, points, lo, hi, every_s * 1000 if every_s else 1)
+
+    def _tier(self, c: sqlite3.Connection, tier: str, node_id: str, points: int, lo: int, hi: int,
+              step: int) -> list[dict]:
+        """The newest `points` averages of a tier with lo <= ts_ms <= hi on a multiple of `step`,
+        oldest first: rows and blocks as in `_raw`, a row winning over its block's entry."""
+        width = TIER_BLOCK_MS[tier]
+        found = {r[0]: r[1] for r in c.execute(
+            f"SELECT ts_ms, data FROM {TIER_TABLES[tier]} WHERE node_id = ? AND ts_ms >= ? AND ts_ms <= ? "
+            "AND ts_ms % ? = 0 ORDER BY ts_ms DESC LIMIT ?", (node_id, lo, hi, step, points))}
+        rows = {t: _decode(data) for t, data in found.items()}
+        taken = 0
+        for ns, data in c.execute(
+                "SELECT ns, data FROM tier_blocks WHERE tier = ? AND node_id = ? AND bucket_ms <= ? "
+                "AND bucket_ms > ? ORDER BY bucket_ms DESC", (tier, node_id, hi, lo - width)):
+            for avg in self.decode_block(data, c):
+                t = ts_ms(avg["ts"])
+                if lo <= t <= hi and t % step == 0:
+                    taken += 1
+                    rows.setdefault(t, avg)
+            if taken >= points:
+                break
+        return [rows[t] for t in sorted(rows)[-points:]] if points > 0 else []
 
     def _raw(self, c: sqlite3.Connection, node_id: str, points: int, lo: int, hi: int) -> list[dict]:
         """The newest `points` raw samples with lo <= ts_ms <= hi, oldest first, from the rows
@@ -373,6 +439,10 @@ class Database:
             pruned = c.execute("DELETE FROM sample_blocks WHERE bucket_ms + ? <= ? RETURNING n",
                                (MINUTE_MS, ts_ms(now - retention.raw_s))).fetchall()
             out["samples"] += sum(r[0] for r in pruned)
+            for tier, keep in (("1m", retention.minute_s), ("1h", retention.hour_s)):
+                pruned = c.execute("DELETE FROM tier_blocks WHERE tier = ? AND bucket_ms + ? <= ? RETURNING n",
+                                   (tier, TIER_BLOCK_MS[tier], ts_ms(now - keep))).fetchall()
+                out[TIER_TABLES[tier]] += sum(r[0] for r in pruned)
             c.execute("DELETE FROM join_codes WHERE expires_at < ?", (now - 86400,))
         return out
 

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
 MINUTE_MS = 60_000
 HOUR_MS = 3_600_000
+DAY_MS = 86_400_000
 
 
 _STEP = re.compile(r'\.("(?:[^"\\]|\\.)*"|[^.\[]+)|\[(\d+)\]')
@@ -82,6 +83,11 @@ def averages(db: Database, source: str, buckets: list[tuple[str, int, int]], wid
         for node_id, bucket, _ in buckets:
             if source == "samples" and db.has_block(node_id, bucket, c):
                 samples, _ = db.minute_samples(node_id, bucket, c)
+            elif source == "samples_1m" and db.has_tier_block("1m", node_id, bucket, c):
+                samples = [avg for _, _, avg in db.tier_group("1m", node_id, bucket, c)[0]]
+            else:
+                samples = None
+            if samples is not None:
                 n, latest, leaves = sample_leaves(samples)
                 if latest is not None:
                     avg = _average_of(latest, leaves)
