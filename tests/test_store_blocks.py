@@ -18,7 +18,7 @@ import pytest
 from hub.store import Push, Retention, open_store, sqlite_url
 from hub.store.sqlite import blocks
 from test_collector import FIXTURES, replay
-from test_hub_rollup import python_average, random_sample
+from test_hub_rollup import keyed_python_average, keyed_sample, python_average, random_sample
 
 MINUTE = 60.0
 
@@ -192,6 +192,24 @@ async def test_tiers_from_blocks_match_a_python_average(tmp_path, seed, same_sha
         assert [m["ts"] for m in minutes] == [hour, hour + 60, hour + 120]
         for m, got in enumerate(minutes):
             want = python_average([s for s in samples if hour + 60 * m <= s["ts"] < hour + 60 * (m + 1)])
+            want["ts"] = got["ts"]
+            assert json.dumps(got, sort_keys=True) == json.dumps(want, sort_keys=True)
+    finally:
+        await store.close()
+
+
+@pytest.mark.parametrize("seed", range(3))
+async def test_keyed_lists_from_blocks_are_averaged_by_name(tmp_path, seed):
+    """test_hub_rollup's keyed check, with the minutes compacted before they are rolled up."""
+    rng = random.Random(seed)
+    hour = (time.time() // 3600 - 3) * 3600
+    samples = [keyed_sample(rng, hour + 60 * m + s) for m in range(2) for s in sorted(rng.sample(range(60), 8))]
+    store = await compacted(tmp_path, samples)
+    try:
+        assert stored_rows(tmp_path / "forge.db") == (0, 2)
+        assert await store.samples.roll_up(time.time()) == 2
+        for m, got in enumerate(await store.samples.series("n", resolution="1m", points=10)):
+            want = keyed_python_average([s for s in samples if hour + 60 * m <= s["ts"] < hour + 60 * (m + 1)])
             want["ts"] = got["ts"]
             assert json.dumps(got, sort_keys=True) == json.dumps(want, sort_keys=True)
     finally:

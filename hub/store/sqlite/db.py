@@ -8,6 +8,7 @@ writer).
 """
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
 import threading
@@ -20,7 +21,8 @@ from typing import Iterator
 import msgspec
 
 from . import blocks
-from .rollup import DAY_MS, HOUR_MS, MINUTE_MS
+from .rollup import DAY_MS, HOUR_MS, MINUTE_MS, path_steps
+from .. import averaging
 from ..interface import (FINAL_STATUSES, JOB_STATUSES, Batch, BatchSpec, IngestResult, Job, JobPage, JobSpec, NodeRow, Push, Redeemed,
                          Retention, TokenMatch, TokenRow, WorkerRow)
 
@@ -46,6 +48,56 @@ def migrations() -> list[tuple[int, str, str]]:
 
 
 _NUMBERS = "('integer', 'real')"  # json_tree types of numeric leaves
+
+
+def _plain_leaves(rows: list[tuple]) -> tuple[list[tuple], list[tuple[str, ...]]]:
+    """json_tree rows outside the keyed lists and `processes`, and the keyed lists they met."""
+    out, lists = [], set()
+    for row in rows:
+        steps = path_steps(row[0])
+        if steps[:1] and steps[0] in averaging.LEFT_OUT:
+            continue
+        keyed = next((p for p in averaging.KEYED if steps[:len(p)] == p and len(steps) > len(p)), None)
+        if keyed is None:
+            out.append(row)
+        else:
+            lists.add(keyed)
+    return out, sorted(lists)
+
+
+@functools.lru_cache(maxsize=64)
+def _keyed_leaves(table: str, list_path: tuple[str, ...], texts: bool) -> str:
+    """Per entry key and field of one keyed list, the mean of its numbers (or the latest string
+    or boolean): the entry's key as `averaging.Key.name` builds it."""
+    names = averaging.KEYED[list_path]
+    json_path = "$." + ".".join(list_path)
+    conds, parts = [], []
+    for f in names:
+        if f == "index":
+            conds.append(f"json_type(e.value, '$.{f}') = 'integer' AND json_extract(e.value, '$.{f}') >= 0")
+        else:
+            conds.append(f"json_type(e.value, '$.{f}') = 'text'")
+        parts.append(f"json_extract(e.value, '$.{f}')")
+    key = " || '/' || ".join(parts)
+    fields = ", ".join(f"'{f}'" for f in names)
+    value = ("NULL, max(printf('%016d', s.ts_ms) || CASE f.type WHEN 'text' THEN json_quote(f.value) ELSE f.type END)"
+             if texts else "avg(f.value), NULL")
+    types = "('text', 'true', 'false')" if texts else _NUMBERS
+    return (f"SELECT json_array('{json_path}', {key}, f.key), {value} "
+            f"FROM {table} AS s, json_each(s.data, '{json_path}') AS e, json_each(e.value) AS f "
+            "WHERE s.node_id = ?1 AND s.ts_ms >= ?2 AND s.ts_ms < ?3 "
+            f"AND json_type(s.data, '{json_path}') = 'array' AND e.type = 'object' AND {' AND '.join(conds)} "
+            f"AND f.type IN {types} AND f.key NOT IN ({fields}) GROUP BY {key}, f.key")
+
+
+def _keyed_steps(path: str) -> tuple:
+    """A json_tree full key as steps, or a keyed leaf's `["$.list.path", key, field]` as steps
+    with the entry's Key."""
+    if path.startswith("$"):
+        return path_steps(path)
+    json_path, name, field = json.loads(path)
+    list_path = path_steps(json_path)
+    return (*list_path, averaging.key_named(list_path, name), field)
 
 
 class Database:
@@ -371,11 +423,12 @@ class Database:
         return [s for _, s in merged[-points:]] if points > 0 else []
 
     def bucket_leaves(self, node_id: str, lo_ms: int, hi_ms: int,
-                      table: str = "samples") -> tuple[int, str | None, list[tuple[str, float | None, str | None]]]:
+                      table: str = "samples") -> tuple[int, str | None, list[tuple]]:
         """One node's samples in [lo_ms, hi_ms), summed up leaf by leaf inside SQLite: the
-        count, the latest sample's JSON, and per leaf (a json_tree full key) the mean of its
-        numbers, or for a string or boolean the latest one given (a JSON literal after a
-        16-digit ts).
+        count, the latest sample's JSON, and per leaf the mean of its numbers, or for a string
+        or boolean the latest one given (a JSON literal after a 16-digit ts). A leaf is a
+        json_tree full key, or for the entries of keyed lists (hub/store/averaging.py) steps
+        with the entry's Key; `processes` are left out.
 
         SQLite releases the GIL while it steps, so a big rollup on a reader thread does not
         hold up the event loop as averaging in Python did. Strings and booleans are looked
@@ -390,18 +443,21 @@ class Database:
             return 0, None, []
         tree = (f"FROM {table} AS s, json_tree(s.data) AS j "
                 "WHERE s.node_id = ?1 AND s.ts_ms >= ?2 AND s.ts_ms < ?3")
-        means = c.execute(f"SELECT j.fullkey, avg(j.value), NULL {tree} AND j.type IN {_NUMBERS} "
-                          "GROUP BY j.fullkey", (node_id, lo_ms, hi_ms)).fetchall()
-        in_latest = {k for (k,) in c.execute(f"SELECT fullkey FROM json_tree(?) WHERE type IN {_NUMBERS}",
-                                             (latest,))}
-        if len(in_latest) == len(means) and all(k in in_latest for k, *_ in means):
+        args = (node_id, lo_ms, hi_ms)
+        means, lists = _plain_leaves(c.execute(f"SELECT j.fullkey, avg(j.value), NULL {tree} AND j.type IN {_NUMBERS} "
+                                               "GROUP BY j.fullkey", args).fetchall())
+        for list_path in lists:
+            means += c.execute(_keyed_leaves(table, list_path, texts=False), args).fetchall()
+        means = [(_keyed_steps(path), mean, last) for path, mean, last in means]
+        if averaging.numeric_paths(msgspec.json.decode(latest)) == {steps for steps, *_ in means}:
             return n, latest, means
-        texts = c.execute(
+        texts, lists = _plain_leaves(c.execute(
             f"""SELECT j.fullkey, NULL, max(printf('%016d', s.ts_ms) || CASE j.type WHEN 'text'
                                             THEN json_quote(j.value) ELSE j.type END)
-                {tree} AND j.type IN ('text', 'true', 'false') GROUP BY j.fullkey""",
-            (node_id, lo_ms, hi_ms)).fetchall()
-        return n, latest, means + texts
+                {tree} AND j.type IN ('text', 'true', 'false') GROUP BY j.fullkey""", args).fetchall())
+        for list_path in lists:
+            texts += c.execute(_keyed_leaves(table, list_path, texts=True), args).fetchall()
+        return n, latest, means + [(_keyed_steps(path), mean, last) for path, mean, last in texts]
 
     def queued(self, tier: str, before_ms: int, after: tuple[str, int], limit: int) -> list[QueuedBucket]:
         """Buckets of a tier queued for rolling up, starting before `before_ms`, in (node,
