@@ -162,6 +162,32 @@ async def test_a_late_resend_of_a_compacted_minute_is_a_duplicate_and_a_late_sam
         await store.close()
 
 
+async def test_sparklines_after_compaction_come_without_decoding_a_block(tmp_path, monkeypatch):
+    """Loading the fleet at startup reads each node's sparkline (30 points): from the rows and
+    the newest block's last points kept beside it, so 10,000 nodes cost no block decode."""
+    minute = (time.time() // 60 - 10) * 60
+    samples = [{"ts": minute + s, "cpu": {"percent": float(s)}} for s in range(60)]
+    samples += [{"ts": minute + 60 + s, "cpu": {"percent": 100.0 + s}} for s in range(40)]
+    store = await compacted(tmp_path, samples)
+    try:
+        assert stored_rows(tmp_path / "forge.db") == (0, 2)
+        from hub.store.sqlite.db import Database
+        decoded = []
+        real = Database.decode_block
+        monkeypatch.setattr(Database, "decode_block", lambda self, *a: decoded.append(1) or real(self, *a))
+        want = [float(s) for s in range(50, 60)] + [100.0 + s for s in range(40)]
+        assert await store.samples.recent_cpu("n", 30) == want[-30:]
+        assert decoded == []
+        await store.samples.ingest(Push(node_id="n", identity={}, now=time.time(),
+                                        samples=[{"ts": time.time() - 1, "cpu": {"percent": 7.0}}]))
+        assert await store.samples.recent_cpu("n", 30) == want[-29:] + [7.0]
+        assert decoded == []
+        assert await store.samples.recent_cpu("n", 50) == (want + [7.0])[-50:]
+        assert decoded, "beyond the kept points it reads the blocks"
+    finally:
+        await store.close()
+
+
 async def test_retention_prunes_whole_blocks(tmp_path):
     now = time.time()
     old = (now // 60 - 3 * 24 * 60) * 60  # three days ago

@@ -34,6 +34,7 @@ import numpy as np
 import zstandard
 
 FORMAT = 2
+RECENT_CPU = 30  # the fleet's sparkline points
 READS = (1, 2)  # format 1 has no `b` columns and no delta of delta; format 2 reads it unchanged
 ZSTD_LEVEL = 9
 MAX_DECIMALS = 6
@@ -54,6 +55,7 @@ class Encoded:
     shapes: dict[int, bytes]  # hash -> shape JSON, for `sample_shapes`
     n: int
     values: int  # leaves stored, for bytes-per-value figures
+    recent_cpu: list[tuple[int, float | None]]  # (ts_ms, cpu.percent) of the last RECENT_CPU samples
 
 
 # --- shapes -----------------------------------------------------------------------------
@@ -381,7 +383,13 @@ def encode(samples: list[dict]) -> Encoded:
     header = [FORMAT, list(hashes), _runs(seq), [len(t) for t in tables], cols]
     head = _packer.encode(header)
     data = zstandard.ZstdCompressor(level=ZSTD_LEVEL).compress(len(head).to_bytes(4, "little") + head + bytes(buf))
-    return Encoded(data=data, shapes=hashes, n=len(samples), values=values)
+    recent = [(round(float(s["ts"]) * 1000), _cpu_of(s)) for s in samples[-RECENT_CPU:]]
+    return Encoded(data=data, shapes=hashes, n=len(samples), values=values, recent_cpu=recent)
+
+
+def _cpu_of(sample: dict) -> float | None:
+    cpu = sample.get("cpu")
+    return cpu.get("percent") if type(cpu) is dict else None
 
 
 def decode(data: bytes, shape_of: Callable[[int], bytes]) -> list[dict]:

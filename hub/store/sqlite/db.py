@@ -343,6 +343,10 @@ class Database:
                           [(node, minute, enc.n, enc.data) for node, minute, enc, _ in done])
             c.executemany("DELETE FROM samples WHERE node_id = ? AND ts_ms = ?",
                           [(node, t) for node, _, _, taken in done for t in taken])
+            c.executemany("INSERT INTO recent_cpu (node_id, bucket_ms, points) VALUES (?, ?, ?) "
+                          "ON CONFLICT (node_id) DO UPDATE SET bucket_ms = excluded.bucket_ms, points = excluded.points "
+                          "WHERE excluded.bucket_ms >= recent_cpu.bucket_ms",
+                          [(node, minute, msgspec.msgpack.encode(enc.recent_cpu)) for node, minute, enc, _ in done])
         self._shapes.update(shapes)
 
     def read_tx(self):
@@ -360,13 +364,25 @@ class Database:
         return _node(r) if r else None
 
     def recent_cpu(self, node_id: str, points: int) -> list[float | None]:
+        """The rows hold the last minute or two; before them comes the newest block, whose last
+        points `recent_cpu` keeps, so this decodes a block only for a node whose newest
+        minutes hold fewer than `points` samples (or an older database's, once)."""
         with self.read_tx() as c:
             rows = c.execute(
-                "SELECT json_extract(data, '$.cpu.percent') FROM samples WHERE node_id = ? "
+                "SELECT ts_ms, json_extract(data, '$.cpu.percent') FROM samples WHERE node_id = ? "
                 "ORDER BY ts_ms DESC LIMIT ?", (node_id, points)).fetchall()
-            if len(rows) < points:  # the rows hold the last minute or two; older ones are blocks
-                return [_cpu_percent(s) for s in self._raw(c, node_id, points, -1, _END)]
-        return [r[0] for r in reversed(rows)]
+            if len(rows) >= points:
+                return [r[1] for r in reversed(rows)]
+            kept = c.execute("SELECT bucket_ms, points FROM recent_cpu WHERE node_id = ?", (node_id,)).fetchone()
+            newest = c.execute("SELECT max(bucket_ms) FROM sample_blocks WHERE node_id = ?", (node_id,)).fetchone()[0]
+            if newest is None:
+                return [r[1] for r in reversed(rows)]
+            if kept is not None and kept[0] == newest:
+                merged = dict(msgspec.msgpack.decode(kept[1]))
+                merged.update((t, v) for t, v in rows)
+                if len(merged) >= points:
+                    return [merged[t] for t in sorted(merged)[-points:]]
+            return [_cpu_percent(s) for s in self._raw(c, node_id, points, -1, _END)]
 
     def series(self, node_id: str, resolution: str, points: int,
                since: float | None = None, until: float | None = None, every_s: int | None = None) -> list[dict]:
