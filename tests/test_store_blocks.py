@@ -129,6 +129,23 @@ async def test_random_schema_1_and_2_samples_come_back_equal(tmp_path, seed):
         await store.close()
 
 
+async def test_a_worker_process_compacts_full_chunks_the_same(tmp_path, monkeypatch):
+    """Full chunks are encoded in a worker process (off the hub's GIL); what it stores reads back
+    exactly as a reader thread's blocks do."""
+    import hub.store.sqlite as backend
+    monkeypatch.setattr(backend, "COMPACT_OFFLOAD", 2)
+    rng = random.Random(5)
+    minute = (time.time() // 60 - 10) * 60
+    samples = [random_schema2(rng, minute + 2 * k + rng.random()) for k in range(3 * 30)]
+    store = await compacted(tmp_path, samples)
+    try:
+        assert stored_rows(tmp_path / "forge.db") == (0, 3)
+        assert store.samples._t._worker is not None, "the chunk went to the worker"
+        assert await store.samples.series("n", resolution="1s", points=1000) == samples
+    finally:
+        await store.close()
+
+
 def test_floats_survive_bit_for_bit():
     values = [0.1, 1e-300, 5e-324, 1.7976931348623157e308, 123456.789012345, -2.5, 0.0, 1 / 3, 12.3, 1e16]
     samples = [{"ts": 1000.0 + i, "x": v, "y": values[(i + 3) % len(values)], "z": float(i) / 10}

@@ -112,6 +112,14 @@ class Database:
         self._shapes: dict[int, bytes] = {}
         self.migrate()
 
+    @classmethod
+    def reader(cls, path: Path | str) -> "Database":
+        """A Database that only reads an existing file (no migrations): a worker process's."""
+        db = cls.__new__(cls)
+        db.path, db.autocheckpoint = str(path), False
+        db._local, db._all, db._lock, db._shapes = threading.local(), [], threading.Lock(), {}
+        return db
+
     # --- connections -----------------------------------------------------------
     def conn(self) -> sqlite3.Connection:
         c = getattr(self._local, "conn", None)
