@@ -251,8 +251,9 @@ def wait_for_tiers(db: Path, minutes: int, hours: int, timeout_s: float) -> tupl
     counts = (0, 0)
     while time.time() < deadline:
         with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as c:
-            counts = (c.execute("SELECT count(*) FROM samples_1m").fetchone()[0],
-                      c.execute("SELECT count(*) FROM samples_1h").fetchone()[0])
+            counts = tuple(c.execute(f"SELECT (SELECT count(*) FROM {table}) + (SELECT coalesce(sum(n), 0) "
+                                     "FROM tier_blocks WHERE tier = ?)", (tier,)).fetchone()[0]
+                           for table, tier in (("samples_1m", "1m"), ("samples_1h", "1h")))
         c.close()
         if counts[0] >= minutes and counts[1] >= hours:
             return counts
@@ -262,17 +263,19 @@ def wait_for_tiers(db: Path, minutes: int, hours: int, timeout_s: float) -> tupl
 
 
 def wait_for_compaction(db: Path, nodes: int, timeout_s: float) -> int:
-    """Poll (read-only) until only the last minutes of each node are left as rows."""
+    """Poll (read-only) until only the last minutes of each node are left as raw rows, and
+    only the current hour's minutes (and a few late ones) as 1m rows."""
     deadline = time.time() + timeout_s
-    rows = -1
+    rows = minutes = -1
     while time.time() < deadline:
         with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as c:
             rows = c.execute("SELECT count(*) FROM samples").fetchone()[0]
+            minutes = c.execute("SELECT count(*) FROM samples_1m").fetchone()[0]
         c.close()
-        if rows <= nodes * 3 * 60:
+        if rows <= nodes * 3 * 60 and minutes <= nodes * 2 * 60:
             return rows
         time.sleep(1)
-    print(f"  compaction incomplete after {timeout_s:.0f} s: {rows} rows left")
+    print(f"  compaction incomplete after {timeout_s:.0f} s: {rows} raw rows, {minutes} 1m rows left")
     return rows
 
 
@@ -317,8 +320,12 @@ def measure_shape(shape: Shape, nodes: int, hours: float) -> dict[str, Any]:
             blk = c.execute("SELECT count(*), coalesce(sum(n), 0), coalesce(sum(length(data)), 0) "
                             "FROM sample_blocks").fetchone()
             raw = (rows[0] + blk[1], (rows[1] or 0) + blk[2])
-            m = c.execute("SELECT count(*), sum(length(data)) FROM samples_1m").fetchone()
-            h = c.execute("SELECT count(*), sum(length(data)) FROM samples_1h").fetchone()
+            m, h = ([sum(x) for x in zip(
+                c.execute(f"SELECT count(*), coalesce(sum(length(data)), 0) FROM {table}").fetchone(),
+                c.execute("SELECT coalesce(sum(n), 0), coalesce(sum(length(data) + length(ns)), 0) "
+                          "FROM tier_blocks WHERE tier = ?", (tier,)).fetchone())]
+                    for table, tier in (("samples_1m", "1m"), ("samples_1h", "1h")))
+            tier_blocks = c.execute("SELECT tier, count(*) FROM tier_blocks GROUP BY tier").fetchall()
         c.close()
         size = db.stat().st_size
         tables = table_bytes(db)
@@ -327,7 +334,7 @@ def measure_shape(shape: Shape, nodes: int, hours: float) -> dict[str, Any]:
             "tiers_s": tiers_s, "file_bytes": size, "tables": tables,
             "raw_rows": raw[0], "raw_json_bytes": raw[1] or 0,
             "m_rows": m[0], "m_json_bytes": m[1] or 0, "h_rows": h[0], "h_json_bytes": h[1] or 0,
-            "tiers": tiers, "rows_left": left, "blocks": blk[0], "values": values,
+            "tiers": tiers, "rows_left": left, "blocks": blk[0], "values": values, "tier_blocks": dict(tier_blocks),
             "encodings": encodings(db, Path(tmp_name)),
         }
         return result
@@ -475,6 +482,8 @@ def encodings(db: Path, tmp: Path) -> dict[str, int]:
             scratch, minute_blocks(raw_rows(db), lambda b: hub_blocks(b, compress=False)), ROWID_AND_INDEX),
         "hub blocks (the above, zstd), rowid": scratch_size(
             scratch, minute_blocks(raw_rows(db), hub_blocks), ROWID_AND_INDEX),
+        "hub blocks, rowid, page_size 16384 (what the hub stores: 5 blocks per page)": scratch_size(
+            scratch, minute_blocks(raw_rows(db), hub_blocks), ROWID_AND_INDEX, page_size=16384),
     }
 
 
@@ -483,7 +492,11 @@ def report(r: dict[str, Any]) -> None:
     nodes_days = r["nodes"] * r["hours"] / 24
     raw_b = t.get("samples", 0) + sum(v for k, v in t.items()
                                        if k.startswith(("sample_blocks", "sample_shapes", "sqlite_autoindex_sample_")))
-    m_b, h_b = t.get("samples_1m", 0), t.get("samples_1h", 0)
+    tier_b = sum(v for k, v in t.items() if k.startswith(("tier_blocks", "sqlite_autoindex_tier_blocks")))
+    blocks_n = r["tier_blocks"]
+    m_share = blocks_n.get("1m", 0) / max(1, sum(blocks_n.values()))  # tier_blocks pages, shared out by blocks
+    m_b = t.get("samples_1m", 0) + tier_b * m_share
+    h_b = t.get("samples_1h", 0) + tier_b * (1 - m_share)
     print(f"\n## shape {r['shape']}: {r['nodes']} nodes x {r['hours']:g} h = {r['stored']:,} samples stored "
           f"(ingest {r['ingest_s']:.0f} s, {r['stored'] / r['ingest_s']:,.0f} samples/s; tiers done "
           f"{r['tiers_s']:.0f} s later: {r['tiers'][0]} minutes, {r['tiers'][1]} hours)")
@@ -496,7 +509,9 @@ def report(r: dict[str, Any]) -> None:
           f"{100 * r['raw_json_bytes'] / raw_b:.0f} % of the pages)")
     all_b = raw_b + m_b + h_b
     print(f"raw + tiers: {all_b / r['raw_rows']:.1f} B per raw sample, {all_b / r['raw_rows'] / r['values']:.2f} B per value")
-    print(f"1m tier: {m_b / max(1, r['m_rows']):.0f} B per row; 1h tier: {h_b / max(1, r['h_rows']):.0f} B per row")
+    print(f"1m tier: {m_b / max(1, r['m_rows']):.0f} B per average ({m_b / r['raw_rows']:.2f} B per raw sample); "
+          f"1h tier: {h_b / max(1, r['h_rows']):.0f} B per average ({h_b / r['raw_rows']:.2f} B per raw sample); "
+          f"tier blocks: {blocks_n}")
     day_raw = raw_b / nodes_days / 1e6
     day_m = m_b / nodes_days / 1e6
     day_h = h_b / nodes_days / 1e6

@@ -4,8 +4,9 @@
 
 Builds a hub database with `--nodes` nodes: each has 15 compacted minutes of 1 s samples
 (blocks, as the compaction pass writes them) plus the current minute as rows; the first
-`--tier-nodes` also have 1,440 one-minute rows and 8,760 one-hour rows (the tiers are
-stored as before, so they need not be on every node). The samples are the disk bench's
+`--tier-nodes` also have 1,440 one-minute and 8,760 one-hour averages, as the compaction
+pass leaves them: finished node-hours (1m) and node-days (1h) as tier blocks, the current
+ones as rows (with `--rows`: every average a row, as before). The samples are the disk bench's
 simulated collector output, made once and shared by all nodes. Then a real `forge hub`
 serves the file and the bench times, one request at a time over loopback, snapshots of 300
 points at 1 s, 1,440 at 1 m and 8,760 at 1 h for random nodes: p50, p90, p99 and max per
@@ -46,6 +47,7 @@ def build(db_path: Path, nodes: int, tier_nodes: int, shape: str, rows_only: boo
     if rows_only:  # as a hub before compact history stored them (for a baseline run)
         live, encoded = raw[:int(now) - current + 15 * 60], []
     avg = dict(raw[-1])
+    rng = random.Random(7)
     with db.tx() as c:
         c.executemany("INSERT INTO nodes (id, name, identity, first_seen, last_seen, latest) VALUES (?, ?, '{}', ?, ?, ?)",
                       [(f"n{i:03d}", f"n{i:03d}", now, now, json.dumps(raw[-1])) for i in range(nodes)])
@@ -56,13 +58,45 @@ def build(db_path: Path, nodes: int, tier_nodes: int, shape: str, rows_only: boo
         with db.tx() as c:
             c.executemany("INSERT INTO samples (node_id, ts_ms, data) VALUES (?, ?, ?)",
                           [(node, round(s["ts"] * 1000), json.dumps(s)) for s in live])
-            if i < tier_nodes:
+            if i < tier_nodes and rows_only:
                 for table, count, step in (("samples_1m", 1440, 60), ("samples_1h", 8760, 3600)):
                     c.executemany(f"INSERT INTO {table} (node_id, ts_ms, n, data) VALUES (?, ?, 60, ?)",
                                   [(node, (current - step * (k + 1)) * 1000,
                                     json.dumps(dict(avg, ts=current - step * (k + 1)))) for k in range(count)])
+        if i < tier_nodes and not rows_only:  # as the compaction pass leaves them: whole spans in blocks
+            for tier, table, count, step, span in (("1m", "samples_1m", 1440, 60, 3600),
+                                                   ("1h", "samples_1h", 8760, 3600, 86400)):
+                spans: dict[int, list[int]] = {}
+                for k in range(count):
+                    ts = current - step * (k + 1)
+                    spans.setdefault(ts // span * span, []).append(ts)
+                done, rows = [], []
+                for start, stamps in sorted(spans.items()):
+                    entries = [tier_sample(avg, ts, rng) for ts in sorted(stamps)]
+                    if start + span + 2 * step > current:  # the current span stays rows
+                        rows += [(node, round(e["ts"] * 1000), json.dumps(e)) for e in entries]
+                    else:
+                        done.append((node, start * 1000, blocks.encode(entries), [60] * len(entries), []))
+                db.put_tier_blocks(tier, done)
+                with db.tx() as c:
+                    c.executemany(f"INSERT INTO {table} (node_id, ts_ms, n, data) VALUES (?, ?, 60, ?)", rows)
     db.checkpoint("TRUNCATE")
     db.close()
+
+
+def tier_sample(avg: dict, ts: int, rng: random.Random) -> dict:
+    """An average with the raw sample's shape, its numbers moved a little (3 decimals)."""
+    def walk(v):
+        if type(v) is dict:
+            return {k: walk(x) for k, x in v.items()}
+        if type(v) is list:
+            return [walk(x) for x in v]
+        if type(v) in (int, float):
+            return round(v * (1 + rng.uniform(-0.05, 0.05)), 3)
+        return v
+    out = walk(avg)
+    out["ts"] = float(ts)
+    return out
 
 
 def timed(url: str) -> tuple[float, int]:

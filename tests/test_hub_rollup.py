@@ -9,7 +9,8 @@ import time
 import pytest
 
 from hub.store import Push, open_store
-from hub.store.sqlite.rollup import bucket_average, path_steps, put_leaf
+from hub.store.averaging import put_leaf
+from hub.store.sqlite.rollup import path_steps
 
 
 def python_average(values: list):
@@ -103,6 +104,98 @@ async def test_minute_and_hour_tiers_match_a_python_average_of_the_raw_samples(s
     [hour_row] = await store.samples.series("n", resolution="1h", points=10)
     assert hour_row["cpu"]["percent"] == pytest.approx(
         sum(m["cpu"]["percent"] for m in minutes) / 3, abs=2e-3)
+
+
+KEYED_LISTS = {("gpus",): ("vendor", "index"), ("disk", "devices"): ("name",),
+               ("net", "interfaces"): ("name",), ("containers",): ("id",)}
+
+
+def keyed_sample(rng: random.Random, ts: float) -> dict:
+    """A schema 2 sample whose keyed lists hold a random subset of their entries, in random order."""
+    gpus = [{"index": i, "vendor": v, "name": f"{v} {i}", "util_percent": rng.choice([None, rng.uniform(0, 100)]),
+             "mem_used": rng.randint(0, 2**34), "temp_c": rng.uniform(30, 90)}
+            for v, i in rng.sample([("nvidia", 0), ("nvidia", 1), ("amd", 0)], rng.randint(0, 3))]
+    return {
+        "schema_version": 2, "ts": ts, "cpu": {"percent": rng.uniform(0, 100)},
+        "disk": {"read_bps": rng.uniform(0, 1e6), "devices": [
+            {"name": d, "read_bps": rng.uniform(0, 1e9), "busy_percent": rng.choice([None, rng.uniform(0, 100)])}
+            for d in rng.sample(["nvme0n1", "sda", "sdb"], rng.randint(1, 3))]},
+        "net": {"rx_bps": rng.uniform(0, 1e6), "interfaces": [
+            {"name": n, "rx_bps": rng.uniform(0, 1e7), "tx_bps": rng.uniform(0, 1e7), "up": rng.random() > 0.3}
+            for n in rng.sample(["eth0", "wlp3s0", "tun0"], rng.randint(0, 3))]},
+        "gpus": gpus,
+        "containers": [{"id": c, "name": f"name-{c}", "state": rng.choice(["running", "exited"]),
+                        "cpu_percent": rng.uniform(0, 100)} for c in rng.sample(["3f1c2a9b7d4e", "a0b1c2d3e4f5"], 2)],
+        "processes": [{"pid": rng.randint(1, 99999), "name": "python3", "cpu_percent": rng.uniform(0, 400),
+                       "rss": rng.randint(0, 2**30)} for _ in range(rng.randint(0, 15))],
+    }
+
+
+def keyed_python_average(samples: list[dict]) -> dict:
+    """Reference for keyed lists: each entry averaged over the samples that had it (by its key,
+    not its position); the latest sample's entries in its order, then the others by key.
+    Key fields are kept as sent; processes are not in tiers."""
+    def key(path, e):
+        return "/".join(str(e[f]) for f in KEYED_LISTS[path])
+
+    def at(s, path):
+        for p in path:
+            s = (s or {}).get(p)
+        return s
+
+    plain = []
+    for s in samples:
+        s = json.loads(json.dumps(s))
+        s.pop("processes", None)
+        for path in KEYED_LISTS:
+            parent = at(s, path[:-1]) if len(path) > 1 else s
+            if isinstance(parent, dict):
+                parent.pop(path[-1], None)
+        plain.append(s)
+    out = python_average(plain)
+    for path in KEYED_LISTS:
+        lists = [at(s, path) for s in samples if isinstance(at(s, path), list)]
+        if not lists:
+            continue
+        seen: dict[str, list[dict]] = {}
+        for entries in lists:
+            for e in entries:
+                seen.setdefault(key(path, e), []).append(e)
+        in_latest = [key(path, e) for e in lists[-1]]
+        order = in_latest + sorted(k for k in seen if k not in in_latest)
+        averaged = []
+        for k in order:
+            fields = dict.fromkeys(f for e in seen[k] for f in e)
+            entry = {f: seen[k][-1][f] if f in KEYED_LISTS[path] else python_average([e.get(f) for e in seen[k]])
+                     for f in fields}
+            if k not in in_latest:
+                entry = {f: v for f, v in entry.items() if v is not None}
+            averaged.append(entry)
+        parent = out
+        for p in path[:-1]:
+            parent = parent.setdefault(p, {})
+        parent[path[-1]] = averaged
+    return out
+
+
+@pytest.mark.parametrize("seed", range(4))
+async def test_tiers_average_keyed_lists_by_name_and_leave_processes_out(store, seed):
+    """Schema 2's lists of things that come and go are averaged entry by entry by their key
+    (docs/SAMPLES.md), whatever their position; on every backend."""
+    rng = random.Random(seed)
+    hour = (time.time() // 3600 - 3) * 3600
+    samples = [keyed_sample(rng, hour + 60 * m + s) for m in range(2) for s in sorted(rng.sample(range(60), 8))]
+    await store.samples.ingest(Push(node_id="n", identity={}, samples=samples, now=time.time()))
+    assert await store.samples.roll_up(time.time()) == 2
+    minutes = await store.samples.series("n", resolution="1m", points=10)
+    for m, got in enumerate(minutes):
+        want = keyed_python_average([s for s in samples if hour + 60 * m <= s["ts"] < hour + 60 * (m + 1)])
+        want["ts"] = got["ts"]
+        assert json.dumps(got, sort_keys=True) == json.dumps(want, sort_keys=True)
+        assert "processes" not in got
+    [hour_row] = await store.samples.series("n", resolution="1h", points=10)
+    assert "processes" not in hour_row
+    assert {e["name"] for e in hour_row["disk"]["devices"]} == {e["name"] for m in minutes for e in m["disk"]["devices"]}
 
 
 async def test_minutes_taken_by_a_rollup_cut_off_by_shutdown_are_still_written(aiohttp_client, hub_config):

@@ -18,7 +18,7 @@ import pytest
 from hub.store import Push, Retention, open_store, sqlite_url
 from hub.store.sqlite import blocks
 from test_collector import FIXTURES, replay
-from test_hub_rollup import python_average, random_sample
+from test_hub_rollup import keyed_python_average, keyed_sample, python_average, random_sample
 
 MINUTE = 60.0
 
@@ -129,6 +129,23 @@ async def test_random_schema_1_and_2_samples_come_back_equal(tmp_path, seed):
         await store.close()
 
 
+async def test_a_worker_process_compacts_full_chunks_the_same(tmp_path, monkeypatch):
+    """Full chunks are encoded in a worker process (off the hub's GIL); what it stores reads back
+    exactly as a reader thread's blocks do."""
+    import hub.store.sqlite as backend
+    monkeypatch.setattr(backend, "COMPACT_OFFLOAD", 2)
+    rng = random.Random(5)
+    minute = (time.time() // 60 - 10) * 60
+    samples = [random_schema2(rng, minute + 2 * k + rng.random()) for k in range(3 * 30)]
+    store = await compacted(tmp_path, samples)
+    try:
+        assert stored_rows(tmp_path / "forge.db") == (0, 3)
+        assert store.samples._t._worker is not None, "the chunk went to the worker"
+        assert await store.samples.series("n", resolution="1s", points=1000) == samples
+    finally:
+        await store.close()
+
+
 def test_floats_survive_bit_for_bit():
     values = [0.1, 1e-300, 5e-324, 1.7976931348623157e308, 123456.789012345, -2.5, 0.0, 1 / 3, 12.3, 1e16]
     samples = [{"ts": 1000.0 + i, "x": v, "y": values[(i + 3) % len(values)], "z": float(i) / 10}
@@ -158,6 +175,32 @@ async def test_a_late_resend_of_a_compacted_minute_is_a_duplicate_and_a_late_sam
         [m] = await store.samples.series("n", resolution="1m", points=10)
         assert m["cpu"]["percent"] == round((sum(range(0, 60, 2)) + 100) / 31, 3)
         assert await store.samples.recent_cpu("n", 3) == [56.0, 58.0, 100.0]
+    finally:
+        await store.close()
+
+
+async def test_sparklines_after_compaction_come_without_decoding_a_block(tmp_path, monkeypatch):
+    """Loading the fleet at startup reads each node's sparkline (30 points): from the rows and
+    the newest block's last points kept beside it, so 10,000 nodes cost no block decode."""
+    minute = (time.time() // 60 - 10) * 60
+    samples = [{"ts": minute + s, "cpu": {"percent": float(s)}} for s in range(60)]
+    samples += [{"ts": minute + 60 + s, "cpu": {"percent": 100.0 + s}} for s in range(40)]
+    store = await compacted(tmp_path, samples)
+    try:
+        assert stored_rows(tmp_path / "forge.db") == (0, 2)
+        from hub.store.sqlite.db import Database
+        decoded = []
+        real = Database.decode_block
+        monkeypatch.setattr(Database, "decode_block", lambda self, *a: decoded.append(1) or real(self, *a))
+        want = [float(s) for s in range(50, 60)] + [100.0 + s for s in range(40)]
+        assert await store.samples.recent_cpu("n", 30) == want[-30:]
+        assert decoded == []
+        await store.samples.ingest(Push(node_id="n", identity={}, now=time.time(),
+                                        samples=[{"ts": time.time() - 1, "cpu": {"percent": 7.0}}]))
+        assert await store.samples.recent_cpu("n", 30) == want[-29:] + [7.0]
+        assert decoded == []
+        assert await store.samples.recent_cpu("n", 50) == (want + [7.0])[-50:]
+        assert decoded, "beyond the kept points it reads the blocks"
     finally:
         await store.close()
 
@@ -194,6 +237,84 @@ async def test_tiers_from_blocks_match_a_python_average(tmp_path, seed, same_sha
             want = python_average([s for s in samples if hour + 60 * m <= s["ts"] < hour + 60 * (m + 1)])
             want["ts"] = got["ts"]
             assert json.dumps(got, sort_keys=True) == json.dumps(want, sort_keys=True)
+    finally:
+        await store.close()
+
+
+@pytest.mark.parametrize("seed", range(3))
+async def test_keyed_lists_from_blocks_are_averaged_by_name(tmp_path, seed):
+    """test_hub_rollup's keyed check, with the minutes compacted before they are rolled up."""
+    rng = random.Random(seed)
+    hour = (time.time() // 3600 - 3) * 3600
+    samples = [keyed_sample(rng, hour + 60 * m + s) for m in range(2) for s in sorted(rng.sample(range(60), 8))]
+    store = await compacted(tmp_path, samples)
+    try:
+        assert stored_rows(tmp_path / "forge.db") == (0, 2)
+        assert await store.samples.roll_up(time.time()) == 2
+        for m, got in enumerate(await store.samples.series("n", resolution="1m", points=10)):
+            want = keyed_python_average([s for s in samples if hour + 60 * m <= s["ts"] < hour + 60 * (m + 1)])
+            want["ts"] = got["ts"]
+            assert json.dumps(got, sort_keys=True) == json.dumps(want, sort_keys=True)
+    finally:
+        await store.close()
+
+
+def tier_rows(path: Path) -> dict[str, int]:
+    """Rows and blocks of the tiers in the file."""
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as c:
+        out = {t: c.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in ("samples_1m", "samples_1h")}
+        out.update(c.execute("SELECT tier, count(*) FROM tier_blocks GROUP BY tier").fetchall())
+    return out
+
+
+@pytest.mark.parametrize("seed, same_shape", [(seed, seed % 2 == 0) for seed in range(4)])
+async def test_tiers_compacted_into_hour_and_day_blocks_match_a_python_average(tmp_path, seed, same_shape):
+    """Minutes of a finished hour and hours of a finished day become one block each; they read
+    back as the plain Python average of the raw samples, and a late sample averages its minute
+    and hour again from the blocks (a row beside the block until the next pass merges it)."""
+    rng = random.Random(seed)
+    day = (time.time() // 86400 - 2) * 86400
+    starts = [day + 3600 * h + 60 * m for h in (1, 2) for m in (0, 1, 5)]
+    samples = [random_sample(rng, t + s, same_shape) for t in starts for s in sorted(rng.sample(range(60), 10))]
+    store = await open_store(sqlite_url(tmp_path / "forge.db"))
+    try:
+        await store.samples.ingest(Push(node_id="n", identity={}, samples=samples, now=time.time()))
+        assert await store.samples.roll_up(time.time()) == 6  # and compacts: raw, then minutes, then hours
+        assert tier_rows(tmp_path / "forge.db") == {"samples_1m": 0, "samples_1h": 0, "1m": 2, "1h": 1}
+
+        def want_minutes(raw: list[dict]) -> list[dict]:
+            out = []
+            for t in starts:
+                want = python_average(sorted((x for x in raw if t <= x["ts"] < t + 60), key=lambda x: x["ts"]))
+                want["ts"] = t
+                out.append(want)
+            return out
+
+        def same(got: list[dict], want: list[dict]) -> bool:
+            return [json.dumps(g, sort_keys=True) for g in got] == [json.dumps(w, sort_keys=True) for w in want]
+
+        minutes = await store.samples.series("n", resolution="1m", points=100)
+        assert same(minutes, want_minutes(samples))
+        hours = await store.samples.series("n", resolution="1h", points=100)
+        assert [h["ts"] for h in hours] == [day + 3600, day + 7200]
+        assert hours[0]["cpu"]["percent"] == pytest.approx(sum(m["cpu"]["percent"] for m in minutes[:3]) / 3, abs=2e-3)
+        assert await store.samples.series("n", resolution="1m", points=2, every_s=300) == [minutes[3], minutes[5]]
+
+        late = random_sample(rng, starts[4] + 59.5, same_shape)
+        await store.samples.ingest(Push(node_id="n", identity={}, samples=[late], now=time.time()))
+        await store.samples.roll_up(time.time())  # averages minute and hour again from blocks, then merges them
+        assert tier_rows(tmp_path / "forge.db") == {"samples_1m": 0, "samples_1h": 0, "1m": 2, "1h": 1}
+        minutes = await store.samples.series("n", resolution="1m", points=100)
+        assert same(minutes, want_minutes(samples + [late]))
+        hour = python_average(minutes[3:])
+        hour["ts"] = day + 7200
+        assert same((await store.samples.series("n", resolution="1h", points=100))[1:], [hour])
+
+        now = time.time()
+        removed = await store.samples.prune(now, Retention(raw_s=86400 * 30, minute_s=now - (day + 7200),
+                                                           hour_s=86400 * 400))
+        assert removed["samples_1m"] == 3, "the first hour's block of minutes goes whole"
+        assert [m["ts"] for m in await store.samples.series("n", resolution="1m", points=100)] == starts[3:]
     finally:
         await store.close()
 

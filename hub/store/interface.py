@@ -201,8 +201,9 @@ class SampleStore(ABC):
         """Average every queued minute that is over (all queued ones with `include_current`)
         into the 1-minute tier, then the hours they belong to into the 1-hour tier; returns
         the minute buckets written. A bucket's average has the shape of its latest sample:
-        numbers are means (nulls skipped, lists element-wise), strings and booleans the
-        latest given. Crash-safe: what is queued stays queued until its average is
+        numbers are means (nulls skipped, lists element-wise, schema 2's keyed lists entry
+        by entry by key, `processes` left out: hub/store/averaging.py), strings and booleans
+        the latest given. Crash-safe: what is queued stays queued until its average is
         committed, so after any crash every minute and hour is rolled up once more and
         none is lost; samples that arrive late for a finished minute queue it again."""
 

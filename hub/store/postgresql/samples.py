@@ -17,7 +17,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from ..group_commit import GroupCommit
 from ..interface import IngestResult, Push, Resolution, Retention, SampleStore
-from .averaging import bucket_average
+from ..averaging import bucket_average, steps_of
 from .connect import LOCK_PRUNE, LOCK_ROLLUP
 from .partitions import drop_before
 from .peers import changes
@@ -48,7 +48,8 @@ SELECT %s, n, b FROM unnest(%s::text[], %s::bigint[]) AS u (n, b)
 ON CONFLICT (tier, node_id, bucket_ms) DO UPDATE SET gen = rollup_queue.gen + 1"""
 
 # One row per (bucket, leaf path): the mean of the numbers found there, or for strings and
-# booleans the latest one given. Paths are jsonb arrays of keys (strings) and indexes (numbers).
+# booleans the latest one given. Paths are jsonb arrays of keys (strings), indexes (numbers)
+# and, for the entries of keyed lists, {"k": key} (hub/store/averaging.py).
 _LEAVES = """
 WITH RECURSIVE
 buckets (node_id, lo, hi) AS (SELECT * FROM unnest(%(nodes)s::text[], %(los)s::bigint[], %(his)s::bigint[])),
@@ -63,7 +64,16 @@ tree (node_id, lo, ts_ms, path, v) AS (
     SELECT to_jsonb(e.key) AS k, e.value AS v
       FROM jsonb_each(CASE WHEN jsonb_typeof(t.v) = 'object' THEN t.v ELSE '{{}}'::jsonb END) AS e
     UNION ALL
-    SELECT to_jsonb(a.ord - 1), a.value
+    SELECT CASE  -- an entry of a keyed list by its key (hub/store/averaging.py), else its index
+             WHEN t.path = '["gpus"]'::jsonb AND jsonb_typeof(a.value->'vendor') = 'string'
+                  AND jsonb_typeof(a.value->'index') = 'number'
+               THEN jsonb_build_object('k', (a.value->>'vendor') || '/' || (a.value->>'index'))
+             WHEN t.path IN ('["disk", "devices"]'::jsonb, '["net", "interfaces"]'::jsonb)
+                  AND jsonb_typeof(a.value->'name') = 'string' THEN jsonb_build_object('k', a.value->>'name')
+             WHEN t.path = '["containers"]'::jsonb AND jsonb_typeof(a.value->'id') = 'string'
+               THEN jsonb_build_object('k', a.value->>'id')
+             ELSE to_jsonb(a.ord - 1) END,
+           a.value
       FROM jsonb_array_elements(CASE WHEN jsonb_typeof(t.v) = 'array' THEN t.v ELSE '[]'::jsonb END)
            WITH ORDINALITY AS a (value, ord)
   ) AS c
@@ -247,7 +257,9 @@ class PgSampleStore(SampleStore):
         cur = await conn.execute(_LEAVES.format(table=source), args)
         leaves: dict[tuple[str, int], list] = {}
         for node_id, lo, path, mean, last in await cur.fetchall():
-            leaves.setdefault((node_id, lo), []).append((path, mean, last))
+            steps = steps_of(path)
+            if steps is not None:
+                leaves.setdefault((node_id, lo), []).append((steps, mean, last))
         out = []
         for (node_id, lo), (data, n) in sorted(latest.items()):
             avg = bucket_average(data, leaves.get((node_id, lo), []))

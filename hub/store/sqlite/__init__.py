@@ -14,7 +14,9 @@ import asyncio
 import functools
 import logging
 import time
-from concurrent.futures import ThreadPoolExecutor
+import multiprocessing
+import sys
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Callable, TypeVar
 from urllib.parse import unquote, urlsplit
@@ -25,7 +27,7 @@ from ..interface import (Batch, BatchSpec, CancelOutcome, IngestResult, Job, Job
 from ..wakeup import Wakeup
 from . import blocks
 from .alerts import SqliteAlerts
-from .db import Database, migrations, ts_ms
+from .db import TIER_BLOCK_MS, TIER_TABLES, Database, migrations, ts_ms
 from ..group_commit import GroupCommit
 from .rollup import HOUR_MS, MINUTE_MS, averages
 
@@ -37,7 +39,9 @@ ROLLUP_CHUNK = 200
 ROLLUP_DUTY = 0.5  # share of one core the rollups may take while catching up
 COMPACT_CHUNK = 100
 COMPACT_PASS = 20_000  # node-minutes per pass at most, so the rollups of new minutes never wait long
+COMPACT_OFFLOAD = 50  # node-minutes in a chunk from which the encoding goes to the worker process
 COMPACT_GRACE_MS = 30_000  # a minute is compacted this long after it ends, when late pushes are in
+TIER_GRACE_MS = {"1m": 300_000, "1h": 7_200_000}  # a node-hour of minutes, a node-day of hours: when all are averaged
 _END = 2**62
 
 
@@ -65,6 +69,15 @@ class _Threads:
         self.wrote = False
         self._writer = ThreadPoolExecutor(1, thread_name_prefix="store-writer")
         self._readers = ThreadPoolExecutor(readers, thread_name_prefix="store-reader")
+        self._worker: ProcessPoolExecutor | None = None
+
+    async def offload(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run `fn` in a worker process of its own (started on first use, by spawn: the hub
+        has threads), so CPU-bound work such as block encoding never holds this process's
+        GIL. `fn` reads the database file itself and returns plain data."""
+        if self._worker is None:
+            self._worker = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+        return await asyncio.get_running_loop().run_in_executor(self._worker, functools.partial(fn, *args))
 
     async def write(self, fn: Callable[..., T], *args: Any) -> T:
         self.wrote = True
@@ -76,6 +89,8 @@ class _Threads:
     def close(self) -> None:
         self._writer.shutdown(wait=True)
         self._readers.shutdown(wait=True)
+        if self._worker is not None:
+            self._worker.shutdown(wait=True, cancel_futures=True)
         self.db.close()
 
 
@@ -85,6 +100,7 @@ class SqliteSamples(SampleStore):
         self._group = GroupCommit(self.ingest_many)
         self.compacted = 0
         self._compact_after: tuple[str, int] = ("", -1)  # where a pass cut off by COMPACT_PASS goes on
+        self._tier_after: dict[str, tuple[str, int]] = {tier: ("", -1) for tier in TIER_TABLES}
 
     async def ingest(self, push: Push) -> IngestResult:
         return await self._group.ingest(push)
@@ -139,17 +155,44 @@ class SqliteSamples(SampleStore):
                 self._compact_after = ("", -1)
                 break
             started = time.perf_counter()
-            encoded = await self._t.read(_encode_minutes, db, chunk)
+            if len(chunk) >= COMPACT_OFFLOAD and not getattr(sys, "frozen", False):  # 0.2-0.6 s of CPU, off the GIL
+                # (a frozen app cannot spawn a plain Python worker: it encodes on a reader thread)
+                encoded = await self._t.offload(encode_minutes_in, db.path, chunk)
+            else:
+                encoded = await self._t.read(_encode_minutes, db, chunk)
             busy = time.perf_counter() - started
             await self._t.write(db.put_blocks, encoded)
             done += len(encoded)
             self._compact_after = (chunk[-1][0], chunk[-1][1] + MINUTE_MS - 1)
             await asyncio.sleep(busy * (1 / ROLLUP_DUTY - 1))
         self.compacted += done
+        for tier in TIER_TABLES:
+            done += await self._compact_tier(tier, now, COMPACT_PASS)
         if done >= 10 * COMPACT_CHUNK:  # a backlog: an upgraded database, or a hub that was down
             log.info("compacted %d node-minutes in %.1f s (%d since start); %s", done,
                      time.monotonic() - started_pass, self.compacted,
                      f"continuing after node {self._compact_after[0]!r}" if self._compact_after[0] else "caught up")
+        return done
+
+    async def _compact_tier(self, tier: str, now: float, budget: int) -> int:
+        """The same for a tier: the averages of each finished node-hour (1m) or node-day (1h)
+        become one block, `TIER_GRACE_MS` after the span ends, at most `budget` spans a call."""
+        db, done = self._t.db, 0
+        width = TIER_BLOCK_MS[tier]
+        before = (ts_ms(now) - TIER_GRACE_MS[tier]) // width * width
+        while done < budget:
+            chunk = await self._t.read(db.compactable, before, self._tier_after[tier], COMPACT_CHUNK,
+                                       TIER_TABLES[tier], width)
+            if not chunk:
+                self._tier_after[tier] = ("", -1)
+                break
+            started = time.perf_counter()
+            encoded = await self._t.read(_encode_tier, db, tier, chunk)
+            busy = time.perf_counter() - started
+            await self._t.write(db.put_tier_blocks, tier, encoded)
+            done += len(encoded)
+            self._tier_after[tier] = (chunk[-1][0], chunk[-1][1] + width - 1)
+            await asyncio.sleep(busy * (1 / ROLLUP_DUTY - 1))
         return done
 
     async def pending_rollups(self) -> int:
@@ -159,6 +202,17 @@ class SqliteSamples(SampleStore):
         return await self._t.write(self._t.db.prune, now, retention)
 
 
+_READER: Database | None = None  # the worker process's own connection
+
+
+def encode_minutes_in(path: str, chunk: list[tuple[str, int]]) -> list[tuple[str, int, blocks.Encoded, list[int]]]:
+    """`_encode_minutes` in the worker process, on a read-only connection of its own."""
+    global _READER
+    if _READER is None or _READER.path != path:
+        _READER = Database.reader(path)
+    return _encode_minutes(_READER, chunk)
+
+
 def _encode_minutes(db: Database, chunk: list[tuple[str, int]]) -> list[tuple[str, int, blocks.Encoded, list[int]]]:
     out = []
     with db.read_tx() as c:
@@ -166,6 +220,17 @@ def _encode_minutes(db: Database, chunk: list[tuple[str, int]]) -> list[tuple[st
             samples, taken = db.minute_samples(node_id, minute, c)
             if taken:
                 out.append((node_id, minute, blocks.encode(samples), taken))
+    return out
+
+
+def _encode_tier(db: Database, tier: str, chunk: list[tuple[str, int]]) -> list[tuple]:
+    out = []
+    with db.read_tx() as c:
+        for node_id, bucket in chunk:
+            entries, taken = db.tier_group(tier, node_id, bucket, c)
+            if taken:
+                out.append((node_id, bucket, blocks.encode([avg for _, _, avg in entries]),
+                            [n for _, n, _ in entries], taken))
     return out
 
 

@@ -33,7 +33,9 @@ import msgspec
 import numpy as np
 import zstandard
 
-FORMAT = 1
+FORMAT = 2
+RECENT_CPU = 30  # the fleet's sparkline points
+READS = (1, 2)  # format 1 has no `b` columns and no delta of delta; format 2 reads it unchanged
 ZSTD_LEVEL = 9
 MAX_DECIMALS = 6
 _I62 = 2**62
@@ -42,6 +44,9 @@ _packer = msgspec.msgpack.Encoder()
 _unpack = msgspec.msgpack.Decoder()
 _json = msgspec.json.Encoder()
 _WIDTH_TYPES = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
+_BITS = -2  # a packed column of float bits as integers
+MAX_BITS_WIDTH = 40  # wider steps between floats' bits: XOR and byte planes instead
+_ORDER = {"i0": 0, "d0": 0, "b0": 0, "i": 1, "d": 1, "b": 1, "i2": 2, "d2": 2, "b2": 2}
 
 
 @dataclass
@@ -50,6 +55,7 @@ class Encoded:
     shapes: dict[int, bytes]  # hash -> shape JSON, for `sample_shapes`
     n: int
     values: int  # leaves stored, for bytes-per-value figures
+    recent_cpu: list[tuple[int, float | None]]  # (ts_ms, cpu.percent) of the last RECENT_CPU samples
 
 
 # --- shapes -----------------------------------------------------------------------------
@@ -184,6 +190,16 @@ def encode_table(rows: list[list], out: bytearray) -> list:
             else:
                 packed.append((j, np.round(values * 10.0**k).astype(np.int64), k))
         if xor_rows:
+            bits = np.array([v for _, v in xor_rows]).view(np.int64)
+            steps = _zigzag(np.diff(bits, axis=1)).max(axis=1).tolist() if n > 1 else [0] * len(xor_rows)
+            kept = []
+            for (j, _), row, top in zip(xor_rows, bits, steps):
+                if int(top).bit_length() <= MAX_BITS_WIDTH:  # neighbours in binary: `ts`, slow drifts
+                    packed.append((j, row, _BITS))
+                else:
+                    kept.append((j, row))
+            xor_rows = kept
+        if xor_rows:
             bits = np.array([v for _, v in xor_rows]).view(np.uint64)
             xored = bits ^ np.concatenate((np.zeros((len(xor_rows), 1), np.uint64), bits[:, :-1]), axis=1)
             planes = xored.view(np.uint8).reshape(len(xor_rows), n, 8).transpose(0, 2, 1)
@@ -197,21 +213,39 @@ def encode_table(rows: list[list], out: bytearray) -> list:
         negated: dict[bytes, tuple[int, int]] = {}
         zz = _zigzag(deltas)
         tops = zz.max(axis=1).tolist() if n > 1 else [0] * len(packed)
-        by_width: dict[int, list[int]] = {}
+        zz2 = _zigzag(np.diff(deltas, axis=1))  # delta of delta where narrower: steady clocks and counters
+        tops2 = zz2.max(axis=1).tolist() if n > 2 else [0] * len(packed)
+        lows = matrix.min(axis=1)
+        with np.errstate(over="ignore"):
+            zz0 = (matrix - lows[:, None]).view(np.uint64)  # the values themselves where narrower: noisy rates
+        tops0 = zz0.max(axis=1).tolist()
+        by_width: dict[tuple[int, int], list[int]] = {}
         for row, ((j, values, k), top) in enumerate(zip(packed, tops)):
             first = int(values[0])
-            if k < 0:
+            if k == -1:
                 other = negated.get(deltas[row].tobytes())
                 if other is not None:
                     descs[j] = ["s", other[0], first + other[1]]
                     continue
                 negated[(-deltas[row]).tobytes()] = (j, first)
-            width = int(top).bit_length()
-            descs[j] = ["i", first, width] if k < 0 else ["d", first, width, k]
+            width, order = int(top).bit_length(), 1
+            if n > 2 and int(tops2[row]).bit_length() < width:
+                width, order = int(tops2[row]).bit_length(), 2
+            if int(tops0[row]).bit_length() < width:
+                width, order = int(tops0[row]).bit_length(), 0
+            kind = "i" if k == -1 else "b" if k == _BITS else "d"
+            extra = [k] if kind == "d" else []
+            if order == 0:
+                descs[j] = [kind + "0", int(lows[row]), width] + extra
+            elif order == 1:
+                descs[j] = [kind, first, width] + extra
+            else:
+                descs[j] = [kind + "2", first, int(deltas[row][0]), width] + extra
             if width:
-                by_width.setdefault(width, []).append(row)
-        for width in sorted(by_width):
-            out += _pack_bits(zz[by_width[width]], width)  # columns x (n - 1), row by row
+                by_width.setdefault((order, width), []).append(row)
+        for order, width in sorted(by_width):
+            rows = by_width[order, width]
+            out += _pack_bits((zz0, zz, zz2)[order][rows], width)  # columns x (n - order), row by row
     return descs
 
 
@@ -249,14 +283,15 @@ def _pack_bits(zz: np.ndarray, width: int) -> bytes:
     return np.packbits(bits[:, :width], bitorder="little").tobytes()
 
 
-def _unpack_ints(raw: bytes, rows: int, count: int, width: int) -> np.ndarray:
-    """`rows` columns of `count` packed zigzag deltas of `width` bits -> deltas (rows x count)."""
+def _unpack_ints(raw: bytes, rows: int, count: int, width: int, plain: bool = False) -> np.ndarray:
+    """`rows` columns of `count` packed zigzag deltas of `width` bits -> deltas (rows x count);
+    `plain`: unsigned offsets, not zigzagged."""
     n = rows * count
     bits = np.unpackbits(np.frombuffer(raw, dtype=np.uint8), count=n * width, bitorder="little").reshape(n, width)
     padded = np.zeros((n, 64), dtype=np.uint8)
     padded[:, :width] = bits
     zz = np.packbits(padded, axis=1, bitorder="little").view("<u8").reshape(rows, count)
-    return _unzigzag(zz.astype(np.uint64))
+    return zz.astype(np.uint64).view(np.int64) if plain else _unzigzag(zz.astype(np.uint64))
 
 
 def decode_table(descs: list, n: int, buf: memoryview, pos: int) -> tuple[list[list], int]:
@@ -280,23 +315,34 @@ def decode_table(descs: list, n: int, buf: memoryview, pos: int) -> tuple[list[l
         bits = np.bitwise_xor.accumulate(np.ascontiguousarray(planes).view(np.uint64).reshape(len(xors), n), axis=1)
         for j, values in zip(xors, bits.view(np.float64).tolist()):
             cols[j] = values
-    packed = [j for j, d in enumerate(descs) if d[0] in ("i", "d")]
-    by_width: dict[int, list[int]] = {}
-    for j in packed:
-        by_width.setdefault(descs[j][2], []).append(j)
-    for width in sorted(by_width):
-        group = by_width[width]
-        firsts = np.array([descs[j][1] for j in group], dtype=np.int64)[:, None]
-        if width:
-            size = (len(group) * (n - 1) * width + 7) // 8
-            deltas = _unpack_ints(bytes(buf[pos:pos + size]), len(group), n - 1, width)
-            pos += size
-            values = np.concatenate((firsts, firsts + np.cumsum(deltas, axis=1)), axis=1)
-        else:
-            values = np.repeat(firsts, n, axis=1)
-        for j, row in zip(group, values):
-            d = descs[j]
-            cols[j] = row.tolist() if d[0] == "i" else (row / 10.0**d[3]).tolist()
+    by_width: dict[tuple[int, int], list[int]] = {}
+    for j, d in enumerate(descs):
+        if d[0] in _ORDER:
+            order = _ORDER[d[0]]
+            by_width.setdefault((order, d[max(order, 1) + 1]), []).append(j)
+    with np.errstate(over="ignore"):
+        for order, width in sorted(by_width):
+            group = by_width[order, width]
+            firsts = np.array([descs[j][1] for j in group], dtype=np.int64)[:, None]
+            count = n - order if order else n
+            if width:
+                size = (len(group) * count * width + 7) // 8
+                steps = _unpack_ints(bytes(buf[pos:pos + size]), len(group), count, width, order == 0)
+                pos += size
+            else:
+                steps = np.zeros((len(group), count), dtype=np.int64)
+            if order == 0:
+                values = firsts + steps
+            elif order == 2:
+                d0 = np.array([descs[j][2] for j in group], dtype=np.int64)[:, None]
+                steps = np.concatenate((d0, d0 + np.cumsum(steps, axis=1)), axis=1)
+            if order:
+                values = np.concatenate((firsts, firsts + np.cumsum(steps, axis=1)), axis=1)
+            for j, row in zip(group, values):
+                d = descs[j]
+                kind = d[0][0]
+                cols[j] = (row.tolist() if kind == "i" else row.view(np.float64).tolist() if kind == "b"
+                           else (row / 10.0**d[-1]).tolist())
     for j, d in enumerate(descs):
         kind = d[0]
         if kind == "c":
@@ -334,11 +380,16 @@ def encode(samples: list[dict]) -> Encoded:
         values += len(rows) * len(rows[0])
         cols.append(encode_table(rows, buf) if rows[0] else [])
     hashes = {shape_hash(j): j for j in shapes}
-    header = {"v": FORMAT, "shapes": list(hashes), "seq": _runs(seq), "counts": [len(t) for t in tables],
-              "cols": cols}
+    header = [FORMAT, list(hashes), _runs(seq), [len(t) for t in tables], cols]
     head = _packer.encode(header)
     data = zstandard.ZstdCompressor(level=ZSTD_LEVEL).compress(len(head).to_bytes(4, "little") + head + bytes(buf))
-    return Encoded(data=data, shapes=hashes, n=len(samples), values=values)
+    recent = [(round(float(s["ts"]) * 1000), _cpu_of(s)) for s in samples[-RECENT_CPU:]]
+    return Encoded(data=data, shapes=hashes, n=len(samples), values=values, recent_cpu=recent)
+
+
+def _cpu_of(sample: dict) -> float | None:
+    cpu = sample.get("cpu")
+    return cpu.get("percent") if type(cpu) is dict else None
 
 
 def decode(data: bytes, shape_of: Callable[[int], bytes]) -> list[dict]:
@@ -346,17 +397,20 @@ def decode(data: bytes, shape_of: Callable[[int], bytes]) -> list[dict]:
     plain = zstandard.ZstdDecompressor().decompress(data)
     size = int.from_bytes(plain[:4], "little")
     header = _unpack.decode(plain[4:4 + size])
-    if header.get("v") != FORMAT:
-        raise ValueError(f"sample block format {header.get('v')!r} is not {FORMAT}")
+    if type(header) is dict:  # format 1
+        header = [header.get("v"), header.get("shapes"), header.get("seq"), header.get("counts"), header.get("cols")]
+    version, hashes, runs, counts, descs = header
+    if version not in READS:
+        raise ValueError(f"sample block format {version!r} is not one of {READS}")
     buf = memoryview(plain)[4 + size:]
     groups = []
     pos = 0
-    for h, count, cols in zip(header["shapes"], header["counts"], header["cols"]):
+    for h, count, cols in zip(hashes, counts, descs):
         build = builder(shape_of(h))
         columns, pos = decode_table(cols, count, buf, pos)
         rows = zip(*columns) if columns else ((),) * count
         groups.append(iter([build(r) for r in rows]))
-    return [next(groups[i]) for i in _unruns(header["seq"])]
+    return [next(groups[i]) for i in _unruns(runs)]
 
 
 def _runs(seq: list[int]) -> list[int]:

@@ -8,6 +8,7 @@ writer).
 """
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
 import threading
@@ -20,7 +21,8 @@ from typing import Iterator
 import msgspec
 
 from . import blocks
-from .rollup import HOUR_MS, MINUTE_MS
+from .rollup import DAY_MS, HOUR_MS, MINUTE_MS, path_steps
+from .. import averaging
 from ..interface import (FINAL_STATUSES, JOB_STATUSES, Batch, BatchSpec, IngestResult, Job, JobPage, JobSpec, NodeRow, Push, Redeemed,
                          Retention, TokenMatch, TokenRow, WorkerRow, join_code_refusal, suffixed_node_id)
 
@@ -30,6 +32,8 @@ JOB_FIELDS = (
     "created_at, finished_at"
 )
 TIER_TABLES = {"1m": "samples_1m", "1h": "samples_1h"}
+TIER_BLOCK_MS = {"1m": HOUR_MS, "1h": DAY_MS}  # what one tier block holds: a node-hour of minutes, a node-day of hours
+PAGE_SIZE = 16384  # new databases: five 3 kB node-minute blocks fill a page, where a 4 KiB page held one (69 -> 55 B per sample)
 QueuedBucket = tuple[str, int, int]  # node, bucket start ms, gen
 
 
@@ -46,6 +50,56 @@ def migrations() -> list[tuple[int, str, str]]:
 _NUMBERS = "('integer', 'real')"  # json_tree types of numeric leaves
 
 
+def _plain_leaves(rows: list[tuple]) -> tuple[list[tuple], list[tuple[str, ...]]]:
+    """json_tree rows outside the keyed lists and `processes`, and the keyed lists they met."""
+    out, lists = [], set()
+    for row in rows:
+        steps = path_steps(row[0])
+        if steps[:1] and steps[0] in averaging.LEFT_OUT:
+            continue
+        keyed = next((p for p in averaging.KEYED if steps[:len(p)] == p and len(steps) > len(p)), None)
+        if keyed is None:
+            out.append(row)
+        else:
+            lists.add(keyed)
+    return out, sorted(lists)
+
+
+@functools.lru_cache(maxsize=64)
+def _keyed_leaves(table: str, list_path: tuple[str, ...], texts: bool) -> str:
+    """Per entry key and field of one keyed list, the mean of its numbers (or the latest string
+    or boolean): the entry's key as `averaging.Key.name` builds it."""
+    names = averaging.KEYED[list_path]
+    json_path = "$." + ".".join(list_path)
+    conds, parts = [], []
+    for f in names:
+        if f == "index":
+            conds.append(f"json_type(e.value, '$.{f}') = 'integer' AND json_extract(e.value, '$.{f}') >= 0")
+        else:
+            conds.append(f"json_type(e.value, '$.{f}') = 'text'")
+        parts.append(f"json_extract(e.value, '$.{f}')")
+    key = " || '/' || ".join(parts)
+    fields = ", ".join(f"'{f}'" for f in names)
+    value = ("NULL, max(printf('%016d', s.ts_ms) || CASE f.type WHEN 'text' THEN json_quote(f.value) ELSE f.type END)"
+             if texts else "avg(f.value), NULL")
+    types = "('text', 'true', 'false')" if texts else _NUMBERS
+    return (f"SELECT json_array('{json_path}', {key}, f.key), {value} "
+            f"FROM {table} AS s, json_each(s.data, '{json_path}') AS e, json_each(e.value) AS f "
+            "WHERE s.node_id = ?1 AND s.ts_ms >= ?2 AND s.ts_ms < ?3 "
+            f"AND json_type(s.data, '{json_path}') = 'array' AND e.type = 'object' AND {' AND '.join(conds)} "
+            f"AND f.type IN {types} AND f.key NOT IN ({fields}) GROUP BY {key}, f.key")
+
+
+def _keyed_steps(path: str) -> tuple:
+    """A json_tree full key as steps, or a keyed leaf's `["$.list.path", key, field]` as steps
+    with the entry's Key."""
+    if path.startswith("$"):
+        return path_steps(path)
+    json_path, name, field = json.loads(path)
+    list_path = path_steps(json_path)
+    return (*list_path, averaging.key_named(list_path, name), field)
+
+
 class Database:
     def __init__(self, path: Path | str, autocheckpoint: bool = True):
         """`autocheckpoint=False` leaves WAL checkpoints to `checkpoint()` (the hub runs it on a
@@ -58,12 +112,21 @@ class Database:
         self._shapes: dict[int, bytes] = {}
         self.migrate()
 
+    @classmethod
+    def reader(cls, path: Path | str) -> "Database":
+        """A Database that only reads an existing file (no migrations): a worker process's."""
+        db = cls.__new__(cls)
+        db.path, db.autocheckpoint = str(path), False
+        db._local, db._all, db._lock, db._shapes = threading.local(), [], threading.Lock(), {}
+        return db
+
     # --- connections -----------------------------------------------------------
     def conn(self) -> sqlite3.Connection:
         c = getattr(self._local, "conn", None)
         if c is None:
             c = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
             c.row_factory = sqlite3.Row
+            c.execute(f"PRAGMA page_size={PAGE_SIZE}")  # takes effect only on a database with no table yet
             c.execute("PRAGMA journal_mode=WAL")
             c.execute("PRAGMA synchronous=NORMAL")
             c.execute("PRAGMA foreign_keys=ON")
@@ -192,15 +255,18 @@ class Database:
     def decode_block(self, data: bytes, c: sqlite3.Connection | None = None) -> list[dict]:
         return blocks.decode(data, lambda h: self.shape_of(h, c))
 
-    def compactable(self, before_ms: int, after: tuple[str, int], limit: int) -> list[tuple[str, int]]:
-        """(node, minute) of raw rows older than `before_ms`, in order after the cursor `after`:
-        the rows table is its own queue of what is left to compact. One index seek per
-        minute found, and one per node to skip its current minutes."""
+    def compactable(self, before_ms: int, after: tuple[str, int], limit: int,
+                    table: str = "samples", width: int = MINUTE_MS) -> list[tuple[str, int]]:
+        """(node, bucket) of rows older than `before_ms` (buckets of `width`: a minute of raw
+        rows, an hour of 1m rows, a day of 1h rows), in order after the cursor `after`: the
+        rows table is its own queue of what is left to compact. One index seek per bucket
+        found, and one per node to skip its current buckets."""
+        assert table in ("samples", *TIER_TABLES.values())
         c = self.conn()
         node, ms = after
         out: list[tuple[str, int]] = []
         while len(out) < limit:
-            r = c.execute("SELECT node_id, ts_ms FROM samples WHERE (node_id, ts_ms) > (?, ?) "
+            r = c.execute(f"SELECT node_id, ts_ms FROM {table} WHERE (node_id, ts_ms) > (?, ?) "
                           "ORDER BY node_id, ts_ms LIMIT 1", (node, ms)).fetchone()
             if r is None:
                 break
@@ -208,10 +274,51 @@ class Database:
             if ms >= before_ms:
                 ms = _END
                 continue
-            minute = ms // MINUTE_MS * MINUTE_MS
-            out.append((node, minute))
-            ms = minute + MINUTE_MS - 1
+            bucket = ms // width * width
+            out.append((node, bucket))
+            ms = bucket + width - 1
         return out
+
+    def tier_group(self, tier: str, node_id: str, bucket_ms: int, c: sqlite3.Connection | None = None
+                   ) -> tuple[list[tuple[int, int, dict]], list[tuple[int, str]]]:
+        """The averages of one tier block's span (a node-hour of minutes, a node-day of hours):
+        (ts_ms, sample count, average) oldest first, from its block and its rows (a row
+        replaces the block's entry of the same ts: it was averaged again), and the rows
+        among them as (ts_ms, JSON text). Call inside a read transaction for one snapshot."""
+        c = c or self.conn()
+        block = c.execute("SELECT ns, data FROM tier_blocks WHERE tier = ? AND node_id = ? AND bucket_ms = ?",
+                          (tier, node_id, bucket_ms)).fetchone()
+        rows = c.execute(f"SELECT ts_ms, n, data FROM {TIER_TABLES[tier]} WHERE node_id = ? AND ts_ms >= ? "
+                         "AND ts_ms < ? ORDER BY ts_ms",
+                         (node_id, bucket_ms, bucket_ms + TIER_BLOCK_MS[tier])).fetchall()
+        merged: dict[int, tuple[int, dict]] = {}
+        if block:
+            for n, avg in zip(msgspec.msgpack.decode(block[0]), self.decode_block(block[1], c)):
+                merged[ts_ms(avg["ts"])] = (n, avg)
+        for t, n, data in rows:
+            merged[t] = (n, _decode(data))
+        return [(t, n, avg) for t, (n, avg) in sorted(merged.items())], [(r[0], r[2]) for r in rows]
+
+    def has_tier_block(self, tier: str, node_id: str, bucket_ms: int, c: sqlite3.Connection | None = None) -> bool:
+        return (c or self.conn()).execute(
+            "SELECT 1 FROM tier_blocks WHERE tier = ? AND node_id = ? AND bucket_ms = ?",
+            (tier, node_id, bucket_ms)).fetchone() is not None
+
+    def put_tier_blocks(self, tier: str, done: list[tuple[str, int, blocks.Encoded, list[int], list[tuple[int, str]]]]
+                        ) -> None:
+        """Compacted tier spans (node, span start, block, sample counts, rows taken in as
+        (ts_ms, JSON text)) in one transaction. A row goes only if it is still the text that
+        was read: one averaged again meanwhile stays, for the next pass to merge."""
+        with self.tx() as c:
+            shapes = {h: j for _, _, enc, _, _ in done for h, j in enc.shapes.items()}
+            c.executemany("INSERT OR IGNORE INTO sample_shapes (hash, shape) VALUES (?, ?)", shapes.items())
+            c.executemany("INSERT OR REPLACE INTO tier_blocks (tier, node_id, bucket_ms, n, ns, data) "
+                          "VALUES (?, ?, ?, ?, ?, ?)",
+                          [(tier, node, bucket, enc.n, msgspec.msgpack.encode(ns), enc.data)
+                           for node, bucket, enc, ns, _ in done])
+            c.executemany(f"DELETE FROM {TIER_TABLES[tier]} WHERE node_id = ? AND ts_ms = ? AND data = ?",
+                          [(node, t, text) for node, _, _, _, taken in done for t, text in taken])
+        self._shapes.update(shapes)
 
     def minute_samples(self, node_id: str, bucket_ms: int, c: sqlite3.Connection | None = None
                        ) -> tuple[list[dict], list[int]]:
@@ -244,6 +351,10 @@ class Database:
                           [(node, minute, enc.n, enc.data) for node, minute, enc, _ in done])
             c.executemany("DELETE FROM samples WHERE node_id = ? AND ts_ms = ?",
                           [(node, t) for node, _, _, taken in done for t in taken])
+            c.executemany("INSERT INTO recent_cpu (node_id, bucket_ms, points) VALUES (?, ?, ?) "
+                          "ON CONFLICT (node_id) DO UPDATE SET bucket_ms = excluded.bucket_ms, points = excluded.points "
+                          "WHERE excluded.bucket_ms >= recent_cpu.bucket_ms",
+                          [(node, minute, msgspec.msgpack.encode(enc.recent_cpu)) for node, minute, enc, _ in done])
         self._shapes.update(shapes)
 
     def read_tx(self):
@@ -261,13 +372,25 @@ class Database:
         return _node(r) if r else None
 
     def recent_cpu(self, node_id: str, points: int) -> list[float | None]:
+        """The rows hold the last minute or two; before them comes the newest block, whose last
+        points `recent_cpu` keeps, so this decodes a block only for a node whose newest
+        minutes hold fewer than `points` samples (or an older database's, once)."""
         with self.read_tx() as c:
             rows = c.execute(
-                "SELECT json_extract(data, '$.cpu.percent') FROM samples WHERE node_id = ? "
+                "SELECT ts_ms, json_extract(data, '$.cpu.percent') FROM samples WHERE node_id = ? "
                 "ORDER BY ts_ms DESC LIMIT ?", (node_id, points)).fetchall()
-            if len(rows) < points:  # the rows hold the last minute or two; older ones are blocks
-                return [_cpu_percent(s) for s in self._raw(c, node_id, points, -1, _END)]
-        return [r[0] for r in reversed(rows)]
+            if len(rows) >= points:
+                return [r[1] for r in reversed(rows)]
+            kept = c.execute("SELECT bucket_ms, points FROM recent_cpu WHERE node_id = ?", (node_id,)).fetchone()
+            newest = c.execute("SELECT max(bucket_ms) FROM sample_blocks WHERE node_id = ?", (node_id,)).fetchone()[0]
+            if newest is None:
+                return [r[1] for r in reversed(rows)]
+            if kept is not None and kept[0] == newest:
+                merged = dict(msgspec.msgpack.decode(kept[1]))
+                merged.update((t, v) for t, v in rows)
+                if len(merged) >= points:
+                    return [merged[t] for t in sorted(merged)[-points:]]
+            return [_cpu_percent(s) for s in self._raw(c, node_id, points, -1, _END)]
 
     def series(self, node_id: str, resolution: str, points: int,
                since: float | None = None, until: float | None = None, every_s: int | None = None) -> list[dict]:
@@ -281,11 +404,30 @@ class Database:
                     step = every_s * 1000
                     return [s for s in self._raw(c, node_id, 2**31, lo, hi) if ts_ms(s["ts"]) % step == 0][-points:]
                 return self._raw(c, node_id, points, lo, hi)
-        table = {"1m": "samples_1m", "1h": "samples_1h"}[resolution]
-        rows = self.conn().execute(
-            f"SELECT data FROM {table} WHERE node_id = ? AND ts_ms >= ? AND ts_ms <= ? AND ts_ms % ? = 0 "
-            "ORDER BY ts_ms DESC LIMIT ?", (node_id, lo, hi, every_s * 1000 if every_s else 1, points)).fetchall()
-        return [json.loads(r[0]) for r in reversed(rows)]
+        with self.read_tx() as c:
+            return self._tier(c, resolution, node_id, points, lo, hi, every_s * 1000 if every_s else 1)
+
+    def _tier(self, c: sqlite3.Connection, tier: str, node_id: str, points: int, lo: int, hi: int,
+              step: int) -> list[dict]:
+        """The newest `points` averages of a tier with lo <= ts_ms <= hi on a multiple of `step`,
+        oldest first: rows and blocks as in `_raw`, a row winning over its block's entry."""
+        width = TIER_BLOCK_MS[tier]
+        found = {r[0]: r[1] for r in c.execute(
+            f"SELECT ts_ms, data FROM {TIER_TABLES[tier]} WHERE node_id = ? AND ts_ms >= ? AND ts_ms <= ? "
+            "AND ts_ms % ? = 0 ORDER BY ts_ms DESC LIMIT ?", (node_id, lo, hi, step, points))}
+        rows = {t: _decode(data) for t, data in found.items()}
+        taken = 0
+        for ns, data in c.execute(
+                "SELECT ns, data FROM tier_blocks WHERE tier = ? AND node_id = ? AND bucket_ms <= ? "
+                "AND bucket_ms > ? ORDER BY bucket_ms DESC", (tier, node_id, hi, lo - width)):
+            for avg in self.decode_block(data, c):
+                t = ts_ms(avg["ts"])
+                if lo <= t <= hi and t % step == 0:
+                    taken += 1
+                    rows.setdefault(t, avg)
+            if taken >= points:
+                break
+        return [rows[t] for t in sorted(rows)[-points:]] if points > 0 else []
 
     def _raw(self, c: sqlite3.Connection, node_id: str, points: int, lo: int, hi: int) -> list[dict]:
         """The newest `points` raw samples with lo <= ts_ms <= hi, oldest first, from the rows
@@ -305,11 +447,12 @@ class Database:
         return [s for _, s in merged[-points:]] if points > 0 else []
 
     def bucket_leaves(self, node_id: str, lo_ms: int, hi_ms: int,
-                      table: str = "samples") -> tuple[int, str | None, list[tuple[str, float | None, str | None]]]:
+                      table: str = "samples") -> tuple[int, str | None, list[tuple]]:
         """One node's samples in [lo_ms, hi_ms), summed up leaf by leaf inside SQLite: the
-        count, the latest sample's JSON, and per leaf (a json_tree full key) the mean of its
-        numbers, or for a string or boolean the latest one given (a JSON literal after a
-        16-digit ts).
+        count, the latest sample's JSON, and per leaf the mean of its numbers, or for a string
+        or boolean the latest one given (a JSON literal after a 16-digit ts). A leaf is a
+        json_tree full key, or for the entries of keyed lists (hub/store/averaging.py) steps
+        with the entry's Key; `processes` are left out.
 
         SQLite releases the GIL while it steps, so a big rollup on a reader thread does not
         hold up the event loop as averaging in Python did. Strings and booleans are looked
@@ -324,18 +467,21 @@ class Database:
             return 0, None, []
         tree = (f"FROM {table} AS s, json_tree(s.data) AS j "
                 "WHERE s.node_id = ?1 AND s.ts_ms >= ?2 AND s.ts_ms < ?3")
-        means = c.execute(f"SELECT j.fullkey, avg(j.value), NULL {tree} AND j.type IN {_NUMBERS} "
-                          "GROUP BY j.fullkey", (node_id, lo_ms, hi_ms)).fetchall()
-        in_latest = {k for (k,) in c.execute(f"SELECT fullkey FROM json_tree(?) WHERE type IN {_NUMBERS}",
-                                             (latest,))}
-        if len(in_latest) == len(means) and all(k in in_latest for k, *_ in means):
+        args = (node_id, lo_ms, hi_ms)
+        means, lists = _plain_leaves(c.execute(f"SELECT j.fullkey, avg(j.value), NULL {tree} AND j.type IN {_NUMBERS} "
+                                               "GROUP BY j.fullkey", args).fetchall())
+        for list_path in lists:
+            means += c.execute(_keyed_leaves(table, list_path, texts=False), args).fetchall()
+        means = [(_keyed_steps(path), mean, last) for path, mean, last in means]
+        if averaging.numeric_paths(msgspec.json.decode(latest)) == {steps for steps, *_ in means}:
             return n, latest, means
-        texts = c.execute(
+        texts, lists = _plain_leaves(c.execute(
             f"""SELECT j.fullkey, NULL, max(printf('%016d', s.ts_ms) || CASE j.type WHEN 'text'
                                             THEN json_quote(j.value) ELSE j.type END)
-                {tree} AND j.type IN ('text', 'true', 'false') GROUP BY j.fullkey""",
-            (node_id, lo_ms, hi_ms)).fetchall()
-        return n, latest, means + texts
+                {tree} AND j.type IN ('text', 'true', 'false') GROUP BY j.fullkey""", args).fetchall())
+        for list_path in lists:
+            texts += c.execute(_keyed_leaves(table, list_path, texts=True), args).fetchall()
+        return n, latest, means + [(_keyed_steps(path), mean, last) for path, mean, last in texts]
 
     def queued(self, tier: str, before_ms: int, after: tuple[str, int], limit: int) -> list[QueuedBucket]:
         """Buckets of a tier queued for rolling up, starting before `before_ms`, in (node,
@@ -373,6 +519,10 @@ class Database:
             pruned = c.execute("DELETE FROM sample_blocks WHERE bucket_ms + ? <= ? RETURNING n",
                                (MINUTE_MS, ts_ms(now - retention.raw_s))).fetchall()
             out["samples"] += sum(r[0] for r in pruned)
+            for tier, keep in (("1m", retention.minute_s), ("1h", retention.hour_s)):
+                pruned = c.execute("DELETE FROM tier_blocks WHERE tier = ? AND bucket_ms + ? <= ? RETURNING n",
+                                   (tier, TIER_BLOCK_MS[tier], ts_ms(now - keep))).fetchall()
+                out[TIER_TABLES[tier]] += sum(r[0] for r in pruned)
             c.execute("DELETE FROM join_codes WHERE expires_at < ?", (now - 86400,))
         return out
 
