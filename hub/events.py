@@ -102,9 +102,10 @@ class Broadcaster:
         try:
             await resp.write(b"retry: 2000\n\n" + b"".join(first))
             while True:
-                try:
-                    chunk = await asyncio.wait_for(sub.queue.get(), PING_S)
-                except asyncio.TimeoutError:
+                try:  # asyncio.timeout, not wait_for: 3.11's wait_for can swallow a cancel
+                    async with asyncio.timeout(PING_S):
+                        chunk = await sub.queue.get()
+                except TimeoutError:
                     chunk = b": ping\n\n"
                 if chunk is None:
                     break

@@ -57,9 +57,10 @@ class Notifier:
 
     async def run(self, idle_s: float = 1.0) -> None:
         while True:
-            try:
-                await asyncio.wait_for(self._wake.wait(), idle_s)
-            except asyncio.TimeoutError:
+            try:  # asyncio.timeout, not wait_for: 3.11's wait_for can swallow a cancel (bpo-42130)
+                async with asyncio.timeout(idle_s):
+                    await self._wake.wait()
+            except TimeoutError:
                 pass
             self._wake.clear()
             try:

@@ -81,9 +81,10 @@ class Alerts:
         last_prune = 0.0
         last_sync = time.time()
         while True:
-            try:
-                await asyncio.wait_for(self._wake.wait(), TICK_S)
-            except asyncio.TimeoutError:
+            try:  # asyncio.timeout, not wait_for: 3.11's wait_for can swallow a cancel (bpo-42130)
+                async with asyncio.timeout(TICK_S):
+                    await self._wake.wait()
+            except TimeoutError:
                 pass
             self._wake.clear()
             try:
@@ -110,7 +111,10 @@ class Alerts:
     async def stop(self) -> None:
         for t in self._tasks:
             t.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._tasks:
+            _, stuck = await asyncio.wait(self._tasks, timeout=5)
+            for t in stuck:
+                log.error("alert task %s did not stop within 5 s of its cancel", t.get_name())
         await self.engine.flush()
         self.notifier.close()
 

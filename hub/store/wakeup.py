@@ -16,8 +16,9 @@ class Wakeup:
         self._event = asyncio.Event()
 
     async def wait(self, timeout: float) -> bool:
-        try:
-            await asyncio.wait_for(self._event.wait(), timeout)
+        try:  # asyncio.timeout, not wait_for: 3.11's wait_for can swallow a cancel (bpo-42130)
+            async with asyncio.timeout(timeout):
+                await self._event.wait()
             return True
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return False
