@@ -136,6 +136,7 @@ class Agent:
     # --- sampling -------------------------------------------------------------------
     def sample_now(self) -> None:
         """Take one sample for the next push (the sampler thread's step)."""
+        self.collector.watched = self.status.live
         self._pending.put(self.collector.sample())
 
     def _sample_loop(self) -> None:

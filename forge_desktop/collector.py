@@ -304,7 +304,9 @@ class Probe(Protocol):
 
     Read on every sample when ``interval_s`` is 0, else when at least
     ``interval_s`` (less half a second of sampler jitter) of sample time has
-    passed since its last read. A probe that raises is disabled like the others.
+    passed since its last read; a probe may name a shorter ``watched_interval_s``
+    for while someone watches the node live (``Collector.watched``). A probe that
+    raises is disabled like the others.
     """
 
     name: str
@@ -376,6 +378,9 @@ class Collector:
             probes = [] if schema_1_only else default_probes(self._ps)
         self._probes = list(probes)
         self._probe_read_at: dict[str, float] = {}
+        self.watched = False
+        """Someone follows this node live (the hub said so on a push): probes with a
+        ``watched_interval_s`` read that often, so a watched process table moves every second."""
 
     @property
     def disabled(self) -> frozenset[str]:
@@ -435,7 +440,10 @@ class Collector:
 
     def _read_probe(self, probe: Probe, now: float, sample: dict[str, Any]) -> None:
         last = self._probe_read_at.get(probe.name)
-        if probe.interval_s > 0 and last is not None and 0 <= now - last < probe.interval_s - INTERVAL_SLACK_S:
+        interval = probe.interval_s
+        if self.watched:
+            interval = getattr(probe, "watched_interval_s", interval)
+        if interval > 0 and last is not None and 0 <= now - last < interval - INTERVAL_SLACK_S:
             return
         self._probe_read_at[probe.name] = now
         value = self._guard(probe.name, lambda: probe.read(now))

@@ -580,3 +580,14 @@ def test_an_engine_answering_nonsense_gives_no_field_and_the_poller_carries_on(e
     finally:
         probe.close()
     assert [c["name"] for c in got] == ["postgres", "old-build"]
+
+
+def test_the_process_table_comes_every_second_while_the_node_is_watched():
+    rows = [ProcessRow(pid, f"p{pid}", 1.0, 1000, 10.0) for pid in range(1, 4)]
+    collector = Collector(probes=[TopProcesses(table_psutil(), table=lambda: rows)])
+    with_list = lambda t0: [t for t in range(t0, t0 + 10) if "processes" in collector.sample(float(t))]
+    assert with_list(100) == [105], "every 5 s (the first read only records the counters)"
+    collector.watched = True
+    assert with_list(110) == list(range(110, 120)), "every second while watched"
+    collector.watched = False
+    assert len(with_list(120)) == 2
