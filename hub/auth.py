@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import secrets
 import time
+from typing import Callable, Literal, TypeVar
 
 from aiohttp import web
 
@@ -17,6 +18,23 @@ from .errors import ApiError
 from .store import NodeStore
 
 JOIN_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+
+Access = Literal["admin", "node", "viewer", "public"]
+_H = TypeVar("_H", bound=Callable)
+
+
+def access(level: Access) -> Callable[[_H], _H]:
+    """Declare who may call a route (put it under `@routes.get(...)`). The handler still
+    makes the check itself; the declaration is what the OpenAPI document's security is
+    read from, and a test holds each declaration to what the handler answers."""
+    def declare(handler: _H) -> _H:
+        handler.forge_access = level  # type: ignore[attr-defined]
+        return handler
+    return declare
+
+
+def access_of(handler: Callable) -> Access | None:
+    return getattr(handler, "forge_access", None)
 
 
 def new_token() -> str:

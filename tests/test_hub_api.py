@@ -3,12 +3,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 
 import pytest
 
 from hub.app import create_app
 from hub.auth import hash_secret
+from hub.openapi import SECURITY, declared_access
 from hub.state import HUB
 
 from conftest import ADMIN
@@ -275,6 +277,29 @@ async def test_openapi_describes_every_api_route_and_nothing_else(client):
             continue
         registered.add((path, route.method))
     assert registered == described
+
+
+async def test_every_route_declares_its_access_and_the_hub_and_openapi_agree(aiohttp_client, hub_config):
+    """The OpenAPI security is read from each handler's @access: hold each declaration to what
+    the handler answers each kind of caller, on a hub that has a viewer token."""
+    viewer = "viewer-" + "v" * 32
+    client = await aiohttp_client(create_app(hub_config(viewer_token=viewer)))
+    callers = {"nobody": None, "viewer": viewer, "node": await make_token(client, "n1"), "admin": ADMIN}
+    accepts = {"public": set(callers), "viewer": {"viewer", "admin"}, "node": {"node"}, "admin": {"admin"}}
+    doc = await (await client.get("/api/openapi.json")).json()
+    declared = declared_access(client.app.router)
+    assert not [route for route, level in declared.items() if level is None]
+    assert set(declared.values()) == set(accepts)
+    for caller, token in callers.items():  # the admin last: it may revoke n1's token
+        for (path, method), level in declared.items():
+            url = re.sub(r"\{(\w+)\}", lambda m: "1" if m[1] in ("job_id", "id") else "n1", path)
+            r = await client.request(method, url, headers=auth(token) if token else {})
+            r.close()
+            assert (r.status == 401) == (caller not in accepts[level]), (caller, method, path, level, r.status)
+    for (path, method), level in declared.items():
+        op = doc["paths"].get(path, {}).get(method)
+        if op is not None:
+            assert op["security"] == SECURITY[level], (method, path)
 
 
 def test_every_hub_setting_is_documented():

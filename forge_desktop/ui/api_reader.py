@@ -211,6 +211,14 @@ class SseStream(QThread):
             conn.close()
 
 
+def stop_stream(stream: SseStream | None) -> None:
+    """End a window's stream, if it has one, and let Qt free its thread (the fleet and node
+    windows stop theirs on reconnect, on a range change and on close)."""
+    if stream is not None:
+        stream.stop()
+        stream.deleteLater()
+
+
 class _Refused(Exception):
     pass
 

@@ -27,7 +27,7 @@ from forge_contracts.jobtypes.display import ago
 
 from ..client import normalize_url
 from . import theme as th
-from .api_reader import SseStream, fetch
+from .api_reader import SseStream, fetch, stop_stream
 
 SPARK_POINTS = 30
 SPARK_H = 46
@@ -610,7 +610,8 @@ class FleetWindow(QMainWindow):
         self.connect_to(self.url_edit.text(), self.token_edit.text().strip() or None)
 
     def connect_to(self, hub_url: str, token: str | None) -> None:
-        self._stop_stream()
+        stop_stream(self.stream)
+        self.stream = None
         self.hub_url, self.token = normalize_url(hub_url), token
         self._generation += 1
         for card in self.cards.values():
@@ -829,17 +830,12 @@ class FleetWindow(QMainWindow):
         return win
 
     # --- closing --------------------------------------------------------------------------
-    def _stop_stream(self) -> None:
-        if self.stream is not None:
-            self.stream.stop()
-            self.stream.deleteLater()
-            self.stream = None
-
     def closeEvent(self, event) -> None:
         self._generation += 1
         for timer in (self.flush_timer, self.age_timer, self.table_timer, self.queue_timer):
             timer.stop()
-        self._stop_stream()
+        stop_stream(self.stream)
+        self.stream = None
         th.theme.changed.disconnect(self.restyle)
         for win in [*self.node_windows, *self.jobs_windows]:
             win.close()

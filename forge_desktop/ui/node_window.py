@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (QButtonGroup, QFrame, QHBoxLayout, QLabel, QPushB
                                QSizePolicy, QVBoxLayout, QWidget)
 
 from . import theme as th
-from .api_reader import SseStream, fetch
+from .api_reader import SseStream, fetch, stop_stream
 from .charts import CHART_H, PALETTE, Chart, pct, rate, size  # noqa: F401 (CHART_H: for importers)
 from .containers import ContainersPanel
 from .devices import DiskSection, GpuSection, InterfaceSection
@@ -426,7 +426,8 @@ class NodeWindow(QWidget):
         self.span_buttons.button(SPANS.index(span)).setChecked(True)
         self._generation += 1
         gen = self._generation
-        self._stop_stream()
+        stop_stream(self.stream)
+        self.stream = None
         self.info.setText(f"loading {span.label} …")
         now = time.time()
         windows = []
@@ -599,16 +600,11 @@ class NodeWindow(QWidget):
         self.banner.show()
 
     # --- closing ------------------------------------------------------------------------
-    def _stop_stream(self) -> None:
-        if self.stream is not None:
-            self.stream.stop()
-            self.stream.deleteLater()
-            self.stream = None
-
     def closeEvent(self, event) -> None:
         self._generation += 1
         self.redraw_timer.stop()
-        self._stop_stream()
+        stop_stream(self.stream)
+        self.stream = None
         try:
             th.theme.changed.disconnect(self.restyle)
         except RuntimeError:

@@ -12,7 +12,7 @@ from ..alerts.rules import RuleError, check_rule
 from ..alerts.schema import Alert, ChannelIn, MaintenanceIn, Rule, RuleIn
 from ..alerts.sealing import mask, parses
 from ..store.alerts import AlertStore, ChannelRow
-from ..auth import require_admin
+from ..auth import access, require_admin
 from ..errors import ApiError, bad_request, not_found, read_object
 from ..events import encode
 from ..state import HubState, hub_state
@@ -72,6 +72,7 @@ def _id(request: web.Request) -> int:
 
 
 @routes.get("/api/alert-rules")
+@access("viewer")
 async def list_rules(request: web.Request) -> web.Response:
     hub = hub_state(request)
     require_viewer(request, hub)
@@ -79,6 +80,7 @@ async def list_rules(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/alert-rules")
+@access("admin")
 async def add_rule(request: web.Request) -> web.Response:
     hub = hub_state(request)
     require_admin(request, hub.config.admin_secret)
@@ -88,6 +90,7 @@ async def add_rule(request: web.Request) -> web.Response:
 
 
 @routes.put("/api/alert-rules/{id}")
+@access("admin")
 async def update_rule(request: web.Request) -> web.Response:
     hub = hub_state(request)
     require_admin(request, hub.config.admin_secret)
@@ -100,11 +103,13 @@ async def update_rule(request: web.Request) -> web.Response:
 
 
 @routes.delete("/api/alert-rules/{id}")
+@access("admin")
 async def delete_rule(request: web.Request) -> web.Response:
     return await _delete(request, "alert rule", lambda store, rule_id: store.delete_rule(rule_id, time.time()))
 
 
 @routes.get("/api/channels")
+@access("admin")
 async def list_channels(request: web.Request) -> web.Response:
     hub = hub_state(request)
     require_admin(request, hub.config.admin_secret)
@@ -112,6 +117,7 @@ async def list_channels(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/channels")
+@access("admin")
 async def add_channel(request: web.Request) -> web.Response:
     hub = hub_state(request)
     require_admin(request, hub.config.admin_secret)
@@ -126,6 +132,7 @@ async def add_channel(request: web.Request) -> web.Response:
 
 
 @routes.delete("/api/channels/{id}")
+@access("admin")
 async def delete_channel(request: web.Request) -> web.Response:
     return await _delete(request, "channel", lambda store, channel_id: store.delete_channel(channel_id))
 
@@ -143,6 +150,7 @@ async def _delete(request: web.Request, what: str,
 
 
 @routes.post("/api/channels/{id}/test")
+@access("admin")
 async def test_channel(request: web.Request) -> web.Response:
     hub = hub_state(request)
     require_admin(request, hub.config.admin_secret)
@@ -154,6 +162,7 @@ async def test_channel(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/alerts/events")
+@access("viewer")
 async def alert_events(request: web.Request) -> web.StreamResponse:
     """SSE of `event: alert` only, for pages and apps that show alerts but not the fleet."""
     hub = hub_state(request)
@@ -162,6 +171,7 @@ async def alert_events(request: web.Request) -> web.StreamResponse:
 
 
 @routes.get("/api/alerts")
+@access("viewer")
 async def list_alerts(request: web.Request) -> web.Response:
     hub = hub_state(request)
     require_viewer(request, hub)
@@ -180,6 +190,7 @@ async def list_alerts(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/nodes/{node_id}/maintenance")
+@access("admin")
 async def maintenance(request: web.Request) -> web.Response:
     hub = hub_state(request)
     require_admin(request, hub.config.admin_secret)

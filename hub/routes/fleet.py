@@ -7,7 +7,7 @@ import time
 import msgspec
 from aiohttp import web
 
-from ..auth import is_admin, viewer_credential
+from ..auth import access, is_admin, viewer_credential
 from ..errors import ApiError, bad_request, not_found
 from ..events import encode
 from ..limits import time_param
@@ -39,6 +39,7 @@ def fleet_body(hub: HubState, now: float) -> dict:
 
 
 @routes.get("/api/fleet")
+@access("viewer")
 async def fleet(request: web.Request) -> web.Response:
     hub = hub_state(request)
     require_viewer(request, hub)
@@ -46,6 +47,7 @@ async def fleet(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/fleet/events")
+@access("viewer")
 async def fleet_events(request: web.Request) -> web.StreamResponse:
     hub = hub_state(request)
     require_viewer(request, hub)
@@ -88,6 +90,7 @@ def _every_param(request: web.Request, resolution: str) -> int | None:
 
 
 @routes.get("/api/nodes/{node_id}/snapshot")
+@access("viewer")
 async def snapshot(request: web.Request) -> web.Response:
     hub = hub_state(request)
     require_viewer(request, hub)
@@ -106,6 +109,7 @@ async def snapshot(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/nodes/{node_id}/events")
+@access("viewer")
 async def node_events(request: web.Request) -> web.StreamResponse:
     hub = hub_state(request)
     require_viewer(request, hub)

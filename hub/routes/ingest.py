@@ -7,6 +7,7 @@ import time
 
 from aiohttp import web
 
+from ..auth import access
 from ..config import HubConfig
 from ..errors import bad_request, read_object
 from ..live import show_push
@@ -61,6 +62,7 @@ def validate_batch(body: dict, now: float, config: HubConfig, body_bytes: int | 
 
 
 @routes.post("/api/ingest/{node_id}")
+@access("node")
 async def ingest(request: web.Request) -> web.Response:
     hub = hub_state(request)
     node_id = check_node_id(request.match_info["node_id"])

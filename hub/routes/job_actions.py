@@ -9,7 +9,7 @@ import time
 
 from aiohttp import web
 
-from ..auth import require_admin
+from ..auth import access, require_admin
 from ..errors import ApiError, bad_request, not_found, read_object
 from ..state import HubState, hub_state
 from .jobs import _job_id, validate_job
@@ -41,6 +41,7 @@ async def _submit_copy(hub: HubState, job: dict, payload: dict) -> int:
 
 
 @routes.post("/api/jobs/{job_id}/retry")
+@access("admin")
 async def retry(request: web.Request) -> web.Response:
     hub, job = await _original(request)
     if job["status"] not in RETRYABLE:
@@ -51,6 +52,7 @@ async def retry(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/jobs/{job_id}/resubmit")
+@access("admin")
 async def resubmit(request: web.Request) -> web.Response:
     hub, job = await _original(request)
     body = await read_object(request) if request.can_read_body else {}

@@ -13,7 +13,7 @@ from forge_contracts.jobtypes import mps
 from forge_contracts.jobtypes import PayloadError, job_progress_text, summarize_job
 
 from .. import sweeps, waiting
-from ..auth import require_admin
+from ..auth import access, require_admin
 from ..errors import ApiError, bad_request, not_found, read_object
 from ..limits import INT64_MAX, body_int_list, path_int
 from ..state import HubState, hub_state
@@ -97,6 +97,7 @@ async def _queue(hub: HubState, body: dict) -> dict:
 
 
 @routes.post("/api/jobs")
+@access("admin")
 async def submit(request: web.Request) -> web.Response:
     hub = hub_state(request)
     require_admin(request, hub.config.admin_secret)
@@ -129,6 +130,7 @@ def _described(hub: HubState, sub: jobfiles.Submission) -> dict:
 
 
 @routes.post("/api/jobs/upload")
+@access("admin")
 async def upload(request: web.Request) -> web.Response:
     """A file's text as a job, sniffed as `forge jobs submit FILE` does; `check` only says what it
     would submit."""
@@ -165,6 +167,7 @@ def _int_body(body: dict, name: str, lo: int, hi: int, default: int | None = Non
 
 
 @routes.post("/api/jobs/claim")
+@access("node")
 async def claim(request: web.Request) -> web.Response:
     hub = hub_state(request)
     worker = await hub.tokens.require_node(request)
@@ -224,6 +227,7 @@ def _job_id(request: web.Request) -> int:
 
 
 @routes.post("/api/jobs/{job_id}/progress")
+@access("node")
 async def progress(request: web.Request) -> web.Response:
     hub = hub_state(request)
     worker = await hub.tokens.require_node(request)
@@ -243,6 +247,7 @@ async def progress(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/jobs/{job_id}/result")
+@access("node")
 async def result(request: web.Request) -> web.Response:
     hub = hub_state(request)
     worker = await hub.tokens.require_node(request)
@@ -268,6 +273,7 @@ async def result(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/workers/{worker_id}/heartbeat")
+@access("node")
 async def heartbeat(request: web.Request) -> web.Response:
     hub = hub_state(request)
     worker = await hub.tokens.require_node(request, request.match_info["worker_id"])
@@ -281,6 +287,7 @@ async def heartbeat(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/jobs")
+@access("viewer")
 async def list_jobs(request: web.Request) -> web.Response:
     hub = hub_state(request)
     require_viewer(request, hub)
@@ -305,6 +312,7 @@ async def list_jobs(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/jobs/{job_id}")
+@access("viewer")
 async def show_job(request: web.Request) -> web.Response:
     hub = hub_state(request)
     require_viewer(request, hub)
@@ -317,6 +325,7 @@ async def show_job(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/jobs/{job_id}/cancel")
+@access("admin")
 async def cancel(request: web.Request) -> web.Response:
     hub = hub_state(request)
     require_admin(request, hub.config.admin_secret)
@@ -331,6 +340,7 @@ async def cancel(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/batches/{batch_id}/cancel")
+@access("admin")
 async def cancel_batch(request: web.Request) -> web.Response:
     hub = hub_state(request)
     require_admin(request, hub.config.admin_secret)
@@ -344,6 +354,7 @@ async def cancel_batch(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/batches/{batch_id}")
+@access("viewer")
 async def show_batch(request: web.Request) -> web.Response:
     hub = hub_state(request)
     require_viewer(request, hub)

@@ -6,6 +6,7 @@ from aiohttp import web
 
 from forge_contracts.vocabulary import JobTypeInfo, meta
 
+from ..auth import access
 from ..state import hub_state
 from .fleet import require_viewer
 from .jobs import job_types
@@ -14,6 +15,7 @@ routes = web.RouteTableDef()
 
 
 @routes.get("/api/meta")
+@access("viewer")
 async def show_meta(request: web.Request) -> web.Response:
     hub = hub_state(request)
     require_viewer(request, hub)

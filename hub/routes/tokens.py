@@ -6,7 +6,7 @@ from dataclasses import asdict
 
 from aiohttp import web
 
-from ..auth import hash_secret, new_join_code, new_token, normalize_join_code, require_admin
+from ..auth import access, hash_secret, new_join_code, new_token, normalize_join_code, require_admin
 from ..errors import ApiError, bad_request, not_found, read_object
 from ..state import HubState, hub_state
 from .ingest import check_node_id
@@ -15,6 +15,7 @@ routes = web.RouteTableDef()
 
 
 @routes.post("/api/tokens")
+@access("admin")
 async def create_token(request: web.Request) -> web.Response:
     hub = hub_state(request)
     require_admin(request, hub.config.admin_secret)
@@ -39,6 +40,7 @@ async def create_token(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/tokens")
+@access("admin")
 async def list_tokens(request: web.Request) -> web.Response:
     hub = hub_state(request)
     require_admin(request, hub.config.admin_secret)
@@ -46,6 +48,7 @@ async def list_tokens(request: web.Request) -> web.Response:
 
 
 @routes.delete("/api/tokens/{node_id}")
+@access("admin")
 async def revoke_token(request: web.Request) -> web.Response:
     hub = hub_state(request)
     require_admin(request, hub.config.admin_secret)
@@ -62,6 +65,7 @@ def _rate_limit(hub: HubState, request: web.Request, now: float) -> None:
 
 
 @routes.post("/api/join")
+@access("public")
 async def join(request: web.Request) -> web.Response:
     hub = hub_state(request)
     now = time.time()

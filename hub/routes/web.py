@@ -12,6 +12,7 @@ from aiohttp import web
 
 from forge_contracts import __version__
 
+from ..auth import access
 from ..state import hub_state
 from .fleet import require_viewer
 
@@ -21,6 +22,7 @@ STATIC = Path(str(resources.files("hub").joinpath("static")))
 
 
 @routes.get("/")
+@access("public")
 async def index(request: web.Request) -> web.StreamResponse:
     page = STATIC / "index.html"
     if not page.exists():
@@ -29,6 +31,7 @@ async def index(request: web.Request) -> web.StreamResponse:
 
 
 @routes.get("/api/health")
+@access("public")
 async def health(request: web.Request) -> web.Response:
     c = hub_state(request).config
     limits = {"max_samples_per_push": c.max_samples_per_push, "max_sample_bytes": c.max_sample_bytes,
@@ -39,12 +42,14 @@ async def health(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/openapi.json")
+@access("public")
 async def openapi(request: web.Request) -> web.Response:
     from ..openapi import document
-    return web.json_response(document())
+    return web.json_response(document(request.app.router))
 
 
 @routes.get("/metrics")
+@access("viewer")
 async def metrics(request: web.Request) -> web.Response:
     hub = hub_state(request)
     require_viewer(request, hub)
@@ -162,6 +167,7 @@ def _os_of(name: str) -> str:
 
 
 @routes.get("/api/downloads")
+@access("public")
 async def downloads(request: web.Request) -> web.Response:
     """Agent builds this hub offers (the folder set by --downloads), for the "Add a machine" page."""
     folder = _downloads_dir(request)
@@ -175,6 +181,7 @@ async def downloads(request: web.Request) -> web.Response:
 
 
 @routes.get("/downloads/{name}")
+@access("public")
 async def download(request: web.Request) -> web.StreamResponse:
     folder = _downloads_dir(request)
     name = request.match_info["name"]
