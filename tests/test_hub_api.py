@@ -7,10 +7,11 @@ import re
 import time
 
 import pytest
+from aiohttp import web
 
 from hub.app import create_app
-from hub.auth import hash_secret
-from hub.openapi import SECURITY, declared_access
+from hub.auth import access, hash_secret
+from hub.openapi import SECURITY, declared_access, declared_operations, described, document, hidden
 from hub.state import HUB
 
 from conftest import ADMIN
@@ -277,6 +278,51 @@ async def test_openapi_describes_every_api_route_and_nothing_else(client):
             continue
         registered.add((path, route.method))
     assert registered == described
+
+
+async def test_every_route_describes_itself_and_the_openapi_paths_are_exactly_those(client):
+    """The document is built from the routes: each handler is @described or @hidden (pages
+    and files), and the operations listed are exactly the described ones, as they describe."""
+    ops = declared_operations(client.app.router)
+    assert not [route for route, op in ops.items() if op is None]
+    assert {route for route, op in ops.items() if op.hidden} == {("/", "get"), ("/downloads/{name}", "get")}
+    doc = await (await client.get("/api/openapi.json")).json()
+    listed = {(path, method): op for path, methods in doc["paths"].items() for method, op in methods.items()}
+    assert set(listed) == {route for route, op in ops.items() if not op.hidden}
+    for route, op in listed.items():
+        assert op["summary"] and op["summary"] == ops[route].summary, route
+        assert ops[route].ok in op["responses"], route
+    assert list(doc["paths"]) == sorted(doc["paths"])
+
+
+def test_a_route_without_a_description_fails_the_document():
+    routes = web.RouteTableDef()
+
+    @routes.get("/api/described")
+    @access("public")
+    @described("Described", {"type": "object"})
+    async def fine(request: web.Request) -> web.Response:
+        return web.json_response({})
+
+    @routes.get("/page")
+    @access("public")
+    @hidden
+    async def page(request: web.Request) -> web.Response:
+        return web.Response(text="page")
+
+    app = web.Application()
+    app.add_routes(routes)
+    assert list(document(app.router)["paths"]) == ["/api/described"]
+
+    @routes.get("/api/forgotten")
+    @access("public")
+    async def forgotten(request: web.Request) -> web.Response:
+        return web.json_response({})
+
+    app = web.Application()
+    app.add_routes(routes)
+    with pytest.raises(LookupError, match="GET /api/forgotten"):
+        document(app.router)
 
 
 async def test_every_route_declares_its_access_and_the_hub_and_openapi_agree(aiohttp_client, hub_config):

@@ -9,12 +9,14 @@ import msgspec
 from aiohttp import web
 
 from ..alerts.rules import RuleError, check_rule
-from ..alerts.schema import Alert, ChannelIn, MaintenanceIn, Rule, RuleIn
+from ..alerts.schema import (Alert, AlertList, ChannelIn, ChannelList, ChannelView, Deleted, MaintenanceIn,
+                             MaintenanceReply, Rule, RuleIn, RuleList, TestReply)
 from ..alerts.sealing import mask, parses
 from ..store.alerts import AlertStore, ChannelRow
 from ..auth import access, require_admin
 from ..errors import ApiError, bad_request, not_found, read_object
 from ..events import encode
+from ..openapi import ID_PARAM, NODE_PARAM, SSE, described, query_param
 from ..state import HubState, hub_state
 from .fleet import require_viewer
 
@@ -73,6 +75,7 @@ def _id(request: web.Request) -> int:
 
 @routes.get("/api/alert-rules")
 @access("viewer")
+@described("Alert rules (the stock ones included)", RuleList)
 async def list_rules(request: web.Request) -> web.Response:
     hub = hub_state(request)
     require_viewer(request, hub)
@@ -81,6 +84,7 @@ async def list_rules(request: web.Request) -> web.Response:
 
 @routes.post("/api/alert-rules")
 @access("admin")
+@described("Add an alert rule", Rule, ok="201", body=RuleIn)
 async def add_rule(request: web.Request) -> web.Response:
     hub = hub_state(request)
     require_admin(request, hub.config.admin_secret)
@@ -91,6 +95,7 @@ async def add_rule(request: web.Request) -> web.Response:
 
 @routes.put("/api/alert-rules/{id}")
 @access("admin")
+@described("Replace an alert rule", Rule, body=RuleIn, params=(ID_PARAM,), errors=("404",))
 async def update_rule(request: web.Request) -> web.Response:
     hub = hub_state(request)
     require_admin(request, hub.config.admin_secret)
@@ -104,12 +109,14 @@ async def update_rule(request: web.Request) -> web.Response:
 
 @routes.delete("/api/alert-rules/{id}")
 @access("admin")
+@described("Delete an alert rule (its open alerts resolve quietly)", Deleted, params=(ID_PARAM,), errors=("404",))
 async def delete_rule(request: web.Request) -> web.Response:
     return await _delete(request, "alert rule", lambda store, rule_id: store.delete_rule(rule_id, time.time()))
 
 
 @routes.get("/api/channels")
 @access("admin")
+@described("Notification channels, URLs masked, with each one's last error", ChannelList)
 async def list_channels(request: web.Request) -> web.Response:
     hub = hub_state(request)
     require_admin(request, hub.config.admin_secret)
@@ -118,6 +125,7 @@ async def list_channels(request: web.Request) -> web.Response:
 
 @routes.post("/api/channels")
 @access("admin")
+@described("Add a channel (an Apprise URL)", ChannelView, ok="201", body=ChannelIn)
 async def add_channel(request: web.Request) -> web.Response:
     hub = hub_state(request)
     require_admin(request, hub.config.admin_secret)
@@ -133,6 +141,7 @@ async def add_channel(request: web.Request) -> web.Response:
 
 @routes.delete("/api/channels/{id}")
 @access("admin")
+@described("Delete a channel", Deleted, params=(ID_PARAM,), errors=("404",))
 async def delete_channel(request: web.Request) -> web.Response:
     return await _delete(request, "channel", lambda store, channel_id: store.delete_channel(channel_id))
 
@@ -151,6 +160,7 @@ async def _delete(request: web.Request, what: str,
 
 @routes.post("/api/channels/{id}/test")
 @access("admin")
+@described("Send a test notification now", TestReply, params=(ID_PARAM,), errors=("404",))
 async def test_channel(request: web.Request) -> web.Response:
     hub = hub_state(request)
     require_admin(request, hub.config.admin_secret)
@@ -163,6 +173,7 @@ async def test_channel(request: web.Request) -> web.Response:
 
 @routes.get("/api/alerts/events")
 @access("viewer")
+@described("SSE: alert events only (`event: alert`)", SSE, content_type="text/event-stream")
 async def alert_events(request: web.Request) -> web.StreamResponse:
     """SSE of `event: alert` only, for pages and apps that show alerts but not the fleet."""
     hub = hub_state(request)
@@ -172,6 +183,9 @@ async def alert_events(request: web.Request) -> web.StreamResponse:
 
 @routes.get("/api/alerts")
 @access("viewer")
+@described("Alert history, newest first", AlertList, params=(
+    query_param("state", {"enum": ["firing", "paused", "resolved"]}), query_param("node", {"type": "string"}),
+    query_param("limit", {"type": "integer", "minimum": 1, "maximum": 1000})))
 async def list_alerts(request: web.Request) -> web.Response:
     hub = hub_state(request)
     require_viewer(request, hub)
@@ -191,6 +205,8 @@ async def list_alerts(request: web.Request) -> web.Response:
 
 @routes.post("/api/nodes/{node_id}/maintenance")
 @access("admin")
+@described("Expect a node offline until a time (no offline alerts)", MaintenanceReply, body=MaintenanceIn,
+           params=(NODE_PARAM,), errors=("404",))
 async def maintenance(request: web.Request) -> web.Response:
     hub = hub_state(request)
     require_admin(request, hub.config.admin_secret)

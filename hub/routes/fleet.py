@@ -7,10 +7,13 @@ import time
 import msgspec
 from aiohttp import web
 
+from forge_contracts import wire
+
 from ..auth import access, is_admin, viewer_credential
 from ..errors import ApiError, bad_request, not_found
 from ..events import encode
 from ..limits import time_param
+from ..openapi import NODE_PARAM, SSE, TIME, described, query_param
 from ..state import HubState, hub_state
 
 routes = web.RouteTableDef()
@@ -40,6 +43,7 @@ def fleet_body(hub: HubState, now: float) -> dict:
 
 @routes.get("/api/fleet")
 @access("viewer")
+@described("Every node: identity, status, latest sample, job counts", wire.Fleet)
 async def fleet(request: web.Request) -> web.Response:
     hub = hub_state(request)
     require_viewer(request, hub)
@@ -48,6 +52,7 @@ async def fleet(request: web.Request) -> web.Response:
 
 @routes.get("/api/fleet/events")
 @access("viewer")
+@described("SSE: coalesced fleet summaries and status changes", SSE, content_type="text/event-stream")
 async def fleet_events(request: web.Request) -> web.StreamResponse:
     hub = hub_state(request)
     require_viewer(request, hub)
@@ -91,6 +96,10 @@ def _every_param(request: web.Request, resolution: str) -> int | None:
 
 @routes.get("/api/nodes/{node_id}/snapshot")
 @access("viewer")
+@described("History of one node", wire.Snapshot, errors=("404",), params=(
+    NODE_PARAM, query_param("points", {"type": "integer", "minimum": 1, "maximum": 5000}),
+    query_param("resolution", {"enum": ["1s", "1m", "1h"]}), query_param("since", TIME),
+    query_param("every", {"type": "integer", "minimum": 60}), query_param("until", TIME)))
 async def snapshot(request: web.Request) -> web.Response:
     hub = hub_state(request)
     require_viewer(request, hub)
@@ -110,6 +119,8 @@ async def snapshot(request: web.Request) -> web.Response:
 
 @routes.get("/api/nodes/{node_id}/events")
 @access("viewer")
+@described("SSE: live samples of one node", SSE, errors=("404",), params=(NODE_PARAM,),
+           content_type="text/event-stream")
 async def node_events(request: web.Request) -> web.StreamResponse:
     hub = hub_state(request)
     require_viewer(request, hub)

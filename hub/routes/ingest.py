@@ -7,10 +7,13 @@ import time
 
 from aiohttp import web
 
+from forge_contracts import wire
+
 from ..auth import access
 from ..config import HubConfig
 from ..errors import bad_request, read_object
 from ..live import show_push
+from ..openapi import NODE_PARAM, described
 from ..state import hub_state
 from ..store import Push
 from ..validation import check_sample_size, clean_identity, clean_sample
@@ -63,6 +66,7 @@ def validate_batch(body: dict, now: float, config: HubConfig, body_bytes: int | 
 
 @routes.post("/api/ingest/{node_id}")
 @access("node")
+@described("Push a batch of samples", wire.IngestReply, body=wire.IngestBatch, params=(NODE_PARAM,))
 async def ingest(request: web.Request) -> web.Response:
     hub = hub_state(request)
     node_id = check_node_id(request.match_info["node_id"])

@@ -9,8 +9,11 @@ import time
 
 from aiohttp import web
 
+from forge_contracts import wire
+
 from ..auth import access, require_admin
 from ..errors import ApiError, bad_request, not_found, read_object
+from ..openapi import JOB_PARAM, described
 from ..state import HubState, hub_state
 from .jobs import _job_id, validate_job
 
@@ -42,6 +45,8 @@ async def _submit_copy(hub: HubState, job: dict, payload: dict) -> int:
 
 @routes.post("/api/jobs/{job_id}/retry")
 @access("admin")
+@described("Submit a failed or cancelled job again, as a new job", wire.JobCopy, ok="201", params=(JOB_PARAM,),
+           errors=("404", "409"))
 async def retry(request: web.Request) -> web.Response:
     hub, job = await _original(request)
     if job["status"] not in RETRYABLE:
@@ -53,6 +58,7 @@ async def retry(request: web.Request) -> web.Response:
 
 @routes.post("/api/jobs/{job_id}/resubmit")
 @access("admin")
+@described("Submit the job again with another seed", wire.JobCopy, ok="201", params=(JOB_PARAM,), errors=("404", "409"))
 async def resubmit(request: web.Request) -> web.Response:
     hub, job = await _original(request)
     body = await read_object(request) if request.can_read_body else {}

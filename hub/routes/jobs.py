@@ -8,7 +8,7 @@ from dataclasses import asdict
 
 from aiohttp import web
 
-from forge_contracts import jobfiles, jobtypes
+from forge_contracts import jobfiles, jobtypes, wire
 from forge_contracts.jobtypes import mps
 from forge_contracts.jobtypes import PayloadError, job_progress_text, summarize_job
 
@@ -16,6 +16,7 @@ from .. import sweeps, waiting
 from ..auth import access, require_admin
 from ..errors import ApiError, bad_request, not_found, read_object
 from ..limits import INT64_MAX, body_int_list, path_int
+from ..openapi import JOB_PARAM, ROW_ID, described, path_param, query_param
 from ..state import HubState, hub_state
 from ..store import JOB_STATUSES, BatchSpec, JobSpec
 from .fleet import require_viewer
@@ -98,6 +99,7 @@ async def _queue(hub: HubState, body: dict) -> dict:
 
 @routes.post("/api/jobs")
 @access("admin")
+@described("Enqueue a job, a batch or a sweep", wire.JobCreated, ok="201", body=wire.JobSubmit)
 async def submit(request: web.Request) -> web.Response:
     hub = hub_state(request)
     require_admin(request, hub.config.admin_secret)
@@ -131,6 +133,9 @@ def _described(hub: HubState, sub: jobfiles.Submission) -> dict:
 
 @routes.post("/api/jobs/upload")
 @access("admin")
+@described("Submit a file (JSON job or payload, JSPLIB, MPS/LP), sniffed as `forge jobs submit` does; "
+           "`check` only says what it would submit", wire.JobFileSeen, ok="201", body=wire.JobFile,
+           also_ok=("200", "OK (a check: nothing submitted)"))
 async def upload(request: web.Request) -> web.Response:
     """A file's text as a job, sniffed as `forge jobs submit FILE` does; `check` only says what it
     would submit."""
@@ -168,6 +173,7 @@ def _int_body(body: dict, name: str, lo: int, hi: int, default: int | None = Non
 
 @routes.post("/api/jobs/claim")
 @access("node")
+@described("Atomically claim the next job this worker can run", wire.Claimed, body=wire.Claim)
 async def claim(request: web.Request) -> web.Response:
     hub = hub_state(request)
     worker = await hub.tokens.require_node(request)
@@ -228,6 +234,7 @@ def _job_id(request: web.Request) -> int:
 
 @routes.post("/api/jobs/{job_id}/progress")
 @access("node")
+@described("Progress and lease extension", wire.Ok, body=wire.Progress, params=(JOB_PARAM,), errors=("404", "409"))
 async def progress(request: web.Request) -> web.Response:
     hub = hub_state(request)
     worker = await hub.tokens.require_node(request)
@@ -248,6 +255,8 @@ async def progress(request: web.Request) -> web.Response:
 
 @routes.post("/api/jobs/{job_id}/result")
 @access("node")
+@described("Result or error of one attempt (idempotent)", wire.ResultOutcome, body=wire.Result, params=(JOB_PARAM,),
+           errors=("404",))
 async def result(request: web.Request) -> web.Response:
     hub = hub_state(request)
     worker = await hub.tokens.require_node(request)
@@ -274,6 +283,8 @@ async def result(request: web.Request) -> web.Response:
 
 @routes.post("/api/workers/{worker_id}/heartbeat")
 @access("node")
+@described("Worker heartbeat; renews its leases", wire.HeartbeatReply, body=wire.Heartbeat,
+           params=(path_param("worker_id"),))
 async def heartbeat(request: web.Request) -> web.Response:
     hub = hub_state(request)
     worker = await hub.tokens.require_node(request, request.match_info["worker_id"])
@@ -288,6 +299,11 @@ async def heartbeat(request: web.Request) -> web.Response:
 
 @routes.get("/api/jobs")
 @access("viewer")
+@described("The queue, filtered", wire.JobList, params=(
+    query_param("status", {"enum": list(JOB_STATUSES)}), query_param("type", {"type": "string"}),
+    query_param("node", {"type": "string"}), query_param("batch", {"type": "string"}),
+    query_param("limit", {"type": "integer"}), query_param("offset", ROW_ID),
+    query_param("results", {"enum": ["0", "1"]})))
 async def list_jobs(request: web.Request) -> web.Response:
     hub = hub_state(request)
     require_viewer(request, hub)
@@ -313,6 +329,7 @@ async def list_jobs(request: web.Request) -> web.Response:
 
 @routes.get("/api/jobs/{job_id}")
 @access("viewer")
+@described("One job with its attempts and result", {"type": "object"}, params=(JOB_PARAM,), errors=("404",))
 async def show_job(request: web.Request) -> web.Response:
     hub = hub_state(request)
     require_viewer(request, hub)
@@ -326,6 +343,7 @@ async def show_job(request: web.Request) -> web.Response:
 
 @routes.post("/api/jobs/{job_id}/cancel")
 @access("admin")
+@described("Cancel a pending or running job", wire.Cancelled, params=(JOB_PARAM,), errors=("404", "409"))
 async def cancel(request: web.Request) -> web.Response:
     hub = hub_state(request)
     require_admin(request, hub.config.admin_secret)
@@ -341,6 +359,8 @@ async def cancel(request: web.Request) -> web.Response:
 
 @routes.post("/api/batches/{batch_id}/cancel")
 @access("admin")
+@described("Cancel every job of a batch that has not ended", wire.BatchCancelled, params=(path_param("batch_id"),),
+           errors=("404",))
 async def cancel_batch(request: web.Request) -> web.Response:
     hub = hub_state(request)
     require_admin(request, hub.config.admin_secret)
@@ -355,6 +375,7 @@ async def cancel_batch(request: web.Request) -> web.Response:
 
 @routes.get("/api/batches/{batch_id}")
 @access("viewer")
+@described("A batch or sweep with its jobs", {"type": "object"}, params=(path_param("batch_id"),), errors=("404",))
 async def show_batch(request: web.Request) -> web.Response:
     hub = hub_state(request)
     require_viewer(request, hub)

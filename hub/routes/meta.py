@@ -4,9 +4,10 @@ from __future__ import annotations
 import msgspec
 from aiohttp import web
 
-from forge_contracts.vocabulary import JobTypeInfo, meta
+from forge_contracts.vocabulary import JobTypeInfo, Meta, meta
 
 from ..auth import access
+from ..openapi import described
 from ..state import hub_state
 from .fleet import require_viewer
 from .jobs import job_types
@@ -16,6 +17,8 @@ routes = web.RouteTableDef()
 
 @routes.get("/api/meta")
 @access("viewer")
+@described("Vocabularies for views: job statuses, outcomes, node statuses, time ranges and job types, with meanings "
+           "and colours", Meta)
 async def show_meta(request: web.Request) -> web.Response:
     hub = hub_state(request)
     require_viewer(request, hub)

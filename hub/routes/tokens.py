@@ -6,8 +6,11 @@ from dataclasses import asdict
 
 from aiohttp import web
 
+from forge_contracts import wire
+
 from ..auth import access, hash_secret, new_join_code, new_token, normalize_join_code, require_admin
 from ..errors import ApiError, bad_request, not_found, read_object
+from ..openapi import NODE_PARAM, described
 from ..state import HubState, hub_state
 from .ingest import check_node_id
 
@@ -16,6 +19,7 @@ routes = web.RouteTableDef()
 
 @routes.post("/api/tokens")
 @access("admin")
+@described("Create a node token, or a one-time join code", wire.TokenCreated, ok="201", body=wire.TokenRequest)
 async def create_token(request: web.Request) -> web.Response:
     hub = hub_state(request)
     require_admin(request, hub.config.admin_secret)
@@ -41,6 +45,7 @@ async def create_token(request: web.Request) -> web.Response:
 
 @routes.get("/api/tokens")
 @access("admin")
+@described("List tokens (never the tokens themselves)", wire.TokenList)
 async def list_tokens(request: web.Request) -> web.Response:
     hub = hub_state(request)
     require_admin(request, hub.config.admin_secret)
@@ -49,6 +54,7 @@ async def list_tokens(request: web.Request) -> web.Response:
 
 @routes.delete("/api/tokens/{node_id}")
 @access("admin")
+@described("Revoke a node's token", wire.Revoked, params=(NODE_PARAM,), errors=("404",))
 async def revoke_token(request: web.Request) -> web.Response:
     hub = hub_state(request)
     require_admin(request, hub.config.admin_secret)
@@ -66,6 +72,8 @@ def _rate_limit(hub: HubState, request: web.Request, now: float) -> None:
 
 @routes.post("/api/join")
 @access("public")
+@described("Trade a join code for a node token (rate limited)", wire.JoinReply, ok="201", body=wire.JoinRequest,
+           errors=("401", "409", "410", "429"))
 async def join(request: web.Request) -> web.Response:
     hub = hub_state(request)
     now = time.time()

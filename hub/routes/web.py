@@ -10,9 +10,10 @@ from pathlib import Path
 import msgspec
 from aiohttp import web
 
-from forge_contracts import __version__
+from forge_contracts import __version__, wire
 
 from ..auth import access
+from ..openapi import described, document, hidden
 from ..state import hub_state
 from .fleet import require_viewer
 
@@ -23,6 +24,7 @@ STATIC = Path(str(resources.files("hub").joinpath("static")))
 
 @routes.get("/")
 @access("public")
+@hidden
 async def index(request: web.Request) -> web.StreamResponse:
     page = STATIC / "index.html"
     if not page.exists():
@@ -32,6 +34,7 @@ async def index(request: web.Request) -> web.StreamResponse:
 
 @routes.get("/api/health")
 @access("public")
+@described("Is this a Forge hub, which version, and its size limits", wire.Health)
 async def health(request: web.Request) -> web.Response:
     c = hub_state(request).config
     limits = {"max_samples_per_push": c.max_samples_per_push, "max_sample_bytes": c.max_sample_bytes,
@@ -43,13 +46,15 @@ async def health(request: web.Request) -> web.Response:
 
 @routes.get("/api/openapi.json")
 @access("public")
+@described("This document", {"type": "object"})
 async def openapi(request: web.Request) -> web.Response:
-    from ..openapi import document
     return web.json_response(document(request.app.router))
 
 
 @routes.get("/metrics")
 @access("viewer")
+@described("Prometheus text exposition (finite values only)", {"type": "string"},
+           content_type="text/plain; version=0.0.4")
 async def metrics(request: web.Request) -> web.Response:
     hub = hub_state(request)
     require_viewer(request, hub)
@@ -168,6 +173,7 @@ def _os_of(name: str) -> str:
 
 @routes.get("/api/downloads")
 @access("public")
+@described("Agent builds this hub offers", wire.Downloads)
 async def downloads(request: web.Request) -> web.Response:
     """Agent builds this hub offers (the folder set by --downloads), for the "Add a machine" page."""
     folder = _downloads_dir(request)
@@ -182,6 +188,7 @@ async def downloads(request: web.Request) -> web.Response:
 
 @routes.get("/downloads/{name}")
 @access("public")
+@hidden
 async def download(request: web.Request) -> web.StreamResponse:
     folder = _downloads_dir(request)
     name = request.match_info["name"]
