@@ -159,7 +159,7 @@ def declared_operations(router: web.UrlDispatcher) -> dict[tuple[str, str], Oper
 STRUCTS = (wire.Error, wire.Health, wire.IngestBatch, wire.IngestReply, wire.Fleet, wire.Snapshot, wire.TokenRequest,
            wire.TokenCreated, wire.TokenList, wire.Revoked, wire.JoinRequest, wire.JoinReply, wire.JobSubmit,
            wire.JobCreated, wire.JobFile, wire.JobFileSeen, wire.JobList, wire.Claim, wire.Claimed, wire.Progress, wire.Ok, wire.Result,
-           wire.ResultOutcome, wire.Cancelled, wire.BatchCancelled, wire.Heartbeat, wire.HeartbeatReply, wire.Downloads,
+           wire.ResultOutcome, wire.Cancelled, wire.BatchCancelled, wire.JobCopy, wire.Heartbeat, wire.HeartbeatReply, wire.Downloads,
            vocabulary.Meta)
 
 

@@ -280,6 +280,12 @@ async def test_openapi_describes_every_api_route_and_nothing_else(client):
     assert registered == described
 
 
+async def test_every_schema_reference_in_the_openapi_document_resolves(client):
+    doc = await (await client.get("/api/openapi.json")).json()
+    refs = set(re.findall(r'"#/components/schemas/([^"]+)"', json.dumps(doc)))
+    assert refs and refs <= set(doc["components"]["schemas"]), refs - set(doc["components"]["schemas"])
+
+
 async def test_every_route_describes_itself_and_the_openapi_paths_are_exactly_those(client):
     """The document is built from the routes: each handler is @described or @hidden (pages
     and files), and the operations listed are exactly the described ones, as they describe."""
