@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QTableView, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QWidget
 
 from . import theme as th
 from .charts import size
-from .tables import BAR_ROLE, SORT_ROLE, BarDelegate, SortProxy, fit_rows, setup_table, sort_key, table_style
+from .tables import BAR_ROLE, SORT_ROLE, BarTablePanel, fit_rows, num, sort_key, text
 
 COLUMNS = ("Name", "State", "CPU", "Memory", "Image", "ID")
 NAME, STATE, CPU, MEMORY, IMAGE, ID = range(len(COLUMNS))
@@ -22,12 +22,6 @@ STATE_KEYS = {"running": "ok", "paused": "warn", "restarting": "warn", "created"
 STATE_ORDER = {"running": 0, "restarting": 1, "paused": 2, "created": 3, "exited": 4, "dead": 5}
 
 
-def _num(v) -> float | None:
-    return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
-
-
-def _text(v) -> str:
-    return v if isinstance(v, str) else ""
 
 
 class ContainerModel(QAbstractTableModel):
@@ -57,8 +51,8 @@ class ContainerModel(QAbstractTableModel):
 
     def value(self, row: int, col: int):
         x = self.rows[row]
-        return (_text(x.get("name")), _text(x.get("state")), _num(x.get("cpu_percent")), _num(x.get("mem_used")),
-                _text(x.get("image")), _text(x.get("id")))[col]
+        return (text(x.get("name")), text(x.get("state")), num(x.get("cpu_percent")), num(x.get("mem_used")),
+                text(x.get("image")), text(x.get("id")))[col]
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.DisplayRole):
         if not index.isValid():
@@ -84,8 +78,8 @@ class ContainerModel(QAbstractTableModel):
             return QColor(c.offline if self.greyed else getattr(c, STATE_KEYS.get(v, "offline")))
         if role == Qt.ToolTipRole:
             x = self.rows[row]
-            return th.plain_tip(f"{_text(x.get('name'))} · {_text(x.get('image'))} · {_text(x.get('state'))}"
-                                f" · id {_text(x.get('id'))}")
+            return th.plain_tip(f"{text(x.get('name'))} · {text(x.get('image'))} · {text(x.get('state'))}"
+                                f" · id {text(x.get('id'))}")
         if role == Qt.TextAlignmentRole and col in (CPU, MEMORY):
             return int(Qt.AlignRight | Qt.AlignVCenter)
         if role == Qt.ForegroundRole:
@@ -93,42 +87,18 @@ class ContainerModel(QAbstractTableModel):
         return None
 
 
-class ContainersPanel(QFrame):
+class ContainersPanel(BarTablePanel):
     """The "Containers" section; hidden when the node's latest sample lists none."""
 
     def __init__(self, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.title = th.plain_label("Containers")
-        self.readout = th.plain_label()
-        self.model = ContainerModel(self)
-        self.proxy = SortProxy(self)
-        self.proxy.setSourceModel(self.model)
-        self.table = QTableView()
-        self.table.setModel(self.proxy)
-        setup_table(self.table)
-        self.bars = BarDelegate("cpu", self.table), BarDelegate("mem", self.table)
-        self.table.setItemDelegateForColumn(CPU, self.bars[0])
-        self.table.setItemDelegateForColumn(MEMORY, self.bars[1])
-        for col, w in enumerate(WIDTHS):
-            self.table.setColumnWidth(col, w)
-        self.table.sortByColumn(STATE, Qt.AscendingOrder)
-        head = QHBoxLayout()
-        head.addWidget(self.title)
-        head.addWidget(self.readout, 1)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 10, 0, 0)
-        layout.setSpacing(4)
-        layout.addLayout(head)
-        layout.addWidget(self.table)
-        self._shown: tuple | None = None
-        self.hide()
+        super().__init__("Containers", ContainerModel(), WIDTHS, (CPU, MEMORY), (STATE, Qt.AscendingOrder), parent)
 
     def show_containers(self, sample: dict, cores: int, greyed: bool) -> None:
         items = sample.get("containers")
         if not isinstance(items, list) or not items:
             self.hide()
             return
-        mem_total = _num((sample.get("memory") or {}).get("total"))
+        mem_total = num((sample.get("memory") or {}).get("total"))
         shown = (items, cores, mem_total, greyed, th.colors().dark)
         if shown == self._shown and not self.isHidden():
             return  # the engine's answer changes every 5 s; the rows stay put in between
@@ -139,9 +109,3 @@ class ContainersPanel(QFrame):
         self.readout.setText(f"{'last seen: ' if greyed else ''}{running} running of {len(self.model.rows)}"
                              " · CPU in % of one core")
         self.show()
-
-    def restyle(self, greyed: bool) -> None:
-        c = th.colors()
-        self.title.setStyleSheet(f"font-weight: 600; font-size: 14px; color: {c.text}")
-        self.readout.setStyleSheet(f"color: {c.muted}; padding-left: 12px")
-        self.table.setStyleSheet(table_style())

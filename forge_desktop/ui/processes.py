@@ -13,23 +13,17 @@ import time
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QTableView, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QWidget
 
 from . import theme as th
 from .charts import size
-from .tables import BAR_ROLE, SORT_ROLE, BarDelegate, SortProxy, fit_rows, setup_table, sort_key, table_style
+from .tables import BAR_ROLE, SORT_ROLE, BarTablePanel, fit_rows, num, sort_key, text
 
 COLUMNS = ("Name", "PID", "User", "CPU", "Memory", "Command")
 NAME, PID, USER, CPU, MEMORY, COMMAND = range(len(COLUMNS))
 WIDTHS = (170, 70, 100, 150, 150)
 
 
-def _num(v) -> float | None:
-    return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
-
-
-def _text(v) -> str:
-    return v if isinstance(v, str) else ""
 
 
 class ProcessModel(QAbstractTableModel):
@@ -64,7 +58,7 @@ class ProcessModel(QAbstractTableModel):
 
     def value(self, row: int, col: int):
         p = self.rows[row]
-        return (_text(p.get("name")), p.get("pid"), p.get("user"), _num(p.get("cpu_percent")), _num(p.get("rss")),
+        return (text(p.get("name")), p.get("pid"), p.get("user"), num(p.get("cpu_percent")), num(p.get("rss")),
                 p.get("cmdline"))[col]
 
     def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.DisplayRole):
@@ -79,7 +73,7 @@ class ProcessModel(QAbstractTableModel):
                 return size(v)
             if col == PID:
                 return "" if v is None else str(v)
-            return _text(v) or ("–" if col == USER else "")
+            return text(v) or ("–" if col == USER else "")
         if role == SORT_ROLE:
             return sort_key(v if col != NAME else v or None)
         if role == BAR_ROLE:
@@ -90,7 +84,7 @@ class ProcessModel(QAbstractTableModel):
             return None
         if role == Qt.ToolTipRole:
             p = self.rows[row]
-            return th.plain_tip(_text(p.get("cmdline")) or f"{_text(p.get('name'))} (no command line: a kernel "
+            return th.plain_tip(text(p.get("cmdline")) or f"{text(p.get('name'))} (no command line: a kernel "
                                                              "thread, or the OS keeps it private)")
         if role == Qt.TextAlignmentRole and col in (PID, CPU, MEMORY):
             return int(Qt.AlignRight | Qt.AlignVCenter)
@@ -100,35 +94,11 @@ class ProcessModel(QAbstractTableModel):
         return None
 
 
-class ProcessesPanel(QFrame):
+class ProcessesPanel(BarTablePanel):
     """The "Processes" section; hidden while the node has sent no process list (schema 1 agents)."""
 
     def __init__(self, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.title = th.plain_label("Processes")
-        self.readout = th.plain_label()
-        self.model = ProcessModel(self)
-        self.proxy = SortProxy(self)
-        self.proxy.setSourceModel(self.model)
-        self.table = QTableView()
-        self.table.setModel(self.proxy)
-        setup_table(self.table)
-        self.bars = BarDelegate("cpu", self.table), BarDelegate("mem", self.table)
-        self.table.setItemDelegateForColumn(CPU, self.bars[0])
-        self.table.setItemDelegateForColumn(MEMORY, self.bars[1])
-        for col, w in enumerate(WIDTHS):
-            self.table.setColumnWidth(col, w)
-        self.table.sortByColumn(CPU, Qt.DescendingOrder)
-        head = QHBoxLayout()
-        head.addWidget(self.title)
-        head.addWidget(self.readout, 1)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 10, 0, 0)
-        layout.setSpacing(4)
-        layout.addLayout(head)
-        layout.addWidget(self.table)
-        self._shown: tuple | None = None
-        self.hide()
+        super().__init__("Processes", ProcessModel(), WIDTHS, (CPU, MEMORY), (CPU, Qt.DescendingOrder), parent)
 
     def show_processes(self, processes: dict | None, cores: int, mem_total: float | None, greyed: bool) -> None:
         """`processes` is {"ts", "items"} as the snapshot gives it, or None."""
@@ -147,9 +117,3 @@ class ProcessesPanel(QFrame):
         self.readout.setText(f"{'last seen' if greyed else 'top'} {len(self.model.rows)} at {when} · "
                              "CPU in % of one core · hover a row for its command line")
         self.show()
-
-    def restyle(self, greyed: bool) -> None:
-        c = th.colors()
-        self.title.setStyleSheet(f"font-weight: 600; font-size: 14px; color: {c.text}")
-        self.readout.setStyleSheet(f"color: {c.muted}; padding-left: 12px")
-        self.table.setStyleSheet(table_style())

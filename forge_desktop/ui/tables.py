@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import QModelIndex, QRectF, QSortFilterProxyModel, Qt
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QRectF, QSortFilterProxyModel, Qt
 from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QStyle, QStyledItemDelegate, QStyleOptionViewItem, \
     QTableView
+
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QVBoxLayout, QWidget
 
 from . import theme as th
 
@@ -114,3 +116,51 @@ class SortProxy(QSortFilterProxyModel):
             return a is not None and b is None if self.sortOrder() == Qt.AscendingOrder else \
                 a is None and b is not None
         return a < b
+
+
+def num(v) -> float | None:
+    """A sample's number, or None for anything else (a bool is not a number here)."""
+    return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) else None
+
+
+def text(v) -> str:
+    return v if isinstance(v, str) else ""
+
+
+class BarTablePanel(QFrame):
+    """A node-window section: a title, a readout and a sortable table whose CPU and memory
+    columns draw bars; hidden until there are rows. Processes and containers are two."""
+
+    def __init__(self, title: str, model: QAbstractTableModel, widths: tuple[int, ...],
+                 bars: tuple[int, int], sort: tuple[int, Qt.SortOrder], parent: QWidget | None = None):
+        super().__init__(parent)
+        self.title = th.plain_label(title)
+        self.readout = th.plain_label()
+        self.model = model
+        self.proxy = SortProxy(self)
+        self.proxy.setSourceModel(self.model)
+        self.table = QTableView()
+        self.table.setModel(self.proxy)
+        setup_table(self.table)
+        self.bars = BarDelegate("cpu", self.table), BarDelegate("mem", self.table)
+        for col, delegate in zip(bars, self.bars):
+            self.table.setItemDelegateForColumn(col, delegate)
+        for col, w in enumerate(widths):
+            self.table.setColumnWidth(col, w)
+        self.table.sortByColumn(*sort)
+        head = QHBoxLayout()
+        head.addWidget(self.title)
+        head.addWidget(self.readout, 1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 10, 0, 0)
+        layout.setSpacing(4)
+        layout.addLayout(head)
+        layout.addWidget(self.table)
+        self._shown: tuple | None = None
+        self.hide()
+
+    def restyle(self, greyed: bool) -> None:
+        c = th.colors()
+        self.title.setStyleSheet(f"font-weight: 600; font-size: 14px; color: {c.text}")
+        self.readout.setStyleSheet(f"color: {c.muted}; padding-left: 12px")
+        self.table.setStyleSheet(table_style())
