@@ -24,8 +24,11 @@ class Submission:
     kind: str
 
 
-def submission(name: str, text: str, job_type: str | None = None, priority: int = 0) -> Submission:
-    """Turn the file `name` holding `text` into a submission, or raise JobFileError."""
+def submission(name: str, text: str, job_type: str | None = None, priority: int = 0, *, batch: bool = False,
+               how_to_type: str = "choose the type") -> Submission:
+    """Turn the file `name` holding `text` into a submission, or raise JobFileError. `batch`:
+    the file is a batch whatever it looks like; `how_to_type` is how the caller's user names a
+    type in the messages (the CLI: "pass --type")."""
     suffix = name.rsplit(".", 1)[-1].lower() if "." in name else ""
     looks_json = suffix == "json" or text.lstrip()[:1] in ("{", "[")
     try:
@@ -44,11 +47,11 @@ def submission(name: str, text: str, job_type: str | None = None, priority: int 
                                          "priority": priority}, mps_name(text)), f"{fmt.upper()} model")
         if job_type:
             raise JobFileError(f"{name} is not JSON: a {job_type} job needs a JSON payload")
-        raise JobFileError(f"{name} is not JSON, a JSPLIB instance or an .mps/.lp model; choose the type mps "
+        raise JobFileError(f"{name} is not JSON, a JSPLIB instance or an .mps/.lp model; {how_to_type} mps "
                            "if it is an MPS or LP model under another name")
     if isinstance(doc, dict) and "sweep" in doc:
         return Submission(doc, "sweep")
-    if isinstance(doc, list) or (isinstance(doc, dict) and "jobs" in doc):
+    if batch or isinstance(doc, list) or (isinstance(doc, dict) and "jobs" in doc):
         if isinstance(doc, dict) and job_type == "jobshop" and is_jobshop_payload(doc):
             return Submission(_labelled({"type": "jobshop", "payload": doc, "priority": priority}, json_name(doc)),
                               "jobshop payload")
@@ -67,7 +70,7 @@ def submission(name: str, text: str, job_type: str | None = None, priority: int 
         if "known_optimum" in doc or "items" in doc:
             job_type = "prodplan"
         else:
-            raise JobFileError(f"{name} is a bare payload; choose its type (jobshop, prodplan, mps)")
+            raise JobFileError(f"{name} is a bare payload; {how_to_type} (jobshop, prodplan, mps)")
     return Submission(_labelled({"type": job_type, "payload": doc, "priority": priority}, json_name(doc)),
                       f"{job_type} payload")
 
