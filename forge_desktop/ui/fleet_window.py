@@ -28,6 +28,7 @@ from forge_contracts.jobtypes.display import ago
 from ..client import normalize_url
 from . import theme as th
 from .api_reader import SseStream, fetch, stop_stream
+from .charts import rate
 
 SPARK_POINTS = 30
 SPARK_H = 46
@@ -85,16 +86,6 @@ def _num(v) -> float:
 
 def _pct(v) -> str:
     return "–" if v is None else f"{v:.0f} %"
-
-
-def _bytes_rate(v) -> str:
-    if v is None:
-        return "–"
-    for unit in ("B/s", "KB/s", "MB/s", "GB/s"):
-        if abs(v) < 1024 or unit == "GB/s":
-            return f"{v:.0f} {unit}" if unit == "B/s" else f"{v:.1f} {unit}"
-        v /= 1024
-    return "–"
 
 
 def _uptime(s) -> str:
@@ -429,8 +420,8 @@ class FleetTable(QTableWidget):
             (_pct(f["disk"]), f["disk"], th.level_color("disk", f["disk"])),
             (_pct(s.get("gpu_percent")), s.get("gpu_percent"), th.level_color("cpu", s.get("gpu_percent"))
              if s.get("gpu_percent") is not None else c.muted),
-            (_bytes_rate(f["rx"]), f["rx"], None),
-            (_bytes_rate(f["tx"]), f["tx"], None),
+            (rate(f["rx"]), f["rx"], None),
+            (rate(f["tx"]), f["tx"], None),
             ("unavailable" if f["temp"] is None else f"{f['temp']:.0f} °C", f["temp"],
              th.level_color("temp", f["temp"]) if f["temp"] is not None else c.muted),
             ("–" if f["load_per_core"] is None else f"{f['load_per_core']:.2f}", f["load_per_core"], None),
