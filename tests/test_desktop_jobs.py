@@ -338,7 +338,8 @@ def test_fleet_card_names_the_job_its_node_runs(qtbot, hub):
     win.set_table_view(True)
     qtbot.waitUntil(lambda: win.table.rowCount() >= 1, timeout=5000)
     row = win.table.rows["w1"]
-    assert win.table.item(row, 12).text() == f"#{job_id} sleep card job"
+    from forge_desktop.ui.fleet_window import TABLE_COLUMNS
+    assert win.table.item(row, TABLE_COLUMNS.index("Jobs")).text() == f"#{job_id} sleep card job"
     win.close()
     hub.wait_job_final(job_id, timeout=30)
 

@@ -45,8 +45,9 @@ class AdminAction(QWidget):
         self._again: Callable[[], None] | None = None
 
     def run(self, what: str, path: str, body: Any, on_done: Callable[[Any], None],
-            on_failed: Callable[[str], None] | None = None) -> None:
-        self._again = lambda: self.run(what, path, body, on_done, on_failed)
+            on_failed: Callable[[str], None] | None = None, on_refused: Callable[[], None] | None = None) -> None:
+        """`on_failed` for any failure but a refusal, which shows the sign-in (and calls `on_refused`)."""
+        self._again = lambda: self.run(what, path, body, on_done, on_failed, on_refused)
         self.say(f"{what} …")
 
         def failed(message: str) -> None:
@@ -54,6 +55,8 @@ class AdminAction(QWidget):
                 self.sign_in.show()
                 self.sign_in.setFocus()
                 self.say(f"{what} needs the hub's admin secret: type it and press Enter", error=True)
+                if on_refused is not None:
+                    on_refused()
             elif on_failed is not None:
                 on_failed(message)
             else:

@@ -12,15 +12,15 @@ import time
 from typing import Any, Callable
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QLineEdit, QProgressBar, QPushButton, QScrollArea,
+from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QProgressBar, QPushButton, QScrollArea,
                                QVBoxLayout, QWidget)
 
 from forge_contracts.jobtypes.display import gap_text, seconds
 
 from ..client import normalize_url
 from . import theme as th
-from .admin_action import AdminSession
-from .api_reader import fetch, post
+from .admin_action import AdminAction
+from .api_reader import fetch
 from .bound_chart import BoundChart, incumbent_and_bound
 from .job_charts import ERROR_RED, GanttChart
 from .job_results import PAYLOAD_CHARS, RESULT_VIEWS, ResultView, cell, fit_table, generic_view, heading, readonly_table
@@ -127,17 +127,10 @@ class JobWindow(QWidget):
         self.batch_button.clicked.connect(lambda: self.job and self.batch_requested.emit(str(self.job["batch_id"])))
         self.batch_button.hide()
         arow.addWidget(self.batch_button)
-        self.sign_in = QLineEdit()
-        self.sign_in.setEchoMode(QLineEdit.Password)
-        self.sign_in.setPlaceholderText("admin secret")
-        self.sign_in.setMaximumWidth(220)
-        self.sign_in.returnPressed.connect(self._signed_in)
-        self.sign_in.hide()
-        self.action_note = th.plain_label()
-        arow.addWidget(self.sign_in)
-        arow.addWidget(self.action_note, 1)
+        self.action = AdminAction(hub_url, token)
+        self.sign_in = self.action.sign_in
+        arow.addWidget(self.action, 1)
         self._offered: set[str] = set()
-        self._pending_action: str | None = None
         self._skew = 0.0
 
         self.error_heading = heading("Why it failed")
@@ -224,41 +217,27 @@ class JobWindow(QWidget):
 
     def act(self, name: str) -> None:
         """POST the action's route with the admin secret (or this window's token); a refusal asks to sign in."""
-        self._pending_action = name
-        self.action_note.setText(f"{name} …")
         for b in self.actions.values():
             b.setEnabled(False)
-        post(self.hub_url, AdminSession.secret or self.token, f"/api/jobs/{self.job_id}/{name}",
-             on_done=lambda body: self._acted(name, body), on_failed=lambda msg: self._act_failed(name, msg))
+        self.action.run(name, f"/api/jobs/{self.job_id}/{name}", None, on_done=lambda body: self._acted(name, body),
+                        on_failed=lambda msg: self._act_failed(name, msg), on_refused=self._enable_actions)
 
     def _acted(self, name: str, body) -> None:
-        for b in self.actions.values():
-            b.setEnabled(True)
-        self._pending_action = None
+        self._enable_actions()
         new_id = body.get("id") if isinstance(body, dict) else None
-        self.action_note.setText(f"{name}: done" + (f" (job #{new_id})" if new_id and new_id != self.job_id else ""))
+        self.action.say(f"{name}: done" + (f" (job #{new_id})" if new_id and new_id != self.job_id else ""))
         self._shown_key = None
         if not self.timer.isActive():
             self.timer.start(POLL_MS)
         self.reload()
 
     def _act_failed(self, name: str, message: str) -> None:
+        self._enable_actions()
+        self.action.say(f"{name} failed: {message}", error=True)
+
+    def _enable_actions(self) -> None:
         for b in self.actions.values():
             b.setEnabled(True)
-        if "HTTP 401" in message or "HTTP 403" in message:
-            self.sign_in.show()
-            self.sign_in.setFocus()
-            self.action_note.setText(f"{name} needs the hub's admin secret: type it and press Enter")
-        else:
-            self._pending_action = None
-            self.action_note.setText(f"{name} failed: {message}")
-
-    def _signed_in(self) -> None:
-        AdminSession.secret = self.sign_in.text().strip() or None
-        self.sign_in.clear()
-        self.sign_in.hide()
-        if self._pending_action and AdminSession.secret:
-            self.act(self._pending_action)
 
     @property
     def gantt(self) -> GanttChart | None:
