@@ -6,13 +6,13 @@ machine, and memory's the share of the node's RAM, as in the processes table.
 """
 from __future__ import annotations
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QWidget
 
 from . import theme as th
 from .charts import size
-from .tables import BAR_ROLE, SORT_ROLE, BarTablePanel, fit_rows, num, sort_key, text
+from .tables import BAR_ROLE, SORT_ROLE, BarTablePanel, RowsModel, fit_rows, num, sort_key, text
 
 COLUMNS = ("Name", "State", "CPU", "Memory", "Image", "ID")
 NAME, STATE, CPU, MEMORY, IMAGE, ID = range(len(COLUMNS))
@@ -24,30 +24,8 @@ STATE_ORDER = {"running": 0, "restarting": 1, "paused": 2, "created": 3, "exited
 
 
 
-class ContainerModel(QAbstractTableModel):
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self.rows: list[dict] = []
-        self.cores = 0
-        self.mem_total: float | None = None
-        self.greyed = False
-
-    def set_items(self, items: list, cores: int, mem_total: float | None, greyed: bool) -> None:
-        self.beginResetModel()
-        self.rows = [x for x in items if isinstance(x, dict)]
-        self.cores, self.mem_total, self.greyed = cores, mem_total, greyed
-        self.endResetModel()
-
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.DisplayRole):
-        if orientation == Qt.Horizontal and role == Qt.DisplayRole:
-            return COLUMNS[section]
-        return None
+class ContainerModel(RowsModel):
+    columns = COLUMNS
 
     def value(self, row: int, col: int):
         x = self.rows[row]

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import time
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QWidget
 
 from . import theme as th
 from .charts import size
-from .tables import BAR_ROLE, SORT_ROLE, BarTablePanel, fit_rows, num, sort_key, text
+from .tables import BAR_ROLE, SORT_ROLE, BarTablePanel, RowsModel, fit_rows, num, sort_key, text
 
 COLUMNS = ("Name", "PID", "User", "CPU", "Memory", "Command")
 NAME, PID, USER, CPU, MEMORY, COMMAND = range(len(COLUMNS))
@@ -26,35 +26,17 @@ WIDTHS = (170, 70, 100, 150, 150)
 
 
 
-class ProcessModel(QAbstractTableModel):
+class ProcessModel(RowsModel):
     """One row per process of the latest list; `cores` and `mem_total` scale the bars."""
 
-    def __init__(self, parent=None):
-        super().__init__(parent)
-        self.rows: list[dict] = []
-        self.cores = 0
-        self.mem_total: float | None = None
-        self.greyed = False
-
-    def set_items(self, items: list, cores: int, mem_total: float | None, greyed: bool) -> None:
-        self.beginResetModel()
-        self.rows = [p for p in items if isinstance(p, dict)]
-        self.cores, self.mem_total, self.greyed = cores, mem_total, greyed
-        self.endResetModel()
-
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
-        return 0 if parent.isValid() else len(COLUMNS)
+    columns = COLUMNS
 
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.DisplayRole):
-        if orientation == Qt.Horizontal and role == Qt.DisplayRole:
-            return COLUMNS[section]
         if orientation == Qt.Horizontal and role == Qt.ToolTipRole:
-            return {CPU: "% of one core over the last 5 s, as top shows it; the bar is the share of all cores",
+            return {CPU: "% of one core since the previous list (5 s, 1 s while watched), as top shows it; "
+                         "the bar is the share of all cores",
                     MEMORY: "resident memory; the bar is the share of the node's RAM"}.get(section)
-        return None
+        return super().headerData(section, orientation, role)
 
     def value(self, row: int, col: int):
         p = self.rows[row]

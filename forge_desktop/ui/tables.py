@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QRectF, QSortFilterProxyModel, Qt
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, QRectF, QSortFilterProxyModel, Qt
 from PySide6.QtGui import QColor, QPainter
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QStyle, QStyledItemDelegate, QStyleOptionViewItem, \
     QTableView
@@ -164,3 +164,34 @@ class BarTablePanel(QFrame):
         self.title.setStyleSheet(f"font-weight: 600; font-size: 14px; color: {c.text}")
         self.readout.setStyleSheet(f"color: {c.muted}; padding-left: 12px")
         self.table.setStyleSheet(table_style())
+
+
+class RowsModel(QAbstractTableModel):
+    """Rows of a sample's list (processes, containers), with what scales their bars: the
+    node's cores and memory. Subclasses name their `columns` and say what a cell shows."""
+
+    columns: tuple[str, ...] = ()
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.rows: list[dict] = []
+        self.cores = 0
+        self.mem_total: float | None = None
+        self.greyed = False
+
+    def set_items(self, items: list, cores: int, mem_total: float | None, greyed: bool) -> None:
+        self.beginResetModel()
+        self.rows = [x for x in items if isinstance(x, dict)]
+        self.cores, self.mem_total, self.greyed = cores, mem_total, greyed
+        self.endResetModel()
+
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self.rows)
+
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self.columns)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.DisplayRole):
+        if orientation == Qt.Horizontal and role == Qt.DisplayRole:
+            return self.columns[section]
+        return None
