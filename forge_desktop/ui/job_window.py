@@ -298,7 +298,8 @@ class JobWindow(QWidget):
                                     else "no gap yet")
             if job.get("claimed_at"):
                 self.bound_chart.add(max(0.0, now - job["claimed_at"]), *incumbent_and_bound(progress))
-        self.bound_chart.setVisible(running and len(self.bound_chart.points) >= 2)
+        # a dot per report: the first one already shows where the solver stands
+        self.bound_chart.setVisible(running and len(self.bound_chart.points) >= 1)
         if status == "pending":
             self.waiting.setText("Waiting: " + waiting_text(job))
         key = "|".join(str(job.get(k)) for k in ("status", "attempt_count", "claimed_by", "error", "finished_at"))
