@@ -47,11 +47,7 @@ class ContainerModel(RowsModel):
         if role == SORT_ROLE:
             return STATE_ORDER.get(v, 9) if col == STATE else sort_key(v if v != "" else None)
         if role == BAR_ROLE:
-            if col == CPU and v is not None and self.cores:
-                return v / (100.0 * self.cores)
-            if col == MEMORY and v is not None and self.mem_total:
-                return v / self.mem_total
-            return None
+            return self.bar_share(col, v, CPU, MEMORY)
         if role == Qt.DecorationRole and col == STATE:
             return QColor(c.offline if self.greyed else getattr(c, STATE_KEYS.get(v, "offline")))
         if role == Qt.ToolTipRole:

@@ -59,11 +59,7 @@ class ProcessModel(RowsModel):
         if role == SORT_ROLE:
             return sort_key(v if col != NAME else v or None)
         if role == BAR_ROLE:
-            if col == CPU and v is not None and self.cores:
-                return v / (100.0 * self.cores)
-            if col == MEMORY and v is not None and self.mem_total:
-                return v / self.mem_total
-            return None
+            return self.bar_share(col, v, CPU, MEMORY)
         if role == Qt.ToolTipRole:
             p = self.rows[row]
             return th.plain_tip(text(p.get("cmdline")) or f"{text(p.get('name'))} (no command line: a kernel "

@@ -191,6 +191,14 @@ class RowsModel(QAbstractTableModel):
     def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:
         return 0 if parent.isValid() else len(self.columns)
 
+    def bar_share(self, col: int, v: float | None, cpu_col: int, mem_col: int) -> float | None:
+        """A CPU cell's share of all the node's cores, a memory cell's of its RAM."""
+        if col == cpu_col and v is not None and self.cores:
+            return v / (100.0 * self.cores)
+        if col == mem_col and v is not None and self.mem_total:
+            return v / self.mem_total
+        return None
+
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.DisplayRole):
         if orientation == Qt.Horizontal and role == Qt.DisplayRole:
             return self.columns[section]
