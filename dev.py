@@ -73,7 +73,9 @@ def main(argv: list[str]) -> int:
         return forward_ctrl_c(subprocess.Popen([str(BIN / "forge"), "up", *rest], cwd=ROOT))
     ensure_venv("[test,build]")
     ensure_chromium()
-    env = dict(os.environ, QT_QPA_PLATFORM="offscreen",
+    # PYTHONFAULTHANDLER: a crash in a C extension (Qt, a solver) prints every thread's
+    # Python stack, even one after pytest's own handler has been removed at exit.
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", PYTHONFAULTHANDLER="1",
                PYTHON_KEYRING_BACKEND="keyrings.alt.file.PlaintextKeyring")
     return subprocess.call([str(PY), "-m", "pytest", "-q", *rest], cwd=ROOT, env=env)
 
