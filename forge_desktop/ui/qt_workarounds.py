@@ -64,18 +64,42 @@ def delete_widgets_before_pyside_cleanup() -> None:
     delete crashes the process after a clean quit ("shared QObject was deleted
     directly", then SIGSEGV). Deleting top-level widgets first, through shiboken,
     invalidates every wrapper under them so the cleanup skips them.
+
+    A window's running threads (its event stream) are stopped first: Qt aborts the process
+    when a running QThread is destroyed. pyqtgraph views go next, each on its own: a view deleted as one of a window's many
+    children crashed in its scene's teardown (QGraphicsScene::clear, a job window with
+    its incumbent/bound chart), while the same view deleted directly does not.
     """
     import shiboken6
-    from PySide6.QtWidgets import QApplication
+    from PySide6.QtCore import QThread
+    from PySide6.QtWidgets import QApplication, QMenu
     app = QApplication.instance()
     if app is None or not shiboken6.isValid(app):
         return
-    for widget in QApplication.topLevelWidgets():
-        if shiboken6.isValid(widget) and widget.parent() is None:
-            try:
-                shiboken6.delete(widget)
-            except RuntimeError:
-                pass
+    tops = [w for w in QApplication.topLevelWidgets() if shiboken6.isValid(w) and w.parent() is None]
+    for top in tops:  # a window's threads (event streams) end before it goes: Qt aborts on a running one
+        for thread in top.findChildren(QThread):
+            if thread.isRunning():
+                getattr(thread, "stop", thread.quit)()
+                thread.wait(5000)
+    pg = sys.modules.get("pyqtgraph")
+    if pg is not None:
+        for top in tops:
+            if not shiboken6.isValid(top):  # a view's delete can take a widget of its own with it
+                continue
+            for view in reversed(top.findChildren(pg.GraphicsView)):
+                _delete(shiboken6, view)
+        tops = [w for w in tops if shiboken6.isValid(w)]
+    for widget in sorted(tops, key=lambda w: isinstance(w, QMenu)):  # menus last: windows may use them
+        _delete(shiboken6, widget)
+
+
+def _delete(shiboken6, widget) -> None:
+    if shiboken6.isValid(widget):
+        try:
+            shiboken6.delete(widget)
+        except RuntimeError:
+            pass
 
 
 def install_exit_cleanup() -> None:
