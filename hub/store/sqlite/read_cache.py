@@ -20,8 +20,7 @@ from dataclasses import dataclass
 
 Key = tuple[str, str, int]  # ("raw" | "1m" | "1h", node id, block start in ms)
 
-_ENTRY_OVERHEAD = 200  # the entry, its key and its two lists' headers
-_PER_SAMPLE = 8 + 8 + 32 + sys.getsizeof(b"")  # two list slots, an int, a bytes object's header
+_ENTRY_OVERHEAD = 400  # the entry, its key (a tuple, a str, an int) and its slot in the map
 
 
 @dataclass(frozen=True)
@@ -58,7 +57,8 @@ class BlockCache:
             return entry
 
     def put(self, key: Key, data: bytes, ts: list[int], texts: list[bytes]) -> Entry:
-        size = _ENTRY_OVERHEAD + len(data) + sum(map(len, texts)) + _PER_SAMPLE * len(texts)
+        size = (_ENTRY_OVERHEAD + sys.getsizeof(data) + sys.getsizeof(ts) + sum(map(sys.getsizeof, ts))
+                + sys.getsizeof(texts) + sum(map(sys.getsizeof, texts)))
         entry = Entry(bytes(data), ts, texts, size)
         if size > self.max_bytes:
             return entry
