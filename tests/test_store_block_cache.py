@@ -50,7 +50,7 @@ async def test_series_json_gives_what_series_gives_cold_and_warm(tmp_path):
         await store.close()
 
 
-async def test_tier_blocks_read_as_json_equal_and_a_late_sample_replaces_the_cached_block(tmp_path):
+async def test_tier_blocks_read_as_json_equal_and_a_late_sample_replaces_the_cached_block(tmp_path, monkeypatch):
     rng = random.Random(4)
     day = (time.time() // 86400 - 2) * 86400
     starts = [day + 3600 * h + 60 * m for h in (1, 2) for m in (0, 1, 5)]
@@ -60,9 +60,19 @@ async def test_tier_blocks_read_as_json_equal_and_a_late_sample_replaces_the_cac
         await store.samples.ingest(Push(node_id="n", identity={}, samples=samples, now=time.time()))
         await store.samples.roll_up(time.time())
         for query in (dict(resolution="1m", points=100), dict(resolution="1m", points=2, every_s=300),
+                      *(dict(resolution="1m", points=k) for k in range(1, 7)),  # a block taken whole or its newest part
+                      dict(resolution="1m", points=100, since=starts[3]), dict(resolution="1m", points=100, until=starts[2]),
                       dict(resolution="1m", points=100, since=starts[1], until=starts[4]),
                       dict(resolution="1h", points=100), dict(resolution="1h", points=1)):
             await both(store, **query)
+        from hub.store.sqlite.db import Database
+        merged_one_by_one = []
+        real = Database._tier
+        monkeypatch.setattr(Database, "_tier", lambda self, *a: merged_one_by_one.append(a) or real(self, *a))
+        await store.samples.series_json("n", resolution="1m", points=5)
+        assert merged_one_by_one == [], "blocks inside the range go into the answer whole"
+        await store.samples.series_json("n", resolution="1m", points=5, since=starts[1])
+        assert len(merged_one_by_one) == 1, "a block cut by the range is merged sample by sample"
         before = await both(store, resolution="1m", points=100)
         late = random_sample(rng, starts[4] + 59.5, True)
         await store.samples.ingest(Push(node_id="n", identity={}, samples=[late], now=time.time()))

@@ -8,6 +8,7 @@ writer).
 """
 from __future__ import annotations
 
+import bisect
 import functools
 import json
 import sqlite3
@@ -21,7 +22,7 @@ from typing import Iterator
 import msgspec
 
 from . import blocks
-from .read_cache import BlockCache
+from .read_cache import BlockCache, Entry
 from .rollup import DAY_MS, HOUR_MS, MINUTE_MS, path_steps
 from .. import averaging
 from ..interface import (FINAL_STATUSES, JOB_STATUSES, Batch, BatchSpec, IngestResult, Job, JobPage, JobSpec, NodeRow, Push, Redeemed,
@@ -409,10 +410,11 @@ class Database:
         """`series` as a JSON array, for the snapshot route: rows' JSON as stored, and finished
         blocks' samples encoded once and then taken from `read_cache` while the block is unchanged."""
         texts = self._series(node_id, resolution, points, since, until, every_s, True)
-        if len(texts) < 2:
-            return b"[" + b"".join(texts) + b"]"
-        texts[0], texts[-1] = b"[" + texts[0], texts[-1] + b"]"  # one copy of the answer, not three
-        return b",".join(texts)
+        out = [b"["] * (2 * len(texts) + 1)  # one copy of the answer: [ text , text , ... ]
+        out[2::2] = [b","] * len(texts)
+        out[1::2] = texts
+        out[-1] = b"]"
+        return b"".join(out) if texts else b"[]"
 
     def _series(self, node_id: str, resolution: str, points: int, since: float | None, until: float | None,
                 every_s: int | None, as_json: bool) -> list:
@@ -425,20 +427,69 @@ class Database:
                     return [s for t, s in self._raw(c, node_id, 2**31, lo, hi, as_json) if t % step == 0][-points:]
                 return [s for _, s in self._raw(c, node_id, points, lo, hi, as_json)]
         with self.read_tx() as c:
+            if as_json and not every_s and points > 0:
+                pieces = self._tier_pieces(c, resolution, node_id, points, lo, hi)
+                if pieces is not None:
+                    return pieces
             return self._tier(c, resolution, node_id, points, lo, hi, every_s * 1000 if every_s else 1, as_json)
 
     def _block_samples(self, kind: str, node_id: str, bucket_ms: int, data: bytes, c: sqlite3.Connection,
                        as_json: bool) -> tuple[list[int], list]:
         """A block's samples' ts_ms and the samples, as dicts or (`as_json`) JSON texts."""
         if as_json:
-            key = (kind, node_id, bucket_ms)
-            entry = self.read_cache.get(key, data)
-            if entry is None:
-                samples = self.decode_block(data, c)
-                entry = self.read_cache.put(key, data, [ts_ms(s["ts"]) for s in samples], list(map(_json, samples)))
-            return entry.ts, entry.texts
+            entry = self._block_json(kind, node_id, bucket_ms, data, c)
+            return entry.ts, entry.texts()
         samples = self.decode_block(data, c)
         return [ts_ms(s["ts"]) for s in samples], samples
+
+    def _block_json(self, kind: str, node_id: str, bucket_ms: int, data: bytes, c: sqlite3.Connection) -> Entry:
+        key = (kind, node_id, bucket_ms)
+        entry = self.read_cache.get(key, data)
+        if entry is None:
+            samples = self.decode_block(data, c)
+            entry = self.read_cache.put(key, data, [ts_ms(s["ts"]) for s in samples], list(map(_json, samples)))
+        return entry
+
+    def _tier_pieces(self, c: sqlite3.Connection, tier: str, node_id: str, points: int, lo: int, hi: int
+                     ) -> list[bytes] | None:
+        """`_tier`'s JSON answer (every bucket, `points` > 0) in pieces: each block wholly taken
+        as its samples' joined JSON, so a year of hours is 365 pieces, not 8,760 samples to
+        merge one by one. None when a block is not wholly inside lo..hi or a row falls within a
+        block's span (then only the sample-by-sample merge gives the answer)."""
+        rows = c.execute(f"SELECT ts_ms, data FROM {TIER_TABLES[tier]} WHERE node_id = ? AND ts_ms >= ? "
+                         "AND ts_ms <= ? ORDER BY ts_ms DESC LIMIT ?", (node_id, lo, hi, points)).fetchall()
+        entries: list[Entry] = []
+        taken = 0
+        for bucket, data in c.execute(
+                "SELECT bucket_ms, data FROM tier_blocks WHERE tier = ? AND node_id = ? AND bucket_ms <= ? "
+                "AND bucket_ms > ? ORDER BY bucket_ms DESC", (tier, node_id, hi, lo - TIER_BLOCK_MS[tier])):
+            entry = self._block_json(tier, node_id, bucket, data, c)
+            if not (entry.ascending and entry.ts and lo <= entry.ts[0] and entry.ts[-1] <= hi):
+                return None
+            entries.append(entry)
+            taken += len(entry.ts)
+            if taken >= points:
+                break
+        oldest_first = entries[::-1]
+        firsts = [e.ts[0] for e in oldest_first]
+        for t, _ in rows:
+            i = bisect.bisect_right(firsts, t) - 1
+            if i >= 0 and t <= oldest_first[i].ts[-1]:
+                return None
+        units = sorted([(t, None, text) for t, text in rows] + [(e.ts[0], e, None) for e in entries],
+                       key=lambda u: u[0])
+        pieces: list[bytes] = []
+        need = points
+        for _, entry, text in reversed(units):
+            if need <= 0:
+                break
+            if entry is None:
+                pieces.append(text.encode())
+                need -= 1
+            else:
+                pieces.append(entry.joined if len(entry.ts) <= need else entry.tail(need))
+                need -= len(entry.ts)
+        return pieces[::-1]
 
     def _tier(self, c: sqlite3.Connection, tier: str, node_id: str, points: int, lo: int, hi: int,
               step: int, as_json: bool) -> list:

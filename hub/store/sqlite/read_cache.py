@@ -3,8 +3,9 @@
 A block that is finished (a node-minute of raw samples, a node-hour of 1m averages, a
 node-day of 1h averages) changes only when a late sample is merged into it or retention
 drops it, so the snapshot route need not decode it and encode its samples again on every
-read. An entry holds the block's stored bytes, its samples' ts in ms and each sample's JSON
-text; the least recently used entries go first once the entries' bytes pass the bound.
+read. An entry holds the block's stored bytes, its samples' ts in ms and their JSON texts
+joined (a block wholly inside an answer goes into it as one piece); the least recently
+used entries go first once the entries' bytes pass the bound.
 
 A hit must match the bytes the reader's own transaction just read: a write that replaced
 the block between a reader's read and its `put` can only leave an entry no later read
@@ -26,9 +27,31 @@ _ENTRY_OVERHEAD = 400  # the entry, its key (a tuple, a str, an int) and its slo
 @dataclass(frozen=True)
 class Entry:
     data: bytes  # the block as stored
-    ts: list[int]  # each sample's ts_ms, oldest first
-    texts: list[bytes]  # each sample's JSON
+    ts: list[int]  # each sample's ts_ms, in the block's order
+    joined: bytes  # the samples' JSON joined by commas
+    starts: list[int]  # where each sample's JSON starts in `joined`, and len(joined) + 1
+    ascending: bool  # ts strictly ascending (so ts[0] and ts[-1] bound the block)
     size: int  # bytes counted against the bound
+
+    def texts(self) -> list[bytes]:
+        """Each sample's JSON."""
+        j, s = self.joined, self.starts
+        return [j[a:b - 1] for a, b in zip(s, s[1:])]
+
+    def tail(self, count: int) -> bytes:
+        """The newest `count` samples' JSON, joined by commas."""
+        return self.joined[self.starts[len(self.ts) - count]:] if count else b""
+
+
+def _entry(data: bytes, ts: list[int], texts: list[bytes]) -> Entry:
+    joined = b",".join(texts)
+    starts = [0]
+    for t in texts:
+        starts.append(starts[-1] + len(t) + 1)
+    ascending = all(a < b for a, b in zip(ts, ts[1:]))
+    size = (_ENTRY_OVERHEAD + sys.getsizeof(data) + sys.getsizeof(joined) + sys.getsizeof(ts)
+            + sum(map(sys.getsizeof, ts)) + sys.getsizeof(starts) + sum(map(sys.getsizeof, starts)))
+    return Entry(bytes(data), ts, joined, starts, ascending, size)
 
 
 class BlockCache:
@@ -57,17 +80,15 @@ class BlockCache:
             return entry
 
     def put(self, key: Key, data: bytes, ts: list[int], texts: list[bytes]) -> Entry:
-        size = (_ENTRY_OVERHEAD + sys.getsizeof(data) + sys.getsizeof(ts) + sum(map(sys.getsizeof, ts))
-                + sys.getsizeof(texts) + sum(map(sys.getsizeof, texts)))
-        entry = Entry(bytes(data), ts, texts, size)
-        if size > self.max_bytes:
+        entry = _entry(data, ts, texts)
+        if entry.size > self.max_bytes:
             return entry
         with self._lock:
             old = self._entries.pop(key, None)
             if old is not None:
                 self.bytes -= old.size
             self._entries[key] = entry
-            self.bytes += size
+            self.bytes += entry.size
             while self.bytes > self.max_bytes:
                 _, gone = self._entries.popitem(last=False)
                 self.bytes -= gone.size
