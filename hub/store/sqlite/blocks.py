@@ -20,7 +20,8 @@ as the first kind that fits:
 Nulls in a numeric column are a bitmap beside it. Decoding gives back every value
 bit for bit (floats are never rounded), every key in its order, every list at its
 length: a block round-trips exactly. The header (msgpack) and the packed columns are
-compressed together with zstd.
+compressed together with zstd. Reading gathers all of a table's packed columns in one pass
+(`decode_table`), whatever their widths.
 """
 from __future__ import annotations
 
