@@ -138,6 +138,10 @@ def test_the_cache_keeps_to_its_byte_bound_least_recently_used_first():
     assert cache.get(("raw", "n", 11), b"another block") is None, "an entry matches only its own bytes"
     cache.put(("1h", "n", 0), b"huge", [0], [b"x" * 20_000])
     assert cache.get(("1h", "n", 0), b"huge") is None and cache.bytes <= cache.max_bytes, "larger than the bound: not kept"
+    cache.resize(cache.max_bytes // 2)
+    assert len(cache) == 1 and cache.get(("raw", "n", 11), b"block11") is not None, "shrunk to the newest"
+    cache.resize(10_000)
+    cache.put(("raw", "n", 5), b"block5", list(range(40)), texts)
     cache.drop_through("raw", 10)
     assert [k[2] for k in cache._entries] == [11]
     assert cache.bytes == cache._entries[("raw", "n", 11)].size
@@ -154,3 +158,10 @@ async def test_with_the_cache_off_reads_are_the_same(tmp_path):
         assert len(cache_of(store)) == 0
     finally:
         await store.close()
+
+
+async def test_the_hub_sizes_the_cache_from_read_cache_mb(aiohttp_client, hub_config):
+    from hub.app import create_app
+    from hub.state import HUB
+    client = await aiohttp_client(create_app(hub_config(read_cache_mb=1.5)))
+    assert cache_of(client.server.app[HUB].store).max_bytes == int(1.5 * 2**20)

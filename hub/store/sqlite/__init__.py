@@ -119,7 +119,7 @@ class SqliteSamples(SampleStore):
         return await self._t.read(self._t.db.series_json, node_id, resolution, points, since, until, every_s)
 
     def set_read_cache(self, max_bytes: int) -> None:
-        self._t.db.read_cache.max_bytes = max_bytes
+        self._t.db.read_cache.resize(max_bytes)
 
     async def recent_cpu(self, node_id: str, points: int) -> list[float | None]:
         return await self._t.read(self._t.db.recent_cpu, node_id, points)

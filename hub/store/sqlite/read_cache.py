@@ -65,6 +65,16 @@ class BlockCache:
         self._entries: OrderedDict[Key, Entry] = OrderedDict()
         self._lock = threading.Lock()
 
+    def resize(self, max_bytes: int) -> None:
+        with self._lock:
+            self.max_bytes = max_bytes
+            self._evict()
+
+    def _evict(self) -> None:
+        while self.bytes > self.max_bytes:
+            _, gone = self._entries.popitem(last=False)
+            self.bytes -= gone.size
+
     def __len__(self) -> int:
         return len(self._entries)
 
@@ -89,9 +99,7 @@ class BlockCache:
                 self.bytes -= old.size
             self._entries[key] = entry
             self.bytes += entry.size
-            while self.bytes > self.max_bytes:
-                _, gone = self._entries.popitem(last=False)
-                self.bytes -= gone.size
+            self._evict()
         return entry
 
     def drop(self, keys: list[Key]) -> None:
