@@ -196,6 +196,20 @@ def test_the_one_pass_decoder_gives_what_the_group_decoder_gives(seed, monkeypat
         assert bit_exact(one_pass) == bit_exact(samples)
 
 
+def test_blocks_written_in_format_1_still_read_back_equal(monkeypatch):
+    """Blocks a round 1 hub stored (format 1's encoder, commit 4da2131, kept in a fixture)
+    read back exactly, with both decoders."""
+    import base64
+    fixture = json.loads((Path(__file__).parent / "fixtures" / "blocks" / "format1.json").read_text())
+    shapes = {int(h): j.encode() for h, j in fixture["shapes"].items()}
+    for block in fixture["blocks"]:
+        data = base64.b64decode(block["data"])
+        plain = blocks.zstandard.ZstdDecompressor().decompress(data)
+        assert blocks.msgspec.msgpack.decode(plain[4:4 + int.from_bytes(plain[:4], "little")])["v"] == 1
+        assert bit_exact(blocks.decode(data, shapes.__getitem__)) == bit_exact(block["samples"])
+        assert bit_exact(decoded_by_groups(data, shapes, monkeypatch)) == bit_exact(block["samples"])
+
+
 async def test_a_late_resend_of_a_compacted_minute_is_a_duplicate_and_a_late_sample_is_merged(tmp_path):
     minute = (time.time() // 60 - 10) * 60
     first = [{"schema_version": 1, "ts": minute + s, "cpu": {"percent": float(s)}} for s in range(0, 60, 2)]
