@@ -507,8 +507,11 @@ def decode(data: bytes, shape_of: Callable[[int], bytes]) -> list[dict]:
         build = builder(shape_of(h))
         columns, pos = decode_table(cols, count, buf, pos, padded)
         rows = zip(*columns) if columns else ((),) * count
-        groups.append(iter([build(r) for r in rows]))
-    return [next(groups[i]) for i in _unruns(runs)]
+        groups.append([build(r) for r in rows])
+    if len(groups) == 1:  # one shape all minute, the usual case
+        return groups[0]
+    its = [iter(g) for g in groups]
+    return [next(its[i]) for i in _unruns(runs)]
 
 
 def _runs(seq: list[int]) -> list[int]:
