@@ -9,9 +9,14 @@ pass leaves them: finished node-hours (1m) and node-days (1h) as tier blocks, th
 ones as rows (with `--rows`: every average a row, as before). The samples are the disk bench's
 simulated collector output, made once and shared by all nodes. Then a real `forge hub`
 serves the file and the bench times, one request at a time over loopback, snapshots of 300
-points at 1 s, 1,440 at 1 m and 8,760 at 1 h for random nodes: p50, p90, p99 and max per
-kind. With `--rows` the raw samples stay rows, as before compaction (a baseline under the same
-load). Bounded: fixed counts, a temporary folder, the hub stopped at the end.
+points at 1 s, 1,440 at 1 m and 8,760 at 1 h for random nodes, each node read twice in a
+row: the first read is *cold* (the hub has not read that node's blocks since it started),
+the second *warm* (its finished blocks' JSON in the hub's read cache, `read_cache_mb`):
+p50, p90, p99 and max per kind and read. A request's time is from sending it to the answer's
+last byte; parsing the answer (Python's json, then msgspec) is timed apart, as it is the
+client's work, not the hub's. With `--rows` the raw samples stay rows, as before compaction
+(a baseline under the same load). Bounded: fixed counts, a temporary folder, the hub
+stopped at the end.
 """
 from __future__ import annotations
 
@@ -28,6 +33,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from disk_bench import SHAPES, free_port, start_hub  # noqa: E402
+
+import msgspec  # noqa: E402
 
 from hub.store.sqlite import Database, blocks  # noqa: E402
 
@@ -99,11 +106,21 @@ def tier_sample(avg: dict, ts: int, rng: random.Random) -> dict:
     return out
 
 
-def timed(url: str) -> tuple[float, int]:
+def timed(url: str) -> tuple[float, float, float, int]:
+    """(ms to the answer's last byte, ms to parse it with json, with msgspec, samples)."""
     t = time.perf_counter()
     with urllib.request.urlopen(url, timeout=30) as r:
-        body = json.load(r)
-    return (time.perf_counter() - t) * 1000, len(body["samples"])
+        raw = r.read()
+    took = time.perf_counter()
+    body = json.loads(raw)
+    parsed = time.perf_counter()
+    msgspec.json.decode(raw)
+    return (took - t) * 1000, (parsed - took) * 1000, (time.perf_counter() - parsed) * 1000, len(body["samples"])
+
+
+def summary(ms: list[float]) -> str:
+    return (f"p50 {statistics.median(ms):.1f} ms, p90 {pct(ms, .9):.1f}, p99 {pct(ms, .99):.1f}, "
+            f"max {max(ms):.1f} ms")
 
 
 def pct(values: list[float], q: float) -> float:
@@ -114,10 +131,12 @@ def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--nodes", type=int, default=500)
     ap.add_argument("--tier-nodes", type=int, default=20)
-    ap.add_argument("--requests", type=int, default=200, help="per kind of snapshot")
+    ap.add_argument("--requests", type=int, default=200,
+                    help="nodes read (twice each) per kind of snapshot, at most --nodes or --tier-nodes")
     ap.add_argument("--shape", default="desktop8", choices=[s for s in SHAPES if s != "this"])
     ap.add_argument("--rows", action="store_true", help="store raw samples as rows only (the old layout)")
     ap.add_argument("--hub-path", help="run the hub from this checkout (e.g. an older one, for a baseline)")
+    ap.add_argument("--read-cache-mb", type=float, help="the hub's read_cache_mb (default: the hub's default)")
     args = ap.parse_args(argv)
     if not 1 <= args.nodes <= 2000 or not 1 <= args.requests <= 2000 or not 1 <= args.tier_nodes <= args.nodes:
         raise SystemExit("--nodes 1-2000, --requests 1-2000, --tier-nodes 1..nodes")
@@ -131,19 +150,29 @@ def main(argv: list[str]) -> int:
         port = free_port()
         if args.hub_path:
             os.environ["PYTHONPATH"] = args.hub_path
+        if args.read_cache_mb is not None:
+            os.environ["FORGE_HUB_READ_CACHE_MB"] = str(args.read_cache_mb)
         hub = start_hub(data, port)
         rng = random.Random(1)
         try:
             for resolution, points, pool in (("1s", 300, args.nodes), ("1m", 1440, args.tier_nodes),
                                              ("1h", 8760, args.tier_nodes)):
-                ms, got = [], 0
-                for _ in range(args.requests):
-                    node = f"n{rng.randrange(pool):03d}"
-                    took, got = timed(f"http://127.0.0.1:{port}/api/nodes/{node}/snapshot"
-                                      f"?resolution={resolution}&points={points}")
-                    ms.append(took)
-                print(f"{resolution} x {points} points ({got} returned): p50 {statistics.median(ms):.1f} ms, "
-                      f"p90 {pct(ms, .9):.1f}, p99 {pct(ms, .99):.1f}, max {max(ms):.1f} ms over {len(ms)} requests")
+                times: dict[str, list[float]] = {"cold": [], "warm": []}
+                parse: dict[str, list[float]] = {"json": [], "msgspec": []}
+                got = 0
+                for i in rng.sample(range(pool), min(args.requests, pool)):  # distinct nodes: each cold once
+                    node = f"n{i:03d}"
+                    url = f"http://127.0.0.1:{port}/api/nodes/{node}/snapshot?resolution={resolution}&points={points}"
+                    for read in ("cold", "warm"):
+                        took, by_json, by_msgspec, got = timed(url)
+                        times[read].append(took)
+                        parse["json"].append(by_json)
+                        parse["msgspec"].append(by_msgspec)
+                for read, ms in times.items():
+                    print(f"{resolution} x {points} points ({got} returned), {read}: {summary(ms)} "
+                          f"over {len(ms)} requests")
+                print(f"{resolution} x {points} points, the client's parse: json p50 "
+                      f"{statistics.median(parse['json']):.1f} ms, msgspec p50 {statistics.median(parse['msgspec']):.1f} ms")
         finally:
             hub.terminate()
             hub.wait(20)

@@ -58,6 +58,7 @@ def _hub_context(config: HubConfig):
     async def ctx(app: web.Application) -> AsyncIterator[None]:
         Path(config.data_dir).mkdir(parents=True, exist_ok=True)
         store = await open_store(config.resolved_store_url)
+        store.samples.set_read_cache(int(config.read_cache_mb * 2**20))
         hub = HubState(config=config, store=store,
                        fleet=FleetState(config.degraded_after_s, config.offline_after_s),
                        events=Broadcaster(), tokens=TokenCache(store.nodes),

@@ -26,6 +26,8 @@ class HubConfig:
     minute_retention_s: float = _setting(30 * 86400.0, "How long 1-minute averages are kept.")
     hour_retention_s: float = _setting(400 * 86400.0, "How long 1-hour averages are kept.")
     prune_interval_s: float = _setting(600.0, "How often the retention prune runs.")
+    read_cache_mb: float = _setting(64.0, "Memory for finished history blocks' samples kept as JSON, so repeated "
+                                          "snapshot reads skip decoding them (SQLite store); 0 turns it off.")
     rollup_interval_s: float = _setting(30.0, "How often completed minutes are averaged into tiers.")
     sse_coalesce_s: float = _setting(1.0, "Fleet SSE events are coalesced to at most one per this many seconds.")
     status_interval_s: float = _setting(1.0, "How often node status changes are checked.")

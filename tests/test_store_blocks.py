@@ -155,6 +155,61 @@ def test_floats_survive_bit_for_bit():
            [(s["x"].hex(), s["y"].hex(), s["z"].hex()) for s in samples]
 
 
+def decoded_by_groups(data: bytes, shapes: dict, monkeypatch) -> list[dict]:
+    """A block read with the first decoder: one unpack per group of columns of a width."""
+    with monkeypatch.context() as m:
+        m.setattr(blocks, "decode_table", lambda descs, n, buf, pos, padded=None:
+                  blocks.decode_table_by_groups(descs, n, buf, pos))
+        return blocks.decode(data, shapes.__getitem__)
+
+
+def bit_exact(samples: list[dict]) -> str:
+    """Samples as text where floats are their IEEE bits, so 0.1 and 0.1000000000000001 differ."""
+    def walk(v):
+        if type(v) is float:
+            return v.hex()
+        if type(v) is dict:
+            return {k: walk(x) for k, x in v.items()}
+        if type(v) is list:
+            return [walk(x) for x in v]
+        return v
+    return json.dumps(walk(samples))
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_the_one_pass_decoder_gives_what_the_group_decoder_gives(seed, monkeypatch):
+    """Random blocks of every column kind and width (1 to 60 samples, schema 1 and 2, tier-like
+    averages, integer steps too wide for one gather): both decoders give the same samples,
+    bit for bit, and both give what was encoded."""
+    rng = random.Random(seed)
+    base = 1.7e9 + rng.randrange(10**6)
+    minute = [random_schema2(rng, base + k + rng.random()) for k in range(rng.choice([1, 2, 3, 17, 60]))]
+    averages = [{"ts": base + 3600.0 * k, "cpu": {"percent": round(rng.uniform(0, 100), 3),
+                                                 "per_core": [round(rng.uniform(0, 100), 3) for _ in range(8)]},
+                 "mem": {"used": round(rng.uniform(1e9, 2e9), 3), "total": 16e9}} for k in range(24)]
+    wide = [{"ts": base + k, "big": rng.randrange(-2**61, 2**61), "small": k * rng.randrange(1, 9),
+             "steady": 2**40 + 1000 * k} for k in range(30)]
+    for samples in (minute, averages, wide):
+        enc = blocks.encode(samples)
+        one_pass = blocks.decode(enc.data, enc.shapes.__getitem__)
+        assert bit_exact(one_pass) == bit_exact(decoded_by_groups(enc.data, enc.shapes, monkeypatch))
+        assert bit_exact(one_pass) == bit_exact(samples)
+
+
+def test_blocks_written_in_format_1_still_read_back_equal(monkeypatch):
+    """Blocks a round 1 hub stored (format 1's encoder, commit 4da2131, kept in a fixture)
+    read back exactly, with both decoders."""
+    import base64
+    fixture = json.loads((Path(__file__).parent / "fixtures" / "blocks" / "format1.json").read_text())
+    shapes = {int(h): j.encode() for h, j in fixture["shapes"].items()}
+    for block in fixture["blocks"]:
+        data = base64.b64decode(block["data"])
+        plain = blocks.zstandard.ZstdDecompressor().decompress(data)
+        assert blocks.msgspec.msgpack.decode(plain[4:4 + int.from_bytes(plain[:4], "little")])["v"] == 1
+        assert bit_exact(blocks.decode(data, shapes.__getitem__)) == bit_exact(block["samples"])
+        assert bit_exact(decoded_by_groups(data, shapes, monkeypatch)) == bit_exact(block["samples"])
+
+
 async def test_a_late_resend_of_a_compacted_minute_is_a_duplicate_and_a_late_sample_is_merged(tmp_path):
     minute = (time.time() // 60 - 10) * 60
     first = [{"schema_version": 1, "ts": minute + s, "cpu": {"percent": float(s)}} for s in range(0, 60, 2)]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import json
 import threading
 import time
 
@@ -94,6 +95,20 @@ async def test_series_windows_and_recent_cpu(store):
     assert [s["ts"] for s in picked] == [now - 4, now - 3, now - 2], "the newest `points` in the window, oldest first"
     assert await store.samples.recent_cpu("n", 3) == [2.0, 1.0, 0.0]
     assert await store.samples.series("none", resolution="1m", points=5) == []
+
+
+async def test_series_json_is_series_as_json(store):
+    """What the snapshot route sends: the same samples as `series`, for every tier and window."""
+    now = (time.time() // 3600 - 1) * 3600 + 30 * MINUTE + 30
+    base = (now // 60 - 5) * 60
+    await ingest(store, "n", [sample(base + k, float(k), load=None if k % 3 else [1.0, 2.0, 3.0]) for k in range(0, 180, 7)],
+                 now)
+    await store.samples.roll_up(now)
+    for query in (dict(resolution="1s", points=100), dict(resolution="1s", points=4, since=base + 20, until=base + 100),
+                  dict(resolution="1m", points=10), dict(resolution="1m", points=1), dict(resolution="1h", points=5)):
+        want = await store.samples.series("n", **query)
+        assert want and json.loads(await store.samples.series_json("n", **query)) == want, query
+    assert await store.samples.series_json("none", resolution="1s", points=5) == b"[]"
 
 
 async def test_retention_prunes_old_raw_samples_only(store):

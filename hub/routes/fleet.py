@@ -110,10 +110,10 @@ async def snapshot(request: web.Request) -> web.Response:
     points = _int_param(request, "points", 300, 1, MAX_POINTS)
     since, until = time_param(request, "since"), time_param(request, "until")
     every = _every_param(request, resolution)
-    samples = await hub.samples.series(node.id, resolution=resolution, points=points, since=since, until=until,
-                                       every_s=every)
+    samples = await hub.samples.series_json(node.id, resolution=resolution, points=points, since=since,
+                                            until=until, every_s=every)
     body = {"node": hub.fleet.summary(node, time.time(), full=False), "resolution": resolution,
-            "samples": samples, "processes": node.processes()}
+            "samples": msgspec.Raw(samples), "processes": node.processes()}
     return web.Response(body=msgspec.json.encode(body), content_type="application/json")
 
 

@@ -19,6 +19,8 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+import msgspec
+
 if TYPE_CHECKING:
     from .alerts import AlertStore
 
@@ -191,6 +193,18 @@ class SampleStore(ABC):
                      every_s: int | None = None) -> list[dict]:
         """The newest `points` samples of a tier with since <= ts <= until, oldest first;
         `every_s` (a multiple of the tier's bucket) keeps one bucket per that many seconds."""
+
+    async def series_json(self, node_id: str, *, resolution: Resolution, points: int,
+                          since: float | None = None, until: float | None = None,
+                          every_s: int | None = None) -> bytes:
+        """`series` as a JSON array, what the snapshot route sends: a backend may answer it
+        from samples it keeps encoded, without building them as dicts."""
+        return msgspec.json.encode(await self.series(node_id, resolution=resolution, points=points,
+                                                     since=since, until=until, every_s=every_s))
+
+    def set_read_cache(self, max_bytes: int) -> None:
+        """Bound the memory a backend may keep of encoded history for reads (0: none); one
+        that keeps none ignores it."""
 
     @abstractmethod
     async def recent_cpu(self, node_id: str, points: int) -> list[float | None]:

@@ -20,7 +20,8 @@ as the first kind that fits:
 Nulls in a numeric column are a bitmap beside it. Decoding gives back every value
 bit for bit (floats are never rounded), every key in its order, every list at its
 length: a block round-trips exactly. The header (msgpack) and the packed columns are
-compressed together with zstd.
+compressed together with zstd. Reading gathers all of a table's packed columns in one pass
+(`decode_table`), whatever their widths.
 """
 from __future__ import annotations
 
@@ -46,6 +47,8 @@ _json = msgspec.json.Encoder()
 _WIDTH_TYPES = {1: np.uint8, 2: np.uint16, 4: np.uint32, 8: np.uint64}
 _BITS = -2  # a packed column of float bits as integers
 MAX_BITS_WIDTH = 40  # wider steps between floats' bits: XOR and byte planes instead
+_GATHER_BITS = 56  # a value and its bit offset within a byte fit one 64-bit word
+_BYTE_STEPS = np.arange(8)
 _ORDER = {"i0": 0, "d0": 0, "b0": 0, "i": 1, "d": 1, "b": 1, "i2": 2, "d2": 2, "b2": 2}
 
 
@@ -294,7 +297,113 @@ def _unpack_ints(raw: bytes, rows: int, count: int, width: int, plain: bool = Fa
     return zz.astype(np.uint64).view(np.int64) if plain else _unzigzag(zz.astype(np.uint64))
 
 
-def decode_table(descs: list, n: int, buf: memoryview, pos: int) -> tuple[list[list], int]:
+def decode_table(descs: list, n: int, buf: memoryview, pos: int, padded: np.ndarray | None = None
+                 ) -> tuple[list[list], int]:
+    """The columns of one table (rows of leaves of one shape) from `buf` at `pos`, and where
+    the next table starts. The packed columns are read in one pass for all widths: every
+    value's bit offset is computed, 8 bytes are gathered at each and shifted and masked, then
+    each order's columns are summed up together. `padded` is `buf` as uint8 with 8 zero
+    bytes after it (a block's tables share it). Gives what `decode_table_by_groups` gives."""
+    packed = [(j, _ORDER[d[0]]) for j, d in enumerate(descs) if d[0] in _ORDER]
+    widths = {j: descs[j][max(order, 1) + 1] for j, order in packed}
+    if any(w > _GATHER_BITS for w in widths.values()):
+        return decode_table_by_groups(descs, n, buf, pos)
+    cols: list = [None] * len(descs)
+    for j, d in enumerate(descs):
+        if d[0] == "n":
+            first, width, k, count, nulls_len, size = d[1:]
+            is_null = np.unpackbits(np.frombuffer(buf[pos:pos + nulls_len], dtype=np.uint8), count=n).tolist()
+            pos += nulls_len
+            ints = np.full(count, first, dtype=np.int64)
+            if width:
+                ints[1:] += np.cumsum(_unpack_ints(bytes(buf[pos:pos + size]), 1, count - 1, width)[0])
+            pos += size
+            it = iter(ints.tolist() if k < 0 else (ints / 10.0**k).tolist())
+            cols[j] = [None if null else next(it) for null in is_null]
+    xors = [j for j, d in enumerate(descs) if d[0] == "x"]
+    if xors:
+        size = len(xors) * n * 8
+        planes = np.frombuffer(buf[pos:pos + size], dtype=np.uint8).reshape(len(xors), 8, n).transpose(0, 2, 1)
+        pos += size
+        bits = np.bitwise_xor.accumulate(np.ascontiguousarray(planes).view(np.uint64).reshape(len(xors), n), axis=1)
+        for j, values in zip(xors, bits.view(np.float64).tolist()):
+            cols[j] = values
+    if packed:
+        if padded is None:
+            padded = np.frombuffer(bytes(buf) + bytes(8), dtype=np.uint8)
+        groups: dict[tuple[int, int], list[int]] = {}
+        for j, order in packed:
+            groups.setdefault((order, widths[j]), []).append(j)
+        start: dict[int, int] = {}
+        for order, width in sorted(groups):
+            group = groups[order, width]
+            count = n - order if order else n
+            for i, j in enumerate(group):
+                start[j] = pos * 8 + i * count * width
+            pos += (len(group) * count * width + 7) // 8
+        by_order = [[j for j, order in packed if order == o] for o in range(3)]
+        order_of, matrices = [], []
+        with np.errstate(over="ignore"):
+            for order, js in enumerate(by_order):
+                if not js:
+                    continue
+                count = n - order if order else n
+                w = np.array([widths[j] for j in js], dtype=np.int64)
+                offsets = np.array([start[j] for j in js], dtype=np.int64)[:, None] + np.arange(count) * w[:, None]
+                gathered = padded[(offsets >> 3)[:, :, None] + _BYTE_STEPS]
+                words = np.ascontiguousarray(gathered).view("<u8")[:, :, 0]
+                masks = ((np.uint64(1) << w.astype(np.uint64)) - np.uint64(1))[:, None]
+                steps = (words >> (offsets & 7).astype(np.uint64)) & masks
+                firsts = np.array([descs[j][1] for j in js], dtype=np.int64)[:, None]
+                if order == 0:
+                    values = firsts + steps.view(np.int64)
+                else:
+                    steps = _unzigzag(steps)
+                    if order == 2:
+                        d0 = np.array([descs[j][2] for j in js], dtype=np.int64)[:, None]
+                        steps = np.concatenate((d0, d0 + np.cumsum(steps, axis=1)), axis=1)
+                    values = np.concatenate((firsts, firsts + np.cumsum(steps, axis=1)), axis=1)
+                order_of += js
+                matrices.append(values)
+        values = matrices[0] if len(matrices) == 1 else np.concatenate(matrices)
+        kinds = [descs[j][0][0] for j in order_of]
+        ints = [r for r, kind in enumerate(kinds) if kind == "i"]
+        bits = [r for r, kind in enumerate(kinds) if kind == "b"]
+        decimals = [r for r, kind in enumerate(kinds) if kind == "d"]
+        if ints:
+            for r, row in zip(ints, values[ints].tolist()):
+                cols[order_of[r]] = row
+        if bits:
+            for r, row in zip(bits, values[bits].view(np.float64).tolist()):
+                cols[order_of[r]] = row
+        if decimals:
+            scales = np.array([10.0**descs[order_of[r]][-1] for r in decimals])[:, None]
+            for r, row in zip(decimals, (values[decimals] / scales).tolist()):
+                cols[order_of[r]] = row
+    _fill_plain(descs, cols, n)
+    return cols, pos
+
+
+def _fill_plain(descs: list, cols: list, n: int) -> None:
+    """The columns that are not packed: constants, msgpack and JSON values, then references."""
+    for j, d in enumerate(descs):
+        kind = d[0]
+        if kind == "c":
+            cols[j] = [d[1]] * n
+        elif kind == "j":
+            cols[j] = d[1]
+        elif kind == "J":
+            cols[j] = msgspec.json.decode(d[1])
+    for j, d in enumerate(descs):  # references last: they point left, to any kind
+        if d[0] == "=":
+            cols[j] = cols[d[1]]
+        elif d[0] == "s":
+            cols[j] = [d[2] - v for v in cols[d[1]]]
+
+
+def decode_table_by_groups(descs: list, n: int, buf: memoryview, pos: int) -> tuple[list[list], int]:
+    """The columns of one table, one unpack per group of packed columns of a width: the
+    first decoder, kept for widths the one-pass decoder cannot gather (over 56 bits)."""
     cols: list = [None] * len(descs)
     for j, d in enumerate(descs):
         if d[0] == "n":
@@ -343,19 +452,7 @@ def decode_table(descs: list, n: int, buf: memoryview, pos: int) -> tuple[list[l
                 kind = d[0][0]
                 cols[j] = (row.tolist() if kind == "i" else row.view(np.float64).tolist() if kind == "b"
                            else (row / 10.0**d[-1]).tolist())
-    for j, d in enumerate(descs):
-        kind = d[0]
-        if kind == "c":
-            cols[j] = [d[1]] * n
-        elif kind == "j":
-            cols[j] = d[1]
-        elif kind == "J":
-            cols[j] = msgspec.json.decode(d[1])
-    for j, d in enumerate(descs):  # references last: they point left, to any kind
-        if d[0] == "=":
-            cols[j] = cols[d[1]]
-        elif d[0] == "s":
-            cols[j] = [d[2] - v for v in cols[d[1]]]
+    _fill_plain(descs, cols, n)
     return cols, pos
 
 
@@ -403,14 +500,18 @@ def decode(data: bytes, shape_of: Callable[[int], bytes]) -> list[dict]:
     if version not in READS:
         raise ValueError(f"sample block format {version!r} is not one of {READS}")
     buf = memoryview(plain)[4 + size:]
+    padded = np.frombuffer(plain[4 + size:] + bytes(8), dtype=np.uint8)
     groups = []
     pos = 0
     for h, count, cols in zip(hashes, counts, descs):
         build = builder(shape_of(h))
-        columns, pos = decode_table(cols, count, buf, pos)
+        columns, pos = decode_table(cols, count, buf, pos, padded)
         rows = zip(*columns) if columns else ((),) * count
-        groups.append(iter([build(r) for r in rows]))
-    return [next(groups[i]) for i in _unruns(runs)]
+        groups.append([build(r) for r in rows])
+    if len(groups) == 1:  # one shape all minute, the usual case
+        return groups[0]
+    its = [iter(g) for g in groups]
+    return [next(its[i]) for i in _unruns(runs)]
 
 
 def _runs(seq: list[int]) -> list[int]:

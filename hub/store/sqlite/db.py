@@ -8,6 +8,7 @@ writer).
 """
 from __future__ import annotations
 
+import bisect
 import functools
 import json
 import sqlite3
@@ -21,6 +22,7 @@ from typing import Iterator
 import msgspec
 
 from . import blocks
+from .read_cache import BlockCache, Entry
 from .rollup import DAY_MS, HOUR_MS, MINUTE_MS, path_steps
 from .. import averaging
 from ..interface import (FINAL_STATUSES, JOB_STATUSES, Batch, BatchSpec, IngestResult, Job, JobPage, JobSpec, NodeRow, Push, Redeemed,
@@ -33,6 +35,7 @@ JOB_FIELDS = (
 )
 TIER_TABLES = {"1m": "samples_1m", "1h": "samples_1h"}
 TIER_BLOCK_MS = {"1m": HOUR_MS, "1h": DAY_MS}  # what one tier block holds: a node-hour of minutes, a node-day of hours
+READ_CACHE_BYTES = 64 * 2**20  # finished blocks' samples as JSON for snapshot reads (read_cache.py)
 PAGE_SIZE = 16384  # new databases: five 3 kB node-minute blocks fill a page, where a 4 KiB page held one (69 -> 55 B per sample)
 QueuedBucket = tuple[str, int, int]  # node, bucket start ms, gen
 
@@ -110,6 +113,7 @@ class Database:
         self._all: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
         self._shapes: dict[int, bytes] = {}
+        self.read_cache = BlockCache(READ_CACHE_BYTES)
         self.migrate()
 
     @classmethod
@@ -118,6 +122,7 @@ class Database:
         db = cls.__new__(cls)
         db.path, db.autocheckpoint = str(path), False
         db._local, db._all, db._lock, db._shapes = threading.local(), [], threading.Lock(), {}
+        db.read_cache = BlockCache(0)
         return db
 
     # --- connections -----------------------------------------------------------
@@ -319,6 +324,7 @@ class Database:
             c.executemany(f"DELETE FROM {TIER_TABLES[tier]} WHERE node_id = ? AND ts_ms = ? AND data = ?",
                           [(node, t, text) for node, _, _, _, taken in done for t, text in taken])
         self._shapes.update(shapes)
+        self.read_cache.drop([(tier, node, bucket) for node, bucket, *_ in done])
 
     def minute_samples(self, node_id: str, bucket_ms: int, c: sqlite3.Connection | None = None
                        ) -> tuple[list[dict], list[int]]:
@@ -356,6 +362,7 @@ class Database:
                           "WHERE excluded.bucket_ms >= recent_cpu.bucket_ms",
                           [(node, minute, msgspec.msgpack.encode(enc.recent_cpu)) for node, minute, enc, _ in done])
         self._shapes.update(shapes)
+        self.read_cache.drop([("raw", node, minute) for node, minute, *_ in done])
 
     def read_tx(self):
         """A read transaction on this thread's connection: one snapshot for several queries."""
@@ -390,61 +397,143 @@ class Database:
                 merged.update((t, v) for t, v in rows)
                 if len(merged) >= points:
                     return [merged[t] for t in sorted(merged)[-points:]]
-            return [_cpu_percent(s) for s in self._raw(c, node_id, points, -1, _END)]
+            return [_cpu_percent(s) for _, s in self._raw(c, node_id, points, -1, _END)]
 
     def series(self, node_id: str, resolution: str, points: int,
                since: float | None = None, until: float | None = None, every_s: int | None = None) -> list[dict]:
         """Newest `points` samples of a tier, oldest first; `every_s` keeps one bucket per that many
         seconds (tier buckets start on whole minutes or hours, so a multiple of the tier's size)."""
+        return self._series(node_id, resolution, points, since, until, every_s, False)
+
+    def series_json(self, node_id: str, resolution: str, points: int, since: float | None = None,
+                    until: float | None = None, every_s: int | None = None) -> bytes:
+        """`series` as a JSON array, for the snapshot route: rows' JSON as stored, and finished
+        blocks' samples encoded once and then taken from `read_cache` while the block is unchanged."""
+        texts = self._series(node_id, resolution, points, since, until, every_s, True)
+        out = [b"["] * (2 * len(texts) + 1)  # one copy of the answer: [ text , text , ... ]
+        out[2::2] = [b","] * len(texts)
+        out[1::2] = texts
+        out[-1] = b"]"
+        return b"".join(out) if texts else b"[]"
+
+    def _series(self, node_id: str, resolution: str, points: int, since: float | None, until: float | None,
+                every_s: int | None, as_json: bool) -> list:
         lo = ts_ms(since) if since is not None else -1
         hi = ts_ms(until) if until is not None else 2**62
         if resolution == "1s":
             with self.read_tx() as c:
                 if every_s:  # the API allows every= on tiers only; kept as the SQL filter would do it
                     step = every_s * 1000
-                    return [s for s in self._raw(c, node_id, 2**31, lo, hi) if ts_ms(s["ts"]) % step == 0][-points:]
-                return self._raw(c, node_id, points, lo, hi)
+                    return [s for t, s in self._raw(c, node_id, 2**31, lo, hi, as_json) if t % step == 0][-points:]
+                return [s for _, s in self._raw(c, node_id, points, lo, hi, as_json)]
         with self.read_tx() as c:
-            return self._tier(c, resolution, node_id, points, lo, hi, every_s * 1000 if every_s else 1)
+            if as_json and not every_s and points > 0:
+                pieces = self._tier_pieces(c, resolution, node_id, points, lo, hi)
+                if pieces is not None:
+                    return pieces
+            return self._tier(c, resolution, node_id, points, lo, hi, every_s * 1000 if every_s else 1, as_json)
+
+    def _block_samples(self, kind: str, node_id: str, bucket_ms: int, data: bytes, c: sqlite3.Connection,
+                       as_json: bool) -> tuple[list[int], list]:
+        """A block's samples' ts_ms and the samples, as dicts or (`as_json`) JSON texts."""
+        if as_json:
+            entry = self._block_json(kind, node_id, bucket_ms, data, c)
+            return entry.ts, entry.texts()
+        samples = self.decode_block(data, c)
+        return [ts_ms(s["ts"]) for s in samples], samples
+
+    def _block_json(self, kind: str, node_id: str, bucket_ms: int, data: bytes, c: sqlite3.Connection) -> Entry:
+        key = (kind, node_id, bucket_ms)
+        entry = self.read_cache.get(key, data)
+        if entry is None:
+            samples = self.decode_block(data, c)
+            entry = self.read_cache.put(key, data, [ts_ms(s["ts"]) for s in samples], list(map(_json, samples)))
+        return entry
+
+    def _tier_pieces(self, c: sqlite3.Connection, tier: str, node_id: str, points: int, lo: int, hi: int
+                     ) -> list[bytes] | None:
+        """`_tier`'s JSON answer (every bucket, `points` > 0) in pieces: each block wholly taken
+        as its samples' joined JSON, so a year of hours is 365 pieces, not 8,760 samples to
+        merge one by one. None when a block is not wholly inside lo..hi or a row falls within a
+        block's span (then only the sample-by-sample merge gives the answer)."""
+        rows = c.execute(f"SELECT ts_ms, data FROM {TIER_TABLES[tier]} WHERE node_id = ? AND ts_ms >= ? "
+                         "AND ts_ms <= ? ORDER BY ts_ms DESC LIMIT ?", (node_id, lo, hi, points)).fetchall()
+        entries: list[Entry] = []
+        taken = 0
+        for bucket, data in c.execute(
+                "SELECT bucket_ms, data FROM tier_blocks WHERE tier = ? AND node_id = ? AND bucket_ms <= ? "
+                "AND bucket_ms > ? ORDER BY bucket_ms DESC", (tier, node_id, hi, lo - TIER_BLOCK_MS[tier])):
+            entry = self._block_json(tier, node_id, bucket, data, c)
+            if not (entry.ascending and entry.ts and lo <= entry.ts[0] and entry.ts[-1] <= hi):
+                return None
+            entries.append(entry)
+            taken += len(entry.ts)
+            if taken >= points:
+                break
+        oldest_first = entries[::-1]
+        firsts = [e.ts[0] for e in oldest_first]
+        for t, _ in rows:
+            i = bisect.bisect_right(firsts, t) - 1
+            if i >= 0 and t <= oldest_first[i].ts[-1]:
+                return None
+        units = sorted([(t, None, text) for t, text in rows] + [(e.ts[0], e, None) for e in entries],
+                       key=lambda u: u[0])
+        pieces: list[bytes] = []
+        need = points
+        for _, entry, text in reversed(units):
+            if need <= 0:
+                break
+            if entry is None:
+                pieces.append(text.encode())
+                need -= 1
+            else:
+                pieces.append(entry.joined if len(entry.ts) <= need else entry.tail(need))
+                need -= len(entry.ts)
+        return pieces[::-1]
 
     def _tier(self, c: sqlite3.Connection, tier: str, node_id: str, points: int, lo: int, hi: int,
-              step: int) -> list[dict]:
+              step: int, as_json: bool) -> list:
         """The newest `points` averages of a tier with lo <= ts_ms <= hi on a multiple of `step`,
         oldest first: rows and blocks as in `_raw`, a row winning over its block's entry."""
         width = TIER_BLOCK_MS[tier]
         found = {r[0]: r[1] for r in c.execute(
             f"SELECT ts_ms, data FROM {TIER_TABLES[tier]} WHERE node_id = ? AND ts_ms >= ? AND ts_ms <= ? "
             "AND ts_ms % ? = 0 ORDER BY ts_ms DESC LIMIT ?", (node_id, lo, hi, step, points))}
-        rows = {t: _decode(data) for t, data in found.items()}
+        merged: dict[int, dict | bytes] = {}
         taken = 0
-        for ns, data in c.execute(
-                "SELECT ns, data FROM tier_blocks WHERE tier = ? AND node_id = ? AND bucket_ms <= ? "
+        for bucket, data in c.execute(
+                "SELECT bucket_ms, data FROM tier_blocks WHERE tier = ? AND node_id = ? AND bucket_ms <= ? "
                 "AND bucket_ms > ? ORDER BY bucket_ms DESC", (tier, node_id, hi, lo - width)):
-            for avg in self.decode_block(data, c):
-                t = ts_ms(avg["ts"])
-                if lo <= t <= hi and t % step == 0:
-                    taken += 1
-                    rows.setdefault(t, avg)
+            stamps, samples = self._block_samples(tier, node_id, bucket, data, c, as_json)
+            if step == 1 and stamps and lo <= min(stamps) and max(stamps) <= hi:  # a block inside the range
+                merged.update(zip(stamps, samples))
+                taken += len(stamps)
+            else:
+                inside = [(t, s) for t, s in zip(stamps, samples) if lo <= t <= hi and t % step == 0]
+                merged.update(inside)
+                taken += len(inside)
             if taken >= points:
                 break
-        return [rows[t] for t in sorted(rows)[-points:]] if points > 0 else []
+        merged.update((t, data.encode() if as_json else _decode(data)) for t, data in found.items())
+        return [merged[t] for t in sorted(merged)[-points:]] if points > 0 else []
 
-    def _raw(self, c: sqlite3.Connection, node_id: str, points: int, lo: int, hi: int) -> list[dict]:
-        """The newest `points` raw samples with lo <= ts_ms <= hi, oldest first, from the rows
-        (current minutes, late arrivals) and the blocks, newest block first until enough."""
-        rows = [(r[0], _decode(r[1])) for r in c.execute(
+    def _raw(self, c: sqlite3.Connection, node_id: str, points: int, lo: int, hi: int,
+             as_json: bool = False) -> list[tuple[int, dict | bytes]]:
+        """The newest `points` raw samples with lo <= ts_ms <= hi as (ts_ms, sample), oldest first,
+        from the rows (current minutes, late arrivals) and the blocks, newest block first until enough."""
+        rows = [(r[0], r[1].encode() if as_json else _decode(r[1])) for r in c.execute(
             "SELECT ts_ms, data FROM samples WHERE node_id = ? AND ts_ms >= ? AND ts_ms <= ? "
             "ORDER BY ts_ms DESC LIMIT ?", (node_id, lo, hi, points))]
-        found: list[tuple[int, dict]] = []
-        for (data,) in c.execute(
-                "SELECT data FROM sample_blocks WHERE node_id = ? AND bucket_ms <= ? AND bucket_ms > ? "
+        found: list[tuple[int, dict | bytes]] = []
+        for bucket, data in c.execute(
+                "SELECT bucket_ms, data FROM sample_blocks WHERE node_id = ? AND bucket_ms <= ? AND bucket_ms > ? "
                 "ORDER BY bucket_ms DESC", (node_id, hi, lo - MINUTE_MS)):
-            inside = [(t, s) for s in self.decode_block(data, c) if lo <= (t := ts_ms(s["ts"])) <= hi]
-            found += reversed(inside)
+            stamps, samples = self._block_samples("raw", node_id, bucket, data, c, as_json)
+            found += reversed([(t, s) for t, s in zip(stamps, samples) if lo <= t <= hi])
             if len(found) >= points:
                 break
         merged = sorted(rows + found, key=lambda r: r[0]) if rows else found[::-1]
-        return [s for _, s in merged[-points:]] if points > 0 else []
+        return merged[-points:] if points > 0 else []
 
     def bucket_leaves(self, node_id: str, lo_ms: int, hi_ms: int,
                       table: str = "samples") -> tuple[int, str | None, list[tuple]]:
@@ -519,11 +608,15 @@ class Database:
             pruned = c.execute("DELETE FROM sample_blocks WHERE bucket_ms + ? <= ? RETURNING n",
                                (MINUTE_MS, ts_ms(now - retention.raw_s))).fetchall()
             out["samples"] += sum(r[0] for r in pruned)
+            gone = [("raw", ts_ms(now - retention.raw_s) - MINUTE_MS)]
             for tier, keep in (("1m", retention.minute_s), ("1h", retention.hour_s)):
                 pruned = c.execute("DELETE FROM tier_blocks WHERE tier = ? AND bucket_ms + ? <= ? RETURNING n",
                                    (tier, TIER_BLOCK_MS[tier], ts_ms(now - keep))).fetchall()
                 out[TIER_TABLES[tier]] += sum(r[0] for r in pruned)
+                gone.append((tier, ts_ms(now - keep) - TIER_BLOCK_MS[tier]))
             c.execute("DELETE FROM join_codes WHERE expires_at < ?", (now - 86400,))
+        for kind, last_start in gone:
+            self.read_cache.drop_through(kind, last_start)
         return out
 
     # --- tokens and join codes -----------------------------------------------------
@@ -835,6 +928,7 @@ _QUEUE_BUCKET = ("INSERT INTO rollup_queue (tier, node_id, bucket_ms) VALUES (?,
 
 
 _decode = msgspec.json.decode
+_json = msgspec.json.encode
 
 
 def _encode(obj: object) -> str:

@@ -1,0 +1,167 @@
+"""Snapshot reads from compact history (issue 17): `series_json` (what the snapshot route
+sends) gives the same samples as `series`, and the in-memory cache of finished blocks'
+JSON (hub/store/sqlite/read_cache.py) keeps to its byte bound and never serves a block
+that was rewritten by a late sample's merge or dropped by retention."""
+from __future__ import annotations
+
+import json
+import random
+import time
+
+from hub.store import Push, Retention, open_store, sqlite_url
+from hub.store.sqlite.read_cache import BlockCache
+from test_hub_rollup import random_sample
+from test_store_blocks import compacted, random_schema2, stored_rows
+
+
+async def both(store, **query) -> list[dict]:
+    """The samples of a query as `series` gives them, after checking `series_json` gives the same."""
+    want = await store.samples.series("n", **query)
+    assert json.loads(await store.samples.series_json("n", **query)) == want, query
+    return want
+
+
+def cache_of(store) -> BlockCache:
+    return store.samples._t.db.read_cache
+
+
+async def test_series_json_gives_what_series_gives_cold_and_warm(tmp_path):
+    rng = random.Random(3)
+    minute = (time.time() // 60 - 20) * 60
+    samples = [random_schema2(rng, minute + 60 * m + s + rng.random() / 3)
+               for m in range(5) for s in sorted(rng.sample(range(60), 20))]
+    store = await compacted(tmp_path, samples)
+    try:
+        live = [random_schema2(rng, time.time() - 5 + k) for k in range(3)]  # the current minute, as rows
+        await store.samples.ingest(Push(node_id="n", identity={}, samples=live, now=time.time()))
+        queries = [dict(resolution="1s", points=1000), dict(resolution="1s", points=1),
+                   dict(resolution="1s", points=30, since=minute + 70, until=minute + 190),
+                   dict(resolution="1s", points=7, until=minute + 130.5), dict(resolution="1s", points=0)]
+        for query in queries:
+            await both(store, **query)  # cold: the cache fills
+        assert len(cache_of(store)) == 5 and cache_of(store).misses >= 5
+        hits = cache_of(store).hits
+        for query in queries:
+            await both(store, **query)  # warm
+        assert cache_of(store).hits > hits
+        assert await both(store, resolution="1s", points=1000) == samples + live
+        assert await store.samples.series_json("n", resolution="1s", points=1, since=0, until=1) == b"[]"
+    finally:
+        await store.close()
+
+
+async def test_tier_blocks_read_as_json_equal_and_a_late_sample_replaces_the_cached_block(tmp_path, monkeypatch):
+    rng = random.Random(4)
+    day = (time.time() // 86400 - 2) * 86400
+    starts = [day + 3600 * h + 60 * m for h in (1, 2) for m in (0, 1, 5)]
+    samples = [random_sample(rng, t + s, True) for t in starts for s in sorted(rng.sample(range(60), 10))]
+    store = await open_store(sqlite_url(tmp_path / "forge.db"))
+    try:
+        await store.samples.ingest(Push(node_id="n", identity={}, samples=samples, now=time.time()))
+        await store.samples.roll_up(time.time())
+        for query in (dict(resolution="1m", points=100), dict(resolution="1m", points=2, every_s=300),
+                      *(dict(resolution="1m", points=k) for k in range(1, 7)),  # a block taken whole or its newest part
+                      dict(resolution="1m", points=100, since=starts[3]), dict(resolution="1m", points=100, until=starts[2]),
+                      dict(resolution="1m", points=100, since=starts[1], until=starts[4]),
+                      dict(resolution="1h", points=100), dict(resolution="1h", points=1)):
+            await both(store, **query)
+        from hub.store.sqlite.db import Database
+        merged_one_by_one = []
+        real = Database._tier
+        monkeypatch.setattr(Database, "_tier", lambda self, *a: merged_one_by_one.append(a) or real(self, *a))
+        await store.samples.series_json("n", resolution="1m", points=5)
+        assert merged_one_by_one == [], "blocks inside the range go into the answer whole"
+        await store.samples.series_json("n", resolution="1m", points=5, since=starts[1])
+        assert len(merged_one_by_one) == 1, "a block cut by the range is merged sample by sample"
+        before = await both(store, resolution="1m", points=100)
+        late = random_sample(rng, starts[4] + 59.5, True)
+        await store.samples.ingest(Push(node_id="n", identity={}, samples=[late], now=time.time()))
+        await store.samples.roll_up(time.time())  # averages the minute and hour again, merges them into their blocks
+        after = await both(store, resolution="1m", points=100)
+        assert after[4] != before[4] and after[:4] == before[:4], "the merged minute reads new, the others as before"
+        assert await both(store, resolution="1s", points=1000) == sorted(samples + [late], key=lambda s: s["ts"])
+    finally:
+        await store.close()
+
+
+async def test_a_merge_and_a_prune_drop_their_blocks_from_the_cache(tmp_path):
+    minute = (time.time() // 60 - 10) * 60
+    first = [{"schema_version": 1, "ts": minute + s, "cpu": {"percent": float(s)}} for s in range(0, 60, 2)]
+    store = await compacted(tmp_path, first)
+    try:
+        cache = cache_of(store)
+        assert await both(store, resolution="1s", points=100) == first
+        assert len(cache) == 1 and cache.bytes > 0
+        late = {"schema_version": 1, "ts": minute + 59.5, "cpu": {"percent": 100.0}}
+        await store.samples.ingest(Push(node_id="n", identity={}, samples=[late], now=time.time()))
+        await store.samples.roll_up(time.time())
+        assert stored_rows(tmp_path / "forge.db") == (0, 1), "the late sample is in the block now"
+        assert len(cache) == 0 and cache.bytes == 0, "the rewritten block's entry is gone"
+        assert await both(store, resolution="1s", points=100) == first + [late]
+        assert len(cache) == 1
+        await store.samples.prune(time.time(), Retention(raw_s=60, minute_s=86400, hour_s=86400))
+        assert stored_rows(tmp_path / "forge.db") == (0, 0)
+        assert len(cache) == 0 and cache.bytes == 0, "the pruned block's entry is gone"
+        assert await both(store, resolution="1s", points=100) == []
+    finally:
+        await store.close()
+
+
+async def test_an_entry_left_by_a_read_that_raced_a_merge_is_never_served(tmp_path, monkeypatch):
+    """A reader may put a block's entry just after the writer replaced the block (and dropped
+    the key): entries match on the block's bytes, so the stale one is a miss, not an answer."""
+    minute = (time.time() // 60 - 10) * 60
+    first = [{"ts": minute + s, "cpu": {"percent": float(s)}} for s in range(0, 60, 3)]
+    store = await compacted(tmp_path, first)
+    try:
+        await both(store, resolution="1s", points=100)
+        monkeypatch.setattr(BlockCache, "drop", lambda self, keys: None)  # as if the put came after the drop
+        late = {"ts": minute + 58.5, "cpu": {"percent": 100.0}}
+        await store.samples.ingest(Push(node_id="n", identity={}, samples=[late], now=time.time()))
+        await store.samples.roll_up(time.time())
+        misses = cache_of(store).misses
+        assert await both(store, resolution="1s", points=100) == first + [late]
+        assert cache_of(store).misses == misses + 1
+    finally:
+        await store.close()
+
+
+def test_the_cache_keeps_to_its_byte_bound_least_recently_used_first():
+    cache = BlockCache(max_bytes=10_000)
+    texts = [b'{"ts":%d,"x":1.5}' % k for k in range(40)]
+    for bucket in range(12):
+        cache.put(("raw", "n", bucket), b"block%d" % bucket, list(range(40)), texts)
+        assert cache.get(("raw", "n", 0), b"block0") is not None, "read after every put: never the one evicted"
+        assert cache.bytes <= cache.max_bytes
+    kept = [b for b in range(12) if cache.get(("raw", "n", b), b"block%d" % b) is not None]
+    assert 0 in kept and 1 not in kept and kept[-1] == 11 and 1 < len(kept) < 12
+    assert cache.get(("raw", "n", 11), b"another block") is None, "an entry matches only its own bytes"
+    cache.put(("1h", "n", 0), b"huge", [0], [b"x" * 20_000])
+    assert cache.get(("1h", "n", 0), b"huge") is None and cache.bytes <= cache.max_bytes, "larger than the bound: not kept"
+    cache.resize(cache.max_bytes // 2)
+    assert len(cache) == 1 and cache.get(("raw", "n", 11), b"block11") is not None, "shrunk to the newest"
+    cache.resize(10_000)
+    cache.put(("raw", "n", 5), b"block5", list(range(40)), texts)
+    cache.drop_through("raw", 10)
+    assert [k[2] for k in cache._entries] == [11]
+    assert cache.bytes == cache._entries[("raw", "n", 11)].size
+
+
+async def test_with_the_cache_off_reads_are_the_same(tmp_path):
+    rng = random.Random(9)
+    minute = (time.time() // 60 - 10) * 60
+    samples = [random_schema2(rng, minute + 2 * k + rng.random()) for k in range(60)]
+    store = await compacted(tmp_path, samples)
+    try:
+        store.samples.set_read_cache(0)
+        assert await both(store, resolution="1s", points=1000) == samples
+        assert len(cache_of(store)) == 0
+    finally:
+        await store.close()
+
+
+async def test_the_hub_sizes_the_cache_from_read_cache_mb(aiohttp_client, hub_config):
+    from hub.app import create_app
+    from hub.state import HUB
+    client = await aiohttp_client(create_app(hub_config(read_cache_mb=1.5)))
+    assert cache_of(client.server.app[HUB].store).max_bytes == int(1.5 * 2**20)
