@@ -80,7 +80,7 @@ async def read_json(request: web.Request, max_bytes: int | None = None) -> objec
     """The request's JSON body. Refused with a JSON error: another Content-Type (415), a
     body over `max_bytes` (413), one that does not arrive in time (408), bad or absurdly
     nested JSON or numbers beyond a double (400)."""
-    from .limits import json_depth_ok, MAX_JSON_DEPTH
+    from .limits import raw_json_depth_ok, MAX_JSON_DEPTH
     if request.content_type not in JSON_TYPES and not request.content_type.endswith("+json"):
         raise ApiError(415, "unsupported_media_type",
                        f"send the body as JSON with 'Content-Type: application/json' (got {request.content_type!r})")
@@ -104,7 +104,7 @@ async def read_json(request: web.Request, max_bytes: int | None = None) -> objec
         raise bad_request(f"body holds a number out of range: {e}", "invalid_json") from None
     except RecursionError:
         body = None
-    if body is None and raw.strip() != b"null" or not json_depth_ok(body):
+    if body is None and raw.strip() != b"null" or not raw_json_depth_ok(raw):
         raise bad_request(f"body nests arrays/objects deeper than {MAX_JSON_DEPTH} levels", "invalid_json")
     return body
 

@@ -305,3 +305,53 @@ async def test_token_last_use_is_recorded_for_tokens_list(aiohttp_client, hub_co
         await asyncio.sleep(0.1)
     assert rows["n"]["last_used"] >= t0 - 1
     assert rows["idle"]["last_used"] is None
+
+
+def _depth(value: object) -> int:
+    """How deep arrays/objects nest in a decoded value: the plain walk the text check must match."""
+    if isinstance(value, dict):
+        return 1 + max((_depth(v) for v in value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max((_depth(v) for v in value), default=0)
+    return 0
+
+
+def _nested(rng, depth: int) -> object:
+    """A random JSON value nesting `depth` deep, with strings full of brackets, quotes and escapes."""
+    tricky = ['plain', '[[[{{{', '}}]]', 'say "hi" [x]', 'back\\slash {', '\\"]', 'tab\t\u00e9\u2603 {[']
+    if depth == 0:
+        return rng.choice([rng.choice(tricky), rng.randint(-9, 9), 1.5, None, True])
+    inner = [_nested(rng, depth - 1)] + [_nested(rng, rng.randint(0, depth - 1)) for _ in range(rng.randint(0, 3))]
+    rng.shuffle(inner)
+    if rng.random() < 0.5:
+        return inner
+    return {rng.choice(tricky) + str(i): v for i, v in enumerate(inner)}
+
+
+def test_the_depth_check_reads_the_text_as_the_walk_reads_the_value():
+    import random
+    import msgspec
+    from hub.limits import raw_json_depth_ok
+    rng = random.Random(17)
+    for _ in range(400):
+        value = _nested(rng, rng.randint(0, 12))
+        depth = _depth(value)
+        for raw in (msgspec.json.encode(value), json.dumps(value, indent=1).encode(), json.dumps(value).encode()):
+            for limit in (depth - 1, depth, depth + 1, 1):
+                assert raw_json_depth_ok(raw, limit) == (depth <= limit), (raw, limit, depth)
+
+
+@pytest.mark.parametrize("path", ["/api/ingest/w"])
+async def test_json_nested_to_the_limit_is_accepted_and_one_deeper_is_a_400(client, path):
+    from hub.limits import MAX_JSON_DEPTH
+    tok = await make_token(client, "w")
+    deep = "x"
+    for _ in range(MAX_JSON_DEPTH - 3):  # the body, its samples and the sample are three levels
+        deep = {"k]}\"": deep}
+    ok = {"samples": [{**sample(time.time()), "extra": deep}]}
+    assert _depth(ok) == MAX_JSON_DEPTH
+    r = await client.post(path, json=ok, headers=auth(tok))
+    assert r.status == 200, await r.text()
+    ok["samples"][0]["extra"] = {"one more [": deep}
+    r = await client.post(path, json=ok, headers=auth(tok))
+    await expect_error(r, 400, "deeper")
