@@ -436,6 +436,12 @@ def test_submit_a_file_says_what_it_is_then_queues_it(qtbot, hub, jobs_window, t
     qtbot.waitUntil(lambda: "line 6" in bar.seen.text(), timeout=10000)
     assert "names row 'R9', which ROWS does not declare" in bar.seen.text()
     assert not bar.submit_button.isEnabled()
+    bad_lp = tmp_path / "broken.lp"
+    bad_lp.write_text("Maximize\n obj: 3 x + 2 y\nSubject To\n c1: x + y <= z\nEnd\n")
+    bar.choose(bad_lp)
+    qtbot.waitUntil(lambda: "line 4, column 15" in bar.seen.text(), timeout=10000)
+    assert "expected a number after '<=', found 'z'" in bar.seen.text()
+    assert not bar.submit_button.isEnabled()
     bar.choose(FT06)
     qtbot.waitUntil(lambda: bar.submit_button.isEnabled(), timeout=10000)
     assert bar.seen.text() == "ft06: JSPLIB instance · 1 jobshop job · “ft06” · 6 jobs × 6 machines"
