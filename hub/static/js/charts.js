@@ -21,11 +21,18 @@ export function loadColor(p) {
 
 /** An SVG line of up to `capacity` points scaled to 0–100; updated by setting one attribute. */
 export class Sparkline {
-  constructor(capacity = 30, label = "CPU history") {
+  /** `el`: an empty sparkline's <svg> cloned from another (the fleet clones whole cards), to adopt. */
+  constructor(capacity = 30, label = "CPU history", el = null) {
     this.capacity = capacity;
-    this.line = h("svg:polyline", { class: "spark-line", fill: "none", "vector-effect": "non-scaling-stroke" });
-    this.el = h("svg:svg", { class: "spark", viewBox: `0 -6 ${capacity - 1} 112`, preserveAspectRatio: "none",
-                             role: "img", "aria-label": label }, this.line);
+    if (el) {
+      this.el = el;
+      this.line = el.firstChild;
+      el.setAttribute("aria-label", label);
+    } else {
+      this.line = h("svg:polyline", { class: "spark-line", fill: "none", "vector-effect": "non-scaling-stroke" });
+      this.el = h("svg:svg", { class: "spark", viewBox: `0 -6 ${capacity - 1} 112`, preserveAspectRatio: "none",
+                               role: "img", "aria-label": label }, this.line);
+    }
     this.values = [];
     this.drawn = "";
   }
