@@ -4,10 +4,19 @@
 import { h } from "./dom.js";
 
 const UPLOT_URL = "../vendor/uplot-1.6.32/uPlot.esm.js";
+const UPLOT_CSS = "/static/vendor/uplot-1.6.32/uPlot.min.css";
 let uPlotModule = null;
 
+/** uPlot and its stylesheet, fetched when the first chart is drawn (the fleet page draws none). */
 export async function loadUPlot() {
-  if (!uPlotModule) uPlotModule = import(UPLOT_URL).then((m) => m.default);
+  if (!uPlotModule) {
+    const css = document.createElement("link");
+    css.rel = "stylesheet";
+    css.href = UPLOT_CSS;
+    const styled = new Promise((resolve) => { css.onload = css.onerror = resolve; });
+    document.head.append(css);
+    uPlotModule = Promise.all([import(UPLOT_URL), styled]).then(([m]) => m.default);
+  }
   return uPlotModule;
 }
 
