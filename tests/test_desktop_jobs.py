@@ -202,6 +202,26 @@ def test_crashed_job_shows_its_error_plainly(qtbot, hub, jobs_window, artifacts)
     detail.grab().save(str(artifacts / "desktop_job_failed.png"))
 
 
+def test_a_traceback_shows_once_trimmed_and_folded(qtbot, hub, jobs_window, artifacts):
+    """As on the web job page: the message once, the traceback behind a button, its paths from
+    the package on (not the worker's install paths)."""
+    job_id = submit(hub, {"type": "sleep", "payload": {"seconds": 0, "fail": True}, "max_attempts": 1})
+    done = hub.wait_job_final(job_id)
+    assert "Traceback" in done["error"] and "/forge_desktop/" in done["error"], done["error"]
+    detail = jobs_window.open_job(job_id)
+    qtbot.waitUntil(lambda: detail.job is not None and detail.error_text.isVisible(), timeout=10000)
+    message = detail.error_text.text()
+    assert message and "Traceback" not in message
+    assert not detail.trace_text.isVisible() and detail.trace_button.text() == "Show traceback"
+    detail.trace_button.click()
+    trace = detail.trace_text.text()
+    assert detail.trace_text.isVisible() and trace.startswith("Traceback (most recent call last):")
+    assert 'File "forge_desktop/solvers/sleep.py"' in trace
+    assert not any(line.startswith('  File "/') and "forge_desktop" in line for line in trace.splitlines())
+    assert trace.rstrip().splitlines()[-1].strip() != message.splitlines()[0].strip(), "the message shows once"
+    detail.grab().save(str(artifacts / "desktop_job_traceback.png"))
+
+
 def test_fleet_window_opens_the_jobs_window_for_its_hub(qtbot, hub):
     from forge_desktop.ui.fleet_window import FleetWindow
     fleet = FleetWindow(hub.url, ADMIN)
