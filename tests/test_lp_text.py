@@ -9,7 +9,7 @@ import tempfile
 import highspy
 import pytest
 
-from forge_contracts.jobtypes.lp_text import scan_lp
+from forge_contracts.jobtypes.lp_text import MAX_SCAN_BYTES, scan_lp
 from forge_contracts.jobtypes.payload import PayloadError
 from forge_desktop.solvers import registry
 
@@ -86,3 +86,13 @@ def test_what_only_highs_refuses_fails_at_the_worker_with_highs_line_and_column(
     reason = err.value.reason
     assert reason.startswith("HiGHS could not read it as LP: line 4, column "), reason
     assert "forge-model-" not in reason and "/tmp" not in reason
+
+
+def test_a_model_over_the_reading_cap_is_left_to_highs_which_still_names_the_place():
+    """Reading runs in the hub's request, so a model over MAX_SCAN_BYTES is not read there."""
+    big = HEAD + " c1: x + y << 4\n" + "\\ padding\n" * (MAX_SCAN_BYTES // 10) + "End\n"
+    assert len(big) > MAX_SCAN_BYTES and scan_lp(big) is None
+    payload = registry.validate("mps", {"model": big, "format": "lp"})
+    with pytest.raises(PayloadError) as err:
+        registry.solve("mps", payload)
+    assert err.value.reason.startswith("HiGHS could not read it as LP: line 4, column "), err.value.reason

@@ -10,8 +10,10 @@ not check (SOS sets, ranged rows) is left to HiGHS, whose own message the worker
 """
 from __future__ import annotations
 
+import gc
 import re
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from forge_contracts.jobtypes.payload import PayloadError
 
@@ -44,8 +46,8 @@ _TITLES = {"objective": "objective", "constraints": "Subject To", "bounds": "Bou
            "binaries": "Binaries", "semis": "Semi-continuous", "sos": "SOS"}
 
 
-@dataclass(frozen=True)
-class Token:
+class Token(NamedTuple):
+    """A tuple, not a dataclass: a large model has millions of them, and tuples are cheap to make."""
     kind: str  # num, name, sign, cmp, op, section
     text: str
     line: int
@@ -290,8 +292,27 @@ def _names(r: _Reader, title: str) -> set[str]:
     return names
 
 
-def scan_lp(model: str) -> LpShape:
-    """Read an LP model's sections; PayloadError('line N, column C: ...') at the first token out of place."""
+MAX_SCAN_BYTES = 1024 * 1024
+"""Models up to this size are read here (about 1 s at worst, in the hub's request); a larger one
+is left to HiGHS at the worker, whose error names line and column too."""
+
+
+def scan_lp(model: str) -> LpShape | None:
+    """Read an LP model's sections; PayloadError('line N, column C: ...') at the first token out of
+    place. None for a model over MAX_SCAN_BYTES, which is not read."""
+    if len(model) > MAX_SCAN_BYTES:
+        return None
+    # Millions of short-lived tuples would set off the collector again and again (quadratic in effect).
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _scan(model)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _scan(model: str) -> LpShape:
     toks = tokens(model)
     if toks and toks[0].kind != "section":
         raise _bad(toks[0], f"{toks[0].text!r} comes before any section ({_HEADER_WORDS})")

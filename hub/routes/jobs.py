@@ -126,7 +126,8 @@ def _described(hub: HubState, sub: jobfiles.Submission) -> dict:
     first = checked[0]
     if first.type == "mps":
         scan = mps.scan_mps if first.payload["format"] == "mps" else mps.scan_lp
-        out["shape"] = scan(first.payload["model"]).text()
+        if shape := scan(first.payload["model"]):
+            out["shape"] = shape.text()
     elif first.type == "jobshop":
         out["shape"] = f"{len(first.payload['jobs'])} jobs × {first.payload['machines']} machines"
     return out
