@@ -1,6 +1,6 @@
 """The web dashboard under a 500-node fleet, measured in a real Chromium.
 
-    python bench/dashboard_bench.py [--nodes 500] [--runs 3] [--window-s 30] [--sse-window-s 60]
+    python bench/dashboard_bench.py [--nodes 500] [--runs 3] [--window-s 30] [--sse-window-s 60] [--paint-only]
 
 Starts a real hub on a loopback port (temporary data dir) and bench/fleet_simulator.py,
 which pushes every node's samples through the ingest API every 5 s with one token
@@ -8,7 +8,8 @@ per node. Then, in Debian's Chromium:
 
 * time to first full paint of /#/fleet: navigation start to the first frame after all
   N cards are in the grid (a MutationObserver, then rAF + a task: the paint has
-  happened), median of --paint-runs fresh page loads;
+  happened), median of --paint-runs fresh page loads, with the page's own performance
+  marks splitting it (modules loaded, GET /api/fleet, cards built, style/layout/paint);
 * main-thread busy share: CDP `Performance.getMetrics` TaskDuration over a window,
   divided by the window, for the fleet page alone (all cards updating every 5 s), its
   table view, the drill-down of one node alone (live at 1 s, per-core grid open), and
@@ -150,8 +151,24 @@ def measure_paint(browser, url: str, n: int) -> tuple[float, float]:
             raise TimeoutError("the fleet page did not paint all its cards within 30 s")
         time.sleep(0.05)
     fetch = page.evaluate("(performance.getEntriesByType('resource').find(e => e.name.endsWith('/api/fleet')) || {}).duration || 0")
+    marks = page.evaluate("Object.fromEntries(performance.getEntriesByType('mark').map(m => [m.name, m.startTime]))")
     ctx.close()
-    return full, fetch
+    return full, fetch, marks
+
+
+def fmt_phases(paints: list[tuple[float, float, dict]]) -> str:
+    """Medians of the page's own marks (hub/static/js/fleet.js): where the first paint's time went."""
+    steps = [("modules loaded", None, "fleet:render"), ("GET /api/fleet", "fleet:render", "fleet:data"),
+             ("cards built", "fleet:data", "fleet:built")]
+    out = []
+    for label, a, b in steps:
+        spans = [m[b] - (m[a] if a else 0) for _, _, m in paints if b in m and (a is None or a in m)]
+        if spans:
+            out.append(f"{label} {statistics.median(spans):.0f} ms")
+    built = [full - m["fleet:built"] for full, _, m in paints if "fleet:built" in m]
+    if built:
+        out.append(f"style, layout and paint {statistics.median(built):.0f} ms")
+    return " → ".join(out)
 
 
 def fmt_busy(label: str, runs: list[Busy]) -> str:
@@ -202,6 +219,10 @@ def run(args: argparse.Namespace) -> int:
             print(f"first full paint of {args.nodes} cards: median {statistics.median(full):.0f} ms "
                   f"(runs: {', '.join(f'{v:.0f}' for v in full)}; GET /api/fleet median "
                   f"{statistics.median(p[1] for p in paints):.0f} ms of it)", flush=True)
+            print(f"  phases (medians): {fmt_phases(paints)}", flush=True)
+            if args.paint_only:
+                browser.close()
+                return 0
 
             counter = threading.Thread(target=count_sse_bytes, args=("127.0.0.1", port, "/api/fleet/events",
                                                                      args.sse_window_s, sse))
@@ -270,6 +291,7 @@ def main(argv: list[str]) -> int:
     p.add_argument("--nodes", type=int, default=500)
     p.add_argument("--runs", type=int, default=3, help="busy-share runs (each measures four windows)")
     p.add_argument("--paint-runs", type=int, default=5)
+    p.add_argument("--paint-only", action="store_true", help="measure the first paint only (no busy or SSE windows)")
     p.add_argument("--window-s", type=float, default=30.0, help="length of one busy-share window")
     p.add_argument("--sse-window-s", type=float, default=60.0)
     p.add_argument("--budget-s", type=float, default=900.0, help="hard bound on the whole run")

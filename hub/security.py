@@ -16,7 +16,8 @@ LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
 
 
 def inline_script_hashes(index_html: Path) -> list[str]:
-    """CSP hashes of the dashboard's inline scripts (the theme setter that runs before paint)."""
+    """CSP hashes of the dashboard's inline scripts (the theme setter that runs before paint, and the
+    fleet page's early GET /api/fleet)."""
     try:
         text = index_html.read_text("utf-8")
     except OSError:

@@ -56,6 +56,8 @@ def write(tmp_path: Path, name: str, content: object) -> Path:
     ("cut2.json", '{"jobs": [[[0, 3], [1,', ["--type", "jobshop"], "is not valid JSON: Expecting value (line 1, column 23"),
     ("broken.json", '{"type": "sleep",, "payload": {}}', [], "is not valid JSON: Expecting property name"),
     ("notes.txt", "just some words\n", ["--type", "prodplan"], "is not JSON: a prodplan job needs a JSON payload"),
+    ("model.lp", "Maximize\n obj: x + y\nSubject To\n c1: x + 2..5 y <= 4\nEnd\n", [],
+     "payload.model: line 4, column 12: '2..5' is not a number"),
 ])
 def test_bad_submissions_explain_themselves_and_enqueue_nothing(hub, tmp_path, name, content, args, message):
     path = tmp_path / name if content is None else write(tmp_path, name, content)

@@ -311,6 +311,12 @@ def test_submit_a_file_says_what_it_is_then_queues_it(hub, page, artifacts, tmp_
     assert "names row 'R9', which ROWS does not declare" in seen.inner_text()
     assert page.get_by_role("button", name="Submit", exact=True).is_disabled()
     shot(page, artifacts, "jobs_upload_error")
+    bad_lp = tmp_path / "broken.lp"
+    bad_lp.write_text("Maximize\n obj: 3 x + 2 y\nSubject To\n c1: x + y <= z\nEnd\n")
+    page.get_by_label("Job file").set_input_files(str(bad_lp))
+    wait_until(lambda: "line 4, column 15" in seen.inner_text(), 10, what="the LP parse error")
+    assert "expected a number after '<=', found 'z'" in seen.inner_text()
+    assert page.get_by_role("button", name="Submit", exact=True).is_disabled()
 
     page.get_by_label("Job file").set_input_files(str(FT06))
     wait_until(lambda: "JSPLIB instance" in seen.inner_text(), 10, what="the file to be recognised")

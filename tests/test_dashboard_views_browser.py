@@ -237,6 +237,24 @@ def test_fleet_table_sorts_by_column_is_remembered_and_colours_thresholds(live_h
     shot(page, artifacts, "fleet_phone")
 
 
+def test_cards_sort_names_naturally_and_say_when_last_pushed_on_hover(live_hub, page):
+    """Numbered names sort by number (node-2 before node-10), letters as a person reads them
+    (Alpha, beta), and a card's "last seen" gives the push's date when the pointer reaches it."""
+    hub = live_hub()
+    now = hub_now(hub)
+    for node_id in ("node-10", "beta", "node-2b", "Alpha", "node-2", "node-02x"):
+        push(hub, node_id, hub.token(node_id), [live_sample(now - 1, 10.0, 50.0, None)])
+    page.goto(hub.url + "/#/fleet")
+    cards = page.locator(".grid .card")
+    wait_until(lambda: cards.count() == 6, 10, what="six cards")
+    order = cards.evaluate_all("cs => cs.map(c => c.dataset.node)")
+    assert order == ["Alpha", "beta", "node-2", "node-2b", "node-02x", "node-10"]
+    assert order == page.evaluate("ids => ids.sort(new Intl.Collator(undefined, { numeric: true }).compare)", order)
+    seen = page.locator('.card[data-node="beta"] .seen')
+    seen.hover()
+    wait_until(lambda: (seen.get_attribute("title") or "").startswith("last push "), 5, what="the last push's date")
+
+
 def test_add_page_waits_for_the_machine_and_says_when_it_joined(live_hub, page, artifacts):
     hub = live_hub()
     st, health = http("GET", hub.url + "/api/health")

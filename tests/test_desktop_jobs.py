@@ -202,6 +202,26 @@ def test_crashed_job_shows_its_error_plainly(qtbot, hub, jobs_window, artifacts)
     detail.grab().save(str(artifacts / "desktop_job_failed.png"))
 
 
+def test_a_traceback_shows_once_trimmed_and_folded(qtbot, hub, jobs_window, artifacts):
+    """As on the web job page: the message once, the traceback behind a button, its paths from
+    the package on (not the worker's install paths)."""
+    job_id = submit(hub, {"type": "sleep", "payload": {"seconds": 0, "fail": True}, "max_attempts": 1})
+    done = hub.wait_job_final(job_id)
+    assert "Traceback" in done["error"] and "/forge_desktop/" in done["error"], done["error"]
+    detail = jobs_window.open_job(job_id)
+    qtbot.waitUntil(lambda: detail.job is not None and detail.error_text.isVisible(), timeout=10000)
+    message = detail.error_text.text()
+    assert message and "Traceback" not in message
+    assert not detail.trace_text.isVisible() and detail.trace_button.text() == "Show traceback"
+    detail.trace_button.click()
+    trace = detail.trace_text.text()
+    assert detail.trace_text.isVisible() and trace.startswith("Traceback (most recent call last):")
+    assert 'File "forge_desktop/solvers/sleep.py"' in trace
+    assert not any(line.startswith('  File "/') and "forge_desktop" in line for line in trace.splitlines())
+    assert trace.rstrip().splitlines()[-1].strip() != message.splitlines()[0].strip(), "the message shows once"
+    detail.grab().save(str(artifacts / "desktop_job_traceback.png"))
+
+
 def test_fleet_window_opens_the_jobs_window_for_its_hub(qtbot, hub):
     from forge_desktop.ui.fleet_window import FleetWindow
     fleet = FleetWindow(hub.url, ADMIN)
@@ -435,6 +455,12 @@ def test_submit_a_file_says_what_it_is_then_queues_it(qtbot, hub, jobs_window, t
     bar.choose(bad)  # what the file dialog hands over (the dialog itself needs a person)
     qtbot.waitUntil(lambda: "line 6" in bar.seen.text(), timeout=10000)
     assert "names row 'R9', which ROWS does not declare" in bar.seen.text()
+    assert not bar.submit_button.isEnabled()
+    bad_lp = tmp_path / "broken.lp"
+    bad_lp.write_text("Maximize\n obj: 3 x + 2 y\nSubject To\n c1: x + y <= z\nEnd\n")
+    bar.choose(bad_lp)
+    qtbot.waitUntil(lambda: "line 4, column 15" in bar.seen.text(), timeout=10000)
+    assert "expected a number after '<=', found 'z'" in bar.seen.text()
     assert not bar.submit_button.isEnabled()
     bar.choose(FT06)
     qtbot.waitUntil(lambda: bar.submit_button.isEnabled(), timeout=10000)

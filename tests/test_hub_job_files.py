@@ -47,6 +47,9 @@ def test_a_check_says_what_the_file_is_and_submits_nothing(hub):
     st, body = upload(hub, "ft06.txt", FT06, check=True)
     assert st == 200 and (body["kind"], body["type"], body["shape"]) == ("JSPLIB instance", "jobshop",
                                                                          "6 jobs × 6 machines")
+    st, body = upload(hub, "model.lp", "Maximize\n obj: x + y\nSubject To\n c1: x + y <= 4\nGenerals\n x\nEnd\n",
+                      check=True)
+    assert st == 200 and (body["kind"], body["shape"]) == ("LP model", "1 rows, 2 columns (1 integer)"), body
     assert http("GET", hub.url + "/api/jobs")[1]["total"] == 0
 
 
@@ -66,6 +69,10 @@ def test_an_uploaded_file_becomes_the_job_the_cli_would_submit(hub):
     ("bad.mps", MIP.replace(" L  R2", " X  R2"), {}, "invalid_payload", "line 5: a ROWS line is a type"),
     ("bad.mps", MIP.replace("B         COST", "B         CST"), {}, "invalid_payload",
      "line 11: column B names row 'CST'"),
+    ("bad.lp", "Maximize\n obj: x + y\nSubject To\n c1: x + y << 4\nEnd\n", {}, "invalid_payload",
+     "payload.model: line 4, column 12: '<<' is not a comparison"),
+    ("bad.lp", "Maximize\n obj: 3 x + 2 y\nSubject To\n c1: x + y\n c2: x <= 3\nEnd\n", {}, "invalid_payload",
+     "line 4, column 2: constraint c1 has no comparison"),
     ("job.json", '{"type": "jobshop", "payload": {', {}, "bad_file", "line 1, column 33"),
     ("payload.json", '{"jobs": 3}', {}, "bad_file", "a batch must be a list of jobs"),
     ("notes.txt", "hello there", {}, "bad_file", "is not JSON, a JSPLIB instance or an .mps/.lp model"),

@@ -1,7 +1,8 @@
 """The `mps` job type's contract: any LP or MIP in MPS or CPLEX-LP text.
 
-Checks here are textual (the sections an MPS file needs, its ROWS and COLUMNS lines, an
-LP objective line), so a bad model is refused at submission with the line at fault; the
+Checks here are textual (the sections an MPS file needs, its ROWS and COLUMNS lines; an
+LP model's tokens, read by lp_text.py), so a bad model is refused at submission with the
+line (and for LP the column) at fault; the
 solver (forge_desktop/solvers/mps.py) reads the model with HiGHS and refuses what else
 HiGHS cannot parse.
 """
@@ -12,6 +13,7 @@ import re
 from dataclasses import dataclass
 
 from forge_contracts.jobtypes.display import objective_summary, solver_progress_text
+from forge_contracts.jobtypes.lp_text import scan_lp
 from forge_contracts.jobtypes.payload import (
     PayloadError, optional_number, reject_unknown, seed, threads, time_limit,
 )
@@ -126,6 +128,8 @@ def validate(payload: dict) -> dict:
     elif not _LP_OBJECTIVE.search(model):
         raise PayloadError("payload.model", "is not LP format: no line starts with "
                                             "'Minimize' or 'Maximize'")
+    else:
+        scan_lp(model)
     mip_gap = optional_number(payload, "mip_gap", None, minimum=0)
     return {"model": model, "format": fmt, "time_limit": time_limit(payload, DEFAULT_TIME_LIMIT),
             "mip_gap": mip_gap, "threads": threads(payload), "seed": seed(payload)}

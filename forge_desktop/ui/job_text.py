@@ -3,6 +3,7 @@ progress against the time limit, why it waits, a one-line summary. Numbers read 
 forge_contracts.jobtypes.display writes them, shared with the hub's summaries."""
 from __future__ import annotations
 
+import re
 import time
 
 # The wording the hub and web use too, re-exported for the job windows.
@@ -59,3 +60,32 @@ def status_style(status: str) -> str:
 def escape_html(text: str) -> str:
     """Text for a rich-text label (the facts line), where < and & would be markup."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+_TRACE_LINE = re.compile(r"^Traceback \(most recent call last\):$", re.MULTILINE)
+_PATHS = (
+    (re.compile(r'File "[^"]*?/(?:site-packages|dist-packages)/([^"]+)"'), r'File "\1"'),
+    (re.compile(r'File "[^"]*?/((?:forge_desktop|hub)/[^"]+)"'), r'File "\1"'),
+    (re.compile(r'File "[^"]*?/(lib/python3[^"/]*/[^"]+)"'), r'File "\1"'),
+)
+
+
+def trim_paths(text: str) -> str:
+    """A path into an installed package or the project, kept from the package on (as the web's trimPaths)."""
+    for pattern, keep in _PATHS:
+        text = pattern.sub(keep, text)
+    return text
+
+
+def split_error(error: str) -> tuple[str, str]:
+    """A job's error as (message, traceback), as the web's job page splits it: the traceback's
+    last line repeats the message, so it shows once, and internal paths are trimmed."""
+    m = _TRACE_LINE.search(error)
+    if not m:
+        return error, ""
+    message = error[:m.start()].strip()
+    lines = error[m.start():].strip().split("\n")
+    last = lines[-1].strip()
+    if message and message.split("\n")[0].strip() == last:
+        lines.pop()
+    return message or last, trim_paths("\n".join(lines))

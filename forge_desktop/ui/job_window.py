@@ -24,8 +24,8 @@ from .api_reader import fetch
 from .bound_chart import BoundChart, incumbent_and_bound
 from .job_charts import ERROR_RED, GanttChart
 from .job_results import PAYLOAD_CHARS, RESULT_VIEWS, ResultView, cell, fit_table, generic_view, heading, readonly_table
-from .job_text import FINAL, STATUS_COLORS, escape_html, outcome, progress_text, status_style, time_share, \
-    waiting_text, when
+from .job_text import FINAL, STATUS_COLORS, escape_html, outcome, progress_text, split_error, status_style, \
+    time_share, waiting_text, when
 
 POLL_MS = 2000
 
@@ -141,7 +141,15 @@ class JobWindow(QWidget):
         self.error_text.setTextInteractionFlags(Qt.TextSelectableByMouse)
         self.error_text.setStyleSheet(f"font-family: monospace; color: {ERROR_RED}; background: #fdecea;"
                                       f"border: 1px solid #f3c1bc; border-radius: 6px; padding: 8px")
-        for w in (self.error_heading, self.error_text):
+        self.trace_button = QPushButton("Show traceback")
+        self.trace_button.setCheckable(True)
+        self.trace_text = QLabel()
+        self.trace_text.setTextFormat(Qt.PlainText)
+        self.trace_text.setWordWrap(True)
+        self.trace_text.setTextInteractionFlags(Qt.TextSelectableByMouse)
+        self.trace_text.setStyleSheet("font-family: monospace; font-size: 11px; padding: 4px 8px")
+        self.trace_button.toggled.connect(self._toggle_trace)
+        for w in (self.error_heading, self.error_text, self.trace_button, self.trace_text):
             w.hide()
 
         self.result_host = QWidget()
@@ -176,6 +184,8 @@ class JobWindow(QWidget):
         layout.addWidget(self.bound_chart)
         layout.addWidget(self.error_heading)
         layout.addWidget(self.error_text)
+        layout.addWidget(self.trace_button, 0, Qt.AlignLeft)
+        layout.addWidget(self.trace_text)
         layout.addWidget(self.waiting)
         layout.addWidget(self.result_host)
         layout.addWidget(self.attempts_heading)
@@ -331,9 +341,17 @@ class JobWindow(QWidget):
         error = job.get("error")
         retrying = job.get("status") in ("pending", "running")
         self.error_heading.setText("Last attempt failed (the job will be retried)" if retrying else "Why it failed")
-        self.error_text.setText(error or "")
+        message, trace = split_error(error or "")
+        self.error_text.setText(message)
+        self.trace_text.setText(trace)
         self.error_heading.setVisible(bool(error))
         self.error_text.setVisible(bool(error))
+        self.trace_button.setVisible(bool(trace))
+        self.trace_text.setVisible(bool(trace) and self.trace_button.isChecked())
+
+    def _toggle_trace(self, shown: bool) -> None:
+        self.trace_button.setText("Hide traceback" if shown else "Show traceback")
+        self.trace_text.setVisible(shown and bool(self.trace_text.text()))
 
     def _show_result(self, job: dict) -> None:
         while self.result_layout.count():

@@ -124,8 +124,10 @@ def _described(hub: HubState, sub: jobfiles.Submission) -> dict:
                for i, s in enumerate(specs)]
     out = {"kind": sub.kind, "type": checked[0].type, "jobs": len(checked), "label": label or checked[0].label}
     first = checked[0]
-    if first.type == "mps" and first.payload["format"] == "mps":
-        out["shape"] = mps.scan_mps(first.payload["model"]).text()
+    if first.type == "mps":
+        scan = mps.scan_mps if first.payload["format"] == "mps" else mps.scan_lp
+        if shape := scan(first.payload["model"]):
+            out["shape"] = shape.text()
     elif first.type == "jobshop":
         out["shape"] = f"{len(first.payload['jobs'])} jobs × {first.payload['machines']} machines"
     return out

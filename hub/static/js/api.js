@@ -44,11 +44,18 @@ export function setViewerToken(token) {
   } catch { /* storage disabled: the token lasts for this page only */ }
 }
 
+/** A request index.html started before the modules loaded (the fleet's data), used by the first getJSON only. */
+function takeEarly(path) {
+  const early = window.forgeEarly?.[path];
+  if (early) delete window.forgeEarly[path];
+  return early;
+}
+
 export async function getJSON(path, { signal } = {}) {
   const headers = { Accept: "application/json" };
   const tok = viewerToken();
   if (tok) headers.Authorization = `Bearer ${tok}`;
-  const resp = await fetch(path, { headers, signal, cache: "no-store" });
+  const resp = await (takeEarly(path) || fetch(path, { headers, signal, cache: "no-store" }));
   let body = null;
   try { body = await resp.json(); } catch { /* not JSON: keep null */ }
   if (resp.status === 401) {

@@ -2,28 +2,28 @@
 
 import { onAuthRequired, onConnection, setViewerToken, viewerToken } from "./api.js";
 import { h } from "./dom.js";
-import { renderAdd } from "./add.js";
-import { renderAlerts } from "./alerts.js";
 import { startAlerts } from "./alertstate.js";
-import { renderBatch } from "./batch.js";
-import { renderFleet } from "./fleet.js";
-import { renderHome } from "./home.js";
-import { renderJob } from "./job.js";
-import { renderJobs } from "./jobs.js";
-import { renderNode } from "./node.js";
 import { route, Router } from "./router.js";
 
 const THEME_KEY = "forge.theme";
 
+/**
+ * A page whose module is fetched when it is first shown: the fleet's first paint waits for
+ * the fleet's modules only, not for every page's (node.js, job.js, ... are half the code).
+ */
+function lazy(load, name) {
+  return (view, params) => load().then((m) => m[name](view, params));
+}
+
 // Pages: a path, its renderer and, for the nav bar, a label and a place.
-route("/", renderHome, { nav: "This machine", order: 10 });
-route("/fleet", renderFleet, { nav: "Fleet", order: 20 });
-route("/node/:id", renderNode);
-route("/jobs", renderJobs, { nav: "Jobs", order: 30 });
-route("/jobs/:id", renderJob);
-route("/batch/:id", renderBatch);
-route("/add", renderAdd, { nav: "Add a machine", order: 40 });
-route("/alerts", renderAlerts, { nav: "Alerts", order: 35 });
+route("/", lazy(() => import("./home.js"), "renderHome"), { nav: "This machine", order: 10 });
+route("/fleet", lazy(() => import("./fleet.js"), "renderFleet"), { nav: "Fleet", order: 20 });
+route("/node/:id", lazy(() => import("./node.js"), "renderNode"));
+route("/jobs", lazy(() => import("./jobs.js"), "renderJobs"), { nav: "Jobs", order: 30 });
+route("/jobs/:id", lazy(() => import("./job.js"), "renderJob"));
+route("/batch/:id", lazy(() => import("./batch.js"), "renderBatch"));
+route("/add", lazy(() => import("./add.js"), "renderAdd"), { nav: "Add a machine", order: 40 });
+route("/alerts", lazy(() => import("./alerts.js"), "renderAlerts"), { nav: "Alerts", order: 35 });
 
 function applyTheme(theme) {
   document.documentElement.dataset.theme = theme;

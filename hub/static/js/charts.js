@@ -4,10 +4,19 @@
 import { h } from "./dom.js";
 
 const UPLOT_URL = "../vendor/uplot-1.6.32/uPlot.esm.js";
+const UPLOT_CSS = "/static/vendor/uplot-1.6.32/uPlot.min.css";
 let uPlotModule = null;
 
+/** uPlot and its stylesheet, fetched when the first chart is drawn (the fleet page draws none). */
 export async function loadUPlot() {
-  if (!uPlotModule) uPlotModule = import(UPLOT_URL).then((m) => m.default);
+  if (!uPlotModule) {
+    const css = document.createElement("link");
+    css.rel = "stylesheet";
+    css.href = UPLOT_CSS;
+    const styled = new Promise((resolve) => { css.onload = css.onerror = resolve; });
+    document.head.append(css);
+    uPlotModule = Promise.all([import(UPLOT_URL), styled]).then(([m]) => m.default);
+  }
   return uPlotModule;
 }
 
@@ -21,11 +30,18 @@ export function loadColor(p) {
 
 /** An SVG line of up to `capacity` points scaled to 0–100; updated by setting one attribute. */
 export class Sparkline {
-  constructor(capacity = 30, label = "CPU history") {
+  /** `el`: an empty sparkline's <svg> cloned from another (the fleet clones whole cards), to adopt. */
+  constructor(capacity = 30, label = "CPU history", el = null) {
     this.capacity = capacity;
-    this.line = h("svg:polyline", { class: "spark-line", fill: "none", "vector-effect": "non-scaling-stroke" });
-    this.el = h("svg:svg", { class: "spark", viewBox: `0 -6 ${capacity - 1} 112`, preserveAspectRatio: "none",
-                             role: "img", "aria-label": label }, this.line);
+    if (el) {
+      this.el = el;
+      this.line = el.firstChild;
+      el.setAttribute("aria-label", label);
+    } else {
+      this.line = h("svg:polyline", { class: "spark-line", fill: "none", "vector-effect": "non-scaling-stroke" });
+      this.el = h("svg:svg", { class: "spark", viewBox: `0 -6 ${capacity - 1} 112`, preserveAspectRatio: "none",
+                               role: "img", "aria-label": label }, this.line);
+    }
     this.values = [];
     this.drawn = "";
   }
