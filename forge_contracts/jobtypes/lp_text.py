@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import gc
 import re
-from dataclasses import dataclass
 from typing import NamedTuple
 
-from forge_contracts.jobtypes.payload import PayloadError
+from forge_contracts.jobtypes.payload import ModelShape, PayloadError
 
 _TOKEN = re.compile(r"""
     (?P<ws>\s+)
@@ -56,18 +55,6 @@ class Token(NamedTuple):
 
     def where(self) -> str:
         return f"line {self.line}, column {self.col}"
-
-
-@dataclass(frozen=True)
-class LpShape:
-    """What an LP model declares: constraint rows, variables, integer variables."""
-    rows: int
-    columns: int
-    integers: int
-
-    def text(self) -> str:
-        ints = f" ({self.integers} integer)" if self.integers else ""
-        return f"{self.rows} rows, {self.columns} columns{ints}"
 
 
 def tokens(model: str) -> list[Token]:
@@ -297,7 +284,7 @@ MAX_SCAN_BYTES = 1024 * 1024
 is left to HiGHS at the worker, whose error names line and column too."""
 
 
-def scan_lp(model: str) -> LpShape | None:
+def scan_lp(model: str) -> ModelShape | None:
     """Read an LP model's sections; PayloadError('line N, column C: ...') at the first token out of
     place. None for a model over MAX_SCAN_BYTES, which is not read."""
     if len(model) > MAX_SCAN_BYTES:
@@ -312,7 +299,7 @@ def scan_lp(model: str) -> LpShape | None:
             gc.enable()
 
 
-def _scan(model: str) -> LpShape:
+def _scan(model: str) -> ModelShape:
     toks = tokens(model)
     if toks and toks[0].kind != "section":
         raise _bad(toks[0], f"{toks[0].text!r} comes before any section ({_HEADER_WORDS})")
@@ -344,4 +331,4 @@ def _scan(model: str) -> LpShape:
             if head.text != "semis":
                 integers |= names
         variables |= r.variables
-    return LpShape(rows=rows, columns=len(variables), integers=len(integers))
+    return ModelShape(rows=rows, columns=len(variables), integers=len(integers))

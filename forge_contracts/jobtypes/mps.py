@@ -10,12 +10,11 @@ HiGHS cannot parse.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from forge_contracts.jobtypes.display import objective_summary, solver_progress_text
 from forge_contracts.jobtypes.lp_text import scan_lp
 from forge_contracts.jobtypes.payload import (
-    PayloadError, optional_number, reject_unknown, seed, threads, time_limit,
+    ModelShape, PayloadError, optional_number, reject_unknown, seed, threads, time_limit,
 )
 
 DEFAULT_TIME_LIMIT = 300.0
@@ -35,18 +34,6 @@ ROW_TYPES = frozenset("NELG")
 INTEGER_BOUNDS = frozenset(("BV", "LI", "UI"))
 
 
-@dataclass(frozen=True)
-class MpsShape:
-    """What an MPS model declares: constraint rows (objective rows apart), columns, integer columns."""
-    rows: int
-    columns: int
-    integers: int
-
-    def text(self) -> str:
-        ints = f" ({self.integers} integer)" if self.integers else ""
-        return f"{self.rows} rows, {self.columns} columns{ints}"
-
-
 def _number(word: str) -> bool:
     try:
         float(word)
@@ -55,7 +42,7 @@ def _number(word: str) -> bool:
     return True
 
 
-def scan_mps(model: str) -> MpsShape:
+def scan_mps(model: str) -> ModelShape:
     """Read the ROWS and COLUMNS sections line by line; PayloadError('line N: ...') at the first
     line a solver could not read (an unknown section, a bad row type, a value that is not a
     number, a column entry naming a row ROWS did not declare)."""
@@ -103,7 +90,7 @@ def scan_mps(model: str) -> MpsShape:
             integers.add(words[2])
         elif section is None:
             raise bad(n, f"data before any section: {line.strip()!r}")
-    return MpsShape(rows=sum(1 for t in rows.values() if t != "N"), columns=len(columns),
+    return ModelShape(rows=sum(1 for t in rows.values() if t != "N"), columns=len(columns),
                     integers=len(integers & columns))
 
 

@@ -7,6 +7,7 @@ and the reason, so a person reading the hub's 400 answer knows what to fix.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any, Callable
 
 Progress = Callable[[dict], None]
@@ -98,3 +99,16 @@ def reject_unknown(payload: dict, allowed: set[str], prefix: str = "payload") ->
     if unknown:
         raise PayloadError(f"{prefix}.{unknown[0]}",
                            f"unknown field; expected one of {', '.join(sorted(allowed))}")
+
+
+@dataclass(frozen=True)
+class ModelShape:
+    """What an MPS or LP model declares: constraint rows (objective rows apart), columns
+    (variables), integer columns."""
+    rows: int
+    columns: int
+    integers: int
+
+    def text(self) -> str:
+        ints = f" ({self.integers} integer)" if self.integers else ""
+        return f"{self.rows} rows, {self.columns} columns{ints}"

@@ -297,18 +297,10 @@ def _unpack_ints(raw: bytes, rows: int, count: int, width: int, plain: bool = Fa
     return zz.astype(np.uint64).view(np.int64) if plain else _unzigzag(zz.astype(np.uint64))
 
 
-def decode_table(descs: list, n: int, buf: memoryview, pos: int, padded: np.ndarray | None = None
-                 ) -> tuple[list[list], int]:
-    """The columns of one table (rows of leaves of one shape) from `buf` at `pos`, and where
-    the next table starts. The packed columns are read in one pass for all widths: every
-    value's bit offset is computed, 8 bytes are gathered at each and shifted and masked, then
-    each order's columns are summed up together. `padded` is `buf` as uint8 with 8 zero
-    bytes after it (a block's tables share it). Gives what `decode_table_by_groups` gives."""
-    packed = [(j, _ORDER[d[0]]) for j, d in enumerate(descs) if d[0] in _ORDER]
-    widths = {j: descs[j][max(order, 1) + 1] for j, order in packed}
-    if any(w > _GATHER_BITS for w in widths.values()):
-        return decode_table_by_groups(descs, n, buf, pos)
-    cols: list = [None] * len(descs)
+def _decode_nullable_and_xor(descs: list, n: int, buf: memoryview, pos: int, cols: list) -> int:
+    """The columns with nulls (`n`) and the XORed float columns (`x`) into `cols`, which
+    come first in a table's bytes whichever decoder reads the packed ones; returns where the
+    packed columns start."""
     for j, d in enumerate(descs):
         if d[0] == "n":
             first, width, k, count, nulls_len, size = d[1:]
@@ -328,6 +320,22 @@ def decode_table(descs: list, n: int, buf: memoryview, pos: int, padded: np.ndar
         bits = np.bitwise_xor.accumulate(np.ascontiguousarray(planes).view(np.uint64).reshape(len(xors), n), axis=1)
         for j, values in zip(xors, bits.view(np.float64).tolist()):
             cols[j] = values
+    return pos
+
+
+def decode_table(descs: list, n: int, buf: memoryview, pos: int, padded: np.ndarray | None = None
+                 ) -> tuple[list[list], int]:
+    """The columns of one table (rows of leaves of one shape) from `buf` at `pos`, and where
+    the next table starts. The packed columns are read in one pass for all widths: every
+    value's bit offset is computed, 8 bytes are gathered at each and shifted and masked, then
+    each order's columns are summed up together. `padded` is `buf` as uint8 with 8 zero
+    bytes after it (a block's tables share it). Gives what `decode_table_by_groups` gives."""
+    packed = [(j, _ORDER[d[0]]) for j, d in enumerate(descs) if d[0] in _ORDER]
+    widths = {j: descs[j][max(order, 1) + 1] for j, order in packed}
+    if any(w > _GATHER_BITS for w in widths.values()):
+        return decode_table_by_groups(descs, n, buf, pos)
+    cols: list = [None] * len(descs)
+    pos = _decode_nullable_and_xor(descs, n, buf, pos, cols)
     if packed:
         if padded is None:
             padded = np.frombuffer(bytes(buf) + bytes(8), dtype=np.uint8)
@@ -405,25 +413,7 @@ def decode_table_by_groups(descs: list, n: int, buf: memoryview, pos: int) -> tu
     """The columns of one table, one unpack per group of packed columns of a width: the
     first decoder, kept for widths the one-pass decoder cannot gather (over 56 bits)."""
     cols: list = [None] * len(descs)
-    for j, d in enumerate(descs):
-        if d[0] == "n":
-            first, width, k, count, nulls_len, size = d[1:]
-            is_null = np.unpackbits(np.frombuffer(buf[pos:pos + nulls_len], dtype=np.uint8), count=n).tolist()
-            pos += nulls_len
-            ints = np.full(count, first, dtype=np.int64)
-            if width:
-                ints[1:] += np.cumsum(_unpack_ints(bytes(buf[pos:pos + size]), 1, count - 1, width)[0])
-            pos += size
-            it = iter(ints.tolist() if k < 0 else (ints / 10.0**k).tolist())
-            cols[j] = [None if null else next(it) for null in is_null]
-    xors = [j for j, d in enumerate(descs) if d[0] == "x"]
-    if xors:
-        size = len(xors) * n * 8
-        planes = np.frombuffer(buf[pos:pos + size], dtype=np.uint8).reshape(len(xors), 8, n).transpose(0, 2, 1)
-        pos += size
-        bits = np.bitwise_xor.accumulate(np.ascontiguousarray(planes).view(np.uint64).reshape(len(xors), n), axis=1)
-        for j, values in zip(xors, bits.view(np.float64).tolist()):
-            cols[j] = values
+    pos = _decode_nullable_and_xor(descs, n, buf, pos, cols)
     by_width: dict[tuple[int, int], list[int]] = {}
     for j, d in enumerate(descs):
         if d[0] in _ORDER:
