@@ -13,7 +13,6 @@ pytestmark = pytest.mark.browser
 
 def test_dashboard_runs_under_its_csp_without_violations(live_hub, page):
     hub = live_hub()
-    hub.start_hub()
     tok = hub.token("csp-node")
     now = time.time()
     http("POST", hub.url + "/api/ingest/csp-node", {"node": {"hostname": "csp", "cores": 2}, "samples": [
