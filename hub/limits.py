@@ -25,8 +25,8 @@ _STEP = bytes.maketrans(b"[]{}", b"\x01\xff\x01\xff")  # +1 / -1 as int8
 def raw_json_depth_ok(raw: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
     """True when no array/object of valid JSON text nests deeper than `limit`, read from the
     text at C speed: the strings taken out (split at quotes when nothing is escaped), the
-    brackets left a +1/-1 each, and the deepest running sum. A push's 5 samples: ~10 us, where walking the decoded value took
-    ~170 us of the event loop's time per push."""
+    brackets left a +1/-1 each, and the deepest running sum. A push's 5 samples: 10-30 us,
+    where walking the decoded value took ~170 us of the event loop's time per push."""
     if b"\\" in raw:
         outside = _STRING.sub(b"", raw)
     else:

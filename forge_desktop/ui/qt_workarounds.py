@@ -66,9 +66,10 @@ def delete_widgets_before_pyside_cleanup() -> None:
     invalidates every wrapper under them so the cleanup skips them.
 
     A window's running threads (its event stream) are stopped first: Qt aborts the process
-    when a running QThread is destroyed. pyqtgraph views go next, each on its own: a view deleted as one of a window's many
-    children crashed in its scene's teardown (QGraphicsScene::clear, a job window with
-    its incumbent/bound chart), while the same view deleted directly does not.
+    when a running QThread is destroyed. pyqtgraph views go next, each on its own: a view
+    deleted as one of a window's many children crashed in its scene's teardown
+    (QGraphicsScene::clear, a job window with its incumbent/bound chart), while the same
+    view deleted directly does not.
     """
     import shiboken6
     from PySide6.QtCore import QThread
