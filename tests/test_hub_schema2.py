@@ -12,7 +12,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from conftest import LiveHub, http
-from schema2_samples import hub_now, nvml_gpus, process, push, schema1, schema2
+from schema2_samples import IDENTITY, hub_now, nvml_gpus, process, push, schema1, schema2
 
 PROCS_A = [process(101, "python3", 99.5, 1 << 30, "python3 train.py --epochs 10"),
            process(102, "postgres", 12.0, 300 << 20, user="postgres"),
@@ -168,3 +168,111 @@ def test_metrics_export_gpus_disks_and_interfaces_with_labels(hub):
         assert all(s.labels.get("node") != "metrics-v1" for s in f.samples if f.name.startswith(
             ("forge_node_gpu", "forge_node_disk", "forge_node_network"))), f.name
     assert all(f.type == "gauge" for name, f in fams.items() if name.startswith("forge_node_"))
+
+
+# --- bad input: a malformed schema 2 section ---------------------------------------------------
+
+def _gpus(**first) -> list[dict]:
+    return [dict(GPU, **first), dict(GPU, index=1)]
+
+
+GPU = {"index": 0, "name": "NVIDIA GeForce RTX 4090", "vendor": "nvidia", "util_percent": 87.0,
+       "mem_used": 20401094656, "mem_total": 25757220864, "temp_c": 71.0, "power_w": 312.5}
+DISK = {"name": "nvme0n1", "read_bps": 1024.0, "write_bps": 2048.0, "busy_percent": 1.5}
+NIC = {"name": "eth0", "rx_bps": 1200.0, "tx_bps": 800.0, "up": True}
+CONTAINER = {"id": "3f1c2a9b7d4e", "name": "postgres", "image": "postgres:16", "state": "running",
+             "cpu_percent": 50.0, "mem_used": 209715200}
+
+# (what the malformed sample carries, the field path the 400 must name), one per schema 2
+# section and per way it can be malformed: the section not a list (an object), an entry not an
+# object, a field of an entry of the wrong type.
+MALFORMED = {
+    "processes-not-a-list": (lambda s: s.update(processes=PROCS_A[0]), "samples[1].processes:"),
+    "processes-a-string": (lambda s: s.update(processes="python3"), "samples[1].processes:"),
+    "process-not-an-object": (lambda s: s.update(processes=[PROCS_A[0], "python3"]), "samples[1].processes[1]:"),
+    "process-pid-a-string": (lambda s: s.update(processes=[dict(PROCS_A[0], pid="one")]),
+                             "samples[1].processes[0].pid:"),
+    "process-cpu-a-word": (lambda s: s.update(processes=[PROCS_A[0], dict(PROCS_A[1], cpu_percent="busy")]),
+                           "samples[1].processes[1].cpu_percent:"),
+    "process-name-a-number": (lambda s: s.update(processes=[dict(PROCS_A[0], name=7)]),
+                              "samples[1].processes[0].name:"),
+    "gpus-not-a-list": (lambda s: s.update(gpus=GPU), "samples[1].gpus:"),
+    "gpu-not-an-object": (lambda s: s.update(gpus=[87.0]), "samples[1].gpus[0]:"),
+    "gpu-util-a-word": (lambda s: s.update(gpus=_gpus(util_percent="busy")), "samples[1].gpus[0].util_percent:"),
+    "gpu-util-a-list": (lambda s: s.update(gpus=_gpus(util_percent=[87.0])), "samples[1].gpus[0].util_percent:"),
+    "gpu-memory-a-bool": (lambda s: s.update(gpus=[GPU, dict(GPU, index=1, mem_used=True)]),
+                          "samples[1].gpus[1].mem_used:"),
+    "gpu-index-a-word": (lambda s: s.update(gpus=_gpus(index="first")), "samples[1].gpus[0].index:"),
+    "disk-devices-not-a-list": (lambda s: s["disk"].update(devices=DISK), "samples[1].disk.devices:"),
+    "disk-device-not-an-object": (lambda s: s["disk"].update(devices=["nvme0n1"]), "samples[1].disk.devices[0]:"),
+    "disk-busy-a-word": (lambda s: s["disk"].update(devices=[dict(DISK, busy_percent="idle")]),
+                         "samples[1].disk.devices[0].busy_percent:"),
+    "interfaces-not-a-list": (lambda s: s["net"].update(interfaces={"eth0": NIC}), "samples[1].net.interfaces:"),
+    "interface-not-an-object": (lambda s: s["net"].update(interfaces=[NIC, None]),
+                                "samples[1].net.interfaces[1]:"),
+    "interface-rx-a-word": (lambda s: s["net"].update(interfaces=[dict(NIC, rx_bps="fast")]),
+                            "samples[1].net.interfaces[0].rx_bps:"),
+    "interface-up-a-word": (lambda s: s["net"].update(interfaces=[dict(NIC, up="maybe")]),
+                            "samples[1].net.interfaces[0].up:"),
+    "containers-not-a-list": (lambda s: s.update(containers=CONTAINER), "samples[1].containers:"),
+    "container-not-an-object": (lambda s: s.update(containers=[["postgres"]]), "samples[1].containers[0]:"),
+    "container-cpu-a-word": (lambda s: s.update(containers=[dict(CONTAINER, cpu_percent="high")]),
+                             "samples[1].containers[0].cpu_percent:"),
+    "container-state-a-number": (lambda s: s.update(containers=[dict(CONTAINER, state=1)]),
+                                 "samples[1].containers[0].state:"),
+    "sensors-not-an-object": (lambda s: s.update(sensors=[1130]), "samples[1].sensors:"),
+    "fans-a-word": (lambda s: s.update(sensors={"fans_rpm": "fast"}), "samples[1].sensors.fans_rpm:"),
+    "fan-rpm-a-word": (lambda s: s.update(sensors={"fans_rpm": {"nct6798/cpu_fan": "fast"}}),
+                       "samples[1].sensors.fans_rpm"),
+}
+
+
+def _stored(hub, node_id: str) -> list[dict]:
+    """Every raw sample the hub's store holds for the node, read through the store itself."""
+    return hub.read_store(lambda store: store.samples.series(node_id, resolution="1s", points=10**6))
+
+
+@pytest.mark.parametrize("case", MALFORMED)
+def test_a_malformed_schema_2_section_is_a_400_naming_it_and_nothing_of_the_batch_is_stored(hub, case):
+    malform, path = MALFORMED[case]
+    node_id, now = f"bad-{case}", hub_now(hub)
+    tok = hub.token(node_id)
+    push(hub, node_id, tok, [schema2(now - 10, processes=PROCS_A)])
+    before = snapshot(hub, node_id), hub.fleet()[node_id], _stored(hub, node_id)
+
+    bad = schema2(now - 2)
+    malform(bad)
+    batch = [schema2(now - 3, processes=PROCS_B, gpus=_gpus()), bad, schema2(now - 1)]
+    st, err = http("POST", f"{hub.url}/api/ingest/{node_id}",
+                   {"node": dict(IDENTITY, hostname=node_id), "samples": batch}, token=tok)
+    assert st == 400, err
+    assert set(err) == {"error", "message"} and err["error"] == "invalid_sample", err
+    assert err["message"].startswith(path), err["message"]
+
+    after = snapshot(hub, node_id), hub.fleet()[node_id], _stored(hub, node_id)
+    assert after[0] == before[0], "the snapshot (samples and process list) is unchanged"
+    assert after[1]["last_sample_ts"] == before[1]["last_sample_ts"] == now - 10
+    assert after[2] == before[2] and len(after[2]) == 1, "no sample of the refused batch reached the store"
+
+    # The agent drops the bad sample and resends the rest: accepted, in full.
+    assert push(hub, node_id, tok, [batch[0], batch[2]])["accepted"] == 2
+    assert [s["ts"] for s in _stored(hub, node_id)] == [now - 10, now - 3, now - 1]
+    assert snapshot(hub, node_id)["processes"] == {"ts": now - 3, "items": PROCS_B}
+
+
+def test_numeric_strings_in_schema_2_sections_are_stored_as_numbers(hub):
+    """As docs/SAMPLES.md says for every field the schema names: "12.5" is the number 12.5, and
+    "nan" is an unknown reading (null), in a GPU, process, disk, interface or container alike."""
+    node_id, now = "numeric-strings", hub_now(hub)
+    sent = schema2(now, gpus=_gpus(util_percent="12.5", temp_c="nan"),
+                   processes=[dict(PROCS_A[0], pid="101", cpu_percent="99.5")],
+                   disks=[dict(DISK, busy_percent="1.5")], interfaces=[dict(NIC, rx_bps="1200")],
+                   containers=[dict(CONTAINER, cpu_percent="50")])
+    push(hub, node_id, hub.token(node_id), [sent])
+    [got] = _stored(hub, node_id)
+    assert got["gpus"][0] == dict(GPU, util_percent=12.5, temp_c=None) and got["gpus"][1] == dict(GPU, index=1)
+    assert got["processes"] == [dict(PROCS_A[0], pid=101, cpu_percent=99.5)]
+    assert got["disk"]["devices"] == [dict(DISK, busy_percent=1.5)]
+    assert got["net"]["interfaces"] == [dict(NIC, rx_bps=1200.0)]
+    assert got["containers"] == [dict(CONTAINER, cpu_percent=50.0)]
+    assert hub.fleet()[node_id]["gpu_percent"] == 49.8  # the mean of 12.5 and 87.0, to 0.1 as the fleet shows it
