@@ -270,6 +270,44 @@ def test_a_400_drops_only_the_offending_samples(live_hub, tmp_path, caplog):
     assert "rejected 1 of 301 samples" in caplog.text
 
 
+class GpuCollector(ScriptedCollector):
+    """Schema 2 samples with a GPU; the `bad_at`-th ones report its utilisation as a word."""
+
+    def __init__(self, bad_at: set[int]):
+        super().__init__()
+        self.t = float(int(time.time()) - 2000)
+        self.n = 0
+        self.bad_at = bad_at
+
+    def sample(self):
+        s = super().sample()
+        self.n += 1
+        s["schema_version"] = 2
+        s["gpus"] = [{"index": 0, "name": "NVIDIA GeForce RTX 4090", "vendor": "nvidia",
+                      "util_percent": "busy" if self.n in self.bad_at else 40.0}]
+        return s
+
+
+def test_a_400_for_a_malformed_schema_2_section_drops_only_that_sample(live_hub, tmp_path, caplog):
+    """The hub names the field deep in the sample (`samples[i].gpus[0].util_percent`); the agent
+    still finds the sample by its index and delivers every other one, GPUs included."""
+    h = live_hub()
+    tok = h.token("iota")
+    col = GpuCollector(bad_at={1, 150, 151})
+    sent = [col.sample() for _ in range(301)]
+    path = tmp_path / "buf.ndjson"
+    SampleBuffer(path).append(sent)
+    agent = Agent(HubClient(h.url, tok), "iota", path, collector=col)
+    assert agent.push_once(final=True) is True
+    assert len(agent.buffer) == 0
+    good = [s["ts"] for i, s in enumerate(sent, 1) if i not in {1, 150, 151}]
+    assert snapshot_ts(h, "iota") == good
+    assert agent.status.dropped == 3
+    assert "rejected 3 of 301 samples" in caplog.text and "gpus[0].util_percent" in caplog.text
+    st, snap = http("GET", h.url + "/api/nodes/iota/snapshot?points=1")
+    assert snap["samples"][-1]["gpus"][0]["util_percent"] == 40.0
+
+
 def test_agent_honours_the_hubs_max_samples_per_push(live_hub, tmp_path):
     h = live_hub(env={"FORGE_HUB_MAX_SAMPLES_PER_PUSH": "100"})
     tok = h.token("eta")
