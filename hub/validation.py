@@ -4,7 +4,9 @@ schema's Struct, numeric fields given as strings become numbers, non-finite numb
 name are kept as the agent sent them."""
 from __future__ import annotations
 
+import json
 import math
+import re
 
 import msgspec
 
@@ -34,12 +36,64 @@ def finite(value: object) -> object:
     return value
 
 
-def _where(err: msgspec.ValidationError, prefix: str) -> str:
+def _where(err: msgspec.ValidationError, prefix: str, value: object = None, t: type | None = None) -> str:
     text = str(err)
     if " - at `$" in text:
         what, _, path = text.rpartition(" - at `$")
-        return f"{prefix}{path.rstrip('`')}: {what}"
+        path = path.rstrip("`")
+        if t is not None and "[...]" in path:
+            path = _name_key(value, t, path)
+        return f"{prefix}{path}: {what}"
     return f"{prefix}: {text}"
+
+
+_STEP = re.compile(r'\.([A-Za-z_]\w*)|\[(\d+)\]|\[("(?:[^"\\]|\\.)*")\]')
+MAX_KEYS_NAMED = 100  # entries of a mapping tried one by one to name the bad one
+
+
+def _steps(path: str) -> list[str | int] | None:
+    steps, at = [], 0
+    while at < len(path):
+        m = _STEP.match(path, at)
+        if m is None:
+            return None
+        field, index, key = m.groups()
+        steps.append(field if field is not None else int(index) if index is not None else json.loads(key))
+        at = m.end()
+    return steps
+
+
+def _with(obj: object, steps: list[str | int], leaf: object) -> object:
+    """`obj` with the value at `steps` replaced by `leaf`, copying only the containers on the way."""
+    if not steps:
+        return leaf
+    copy = list(obj) if isinstance(obj, list) else dict(obj)  # type: ignore[call-overload]
+    copy[steps[0]] = _with(copy[steps[0]], steps[1:], leaf)
+    return copy
+
+
+def _name_key(value: object, t: type, path: str) -> str:
+    """msgspec marks a value inside a mapping `[...]`, not by its key (`.sensors.fans_rpm[...]`).
+    The key is the first whose entry alone, in place of the mapping, fails the same way:
+    msgspec reports the first error in order, so that is the entry it refused. Only the
+    first mapping on the path is named (the schema nests none in another)."""
+    mark = path.find("[...]")
+    head = _steps(path[:mark])
+    mapping: object = value
+    try:
+        for step in head or ():
+            mapping = mapping[step]  # type: ignore[index]
+    except (KeyError, IndexError, TypeError):
+        return path
+    if head is None or not isinstance(mapping, dict) or len(mapping) > MAX_KEYS_NAMED:
+        return path
+    for key, entry in mapping.items():
+        try:
+            msgspec.convert(_with(value, head, {key: entry}), t, strict=False)
+        except msgspec.ValidationError as e:
+            if str(e).rpartition(" - at `$")[2].rstrip("`") == path:
+                return f"{path[:mark]}[{json.dumps(key)}]{path[mark + 5:]}"
+    return path
 
 
 def clean_sample(sample: dict, index: int, schema_version: int) -> dict:
@@ -56,7 +110,7 @@ def clean_sample(sample: dict, index: int, schema_version: int) -> dict:
     try:
         typed = msgspec.convert(sample, t, strict=False)
     except msgspec.ValidationError as e:
-        raise bad_request(_where(e, f"samples[{index}]"), "invalid_sample") from None
+        raise bad_request(_where(e, f"samples[{index}]", sample, t), "invalid_sample") from None
     return finite(_merge(sample, msgspec.to_builtins(typed)))  # type: ignore[return-value]
 
 

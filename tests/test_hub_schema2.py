@@ -222,8 +222,8 @@ MALFORMED = {
                                  "samples[1].containers[0].state:"),
     "sensors-not-an-object": (lambda s: s.update(sensors=[1130]), "samples[1].sensors:"),
     "fans-a-word": (lambda s: s.update(sensors={"fans_rpm": "fast"}), "samples[1].sensors.fans_rpm:"),
-    "fan-rpm-a-word": (lambda s: s.update(sensors={"fans_rpm": {"nct6798/cpu_fan": "fast"}}),
-                       "samples[1].sensors.fans_rpm"),
+    "fan-rpm-a-word": (lambda s: s.update(sensors={"fans_rpm": {"nct6798/cpu_fan": 1130, "nct6798/sys_fan": "fast"}}),
+                       'samples[1].sensors.fans_rpm["nct6798/sys_fan"]:'),
 }
 
 
