@@ -224,6 +224,10 @@ MALFORMED = {
     "fans-a-word": (lambda s: s.update(sensors={"fans_rpm": "fast"}), "samples[1].sensors.fans_rpm:"),
     "fan-rpm-a-word": (lambda s: s.update(sensors={"fans_rpm": {"nct6798/cpu_fan": 1130, "nct6798/sys_fan": "fast"}}),
                        'samples[1].sensors.fans_rpm["nct6798/sys_fan"]:'),
+    # Past 100 fans the hub does not look for the bad one, and names the mapping.
+    "fan-rpm-a-word-among-hundreds": (lambda s: s.update(sensors={"fans_rpm": {**{f"fan{i}": 900 for i in range(150)},
+                                                                             "fan150": "fast"}}),
+                                      "samples[1].sensors.fans_rpm[...]:"),
 }
 
 
