@@ -1,7 +1,8 @@
 """What the hub gives back of schema 2, against one real hub process on loopback: the newest
 process list in the snapshot (kept while later samples have none), GPU use and the busiest
 process in fleet summaries and fleet events, samples with their processes on the node
-stream, and the GPU, disk and interface families of /metrics."""
+stream, the GPU, disk and interface families of /metrics, and what it refuses: a malformed
+schema 2 section is a 400 naming its path, and nothing of that batch is stored."""
 from __future__ import annotations
 
 import json
