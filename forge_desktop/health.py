@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -61,9 +62,14 @@ class HealthWriter:
         self._since = clock()
         self._written_at = 0.0
         self._logged_error: str | None = None
+        self._lock = threading.Lock()  # the pusher writes, and `Agent.stop` once it gave up waiting for it
 
     def update(self, status, stopped: bool = False) -> bool:
         """Write `status` (an AgentStatus) when it changed or the heartbeat is due. True if written."""
+        with self._lock:
+            return self._update(status, stopped)
+
+    def _update(self, status, stopped: bool) -> bool:
         now = self.clock()
         key = (status.healthy, status.fault, status.needs_rejoin, status.connected, stopped)
         health_changed = self._key is None or key[:3] != self._key[:3]
