@@ -137,7 +137,7 @@ def read_health(path: Path, node_id: str, now: float | None = None) -> Verdict:
     try:
         raw = path.read_bytes()
         mtime = path.stat().st_mtime
-        if not raw.strip().endswith(b"}"):  # caught mid in-place rewrite (full disk): read again
+        if not _parses(raw):  # caught mid in-place rewrite (full disk): read again
             time.sleep(0.05)
             raw = path.read_bytes()
     except FileNotFoundError:
@@ -178,6 +178,14 @@ def read_health(path: Path, node_id: str, now: float | None = None) -> Verdict:
         return Verdict(HEALTHY, f"healthy: node {node_id!r}, hub not reachable now ({h['last_error']}): "
                                 f"buffering; {tail}")
     return Verdict(HEALTHY, f"healthy: node {node_id!r} {since}; {tail}")
+
+
+def _parses(raw: bytes) -> bool:
+    try:
+        json.loads(raw)
+        return True
+    except ValueError:
+        return False
 
 
 def _cut(text: str | None) -> str | None:

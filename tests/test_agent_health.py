@@ -130,6 +130,9 @@ def test_a_killed_agents_file_goes_stale_and_a_missing_one_says_no_agent(hub):
     r = health(hub, "nobody")
     assert r.returncode == 2 and r.stdout.startswith("no agent: no agent has run as node 'nobody'"), r.stdout
     assert r.stderr == ""
+    health_file(hub, "junk").write_text('{"healthy": tr')
+    r = health(hub, "junk")
+    assert r.returncode == 2 and "is not a health file the agent wrote" in r.stdout and r.stderr == "", r
 
 
 class _Scripted:
@@ -157,7 +160,8 @@ def test_health_is_written_on_change_and_otherwise_once_a_heartbeat(tmp_path):
     for _ in range(50):  # 50 pushes 0.2 s apart, nothing changes
         writes.append(w.update(s))
         now[0] += 0.2
-    assert sum(writes) == 3, "the first write, then one a heartbeat (at 0, 4 and 8 s: a push a little early is not skipped)"
+    # the first write, then one a heartbeat: at 0, 4 and 8 s (a push a little early is not skipped)
+    assert sum(writes) == 3
     s.fault, s.healthy = "OSError: [Errno 28] No space left on device", False
     assert w.update(s) is True, "a change is written at once"
     h = json.loads((tmp_path / "h.json").read_text())
