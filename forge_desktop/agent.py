@@ -7,6 +7,8 @@ exponential backoff and jitter once the hub answers again.
 The pusher survives anything: an unexpected error (a full disk while buffering, a
 buffer line that is JSON but not a sample) is logged once, shown in `AgentStatus.fault`
 and retried on the next push; samples that could not be buffered are held in memory.
+Given a `health_path`, the pusher also keeps a health file there (forge_desktop/health.py)
+that `forge agent --health` reads for a supervisor.
 A batch the hub rejects (400) is split until only the offending samples are dropped;
 a batch over the hub's size limit (413, or the limit the hub names) is cut to fit.
 """
@@ -24,6 +26,7 @@ from typing import Callable
 
 from .buffer import SampleBuffer
 from .console import say
+from .health import STALE_PUSH_INTERVALS, HealthWriter
 from .client import HubClient, HubError, HubUnreachable, NotAForgeHub
 
 log = logging.getLogger("forge.agent")
@@ -82,7 +85,7 @@ class Agent:
                  collector=None, push_interval_s: float = 5.0, sample_interval_s: float = 1.0,
                  buffer_max_bytes: int = 50 * 1024 * 1024,
                  on_push: Callable[[AgentStatus], None] | None = None, echo: bool = False,
-                 clock: Callable[[], float] = time.time):
+                 clock: Callable[[], float] = time.time, health_path: Path | None = None):
         if collector is None:
             from .collector import Collector
             collector = Collector()
@@ -96,7 +99,7 @@ class Agent:
         self.on_push = on_push
         self.echo = echo
         self.clock = clock  # wall time for push stamps and backoff; tests pass their own
-        self.status = AgentStatus(buffered=len(self.buffer))
+        self.status = AgentStatus(buffered=_safe_len(self.buffer))  # an unreadable buffer is a fault, not a crash
         self.backoff = Backoff()
         self.stop_event = threading.Event()
         self.max_batch = FLUSH_CHUNK
@@ -106,9 +109,14 @@ class Agent:
         self._logged_fault: str | None = None
         self._pending: queue.Queue[dict] = queue.Queue()
         self._threads: list[threading.Thread] = []
+        # stale after a few missed pushes, plus the time one push may block on the network
+        self.health = None if health_path is None else HealthWriter(
+            health_path, node_id, heartbeat_s=push_interval_s,
+            stale_after_s=STALE_PUSH_INTERVALS * push_interval_s + client.timeout, clock=clock)
 
     # --- lifecycle ----------------------------------------------------------------
     def start(self) -> None:
+        self._write_health()
         for target, name in ((self._sample_loop, "forge-sampler"), (self._push_loop, "forge-pusher")):
             t = threading.Thread(target=target, name=name, daemon=True)
             t.start()
@@ -120,6 +128,7 @@ class Agent:
         for t in self._threads:
             t.join(timeout)
         self._threads.clear()
+        self._write_health(stopped=True)
 
     def alive(self) -> bool:
         """True while both threads run (a supervisor exits non-zero otherwise)."""
@@ -213,7 +222,15 @@ class Agent:
             self._notify()
         return ok
 
+    def _write_health(self, stopped: bool = False) -> None:
+        if self.health:
+            try:
+                self.health.update(self.status, stopped=stopped)
+            except Exception:
+                log.exception("health file update failed")
+
     def _notify(self) -> None:
+        self._write_health()
         if self.on_push:
             try:
                 self.on_push(self.status)
@@ -233,6 +250,7 @@ class Agent:
                 return False
             self.buffer.drop(len(chunk))
             flushed += len(good)
+            self._write_health()  # a long flush is not a hung agent
 
     def _deliver(self, samples: list[dict], now: float, quiet: bool = False) -> bool:
         """Send in batches of at most `max_batch`. True when every sample was delivered or

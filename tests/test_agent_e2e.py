@@ -375,6 +375,10 @@ def test_agent_on_a_full_disk_keeps_running_and_pushes_once_the_hub_is_back(live
         wait_until(lambda: "No space left" in h.log("agent-full"), 30, what="the agent to hit the full disk")
         time.sleep(3)
         assert agent.poll() is None, h.log("agent-full")
+        health = subprocess.run(h.forge("agent", "--health", "--node-id", "full"), env=h.env, cwd=str(h.home),
+                                capture_output=True, text=True, timeout=30)
+        assert health.returncode == 1 and "No space left" in health.stdout, \
+            f"a supervisor sees the full disk: {health.stdout}{health.stderr}"
         h.start_hub()
         back = time.time()
         wait_until(lambda: any(t > back for t in snapshot_ts(h, "full")), 30,

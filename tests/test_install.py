@@ -185,6 +185,14 @@ def test_linux_user_service_is_a_systemd_user_unit(home: Path) -> None:
     assert unit["Unit"]["After"] == "network-online.target"
 
 
+def test_linux_agent_unit_says_how_to_check_the_agents_health(home: Path) -> None:
+    [agent] = service.service_files("linux", "agent", ["/opt/My Forge/forge"], AGENT_ARGS, home)
+    assert "# health: `'/opt/My Forge/forge' agent --health` as this unit's user" in agent.content
+    assert "exits 0 healthy, 1 unhealthy" in agent.content
+    [hub] = service.service_files("linux", "hub", FORGE_CMD, ["--port", "3000"], home)
+    assert "--health" not in hub.content
+
+
 def test_linux_system_service_runs_as_the_user_with_its_environment(tmp_path: Path, home: Path) -> None:
     [f] = service.service_files("linux", "hub", ["/opt/forge/forge"], ["--port", "3000"], home, "system",
                                 user="alice", env={"FORGE_DATA_DIR": "/srv/forge data"}, root=tmp_path / "root")

@@ -19,6 +19,9 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     ag.add_argument("--install-service", action="store_true", help="install the agent as a service and exit")
     ag.add_argument("--uninstall-service", action="store_true", help="remove the agent service and exit")
     ag.add_argument("--system", action="store_true", help="with --install-service: a system-wide service")
+    ag.add_argument("--health", action="store_true",
+                    help="print the running agent's health in one line and exit: 0 healthy, 1 unhealthy "
+                         "(a fault, or the node must rejoin), 2 no agent running (for a supervisor's health check)")
     ag.set_defaults(func=cmd_agent)
 
 
@@ -65,6 +68,8 @@ def missing_token_message(hub_url: str, node_id: str) -> str:
 
 
 def cmd_agent(args: argparse.Namespace) -> int:
+    if args.health:
+        return cmd_health(args)
     if args.install_service or args.uninstall_service:
         argv, env = agent_service_args(args)
         return install_or_uninstall("agent", args.uninstall_service, argv, args.system, env)
@@ -75,6 +80,16 @@ def cmd_agent(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_health(args: argparse.Namespace) -> int:
+    """`forge agent --health`: the health file of this data folder's agent for the node
+    (`--node-id`, NODE_ID, the saved one or the host name); needs no hub and no token."""
+    from ..health import health_path, read_health
+    node_id = Settings.resolve(node_id=args.node_id).node_id or default_node_id()
+    verdict = read_health(health_path(paths.data_dir(), node_id), node_id)
+    print(verdict.line, flush=True)
+    return verdict.code
+
+
 def run_agent(settings: Settings, token: str, then_stop=None) -> None:
     """The agent (and its worker, unless jobs are 'never') in the foreground until Ctrl-C/SIGTERM.
     `then_stop(timeout=...)` (forge up's hub) stops once the agent's final push is in, side by
@@ -82,10 +97,12 @@ def run_agent(settings: Settings, token: str, then_stop=None) -> None:
     import signal
     import threading
     from ..agent import Agent
+    from ..health import health_path
     client = HubClient(settings.hub_url, token)
     agent = Agent(client, settings.node_id, paths.data_dir() / f"buffer-{settings.node_id}.ndjson",
                   push_interval_s=settings.push_interval_s, sample_interval_s=settings.sample_interval_s,
-                  buffer_max_bytes=settings.buffer_max_bytes, echo=True)
+                  buffer_max_bytes=settings.buffer_max_bytes, echo=True,
+                  health_path=health_path(paths.data_dir(), settings.node_id))
     worker = None
     if settings.jobs != "never":
         from ..worker import Worker, worker_options

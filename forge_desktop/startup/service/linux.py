@@ -1,6 +1,7 @@
 """systemd: a user unit (or a system unit with User=) enabled with systemctl."""
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 from typing import Sequence
 
@@ -27,6 +28,10 @@ def files(spec: ServiceSpec, targets: list[Path], home: Path) -> list[GeneratedF
         extra += f"User={spec.user}\n"
     for key, value in spec.env.items():
         extra += f"Environment={quoting.systemd_environment(key, value)}\n"
+    if spec.kind == "agent" and "agent" in spec.argv:
+        health = [*spec.argv[:spec.argv.index("agent") + 1], "--health"]
+        extra += (f"# health: `{shlex.join(health)}` as this unit's user and environment exits 0 healthy, "
+                  f"1 unhealthy (a fault, or the node must rejoin), 2 not running\n")
     unit = templates.render(
         "systemd.service", description=DESCRIPTIONS[spec.kind], exec_start=quoting.systemd_exec(spec.argv),
         extra=extra, wanted_by="default.target" if spec.scope == "user" else "multi-user.target")
