@@ -16,7 +16,14 @@ EXTRAS: dict[str, tuple[str, ...]] = {
 
 
 def missing(extra: str) -> list[str]:
-    return [name for name in EXTRAS[extra] if importlib.util.find_spec(name) is None]
+    return [name for name in EXTRAS[extra] if not _installed(name)]
+
+
+def _installed(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):  # a finder that refuses it, or a broken module
+        return False
 
 
 def require(extra: str, what: str, otherwise: str = "") -> None:
