@@ -184,6 +184,9 @@ def test_slim_install_is_the_hub_alone_and_pip_check_is_clean(slim, slim_hub):
     assert agent.returncode == 2, agent.stdout + agent.stderr
     assert "forge agent needs the agent extra" in agent.stderr and "psutil" in agent.stderr
     assert '".[agent]"' in agent.stderr and "Traceback" not in agent.stderr
+    join = env.forge("join", slim_hub.url, "ABCD-EFGH", env=slim_hub.env)
+    assert join.returncode == 2 and "forge join (the token goes to the OS keyring) needs the agent extra" \
+        in join.stderr and "Traceback" not in join.stderr, join.stdout + join.stderr
 
 
 @pytest.mark.slow
