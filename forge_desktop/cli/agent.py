@@ -8,6 +8,7 @@ from .. import __version__, paths
 from ..client import HubClient
 from ..settings import JOB_MODES, Settings, bearer_token, default_node_id
 from .errors import CliError
+from .extras import require, require_agent
 from .service import agent_service_args, install_or_uninstall
 
 
@@ -73,7 +74,9 @@ def cmd_agent(args: argparse.Namespace) -> int:
     if args.install_service or args.uninstall_service:
         argv, env = agent_service_args(args)
         return install_or_uninstall("agent", args.uninstall_service, argv, args.system, env)
+    require("agent", "forge agent")  # before the token lookup, which needs the keyring
     settings, token = resolve_agent(args)
+    require_agent(settings.jobs, "forge agent")
     print(f"forge agent {__version__}: node {settings.node_id!r} -> {settings.hub_url} (jobs: {settings.jobs})",
           flush=True)
     run_agent(settings, token)

@@ -6,6 +6,7 @@ import os
 import sys
 
 from .errors import CliError
+from .extras import require
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
@@ -25,6 +26,7 @@ def cmd_desktop(args: argparse.Namespace) -> int:
         else:
             startup.install_autostart()
         return 0
+    require("desktop", "forge desktop (the tray app)")
     check_display()
     from ..desktop import run_desktop
     return run_desktop(hub_url=args.hub, embedded_hub=args.embedded_hub)

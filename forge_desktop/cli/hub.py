@@ -12,6 +12,7 @@ from ..client import HubClient
 from ..settings import JOB_MODES, Settings, admin_secret, default_node_id, viewer_token
 from .agent import run_agent
 from .errors import CliError
+from .extras import require_agent
 from .service import hub_service_args, install_or_uninstall
 
 
@@ -146,6 +147,7 @@ def _export(args: argparse.Namespace) -> int:
 
 def cmd_up(args: argparse.Namespace) -> int:
     from hub.server import EmbeddedHub
+    require_agent(args.jobs, "forge up (a hub and this machine's agent)")
     args.data_dir, args.viewer_token = None, ""
     check_port_free(args.host, args.port)
     cfg, _ = hub_config_from_args(args)

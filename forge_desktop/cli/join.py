@@ -6,6 +6,7 @@ import argparse
 from ..onboarding import OnboardingError
 from ..settings import Settings, default_node_id
 from .errors import CliError
+from .extras import require
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
@@ -22,6 +23,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 def cmd_join(args: argparse.Namespace) -> int:
     """Join a hub. A machine that already joined it keeps its node id (and, while its token
     still works, its token: the code is not used); --new-node makes another node."""
+    require("agent", "forge join (the token goes to the OS keyring)")
     from ..client import normalize_url
     from ..onboarding import check_hub, check_token, join
     from ..credentials import load_token
