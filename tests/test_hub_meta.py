@@ -149,3 +149,13 @@ async def test_batch_jobs_carry_their_summaries(client):
 ])
 def test_each_type_summarizes_its_own_result(type_name, result, summary):
     assert jobtypes.summarize_job({"type": type_name, "status": "succeeded", "result": result}) == summary
+
+
+def test_the_views_keep_no_list_of_the_job_statuses_of_their_own():
+    """The dashboard and the desktop windows read the statuses from GET /api/meta: a literal
+    naming most of them (as `STATUSES = [...]` did) would drift from the hub's again."""
+    names = "|".join(vocabulary.JOB_STATUSES)
+    listed = re.compile(rf"""(["'])(?:{names})\1(?:\s*,\s*(["'])(?:{names})\2){{3,}}""")
+    views = [*ROOT.glob("hub/static/js/*.js"), *ROOT.glob("forge_desktop/ui/*.py")]
+    assert len(views) > 20
+    assert [p.name for p in views if listed.search(p.read_text())] == []
