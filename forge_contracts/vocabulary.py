@@ -7,8 +7,9 @@ views read it instead of keeping their own lists. The SQL CHECK in
 hub/store/sqlite/migrations/002_jobs.sql repeats JOB_STATUSES because a migration
 cannot import; tests/test_meta.py checks that the two agree.
 
-`tone` is the colour's role (the dashboard maps it to its theme's CSS variables, light
-or dark); `colour` is the hex the desktop app paints on its light background.
+`tone` is the colour's role: the dashboard (hub/static/css/app.css) and the desktop app
+(ui/theme.py) each map it to their own light and dark theme, so a status is coloured by
+what the hub says it means; `colour` is a hex for clients without a theme (scripts).
 """
 from __future__ import annotations
 

@@ -553,6 +553,7 @@ def test_jobs_and_job_windows_take_statuses_and_colours_from_the_hubs_meta(qtbot
     detail = win.open_job(job_id)
     qtbot.waitUntil(lambda: detail.status_badge.text() == "succeeded", timeout=8000)
     assert f"background: {th.colors().ok}" in detail.status_badge.styleSheet()
+    detail.grab().save("/tmp/uivocab_desktop_job_meta.png")
     qtbot.waitUntil(lambda: not detail.timer.isActive(), timeout=4000)  # final, as the meta says: polling stops
 
 
