@@ -174,6 +174,8 @@ class JobsWindow(QMainWindow):
 
     def _on_vocab(self, vocab: Vocabulary) -> None:
         """The hub's statuses and tones (GET /api/meta) arrived, or could not be read."""
+        if vocab is self.vocab and self._said:
+            return  # the same answer again (a failed read is retried after vocab.RETRY_S)
         self.vocab = vocab
         self._fill_combo(self.status_box, list(vocab.job_statuses(self._counts)))
         self._show_counts()
