@@ -1,12 +1,14 @@
 // The hub's vocabularies (GET /api/meta, from forge_contracts/vocabulary.py): the job
-// statuses in their order, which of them are final, and the tone of each status and
-// outcome. Read once per page load; pages await `loadVocab()` before they first draw.
+// statuses in their order, which of them are final, the tone of each status and
+// outcome, and the node charts' time ranges. Read once per page load; pages await
+// `loadVocab()` before they first draw.
 //
 // Without it (the hub is unreachable or too old to serve it) a page still draws: the job
 // statuses are the keys of the queue's own `counts`, every pill is neutral, no status
 // counts as final (pages keep polling and offer every action, which the hub refuses if
-// it must), and the page says that the vocabularies could not be read. There is no list
-// of statuses here to drift from the hub's.
+// it must), the node page shows only its newest samples, live, without range buttons,
+// and the page says that the vocabularies could not be read. There is no list of
+// statuses or ranges here to drift from the hub's.
 
 import { getJSON } from "./api.js";
 
@@ -44,4 +46,14 @@ export function toneOf(name) {
 /** The words that say why `meta` is missing, for a page's notice. */
 export function vocabError(error) {
   return `Could not read this hub's statuses (GET /api/meta: ${error.message}); status colours are plain.`;
+}
+
+/** The node charts' time ranges, shortest first ({key, label, seconds, resolution, points, step, every, live, refresh_s}); null without the meta. */
+export function timeRanges() {
+  return meta ? meta.time_ranges : null;
+}
+
+/** The words that say why the node page has no time ranges. */
+export function rangesError(error) {
+  return `Could not read this hub's time ranges (GET /api/meta: ${error.message}); showing the newest samples only, live.`;
 }
