@@ -503,9 +503,12 @@ class MetaProxy:
 
     def __init__(self, hub_url: str, meta):
         proxy = self
+        self.paths: list[str] = []
+        """Every path and query asked of it, in order."""
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self):
+                proxy.paths.append(self.path)
                 req = urllib.request.Request(hub_url + self.path, headers={
                     k: v for k, v in self.headers.items() if k.lower() in ("authorization", "accept")})
                 try:

@@ -1,12 +1,13 @@
 """The hub's vocabularies in the native windows: job statuses in their order, which are
-final, and the tone of each status and outcome, read from GET /api/meta once per hub
-(the process keeps them) through `api_reader.fetch`.
+final, the tone of each status and outcome, and the node charts' time ranges, read from
+GET /api/meta once per hub (the process keeps them) through `api_reader.fetch`.
 
 Without them (an unreachable hub, or one too old to serve them) a window still works:
 the status filter and counts take the statuses from the queue's own `counts`, every
 status is painted in the theme's muted colour, none counts as final (windows keep
-polling), `error` says why, and the next window or poll asks again after RETRY_S. There
-is no list of statuses here to drift from the hub's.
+polling), the node window shows only LATEST (the newest samples, live, no range
+buttons), `error` says why, and the next window or poll asks again after RETRY_S. There
+is no list of statuses or ranges here to drift from the hub's.
 """
 from __future__ import annotations
 
@@ -23,10 +24,37 @@ NO_SOLUTION_TONE = "warn"
 
 
 @dataclass(frozen=True)
+class Span:
+    """One of the hub's time ranges (forge_contracts.vocabulary.TimeRange, as GET /api/meta serves it)."""
+    key: str
+    label: str
+    seconds: int
+    resolution: str
+    points: int
+    step: int
+    every: int | None = None
+    live: bool = False
+    refresh_s: int | None = None
+
+    @classmethod
+    def of(cls, term: dict) -> "Span":
+        return cls(str(term["key"]), str(term["label"]), int(term["seconds"]), str(term["resolution"]),
+                   int(term["points"]), int(term["step"]), None if term.get("every") is None else int(term["every"]),
+                   bool(term.get("live")), None if term.get("refresh_s") is None else int(term["refresh_s"]))
+
+
+LATEST = Span("latest", "latest samples", 300, "1s", 300, 1, live=True)
+"""What the node window shows without the hub's ranges: the snapshot route's default answer
+(its newest 300 raw samples), followed live."""
+
+
+@dataclass(frozen=True)
 class Vocabulary:
     statuses: tuple[str, ...] = ()
     final: frozenset[str] = frozenset()
     tones: dict[str, str] = field(default_factory=dict)
+    spans: tuple[Span, ...] = ()
+    """The node charts' time ranges, shortest first; empty without the meta."""
     error: str | None = None
 
     @classmethod
@@ -34,7 +62,8 @@ class Vocabulary:
         terms = [*meta["job_statuses"], *meta.get("attempt_outcomes", [])]
         return cls(tuple(t["name"] for t in meta["job_statuses"]),
                    frozenset(t["name"] for t in meta["job_statuses"] if t.get("final")),
-                   {t["name"]: t["tone"] for t in reversed(terms)})
+                   {t["name"]: t["tone"] for t in reversed(terms)},
+                   tuple(Span.of(t) for t in meta.get("time_ranges") or ()))
 
     @property
     def loaded(self) -> bool:
@@ -92,7 +121,7 @@ def load_vocabulary(hub_url: str, token: str | None, on_done: Callable[[Vocabula
     def done(meta) -> None:
         try:
             settle(Vocabulary.of(meta))
-        except (KeyError, TypeError):
+        except (KeyError, TypeError, ValueError):
             settle(Vocabulary(error="the hub's GET /api/meta is not a vocabulary"))
 
     fetch(hub_url, token, "/api/meta", on_done=done, on_failed=lambda message: settle(Vocabulary(error=message)))
