@@ -353,6 +353,7 @@ def test_node_window_ranges_are_the_hubs_served_time_ranges(qtbot, sim_hub):
         assert win.span_buttons.buttons() == [] and win.span.live
         assert "GET /api/meta" in win.vocab_note.text() and "meta is down" in win.vocab_note.text()
         assert win.vocab_note.isVisible()
+        qtbot.wait(300)  # let the page lay out the facts before the picture
         win.grab().save("/tmp/uivocab_desktop_node_no_meta.png")
         win.close()
     finally:
