@@ -267,7 +267,7 @@ def test_dark_mode_restyles_the_fleet_window(qtbot, sim_hub, artifacts):
     assert QApplication.palette().window().color().name() == before  # light gives the platform's palette back
 
 
-def test_node_window_ranges_pick_the_tier_and_span_real_time(qtbot, sim_hub):
+def test_node_window_ranges_pick_the_tier_and_span_real_time(qtbot, sim_hub, artifacts):
     from forge_desktop.ui.node_window import NodeWindow
     push(sim_hub, "ranger", count=90)
     win = NodeWindow(sim_hub.url, None, "ranger")
@@ -288,6 +288,37 @@ def test_node_window_ranges_pick_the_tier_and_span_real_time(qtbot, sim_hub):
             assert len(win.samples) == 90  # the raw samples; the averaged tiers fill as the hub rolls them up
             push(sim_hub, "ranger", count=1)  # 1 h follows the node's stream, as on the dashboard
             qtbot.waitUntil(lambda: len(win.samples) == 91, timeout=10000)
+        win.grab().save(str(artifacts / f"desktop_node_range_{label.replace(' ', '')}.png"))
+
+
+def test_node_window_30_days_reads_the_minute_tier_one_point_per_quarter_hour(qtbot, live_hub, artifacts):
+    """As on the dashboard: 30 d is the 1-minute averages, one bucket per 900 s (every=900)."""
+    from forge_desktop.ui.node_window import NodeWindow
+    hub = live_hub(env={**FAST_STATUS, "FORGE_HUB_ROLLUP_INTERVAL_S": "1"})
+    now = time.time()
+    # 20 days, one quarter-hour each day: two raw samples, 20 % and 60 %.
+    starts = [(int(now) // 900 - 96 * d) * 900 for d in range(1, 21)]
+    samples = []
+    for t in starts:
+        for ts, cpu in ((t + 5, 20.0), (t + 35, 60.0)):
+            samples.append({**sample(ts, 2, 0), "cpu": {"percent": cpu, "per_core": [cpu, cpu]}})
+    st, body = http("POST", f"{hub.url}/api/ingest/old", {"node": {"hostname": "old", "os": "Linux", "cores": 2},
+                                                          "samples": samples}, token=hub.token("old"))
+    assert st == 200, body
+    url = f"{hub.url}/api/nodes/old/snapshot?resolution=1m&points=100&since={now - 31 * 86400}"
+    wait_until(lambda: len(http("GET", url)[1]["samples"]) == 20, 30, what="the 1-minute tier to be rolled up")
+    wait_until(lambda: hub.fleet()["old"]["status"] == "offline", 10, what="old to turn offline")
+    win = NodeWindow(hub.url, None, "old")
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitUntil(lambda: win.span.key == "7d" and len(win.samples) > 0, timeout=10000)  # its newest data: a day old
+    with qtbot.waitSignal(win.data_shown, timeout=10000):
+        next(b for b in win.span_buttons.buttons() if b.text() == "30 d").click()
+    assert (win.span.resolution, win.span.every) == ("1m", 900)
+    assert [s["cpu"]["percent"] for s in win.samples] == [40.0] * 20  # minute averages, not raw samples
+    assert [s["ts"] % 900 for s in win.samples] == [0] * 20  # one bucket per quarter-hour
+    assert "30 d at 1m, one per 900 s" in win.info.text()
+    win.grab().save(str(artifacts / "desktop_node_30d_minute_tier.png"))
 
 
 def test_node_window_ranges_are_the_hubs_served_time_ranges(qtbot, sim_hub):
