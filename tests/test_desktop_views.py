@@ -359,7 +359,7 @@ def test_node_window_ranges_are_the_hubs_served_time_ranges(qtbot, sim_hub):
     def changed(meta):
         meta["time_ranges"] = [{**meta["time_ranges"][0], "label": "last 5 min"},
                                {"key": "90m", "label": "90 min", "seconds": 5400, "resolution": "1m", "points": 90,
-                                "step": 60, "every": None, "live": False, "refresh_s": 60}]
+                                "step": 60, "every": None, "live": False, "refresh_s": 1}]
         return meta
     proxy = MetaProxy(sim_hub.url, changed)
     try:
@@ -371,6 +371,9 @@ def test_node_window_ranges_are_the_hubs_served_time_ranges(qtbot, sim_hub):
         with qtbot.waitSignal(win.data_shown, timeout=10000):
             win.span_buttons.button(1).click()
         assert asked(proxy)[-1]["points"] == "90" and asked(proxy)[-1]["resolution"] == "1m"
+        read = len(asked(proxy))
+        qtbot.waitUntil(lambda: len(asked(proxy)) > read, timeout=5000)  # read again every refresh_s
+        assert asked(proxy)[-1]["points"] == "90" and win.stream is None
         win.close()
     finally:
         proxy.close()
