@@ -7,8 +7,9 @@ views read it instead of keeping their own lists. The SQL CHECK in
 hub/store/sqlite/migrations/002_jobs.sql repeats JOB_STATUSES because a migration
 cannot import; tests/test_meta.py checks that the two agree.
 
-`tone` is the colour's role (the dashboard maps it to its theme's CSS variables, light
-or dark); `colour` is the hex the desktop app paints on its light background.
+`tone` is the colour's role: the dashboard (hub/static/css/app.css) and the desktop app
+(ui/theme.py) each map it to their own light and dark theme, so a status is coloured by
+what the hub says it means; `colour` is a hex for clients without a theme (scripts).
 """
 from __future__ import annotations
 
@@ -74,23 +75,35 @@ NODE_STATUSES: tuple[Term, ...] = (
 
 
 class TimeRange(msgspec.Struct, frozen=True):
-    """A node chart's time range: how far back, which history tier (`resolution`, the
-    snapshot route's parameter) and how many points; `live` ones follow the SSE stream."""
+    """A node chart's time range, the one definition both the dashboard and the desktop app draw.
+
+    The snapshot route is asked for `points` samples of tier `resolution` (raw 1 s up to 1 h,
+    1-minute averages up to 30 d, 1-hour averages beyond) since `seconds` ago, and for `every`
+    seconds per point where the tier holds more points than a chart needs. `step` is the spacing
+    expected between points (a larger gap is drawn as a gap). `live` ones follow the node's SSE
+    stream; the others are read again every `refresh_s`."""
     key: str
     label: str
     seconds: int
     resolution: Literal["1s", "1m", "1h"]
     points: int
+    step: int
+    every: int | None = None
     live: bool = False
     refresh_s: int | None = None
 
 
 TIME_RANGES: tuple[TimeRange, ...] = (
-    TimeRange("live", "5 min live", 300, "1s", 300, live=True),
-    TimeRange("1h", "1 h", 3600, "1s", 3600, live=True),
-    TimeRange("24h", "24 h", 86400, "1m", 1440, refresh_s=60),
-    TimeRange("48h", "48 h", 172800, "1m", 2880, refresh_s=60),
+    TimeRange("live", "5 min live", 300, "1s", 300, 1, live=True),
+    TimeRange("1h", "1 h", 3600, "1s", 3600, 1, live=True),
+    TimeRange("6h", "6 h", 6 * 3600, "1m", 360, 60, refresh_s=60),
+    TimeRange("24h", "24 h", 86400, "1m", 1440, 60, refresh_s=60),
+    TimeRange("7d", "7 d", 7 * 86400, "1m", 2016, 300, every=300, refresh_s=300),
+    TimeRange("30d", "30 d", 30 * 86400, "1m", 2880, 900, every=900, refresh_s=900),
+    TimeRange("1y", "1 y", 365 * 86400, "1h", 4380, 7200, every=7200, refresh_s=3600),
 )
+"""Shortest first: a view opens on the first and, for a node that stopped reporting, on the
+shortest that still holds its last data."""
 
 
 class JobTypeInfo(msgspec.Struct, frozen=True):

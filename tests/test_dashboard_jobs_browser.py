@@ -334,3 +334,69 @@ def test_submit_a_file_says_what_it_is_then_queues_it(hub, page, artifacts, tmp_
     job = hub.job(job_id)
     assert (job["type"], job["label"]) == ("jobshop", "ft06")
     row(page, job_id).wait_for(timeout=10_000)
+
+
+def served_meta(hub: LiveHub) -> dict:
+    st, meta = http("GET", hub.url + "/api/meta")
+    assert st == 200, meta
+    return meta
+
+
+def status_options(page) -> list[str]:
+    return page.locator("select[aria-label='Show status'] option").evaluate_all("os => os.map(o => o.value)")
+
+
+def css_colour(page, var: str) -> str:
+    return page.evaluate(f"(() => {{ const s = document.createElement('span'); s.style.color = 'var({var})'; "
+                         "document.body.append(s); const c = getComputedStyle(s).color; s.remove(); return c; })()")
+
+
+def test_jobs_page_takes_its_statuses_and_colours_from_the_hubs_meta(hub, page, artifacts):
+    from forge_contracts import vocabulary
+    meta = served_meta(hub)
+    statuses = [t["name"] for t in meta["job_statuses"]]
+    assert statuses == list(vocabulary.JOB_STATUSES)
+    job_id = submit(hub, {"type": "sleep", "payload": {"seconds": 0}, "label": "meta"})["id"]
+    assert hub.wait_job_final(job_id)["status"] == "succeeded"
+
+    page.goto(hub.url + "/#/jobs")
+    row(page, job_id).wait_for(timeout=10_000)
+    assert status_options(page) == ["", *statuses]
+    assert [c.split(" ", 1)[1] for c in page.locator(".toolbar .counts").inner_text().split(" · ")] == statuses
+    pill = row(page, job_id).locator(".job-status")
+    tone = {t["name"]: t["tone"] for t in meta["job_statuses"]}["succeeded"]
+    assert pill.get_attribute("data-tone") == tone == "good"
+    assert pill.evaluate("e => getComputedStyle(e).color") == css_colour(page, "--ok")
+
+    # The same page against a meta that says otherwise follows it: the words and tones are the hub's.
+    def changed(route):
+        body = route.fetch().json()
+        body["job_statuses"] = [{**t, "tone": "warn"} if t["name"] == "succeeded" else t
+                                for t in reversed(body["job_statuses"])]
+        body["job_statuses"].append({"name": "archived", "meaning": "kept", "tone": "muted", "colour": "#7a7f87",
+                                     "final": True})
+        route.fulfill(json=body)
+    page.route("**/api/meta", changed)
+    page.reload()
+    row(page, job_id).wait_for(timeout=10_000)
+    assert status_options(page) == ["", *reversed(statuses), "archived"]
+    assert page.locator(".toolbar .counts").inner_text().endswith("0 archived")
+    assert pill.get_attribute("data-tone") == "warn"
+    assert pill.evaluate("e => getComputedStyle(e).color") == css_colour(page, "--warn")
+    page.screenshot(path="/tmp/uivocab_jobs_meta_changed.png")
+
+
+def test_jobs_page_without_the_meta_still_lists_jobs_and_says_why(hub, page, artifacts):
+    job_id = submit(hub, {"type": "sleep", "payload": {"seconds": 0}, "label": "no meta"})["id"]
+    hub.wait_job_final(job_id)
+    page.route("**/api/meta", lambda route: route.fulfill(status=503, json={"error": "unavailable",
+                                                                           "message": "meta is down"}))
+    page.goto(hub.url + "/#/jobs")
+    row(page, job_id).wait_for(timeout=10_000)
+    notice = page.locator("main p.error[role=alert]")
+    assert "GET /api/meta" in notice.inner_text() and "meta is down" in notice.inner_text()
+    st, body = http("GET", hub.url + "/api/jobs?limit=1")
+    assert status_options(page) == ["", *body["counts"]]  # the queue's own statuses stand in
+    assert row(page, job_id).locator(".job-status").get_attribute("data-tone") == "neutral"
+    page.screenshot(path="/tmp/uivocab_jobs_no_meta.png")
+    shot(page, artifacts, "jobs_without_meta")

@@ -348,3 +348,52 @@ def test_cards_and_rows_name_the_os_as_people_do(live_hub, page, os_name, versio
     os_cell = page.locator('.card[data-node="box"] .card-os')
     os_cell.wait_for(timeout=10_000)
     assert os_cell.inner_text() == shown
+
+
+def test_node_page_ranges_are_the_hubs_served_time_ranges(live_hub, page, artifacts):
+    """The range buttons, and what each asks the snapshot route for, are GET /api/meta's
+    `time_ranges`; a meta that says otherwise is followed, and without one the page shows
+    its newest samples live and says why."""
+    hub = live_hub()
+    now = hub_now(hub)
+    push(hub, "here", hub.token("here"), [sample(now - 60 + i, 30.0) for i in range(60)])
+    served = http("GET", hub.url + "/api/meta")[1]["time_ranges"]
+    page.goto(hub.url + "/#/node/here")
+    buttons = page.locator(".ranges button")
+    page.locator('.ranges button[aria-pressed="true"]', has_text=served[0]["label"]).wait_for(timeout=10_000)
+    assert buttons.all_inner_texts() == [r["label"] for r in served]
+    assert [b.get_attribute("data-range") for b in buttons.all()] == [r["key"] for r in served]
+    for rng in served[1:]:
+        with page.expect_response(lambda r: "/snapshot?" in r.url and "since=" in r.url) as resp:
+            buttons.nth(served.index(rng)).click()
+        asked = dict(p.split("=", 1) for p in resp.value.url.split("?", 1)[1].split("&"))
+        assert (asked["points"], asked["resolution"], asked.get("every")) == \
+            (str(rng["points"]), rng["resolution"], None if rng["every"] is None else str(rng["every"])), rng
+        assert resp.value.status == 200 and resp.value.json()["resolution"] == rng["resolution"]
+        assert now - float(asked["since"]) == pytest.approx(rng["seconds"], abs=30)
+    shot(page, artifacts, "node_ranges_from_meta")
+
+    def changed(route):
+        body = route.fetch().json()
+        body["time_ranges"] = [{**served[0], "label": "last 5 min"},
+                               {"key": "90m", "label": "90 min", "seconds": 5400, "resolution": "1m", "points": 90,
+                                "step": 60, "every": None, "live": False, "refresh_s": 60}]
+        route.fulfill(json=body)
+    page.route("**/api/meta", changed)
+    page.reload()
+    page.locator('.ranges button[aria-pressed="true"]', has_text="last 5 min").wait_for(timeout=10_000)
+    assert buttons.all_inner_texts() == ["last 5 min", "90 min"]
+    with page.expect_response(lambda r: "/snapshot?" in r.url and "since=" in r.url) as resp:
+        buttons.nth(1).click()
+    assert "points=90&resolution=1m" in resp.value.url
+
+    page.unroute("**/api/meta")
+    page.route("**/api/meta", lambda route: route.fulfill(status=503, json={"error": "unavailable",
+                                                                           "message": "meta is down"}))
+    page.reload()
+    note = page.locator(".range-note")
+    wait_until(lambda: "60 points" in note.inner_text(), 10, what="the newest samples without the meta")
+    assert "live" in note.inner_text() and buttons.count() == 0
+    notice = page.locator("p.range-error")
+    assert "GET /api/meta" in notice.inner_text() and "meta is down" in notice.inner_text()
+    page.screenshot(path="/tmp/uivocab_node_no_meta.png")

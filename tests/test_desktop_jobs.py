@@ -9,7 +9,12 @@ Screenshots go to `artifacts/` (ignored by git) for a person to look at.
 """
 from __future__ import annotations
 
+import json
+import threading
 import time
+import urllib.error
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -490,3 +495,114 @@ def test_bound_chart_makes_a_point_per_change_against_time(qtbot):
     assert list(xs) == [0.5, 4.5, 8.5] and list(ys) == [900, 870, 860]
     xs, ys = chart.bound_curve.getData()
     assert list(xs) == [0.5, 4.5] and list(ys) == [600, 610], "the bound line skips reports without one"
+
+
+class MetaProxy:
+    """The hub behind a loopback proxy that answers GET /api/meta its own way (`meta(real)`:
+    a changed vocabulary, or None for a 503), so a window can be shown a meta the hub would not serve."""
+
+    def __init__(self, hub_url: str, meta):
+        proxy = self
+        self.paths: list[str] = []
+        """Every path and query asked of it, in order."""
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                proxy.paths.append(self.path)
+                req = urllib.request.Request(hub_url + self.path, headers={
+                    k: v for k, v in self.headers.items() if k.lower() in ("authorization", "accept")})
+                try:
+                    with urllib.request.urlopen(req, timeout=10) as r:
+                        status, body = r.status, r.read()
+                except urllib.error.HTTPError as e:
+                    status, body = e.code, e.read()
+                if self.path.startswith("/api/meta"):
+                    changed = meta(json.loads(body))
+                    status, body = (503, b'{"error": "unavailable", "message": "meta is down"}') if changed is None \
+                        else (200, json.dumps(changed).encode())
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *_args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=proxy.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_jobs_and_job_windows_take_statuses_and_colours_from_the_hubs_meta(qtbot, hub, jobs_window):
+    from forge_desktop.ui import theme as th
+    from forge_desktop.ui.jobs_window import COL_STATUS
+    st, meta = http("GET", hub.url + "/api/meta")
+    assert st == 200
+    statuses = [t["name"] for t in meta["job_statuses"]]
+    tone = {t["name"]: t["tone"] for t in meta["job_statuses"]}
+    job_id = submit(hub, {"type": "sleep", "payload": {"seconds": 0}, "label": "meta"})
+    assert hub.wait_job_final(job_id)["status"] == "succeeded"
+    win = jobs_window
+    qtbot.waitUntil(lambda: win.vocab.loaded and row_text(win, job_id, COL_STATUS) == "succeeded", timeout=8000)
+    assert [win.status_box.itemData(i) for i in range(1, win.status_box.count())] == statuses
+    assert [c.split(" ", 1)[1] for c in win.counts.text().split(" · ")] == statuses
+    item = win.table.item(win.rows_by_id[job_id], COL_STATUS)
+    assert item.foreground().color().name() == th.tone_color(tone["succeeded"]) == th.colors().ok
+    detail = win.open_job(job_id)
+    qtbot.waitUntil(lambda: detail.status_badge.text() == "succeeded", timeout=8000)
+    assert f"background: {th.colors().ok}" in detail.status_badge.styleSheet()
+    detail.grab().save("/tmp/uivocab_desktop_job_meta.png")
+    qtbot.waitUntil(lambda: not detail.timer.isActive(), timeout=4000)  # final, as the meta says: polling stops
+
+
+def test_a_hub_whose_meta_says_otherwise_is_painted_as_it_says(qtbot, hub):
+    from forge_desktop.ui import theme as th
+    from forge_desktop.ui.jobs_window import COL_STATUS, JobsWindow
+
+    def changed(meta):
+        meta["job_statuses"] = [{**t, "tone": "bad"} if t["name"] == "succeeded" else t
+                                for t in reversed(meta["job_statuses"])]
+        meta["job_statuses"].append({"name": "archived", "meaning": "kept", "tone": "muted", "colour": "#7a7f87",
+                                     "final": True})
+        return meta
+    job_id = submit(hub, {"type": "sleep", "payload": {"seconds": 0}})
+    hub.wait_job_final(job_id)
+    proxy = MetaProxy(hub.url, changed)
+    try:
+        win = JobsWindow(proxy.url, None)
+        qtbot.addWidget(win)
+        win.show()
+        qtbot.waitUntil(lambda: win.vocab.loaded and row_text(win, job_id, COL_STATUS) == "succeeded", timeout=8000)
+        listed = [win.status_box.itemData(i) for i in range(1, win.status_box.count())]
+        assert listed == ["cancelled", "failed", "succeeded", "running", "pending", "archived"]
+        assert win.counts.text().endswith("0 archived")
+        item = win.table.item(win.rows_by_id[job_id], COL_STATUS)
+        qtbot.waitUntil(lambda: item.foreground().color().name() == th.colors().bad, timeout=4000)
+        win.grab().save("/tmp/uivocab_desktop_jobs_meta_changed.png")
+        win.close()
+    finally:
+        proxy.close()
+
+
+def test_without_the_meta_the_jobs_window_still_lists_jobs_and_says_why(qtbot, hub):
+    from forge_desktop.ui.jobs_window import COL_STATUS, JobsWindow
+    job_id = submit(hub, {"type": "sleep", "payload": {"seconds": 0}})
+    hub.wait_job_final(job_id)
+    proxy = MetaProxy(hub.url, lambda _meta: None)
+    try:
+        win = JobsWindow(proxy.url, None)
+        qtbot.addWidget(win)
+        win.show()
+        qtbot.waitUntil(lambda: bool(win.vocab.error) and row_text(win, job_id, COL_STATUS) == "succeeded", timeout=8000)
+        st, body = http("GET", hub.url + "/api/jobs?limit=1")
+        assert [win.status_box.itemData(i) for i in range(1, win.status_box.count())] == list(body["counts"])
+        assert "GET /api/meta" in win.message.text() and "meta is down" in win.message.text()
+        win.grab().save("/tmp/uivocab_desktop_jobs_no_meta.png")
+        win.close()
+    finally:
+        proxy.close()

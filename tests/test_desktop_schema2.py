@@ -249,10 +249,9 @@ def test_longer_ranges_keep_the_hubs_newest_process_list(qtbot, s2_hub):
     """The 1-minute tier holds no process lists; the table shows the snapshot's `processes` (the
     newest list the hub holds) on every range."""
     from forge_desktop.ui import processes as pr
-    from forge_desktop.ui.node_window import SPANS
     push(s2_hub, "ranger", WORKSTATION["samples"])
     win = open_node(qtbot, s2_hub, "ranger", len(WORKSTATION["samples"]))
-    six_hours = next(i for i, span in enumerate(SPANS) if span.label == "6 h")
+    six_hours = next(i for i, span in enumerate(win.spans) if span.label == "6 h")
     with qtbot.waitSignal(win.data_shown, timeout=10000):
         win.span_buttons.button(six_hours).click()
     assert win.span.resolution == "1m"

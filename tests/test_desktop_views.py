@@ -130,7 +130,7 @@ def test_offline_node_shows_a_banner_greyed_last_values_and_a_range_with_data(qt
     qtbot.addWidget(win)
     win.show()
     qtbot.waitUntil(lambda: len(win.samples) == 120, timeout=10000)
-    assert win.span.label == "1 h" and not win.span.live  # live 5 min would be empty
+    assert win.span.label == "1 h" and win.span is not win.spans[0]  # live 5 min would be empty
     assert win.banner.isVisible()
     assert win.banner.text().startswith("offline since ")
     assert "ago)" in win.banner.text()
@@ -267,24 +267,131 @@ def test_dark_mode_restyles_the_fleet_window(qtbot, sim_hub, artifacts):
     assert QApplication.palette().window().color().name() == before  # light gives the platform's palette back
 
 
-def test_node_window_ranges_pick_the_tier_and_span_real_time(qtbot, sim_hub):
-    from forge_desktop.ui.node_window import SPANS, NodeWindow
+def test_node_window_ranges_pick_the_tier_and_span_real_time(qtbot, sim_hub, artifacts):
+    from forge_desktop.ui.node_window import NodeWindow
     push(sim_hub, "ranger", count=90)
     win = NodeWindow(sim_hub.url, None, "ranger")
     qtbot.addWidget(win)
     win.show()
     qtbot.waitUntil(lambda: len(win.samples) >= 90, timeout=10000)
-    assert [s.label for s in SPANS] == ["Live 5 min", "1 h", "6 h", "24 h", "7 d", "30 d", "1 y"]
-    for label, resolution, seconds in (("1 h", "1s", 3600), ("6 h", "1m", 6 * 3600), ("30 d", "1h", 30 * 86400),
-                                       ("1 y", "1h", 365 * 86400)):
+    assert [s.label for s in win.spans] == ["5 min live", "1 h", "6 h", "24 h", "7 d", "30 d", "1 y"]
+    for label, resolution, seconds, live in (("1 h", "1s", 3600, True), ("6 h", "1m", 6 * 3600, False),
+                                             ("7 d", "1m", 7 * 86400, False), ("30 d", "1m", 30 * 86400, False),
+                                             ("1 y", "1h", 365 * 86400, False)):
         button = next(b for b in win.span_buttons.buttons() if b.text() == label)
         with qtbot.waitSignal(win.data_shown, timeout=10000):
             button.click()
-        assert win.span.resolution == resolution and win.stream is None
+        assert win.span.resolution == resolution and win.span.live == live and (win.stream is not None) == live
         lo, hi = win.cpu_chart.plot.viewRange()[0]
         assert hi == pytest.approx(time.time(), abs=5) and hi - lo == pytest.approx(seconds, rel=0.01)
         if resolution == "1s":
             assert len(win.samples) == 90  # the raw samples; the averaged tiers fill as the hub rolls them up
+            push(sim_hub, "ranger", count=1)  # 1 h follows the node's stream, as on the dashboard
+            qtbot.waitUntil(lambda: len(win.samples) == 91, timeout=10000)
+        win.grab().save(str(artifacts / f"desktop_node_range_{label.replace(' ', '')}.png"))
+
+
+def test_node_window_30_days_reads_the_minute_tier_one_point_per_quarter_hour(qtbot, live_hub, artifacts):
+    """As on the dashboard: 30 d is the 1-minute averages, one bucket per 900 s (every=900)."""
+    from forge_desktop.ui.node_window import NodeWindow
+    hub = live_hub(env={**FAST_STATUS, "FORGE_HUB_ROLLUP_INTERVAL_S": "1"})
+    now = time.time()
+    # 20 days, one quarter-hour each day: two raw samples, 20 % and 60 %.
+    starts = [(int(now) // 900 - 96 * d) * 900 for d in range(1, 21)]
+    samples = []
+    for t in starts:
+        for ts, cpu in ((t + 5, 20.0), (t + 35, 60.0)):
+            samples.append({**sample(ts, 2, 0), "cpu": {"percent": cpu, "per_core": [cpu, cpu]}})
+    st, body = http("POST", f"{hub.url}/api/ingest/old", {"node": {"hostname": "old", "os": "Linux", "cores": 2},
+                                                          "samples": samples}, token=hub.token("old"))
+    assert st == 200, body
+    url = f"{hub.url}/api/nodes/old/snapshot?resolution=1m&points=100&since={now - 31 * 86400}"
+    wait_until(lambda: len(http("GET", url)[1]["samples"]) == 20, 30, what="the 1-minute tier to be rolled up")
+    wait_until(lambda: hub.fleet()["old"]["status"] == "offline", 10, what="old to turn offline")
+    win = NodeWindow(hub.url, None, "old")
+    qtbot.addWidget(win)
+    win.show()
+    qtbot.waitUntil(lambda: win.span.key == "7d" and len(win.samples) > 0, timeout=10000)  # its newest data: a day old
+    with qtbot.waitSignal(win.data_shown, timeout=10000):
+        next(b for b in win.span_buttons.buttons() if b.text() == "30 d").click()
+    assert (win.span.resolution, win.span.every) == ("1m", 900)
+    assert [s["cpu"]["percent"] for s in win.samples] == [40.0] * 20  # minute averages, not raw samples
+    assert [s["ts"] % 900 for s in win.samples] == [0] * 20  # one bucket per quarter-hour
+    assert "30 d at 1m, one per 900 s" in win.info.text()
+    win.grab().save(str(artifacts / "desktop_node_30d_minute_tier.png"))
+
+
+def test_node_window_ranges_are_the_hubs_served_time_ranges(qtbot, sim_hub):
+    """Each span's button and what it asks the snapshot route for are GET /api/meta's
+    `time_ranges`; a meta that says otherwise is followed, and without one the window shows
+    the newest samples live and says why."""
+    import dataclasses
+    from urllib.parse import parse_qs, urlsplit
+    from forge_desktop.ui.node_window import NodeWindow
+    from test_desktop_jobs import MetaProxy
+    push(sim_hub, "ranger", count=60)
+    served = http("GET", sim_hub.url + "/api/meta")[1]["time_ranges"]
+
+    def asked(proxy) -> list[dict]:
+        return [{k: v[0] for k, v in parse_qs(urlsplit(p).query).items()} for p in proxy.paths
+                if "/snapshot?" in p and "since=" in p]
+
+    proxy = MetaProxy(sim_hub.url, lambda meta: meta)
+    try:
+        win = NodeWindow(proxy.url, None, "ranger")
+        qtbot.addWidget(win)
+        win.show()
+        qtbot.waitUntil(lambda: len(win.samples) >= 60, timeout=10000)
+        assert [dataclasses.asdict(s) for s in win.spans] == served
+        assert [b.text() for b in win.span_buttons.buttons()] == [r["label"] for r in served]
+        assert win.span_buttons.checkedId() == 0 and not win.vocab_note.isVisible()
+        for i, rng in enumerate(served[1:], 1):
+            with qtbot.waitSignal(win.data_shown, timeout=10000):
+                win.span_buttons.button(i).click()
+            q = asked(proxy)[-1]
+            assert (q["points"], q["resolution"], q.get("every")) == \
+                (str(rng["points"]), rng["resolution"], None if rng["every"] is None else str(rng["every"])), rng
+            assert time.time() - float(q["since"]) == pytest.approx(rng["seconds"], abs=30)
+        win.close()
+    finally:
+        proxy.close()
+
+    def changed(meta):
+        meta["time_ranges"] = [{**meta["time_ranges"][0], "label": "last 5 min"},
+                               {"key": "90m", "label": "90 min", "seconds": 5400, "resolution": "1m", "points": 90,
+                                "step": 60, "every": None, "live": False, "refresh_s": 1}]
+        return meta
+    proxy = MetaProxy(sim_hub.url, changed)
+    try:
+        win = NodeWindow(proxy.url, None, "ranger")
+        qtbot.addWidget(win)
+        win.show()
+        qtbot.waitUntil(lambda: len(win.samples) >= 60, timeout=10000)
+        assert [b.text() for b in win.span_buttons.buttons()] == ["last 5 min", "90 min"]
+        with qtbot.waitSignal(win.data_shown, timeout=10000):
+            win.span_buttons.button(1).click()
+        assert asked(proxy)[-1]["points"] == "90" and asked(proxy)[-1]["resolution"] == "1m"
+        read = len(asked(proxy))
+        qtbot.waitUntil(lambda: len(asked(proxy)) > read, timeout=5000)  # read again every refresh_s
+        assert asked(proxy)[-1]["points"] == "90" and win.stream is None
+        win.close()
+    finally:
+        proxy.close()
+
+    proxy = MetaProxy(sim_hub.url, lambda _meta: None)
+    try:
+        win = NodeWindow(proxy.url, None, "ranger")
+        qtbot.addWidget(win)
+        win.show()
+        qtbot.waitUntil(lambda: len(win.samples) >= 60, timeout=10000)
+        assert win.span_buttons.buttons() == [] and win.span.live
+        assert "GET /api/meta" in win.vocab_note.text() and "meta is down" in win.vocab_note.text()
+        assert win.vocab_note.isVisible()
+        qtbot.wait(300)  # let the page lay out the facts before the picture
+        win.grab().save("/tmp/uivocab_desktop_node_no_meta.png")
+        win.close()
+    finally:
+        proxy.close()
 
 
 def drag(widget, a, b) -> None:

@@ -10,6 +10,7 @@ import pytest
 
 from forge_contracts import jobtypes, vocabulary
 from hub.app import create_app
+from hub.routes import fleet
 
 from conftest import ADMIN
 
@@ -64,7 +65,19 @@ async def test_meta_serves_every_vocabulary_with_meaning_and_colour(client):
     assert all(t["description"] for t in meta["job_types"])
     ranges = {t["key"]: t for t in meta["time_ranges"]}
     assert ranges["1h"]["live"] and ranges["1h"]["resolution"] == "1s"
-    assert ranges["48h"]["resolution"] == "1m" and not ranges["48h"]["live"]
+    assert ranges["7d"]["resolution"] == "1m" and ranges["7d"]["every"] == 300 and not ranges["7d"]["live"]
+    assert [t["key"] for t in meta["time_ranges"]] == [t.key for t in vocabulary.TIME_RANGES]
+
+
+def test_each_time_range_covers_its_span_in_points_the_snapshot_route_hands_out():
+    tier_s = {"1s": 1, "1m": 60, "1h": 3600}
+    seconds = [t.seconds for t in vocabulary.TIME_RANGES]
+    assert seconds == sorted(seconds)  # shortest first: a view opens on the first
+    for t in vocabulary.TIME_RANGES:
+        assert t.points <= fleet.MAX_POINTS, t
+        assert t.step == (t.every or tier_s[t.resolution]) and t.step % tier_s[t.resolution] == 0, t
+        assert t.points * t.step >= t.seconds, t
+        assert t.live == (t.refresh_s is None), t  # live ones follow the stream, the others are read again
 
 
 async def test_every_served_time_range_is_a_snapshot_the_hub_answers(client):
@@ -74,6 +87,8 @@ async def test_every_served_time_range_is_a_snapshot_the_hub_answers(client):
     assert r.status == 200
     for rng in (await (await client.get("/api/meta")).json())["time_ranges"]:
         q = {"points": rng["points"], "resolution": rng["resolution"], "since": time.time() - rng["seconds"]}
+        if rng["every"] is not None:
+            q["every"] = rng["every"]
         r = await client.get("/api/nodes/w/snapshot", params=q)
         assert r.status == 200, (rng, await r.text())
         assert (await r.json())["resolution"] == rng["resolution"]
@@ -149,3 +164,23 @@ async def test_batch_jobs_carry_their_summaries(client):
 ])
 def test_each_type_summarizes_its_own_result(type_name, result, summary):
     assert jobtypes.summarize_job({"type": type_name, "status": "succeeded", "result": result}) == summary
+
+
+def test_the_views_keep_no_list_of_the_job_statuses_of_their_own():
+    """The dashboard and the desktop windows read the statuses from GET /api/meta: a literal
+    naming most of them (as `STATUSES = [...]` did) would drift from the hub's again."""
+    names = "|".join(vocabulary.JOB_STATUSES)
+    listed = re.compile(rf"""(["'])(?:{names})\1(?:\s*,\s*(["'])(?:{names})\2){{3,}}""")
+    views = [*ROOT.glob("hub/static/js/*.js"), *ROOT.glob("forge_desktop/ui/*.py")]
+    assert len(views) > 20
+    assert [p.name for p in views if listed.search(p.read_text())] == []
+
+
+def test_the_views_keep_no_list_of_the_time_ranges_of_their_own():
+    """The node page and the node window build their ranges from GET /api/meta: quoting the
+    keys or labels of the longer ranges (as `RANGES = {...}` and `SPANS = (...)` did) would drift again."""
+    words = {w for t in vocabulary.TIME_RANGES[2:] for w in (t.key, t.label)}
+    quoted = re.compile(r"""["']([^"'\n]{1,12})["']""")
+    views = [*ROOT.glob("hub/static/js/*.js"), *ROOT.glob("forge_desktop/ui/*.py")]
+    found = {p.name: sorted(words & set(quoted.findall(p.read_text()))) for p in views}
+    assert {name: w for name, w in found.items() if len(w) >= 2} == {}

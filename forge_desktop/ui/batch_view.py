@@ -15,7 +15,7 @@ from forge_contracts.jobtypes.display import value
 from . import theme as th
 from .admin_action import AdminAction
 from .api_reader import fetch
-from .job_text import FINAL
+from .vocab import vocabulary
 
 RANK = {"prodplan": ("objective", "Objective"), "jobshop": ("makespan", "Makespan"), "mps": ("objective", "Objective")}
 JOB_ID_ROLE = Qt.UserRole + 2
@@ -145,7 +145,7 @@ class BatchView(QWidget):
         self.batch = batch
         jobs = batch.get("jobs") or []
         spec = batch.get("spec") or {}
-        finished = sum(j.get("status") in FINAL for j in jobs)
+        finished = sum(vocabulary(self.hub_url).is_final(j.get("status")) for j in jobs)
         by: dict[str, int] = {}
         for j in jobs:
             by[j.get("status", "?")] = by.get(j.get("status", "?"), 0) + 1
@@ -219,7 +219,7 @@ class BatchView(QWidget):
         if not self.batch_id:
             return
         if not self._armed:
-            left = sum(j.get("status") not in FINAL for j in (self.batch or {}).get("jobs") or [])
+            left = sum(not vocabulary(self.hub_url).is_final(j.get("status")) for j in (self.batch or {}).get("jobs") or [])
             self._armed = True
             self.cancel_button.setText(f"Cancel {left} job{'s' if left != 1 else ''}? Click again")
             QTimer.singleShot(5000, self._disarm)

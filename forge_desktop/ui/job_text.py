@@ -11,14 +11,8 @@ from forge_contracts.jobtypes import summarize_job as result_summary  # noqa: F4
 from forge_contracts.jobtypes.display import ago, time_share  # noqa: F401
 from forge_contracts.jobtypes.display import solver_progress_text as progress_text  # noqa: F401
 
-from . import theme as th
+from .vocab import Vocabulary
 
-STATUSES = ("pending", "running", "succeeded", "failed", "cancelled")
-FINAL = frozenset(("succeeded", "failed", "cancelled"))
-STATUS_COLORS = {"pending": "#6b7280", "running": "#2f6fd6", "succeeded": "#2e9d58", "failed": "#b3261e",
-                 "cancelled": "#7a7f87", "accepted": "#2e9d58", "retry": "#d9822b", "late": "#7a7f87",
-                 "released": "#7a7f87", "duplicate": "#7a7f87", "infeasible": th.LIGHT.warn,
-                 "no solution": th.LIGHT.warn}
 NO_SOLUTION = frozenset(("infeasible", "unbounded", "infeasible_or_unbounded", "no_solution", "model_invalid",
                          "unknown", "error"))
 """Result statuses of a job that ran to its end without a usable answer: amber, never a green success."""
@@ -51,8 +45,9 @@ def waiting_text(job: dict) -> str:
     return f"queued until a worker that runs {job.get('type')} jobs is free"
 
 
-def status_style(status: str) -> str:
-    color = th.colors().warn if status in ("infeasible", "no solution") else STATUS_COLORS.get(status, "#7a7f87")
+def status_style(status: str, vocab: Vocabulary) -> str:
+    """A status pill's style, coloured by the tone the hub gives `status` (vocab.py)."""
+    color = vocab.color(status)
     return (f"color: white; background: {color}; border-radius: 8px; padding: 1px 8px; font-size: 12px;"
             "font-weight: 600")
 
@@ -63,18 +58,32 @@ def escape_html(text: str) -> str:
 
 
 _TRACE_LINE = re.compile(r"^Traceback \(most recent call last\):$", re.MULTILINE)
-_PATHS = (
+_PACKAGE_PATHS = (
     (re.compile(r'File "[^"]*?/(?:site-packages|dist-packages)/([^"]+)"'), r'File "\1"'),
-    (re.compile(r'File "[^"]*?/((?:forge_desktop|hub)/[^"]+)"'), r'File "\1"'),
     (re.compile(r'File "[^"]*?/(lib/python3[^"/]*/[^"]+)"'), r'File "\1"'),
 )
+_ABSOLUTE = re.compile(r'File "(/[^"]*)/[^"/]+"')
 
 
 def trim_paths(text: str) -> str:
-    """A path into an installed package or the project, kept from the package on (as the web's trimPaths)."""
-    for pattern, keep in _PATHS:
+    """A traceback's paths without the worker's folders, as the web's trimPaths: a file of an
+    installed package from the package on, one of the standard library from lib/python3.x on,
+    and the rest (code run from a checkout or a one-file build) from the last folder they all
+    share on, so /home/me/forge/pkg/a.py and /home/me/forge/pkg/sub/b.py read pkg/a.py and pkg/sub/b.py."""
+    for pattern, keep in _PACKAGE_PATHS:
         text = pattern.sub(keep, text)
-    return text
+    dirs = [m.group(1).split("/") for m in _ABSOLUTE.finditer(text)]
+    if not dirs:
+        return text
+    shared = dirs[0]
+    for d in dirs:
+        i = 0
+        while i < min(len(shared), len(d)) and shared[i] == d[i]:
+            i += 1
+        shared = shared[:i]
+    if len(shared) < 2:
+        return text
+    return text.replace('File "' + "/".join(shared[:-1]) + "/", 'File "')
 
 
 def split_error(error: str) -> tuple[str, str]:

@@ -24,8 +24,8 @@ from .api_reader import fetch
 from .bound_chart import BoundChart, incumbent_and_bound
 from .job_charts import ERROR_RED, GanttChart
 from .job_results import PAYLOAD_CHARS, RESULT_VIEWS, ResultView, cell, fit_table, generic_view, heading, readonly_table
-from .job_text import FINAL, STATUS_COLORS, escape_html, outcome, progress_text, split_error, status_style, \
-    time_share, waiting_text, when
+from .job_text import escape_html, outcome, progress_text, split_error, status_style, time_share, waiting_text, when
+from .vocab import Vocabulary, load_vocabulary, vocabulary
 
 POLL_MS = 2000
 
@@ -71,13 +71,14 @@ class JobWindow(QWidget):
         self._shown_key: str | None = None
         self._generation = 0
         self._busy = False
+        self.vocab: Vocabulary = vocabulary(self.hub_url)
         self.setWindowTitle(f"Forge — job #{self.job_id}")
         self.resize(980, 760)
 
         self.title = QLabel(f"Job #{self.job_id}")
         self.title.setStyleSheet("font-weight: 600; font-size: 16px")
         self.status_badge = th.plain_label("loading")
-        self.status_badge.setStyleSheet(status_style("pending"))
+        self.status_badge.setStyleSheet(status_style("pending", self.vocab))
         self.sub = th.plain_label()
         self.sub.setStyleSheet(f"color: {th.colors().muted}")
         head = QHBoxLayout()
@@ -209,7 +210,16 @@ class JobWindow(QWidget):
         self.timer.start(POLL_MS)
         fetch(self.hub_url, self.token, "/api/health", on_done=self._on_health)
         load_actions(self.hub_url, self.token, self._on_actions)
+        load_vocabulary(self.hub_url, self.token, self._on_vocab)
         self.reload()
+
+    def _on_vocab(self, vocab: Vocabulary) -> None:
+        self.vocab = vocab
+        if self.job:
+            self.status_badge.setStyleSheet(status_style(outcome(self.job), vocab))
+            self._show_attempts(self.job.get("attempts") or [])
+            if vocab.is_final(self.job.get("status")):
+                self.timer.stop()
 
     def _on_health(self, body) -> None:
         if isinstance(body, dict) and isinstance(body.get("time"), (int, float)):
@@ -277,7 +287,7 @@ class JobWindow(QWidget):
         self.load_error.hide()
         self.job = job
         self.render(job)
-        if job.get("status") in FINAL:
+        if self.vocab.is_final(job.get("status")):
             self.timer.stop()
         self.shown.emit(job)
 
@@ -285,7 +295,7 @@ class JobWindow(QWidget):
         status = job.get("status") or "unknown"
         shown = outcome(job)
         self.status_badge.setText(shown)
-        self.status_badge.setStyleSheet(status_style(shown))
+        self.status_badge.setStyleSheet(status_style(shown, self.vocab))
         self.status_badge.setToolTip("the job succeeded, but its solver found no solution" if shown != status else "")
         self.sub.setText(" · ".join(str(x) for x in (job.get("type"), job.get("label")) if x))
         self._show_actions(job)
@@ -380,7 +390,7 @@ class JobWindow(QWidget):
             for col, item in enumerate((cell(str(a.get("attempt")), align_right=True), cell(a.get("worker_id") or "–"),
                                         cell(when(a.get("started_at"))), cell(when(a.get("ended_at"))),
                                         cell(took, align_right=True),
-                                        cell(outcome, color=STATUS_COLORS.get(outcome)),
+                                        cell(outcome, color=self.vocab.color(outcome)),
                                         cell(error.split("\n")[0], color=ERROR_RED, tip=error or None))):
                 self.attempts.setItem(i, col, item)
         if attempts:

@@ -22,10 +22,10 @@ from . import theme as th
 from .api_reader import fetch
 from .batch_view import BatchView
 from .job_charts import ERROR_RED
-from .job_text import STATUS_COLORS, STATUSES, ago, escape_html, outcome, progress_text, result_summary, time_share, \
-    waiting_text, when
+from .job_text import ago, escape_html, outcome, progress_text, result_summary, time_share, waiting_text, when
 from .job_upload import UploadBar
 from .job_window import JobWindow
+from .vocab import Vocabulary, load_vocabulary, vocabulary
 
 POLL_MS = 2000
 NODES_POLL_MS = 30000
@@ -34,6 +34,7 @@ COLUMNS = ("Job", "Type", "Label", "Status", "Progress / result", "Machine", "At
 COL_ID, COL_TYPE, COL_LABEL, COL_STATUS, COL_RESULT, COL_NODE, COL_ATTEMPTS, COL_CREATED, COL_TOOK = range(9)
 SHARE_ROLE = Qt.UserRole + 1
 JOB_ID_ROLE = Qt.UserRole + 2
+BAR_COLOR_ROLE = Qt.UserRole + 3
 
 
 # --- the queue -------------------------------------------------------------------------
@@ -54,7 +55,7 @@ class ProgressDelegate(QStyledItemDelegate):
         painter.setBrush(QColor(th.colors().track))
         painter.drawRoundedRect(bar, 4, 4)
         if share >= 0:
-            painter.setBrush(QColor(STATUS_COLORS["running"]))
+            painter.setBrush(QColor(index.data(BAR_COLOR_ROLE) or th.colors().accent))
             painter.drawRoundedRect(QRectF(bar.left(), bar.top(), bar.width() * share, bar.height()), 4, 4)
         painter.setPen(option.palette.text().color())
         text_rect = rect.adjusted(int(bar.width()) + 8, 0, 0, 0)
@@ -82,6 +83,9 @@ class JobsWindow(QMainWindow):
         self._generation = 0
         self._in_flight = 0
         self._server_skew = 0.0
+        self._counts: dict = {}
+        self._said = ""
+        self.vocab: Vocabulary = vocabulary(self.hub_url)
         self.setWindowTitle(f"Forge jobs — {self.hub_url}")
         self.resize(1180, 620)
 
@@ -91,7 +95,7 @@ class JobsWindow(QMainWindow):
         title.setStyleSheet("font-weight: 600; font-size: 14px")
         self.counts = QLabel()
         self.counts.setStyleSheet(f"color: {th.colors().muted}; padding-left: 8px")
-        self.status_box = self._combo("All statuses", [(s, s) for s in STATUSES])
+        self.status_box = self._combo("All statuses", [(s, s) for s in self.vocab.job_statuses()])
         self.type_box = self._combo("All types", [])
         self.node_box = self._combo("All machines", [])
         self.batch_box = self._combo("All batches", [])
@@ -165,7 +169,21 @@ class JobsWindow(QMainWindow):
         self.nodes_timer.timeout.connect(self._load_nodes)
         self.nodes_timer.start(NODES_POLL_MS)
         self._load_nodes()
+        load_vocabulary(self.hub_url, self.token, self._on_vocab)
         self.reload()
+
+    def _on_vocab(self, vocab: Vocabulary) -> None:
+        """The hub's statuses and tones (GET /api/meta) arrived, or could not be read."""
+        if vocab is self.vocab and self._said:
+            return  # the same answer again (a failed read is retried after vocab.RETRY_S)
+        self.vocab = vocab
+        self._fill_combo(self.status_box, list(vocab.job_statuses(self._counts)))
+        self._show_counts()
+        if self._said:
+            self._say(self._said)
+        now = time.time() + self._server_skew
+        for row, job in enumerate(self.jobs):
+            self._show_row(row, job, now)
 
     def restyle(self) -> None:
         c = th.colors()
@@ -213,6 +231,8 @@ class JobsWindow(QMainWindow):
             return
         self._in_flight += 1
         gen = self._generation
+        if not self.vocab.loaded:
+            load_vocabulary(self.hub_url, self.token, self._on_vocab)
         self.batch_view.load(self.filters().get("batch"))
         fetch(self.hub_url, self.token, "/api/jobs", {"limit": PAGE_SIZE, **self.filters()},
               on_done=lambda body: self._on_jobs(body, gen), on_failed=lambda msg: self._on_failed(msg, gen))
@@ -220,6 +240,7 @@ class JobsWindow(QMainWindow):
     def _on_failed(self, message: str, generation: int) -> None:
         self._in_flight = max(0, self._in_flight - 1)
         if generation == self._generation:
+            self._said = ""
             self.message.setText(f"<span style='color:{ERROR_RED}'>Could not load the queue: {escape_html(message)}</span>")
 
     def _on_jobs(self, body: dict, generation: int) -> None:
@@ -258,7 +279,9 @@ class JobsWindow(QMainWindow):
     def show_jobs(self, jobs: list[dict], total: int, counts: dict) -> None:
         now = time.time() + self._server_skew
         self.jobs = jobs
-        self.counts.setText(" · ".join(f"{counts.get(s, 0)} {s}" for s in STATUSES))
+        self._counts = counts
+        self._fill_combo(self.status_box, list(self.vocab.job_statuses(counts)))
+        self._show_counts()
         selected = self._selected_id()
         self.table.setUpdatesEnabled(False)
         self.table.setRowCount(len(jobs))
@@ -270,16 +293,27 @@ class JobsWindow(QMainWindow):
         if selected in self.rows_by_id:
             self.table.selectRow(self.rows_by_id[selected])
         if not jobs:
-            self.message.setText("No job matches these filters." if self.filters() else
-                                 "The queue is empty. Submit work with Submit a file… or <code>forge jobs submit FILE</code> "
-                                 "(a JSON job, a JSPLIB instance or an MPS/LP model), or POST it to "
-                                 "<code>/api/jobs</code>.")
+            self._say("No job matches these filters." if self.filters() else
+                      "The queue is empty. Submit work with Submit a file… or <code>forge jobs submit FILE</code> "
+                      "(a JSON job, a JSPLIB instance or an MPS/LP model), or POST it to "
+                      "<code>/api/jobs</code>.")
         else:
             more = f" (the newest {len(jobs)} shown)" if total > len(jobs) else ""
-            self.message.setText(f"{total} job{'s' if total != 1 else ''}{' matching' if self.filters() else ''}"
-                                 f"{more} · updated {time.strftime('%H:%M:%S')} · select a job to preview it, "
-                                 "double-click for its own window")
+            self._say(f"{total} job{'s' if total != 1 else ''}{' matching' if self.filters() else ''}"
+                      f"{more} · updated {time.strftime('%H:%M:%S')} · select a job to preview it, "
+                      "double-click for its own window")
         self.jobs_shown.emit(len(jobs))
+
+    def _show_counts(self) -> None:
+        self.counts.setText(" · ".join(f"{self._counts.get(s, 0)} {s}" for s in self.vocab.job_statuses(self._counts)))
+
+    def _say(self, text: str) -> None:
+        """The line under the toolbar (rich text), with why the status colours are plain when they are."""
+        self._said = text
+        if self.vocab.error:
+            text += (f"<br><span style='color:{ERROR_RED}'>Could not read this hub's statuses (GET /api/meta: "
+                     f"{escape_html(self.vocab.error)}); status colours are plain.</span>")
+        self.message.setText(text)
 
     def _show_row(self, row: int, job: dict, now: float) -> None:
         status = job.get("status") or "unknown"
@@ -311,7 +345,7 @@ class JobsWindow(QMainWindow):
                 item.setText(text)
         self.table.item(row, COL_ID).setData(JOB_ID_ROLE, int(job["id"]))
         status_item = self.table.item(row, COL_STATUS)
-        status_item.setForeground(QColor(STATUS_COLORS.get(shown, th.colors().text)))
+        status_item.setForeground(QColor(self.vocab.color(shown)))
         if shown != status:
             status_item.setToolTip("the job succeeded, but its solver found no solution")
         font = status_item.font()
@@ -321,6 +355,7 @@ class JobsWindow(QMainWindow):
         result_item = self.table.item(row, COL_RESULT)
         share = time_share(job, now) if running else None
         result_item.setData(SHARE_ROLE, (-1.0 if share is None else share) if running else None)
+        result_item.setData(BAR_COLOR_ROLE, self.vocab.color("running") if running else None)
         result_item.setForeground(QColor(ERROR_RED if status == "failed" else
                                          th.colors().muted if status == "pending" else th.colors().text))
         result_item.setToolTip(th.plain_tip(job.get("error") or summary if status == "failed" else summary))

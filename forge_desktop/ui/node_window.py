@@ -1,11 +1,13 @@
 """One node's page, like the dashboard's: facts, total CPU, a per-core heat strip, memory,
 disk, network and load charts with readouts, all in one scroll area.
 
-"Live" is the last 5 minutes at 1 s: a snapshot of 300 raw samples, then the node's
-SSE stream (which also makes the agent push every second). The longer ranges read the
-snapshot route from the tier that covers them (raw 1 s to 1 h, 1 min averages to 24 h,
-1 h averages beyond) and do not follow the stream. A range needing more points than
-the hub hands out in one answer is read in consecutive time windows.
+The time ranges are the hub's (GET /api/meta `time_ranges`, through vocab.py), the same
+the dashboard shows. A live one (5 min and 1 h at 1 s) is a snapshot of raw samples, then
+the node's SSE stream (which also makes the agent push every second). The longer ones
+read the snapshot route from the tier and `every` the range names and are read again
+every `refresh_s`. A range needing more points than the hub hands out in one answer is
+read in consecutive time windows. Without the meta the window shows vocab.LATEST (the
+newest samples, live) with no range buttons, and says why.
 
 A schema 2 node adds the processes and containers tables (processes.py, containers.py)
 and the GPU, per-disk and per-interface charts (devices.py); each section hides itself
@@ -38,36 +40,13 @@ from .charts import CHART_H, PALETTE, Chart, pct, rate, size  # noqa: F401 (CHAR
 from .containers import ContainersPanel
 from .devices import DiskSection, GpuSection, InterfaceSection
 from .processes import ProcessesPanel
+from .vocab import LATEST, Span, Vocabulary, load_vocabulary
+
+__all__ = ["NodeWindow", "Span", "default_span"]
 
 
-@dataclass(frozen=True)
-class Span:
-    label: str
-    seconds: int
-    resolution: str
-    live: bool = False
-
-    @property
-    def step_s(self) -> int:
-        return {"1s": 1, "1m": 60, "1h": 3600}[self.resolution]
-
-    @property
-    def points(self) -> int:
-        return math.ceil(self.seconds / self.step_s)
-
-
-SPANS = (
-    Span("Live 5 min", 300, "1s", live=True),
-    Span("1 h", 3600, "1s"),
-    Span("6 h", 6 * 3600, "1m"),
-    Span("24 h", 86400, "1m"),
-    Span("7 d", 7 * 86400, "1h"),
-    Span("30 d", 30 * 86400, "1h"),
-    Span("1 y", 365 * 86400, "1h"),
-)
-MAX_POINTS = 5000
+MAX_POINTS = 8760
 """The snapshot route's cap on one answer (hub/routes/fleet.py)."""
-LIVE_POINTS = 300
 REDRAW_MS = 1000
 GRID_COLUMNS = 16
 
@@ -131,15 +110,15 @@ def newest_processes(samples: list[dict]) -> dict | None:
     return None
 
 
-def default_span(status: str | None, last_data: float | None, now: float) -> Span:
-    """Live for a node that reports; else the shortest range that still holds its last data."""
+def default_span(spans: tuple[Span, ...], status: str | None, last_data: float | None, now: float) -> Span:
+    """The first (shortest) of `spans` for a node that reports; else the shortest that still holds its last data."""
     if status == "online" or not last_data:
-        return SPANS[0]
+        return spans[0]
     age = now - last_data
-    for span in SPANS:
+    for span in spans:
         if age < span.seconds * 0.9:
             return span
-    return SPANS[-1]
+    return spans[-1]
 
 
 class CoreGrid(QWidget):
@@ -198,8 +177,12 @@ class NodeWindow(QWidget):
         self.hub_url, self.token, self.node_id = hub_url, token, node_id
         self.setWindowTitle(f"Forge — {node_id}")
         self.resize(1100, 860)
-        self.span = SPANS[0]
-        self.live: deque[dict] = deque(maxlen=LIVE_POINTS)
+        self.spans: tuple[Span, ...] = ()
+        """The hub's time ranges, once GET /api/meta answers; empty without them (LATEST is shown)."""
+        self.span = LATEST
+        self.live: deque[dict] = deque(maxlen=LATEST.points)
+        self._loaded_at = 0.0
+        self._closed = False
         self.samples: list[dict] = []
         self.node_info: dict = {}
         self.dirty = False
@@ -216,13 +199,8 @@ class NodeWindow(QWidget):
         head.addWidget(self.badge)
         head.addWidget(self.info, 1)
         self.span_buttons = QButtonGroup(self)
-        for i, span in enumerate(SPANS):
-            b = QPushButton(span.label)
-            b.setCheckable(True)
-            b.setChecked(i == 0)
-            b.setToolTip(f"{span.label} at {span.resolution} resolution")
-            self.span_buttons.addButton(b, i)
-            head.addWidget(b)
+        self.span_row = QHBoxLayout()
+        head.addLayout(self.span_row)
         self.span_buttons.idClicked.connect(self._span_clicked)
         self.zoomed = False
         self.reset_zoom = QPushButton("Reset zoom")
@@ -233,6 +211,9 @@ class NodeWindow(QWidget):
 
         self.banner = th.plain_label()
         self.banner.hide()
+        self.vocab_note = th.plain_label()
+        self.vocab_note.setWordWrap(True)
+        self.vocab_note.hide()
         self.facts: dict[str, QLabel] = {}
         self.fact_captions: dict[str, QLabel] = {}
         facts_row = QHBoxLayout()
@@ -306,6 +287,7 @@ class NodeWindow(QWidget):
         page.setSpacing(6)
         page.addLayout(head)
         page.addWidget(self.banner)
+        page.addWidget(self.vocab_note)
         page.addLayout(facts_row)
         page.addWidget(self.cpu_chart)
         page.addWidget(self.heat_chart)
@@ -329,7 +311,8 @@ class NodeWindow(QWidget):
         th.watch_os()
         th.theme.changed.connect(self.restyle)
         self.restyle()
-        self.set_span(SPANS[0])
+        self.info.setText("loading the hub's time ranges …")
+        load_vocabulary(hub_url, token, self._on_vocabulary)
 
     # --- look -----------------------------------------------------------------------------
     @property
@@ -346,6 +329,7 @@ class NodeWindow(QWidget):
         self.page.setStyleSheet(f"#nodePage {{ background: {c.surface}; }}")
         self.title.setStyleSheet(f"font-weight: 600; font-size: 16px; color: {c.text}")
         self.info.setStyleSheet(f"color: {c.muted}; padding-left: 8px")
+        self.vocab_note.setStyleSheet(f"color: {c.bad}")
         self.badge.setText(self.status)
         self.badge.setStyleSheet(f"color: white; background: {th.status_color(self.status)}; border-radius: 7px;"
                                  "padding: 1px 8px; font-size: 11px")
@@ -415,23 +399,50 @@ class NodeWindow(QWidget):
             c.cursor.show()
         chart.plot_widget.setToolTip(time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(t)))
 
+    def _on_vocabulary(self, vocab: Vocabulary) -> None:
+        """The hub's time ranges arrived (or could not be read): make their buttons and show the first."""
+        if self._closed:
+            return
+        self.spans = vocab.spans
+        for i, span in enumerate(self.spans):
+            b = QPushButton(span.label)
+            b.setCheckable(True)
+            every = f", one point per {span.every} s" if span.every else ""
+            b.setToolTip(f"{span.label} at {span.resolution} resolution{every}{' · live' if span.live else ''}")
+            self.span_buttons.addButton(b, i)
+            self.span_row.addWidget(b)
+        if not self.spans:
+            why = vocab.error or "it lists no time ranges"
+            self.vocab_note.setText(f"Could not read this hub's time ranges (GET /api/meta: {why}); "
+                                    "showing the newest samples only, live.")
+            self.vocab_note.show()
+        self.set_span(self.spans[0] if self.spans else LATEST)
+
     def _span_clicked(self, i: int) -> None:
         self.picked_span = True
-        self.set_span(SPANS[i])
+        self.set_span(self.spans[i])
 
     def set_span(self, span: Span) -> None:
         self.span = span
         self.zoomed = False
         self.reset_zoom.hide()
-        self.span_buttons.button(SPANS.index(span)).setChecked(True)
+        if span in self.spans:
+            self.span_buttons.button(self.spans.index(span)).setChecked(True)
+        self.live = deque(maxlen=span.points)
+        self.info.setText(f"loading {span.label} …")
+        self._load()
+
+    def _load(self) -> None:
+        """Read the span's snapshot again (a new span, or a refresh of a range that is not live)."""
+        span = self.span
         self._generation += 1
         gen = self._generation
         stop_stream(self.stream)
         self.stream = None
-        self.info.setText(f"loading {span.label} …")
+        self._loaded_at = time.monotonic()
         now = time.time()
         windows = []
-        chunk = MAX_POINTS * span.step_s
+        chunk = MAX_POINTS * span.step
         lo = now - span.seconds
         while lo < now:
             windows.append((lo, min(now, lo + chunk)))
@@ -440,6 +451,8 @@ class NodeWindow(QWidget):
         path = f"/api/nodes/{quote(self.node_id, safe='')}/snapshot"
         for i, (since, until) in enumerate(windows):
             query = {"points": min(MAX_POINTS, span.points), "resolution": span.resolution, "since": f"{since:.0f}"}
+            if span.every:
+                query["every"] = str(span.every)
             if len(windows) > 1:
                 query["until"] = f"{until:.0f}"
             fetch(self.hub_url, self.token, path, query,
@@ -456,9 +469,9 @@ class NodeWindow(QWidget):
         self.processes = body.get("processes") if isinstance(body.get("processes"), dict) else \
             newest_processes(samples) if self.span.resolution == "1s" else None
         self.title.setText(self.node_info.get("name") or self.node_id)
-        if not self.picked_span and self.span.live and not samples:
+        if not self.picked_span and self.span.live and not samples and self.spans:
             last_data = self.node_info.get("last_sample_ts") or self.node_info.get("last_seen")
-            better = default_span(self.status, last_data, time.time())
+            better = default_span(self.spans, self.status, last_data, time.time())
             if better is not self.span:
                 self.picked_span = True
                 self.set_span(better)
@@ -495,6 +508,13 @@ class NodeWindow(QWidget):
         self.info.setText(message)
 
     def _tick(self) -> None:
+        if self.span.live:
+            cutoff = time.time() - self.span.seconds - 2
+            while self.live and self.live[0].get("ts", 0) < cutoff:
+                self.live.popleft()
+                self.dirty = True
+        elif self.span.refresh_s and time.monotonic() - self._loaded_at > self.span.refresh_s:
+            self._load()
         if self.dirty and self.span.live:
             self.samples = list(self.live)
             self._redraw()
@@ -510,7 +530,7 @@ class NodeWindow(QWidget):
             curve.setData(series.ts, series.columns[name])
         n_cores = series.cores.shape[1] or int(self.node_info.get("cores") or 0)
         if len(series.ts) and series.cores.shape[1]:
-            t0, t1 = float(series.ts[0]), float(series.ts[-1]) + self.span.step_s
+            t0, t1 = float(series.ts[0]), float(series.ts[-1]) + self.span.step
             self.heat.setImage(np.nan_to_num(series.cores, nan=0.0), autoLevels=False, levels=(0, 100))
             self.heat.setRect(QRectF(t0, 0, max(t1 - t0, 1.0), series.cores.shape[1]))
             self.heat_chart.y_range = (0, series.cores.shape[1])
@@ -529,8 +549,9 @@ class NodeWindow(QWidget):
         self._show_banner(now)
         if (self.status, th.colors().dark) != self._styled_for:  # style sheets re-polish: only on a change
             self.restyle()
+        every = f", one per {self.span.every} s" if self.span.every else ""
         self.info.setText(f"{n_cores} cores · {len(self.samples)} samples ({self.span.label} at "
-                          f"{self.span.resolution})")
+                          f"{self.span.resolution}{every})")
         self.data_shown.emit(len(self.samples))
 
     def _prefix(self) -> str:
@@ -601,6 +622,7 @@ class NodeWindow(QWidget):
 
     # --- closing ------------------------------------------------------------------------
     def closeEvent(self, event) -> None:
+        self._closed = True
         self._generation += 1
         self.redraw_timer.stop()
         stop_stream(self.stream)

@@ -49,6 +49,8 @@ DARK = Colors(True, window="#15181d", surface="#1f242b", border="#353c46", text=
               faint="#5d6570", track="#2c333c", accent="#5b9cf5", ok="#3fb86e", warn="#e89a3c", bad="#e5534b",
               offline="#6b717a")
 STATUS_KEYS = {"online": "ok", "degraded": "warn", "offline": "offline"}
+TONE_KEYS = {"neutral": "muted", "active": "accent", "good": "ok", "warn": "warn", "bad": "bad", "muted": "offline"}
+"""The hub's colour roles (`tone` in GET /api/meta) as this theme's colours (vocab.py)."""
 
 
 class _Theme(QObject):
@@ -120,6 +122,11 @@ def colors() -> Colors:
 def status_color(status: str | None) -> str:
     c = colors()
     return getattr(c, STATUS_KEYS.get(status or "", "offline"))
+
+
+def tone_color(tone: str | None) -> str:
+    """The colour of a status's or outcome's tone in the current theme (muted for an unknown tone)."""
+    return getattr(colors(), TONE_KEYS.get(tone or "", "muted"))
 
 
 def level_color(kind: str, value: float | None) -> str:

@@ -97,7 +97,7 @@ def _every_param(request: web.Request, resolution: str) -> int | None:
 @routes.get("/api/nodes/{node_id}/snapshot")
 @access("viewer")
 @described("History of one node", wire.Snapshot, errors=("404",), params=(
-    NODE_PARAM, query_param("points", {"type": "integer", "minimum": 1, "maximum": 5000}),
+    NODE_PARAM, query_param("points", {"type": "integer", "minimum": 1, "maximum": MAX_POINTS}),
     query_param("resolution", {"enum": ["1s", "1m", "1h"]}), query_param("since", TIME),
     query_param("every", {"type": "integer", "minimum": 60}), query_param("until", TIME)))
 async def snapshot(request: web.Request) -> web.Response:

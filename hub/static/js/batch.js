@@ -6,8 +6,9 @@ import { adminPost, withAdmin } from "./admin.js";
 import { ApiError, getJSON } from "./api.js";
 import { h, setText } from "./dom.js";
 import {
-  FINAL, gapText, jobHref, nodeHref, outcome, outcomeBadge, Poller, ProgressBar, seconds, STATUSES, value,
+  gapText, jobHref, nodeHref, outcome, outcomeBadge, Poller, ProgressBar, seconds, value,
 } from "./jobs.js";
+import { isFinal, jobStatuses, loadVocab, vocabError } from "./vocab.js";
 import { pivot, pivotTable } from "./pivot.js";
 
 /** Result columns per job type: [field, heading, formatter]; the first one ranks the scenarios. */
@@ -83,7 +84,7 @@ export function renderBatch(view, { id }) {
     h("section", { class: "panel wide" }, h("div", { class: "table-wrap" }, table), note));
 
   cancelBtn.addEventListener("click", () => {
-    const open = batch ? batch.jobs.filter((j) => !FINAL.has(j.status)).length : 0;
+    const open = batch ? batch.jobs.filter((j) => !isFinal(j.status)).length : 0;
     if (!window.confirm(`Cancel the ${open} ${open === 1 ? "job" : "jobs"} of this batch that have not ended?`)) return;
     withAdmin(signIn, actionMsg, async () => {
       const out = await adminPost(`/api/batches/${encodeURIComponent(id)}/cancel`);
@@ -135,7 +136,7 @@ export function renderBatch(view, { id }) {
 
     const get = (r, key) => {
       if (key === "id") return r.job.id;
-      if (key === "status") return STATUSES.indexOf(r.job.status);
+      if (key === "status") return jobStatuses().indexOf(r.job.status);
       if (key === "label") return r.job.label;
       if (key === "node") return r.job.claimed_by;
       if (key.startsWith("f:")) return r.f[key.slice(2)];
@@ -185,7 +186,7 @@ export function renderBatch(view, { id }) {
       })));
 
     drawPivot(type, cols, rank, dir);
-    const finished = jobs.filter((j) => FINAL.has(j.status)).length;
+    const finished = jobs.filter((j) => isFinal(j.status)).length;
     setText(note, best
       ? `Best: job #${best.job.id} (${best.job.label || "no label"}) with ${cols[0][1].toLowerCase()} ${value(bestV)}. `
         + "Click a column heading to sort."
@@ -200,8 +201,9 @@ export function renderBatch(view, { id }) {
     setText(sub, [type, grid, `${b.total} ${b.total === 1 ? "job" : "jobs"}`].filter(Boolean).join(" · "));
     const by = {};
     for (const j of b.jobs) by[j.status] = (by[j.status] || 0) + 1;
-    setText(counts, STATUSES.filter((s) => by[s]).map((s) => `${by[s]} ${s}`).join(" · "));
-    const finished = b.jobs.filter((j) => FINAL.has(j.status)).length;
+    const statuses = [...new Set([...jobStatuses(), ...Object.keys(by)])];
+    setText(counts, statuses.filter((s) => by[s]).map((s) => `${by[s]} ${s}`).join(" · "));
+    const finished = b.jobs.filter((j) => isFinal(j.status)).length;
     progress.update({ percent: b.total ? (finished / b.total) * 100 : 100 });
     actions.hidden = finished >= b.total && !actionMsg.textContent;
     cancelBtn.hidden = finished >= b.total;
@@ -211,6 +213,7 @@ export function renderBatch(view, { id }) {
   }
 
   const poller = new Poller(async () => {
+    const vocab = await loadVocab();
     let b;
     try {
       b = await getJSON(`/api/batches/${encodeURIComponent(id)}`);
@@ -225,7 +228,8 @@ export function renderBatch(view, { id }) {
       loadError.hidden = false;
       return true;
     }
-    loadError.hidden = true;
+    loadError.hidden = !vocab.error;
+    if (vocab.error) setText(loadError, vocabError(vocab.error));
     return render(b);
   });
   poller.run();

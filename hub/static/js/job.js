@@ -7,8 +7,9 @@ import { h, setAttr, setText } from "./dom.js";
 import * as fmt from "./format.js";
 import { capacityChart, ganttChart, legend } from "./jobcharts.js";
 import {
-  batchHref, FINAL, gapText, jobHref, nodeHref, Poller, seconds, setOutcomeBadge, statusBadge, value,
+  batchHref, gapText, jobHref, nodeHref, Poller, seconds, setOutcomeBadge, statusBadge, value,
 } from "./jobs.js";
+import { isFinal, loadVocab, vocabError } from "./vocab.js";
 
 const MPS_ROWS = 50;
 const DEFAULT_TIME_LIMIT_S = 3600; // the worker's limit for a payload that sets none
@@ -160,12 +161,27 @@ const RESULT_VIEWS = { jobshop: jobshopResult, prodplan: prodplanResult, mps: mp
 
 // --- the page -----------------------------------------------------------------------
 
-/** Where a path names a file inside an installed package or the project, keep it from the package on. */
+/**
+ * A traceback's paths without the worker's folders: a file of an installed package from the
+ * package on, one of the standard library from lib/python3.x on, and the rest (the worker's
+ * own code, run from a checkout or a one-file build) from the last folder they all share on,
+ * so /home/me/forge/pkg/a.py and /home/me/forge/pkg/sub/b.py read pkg/a.py and pkg/sub/b.py.
+ * The desktop app's job window trims the same way.
+ */
 export function trimPaths(text) {
-  return text
+  const out = text
     .replace(/File "[^"]*?\/(site-packages|dist-packages)\/([^"]+)"/g, 'File "$2"')
-    .replace(/File "[^"]*?\/((?:forge_desktop|hub)\/[^"]+)"/g, 'File "$1"')
     .replace(/File "[^"]*?\/(lib\/python3[^"/]*\/[^"]+)"/g, 'File "$1"');
+  const dirs = [...out.matchAll(/File "(\/[^"]*)\/[^"/]+"/g)].map((m) => m[1].split("/"));
+  if (!dirs.length) return out;
+  let shared = dirs[0];
+  for (const d of dirs) {
+    let i = 0;
+    while (i < shared.length && i < d.length && shared[i] === d[i]) i++;
+    shared = shared.slice(0, i);
+  }
+  if (shared.length < 2) return out;
+  return out.replaceAll(`File "${shared.slice(0, -1).join("/")}/`, 'File "');
 }
 
 /** An error as "message" and "traceback": the traceback's own last line repeats the message, so it goes. */
@@ -343,7 +359,7 @@ function jobActions(onDone) {
     el,
     update(j) {
       job = j;
-      cancel.hidden = FINAL.has(j.status);
+      cancel.hidden = isFinal(j.status);
       retry.hidden = !(j.status === "failed" || j.status === "cancelled");
       const s = Number(j.payload?.seed ?? 0);
       if (document.activeElement !== seed) seed.value = String(s + 1);
@@ -403,6 +419,7 @@ export function renderJob(view, { id }) {
   }
 
   const poller = new Poller(async () => {
+    const vocab = await loadVocab();
     let job;
     try {
       job = await getJSON(`/api/jobs/${encodeURIComponent(id)}`);
@@ -417,7 +434,8 @@ export function renderJob(view, { id }) {
       loadError.hidden = false;
       return true;
     }
-    loadError.hidden = true;
+    loadError.hidden = !vocab.error;
+    if (vocab.error) setText(loadError, vocabError(vocab.error));
     render(job);
     // Finished jobs are still polled, slowly in effect (nothing changes), so a retry or cancel shows.
     return true;

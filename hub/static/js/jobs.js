@@ -5,9 +5,8 @@ import { getJSON } from "./api.js";
 import { h, setAttr, setText } from "./dom.js";
 import * as fmt from "./format.js";
 import { uploadPanel } from "./upload.js";
+import { jobStatuses, loadVocab, toneOf, vocabError } from "./vocab.js";
 
-export const STATUSES = ["pending", "running", "succeeded", "failed", "cancelled"];
-export const FINAL = new Set(["succeeded", "failed", "cancelled"]);
 export const POLL_MS = 2000;
 const PAGE_SIZE = 50;
 
@@ -15,9 +14,9 @@ export function jobHref(id) { return `#/jobs/${encodeURIComponent(id)}`; }
 export function batchHref(id) { return `#/batch/${encodeURIComponent(id)}`; }
 export function nodeHref(id) { return `#/node/${encodeURIComponent(id)}`; }
 
-/** A status pill; `data-status` drives its colour. */
+/** A status pill; `data-tone` (the hub's tone of the status, vocab.js) drives its colour. */
 export function statusBadge(status) {
-  return h("span", { class: "job-status", dataset: { status } }, status);
+  return h("span", { class: "job-status", dataset: { status, tone: toneOf(status) } }, status);
 }
 
 const NO_SOLUTION = new Set(["infeasible", "unbounded", "infeasible_or_unbounded", "model_invalid", "unknown", "error",
@@ -28,29 +27,30 @@ const NO_SOLUTION = new Set(["infeasible", "unbounded", "infeasible_or_unbounded
  * unbounded, or stopped before finding one) is its own amber outcome, never a green "succeeded".
  */
 export function outcome(job) {
-  if (job.status !== "succeeded" || !job.result) return { key: job.status, text: job.status };
+  if (job.status !== "succeeded" || !job.result) return { key: job.status, text: job.status, tone: toneOf(job.status) };
   const st = String(job.result.status || "").toLowerCase();
   const found = job.result.objective != null || job.result.makespan != null;
   if (NO_SOLUTION.has(st) || !found && (st || "objective" in job.result || "makespan" in job.result)) {
     const text = st.includes("infeasible") ? "infeasible" : st === "unbounded" ? "unbounded" : "no solution";
-    return { key: "nosolution", text };
+    return { key: "nosolution", text, tone: "warn" };
   }
-  return { key: "succeeded", text: "succeeded" };
+  return { key: "succeeded", text: "succeeded", tone: toneOf("succeeded") };
 }
 
-export function setStatusBadge(el, status, text = status) {
+export function setStatusBadge(el, status, text = status, tone = toneOf(status)) {
   if (el.dataset.status !== status) el.dataset.status = status;
+  if (el.dataset.tone !== tone) el.dataset.tone = tone;
   setText(el, text);
 }
 
 export function outcomeBadge(job) {
   const o = outcome(job);
-  return h("span", { class: "job-status", dataset: { status: o.key } }, o.text);
+  return h("span", { class: "job-status", dataset: { status: o.key, tone: o.tone } }, o.text);
 }
 
 export function setOutcomeBadge(el, job) {
   const o = outcome(job);
-  setStatusBadge(el, o.key, o.text);
+  setStatusBadge(el, o.key, o.text, o.tone);
 }
 
 /** A number as people read it: integers whole, others to a few significant digits. */
@@ -236,7 +236,7 @@ export function renderJobs(view) {
   let serverSkew = 0;
 
   const counts = h("span", { class: "counts", "aria-live": "polite" });
-  const statusSel = select("Show status", [["", "All statuses"], ...STATUSES.map((s) => [s, s])], f.status);
+  const statusSel = select("Show status", [["", "All statuses"], ...(f.status ? [[f.status, f.status]] : [])], f.status);
   const typeSel = select("Show type", [["", "All types"], ...(f.type ? [[f.type, f.type]] : [])], f.type);
   const nodeSel = select("Show machine", [["", "All machines"], ...(f.node ? [[f.node, f.node]] : [])], f.node);
   const tbody = h("tbody");
@@ -260,6 +260,7 @@ export function renderJobs(view) {
     upload.el, error, h("div", { class: "table-wrap" }, table), empty, pager);
 
   async function load() {
+    const vocab = await loadVocab();
     const q = new URLSearchParams({ limit: String(PAGE_SIZE), offset: String(f.offset) });
     for (const k of ["status", "type", "node"]) if (f[k]) q.set(k, f[k]);
     let body;
@@ -271,7 +272,8 @@ export function renderJobs(view) {
       setText(error, `Could not load the queue: ${e.message}`);
       return true;
     }
-    error.hidden = true;
+    error.hidden = !vocab.error;
+    if (vocab.error) setText(error, vocabError(vocab.error));
     render(body);
     return true;
   }
@@ -290,7 +292,9 @@ export function renderJobs(view) {
     if (Number.isFinite(body.now)) serverSkew = body.now - Date.now() / 1000;
     const now = Date.now() / 1000 + serverSkew;
     const c = body.counts || {};
-    setText(counts, STATUSES.map((s) => `${c[s] || 0} ${s}`).join(" · "));
+    const statuses = jobStatuses(c);
+    setText(counts, statuses.map((s) => `${c[s] || 0} ${s}`).join(" · "));
+    fillOptions(statusSel, [["", "All statuses"], ...statuses.map((s) => [s, s])]);
     const types = [...new Set([...(body.types || []), ...(f.type ? [f.type] : [])])];
     fillOptions(typeSel, [["", "All types"], ...types.map((t) => [t, t])]);
     upload.setTypes(body.types || []);

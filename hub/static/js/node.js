@@ -9,22 +9,14 @@ import * as fmt from "./format.js";
 import { nodeAlerts } from "./alertstate.js";
 import { diskCharts, gpuCards, interfaceCharts } from "./devices.js";
 import { ContainerTable, ProcessTable } from "./processes.js";
+import { loadVocab, rangesError, timeRanges } from "./vocab.js";
 
 /**
- * The tier follows the range: raw 1 s samples up to 1 h, 1-minute averages up to 30 d, 1-hour
- * averages beyond. `every` asks the hub for one point per that many seconds (ranges whose
- * tier holds more points than a chart needs); `step` is the spacing expected between points
- * (a larger gap is drawn as a gap).
+ * The ranges (buttons, tier, points, `every`, `step`, live or refreshed) are the hub's
+ * `time_ranges` (GET /api/meta, vocab.js). Without the meta the page shows LATEST only: the
+ * snapshot route's default answer (its newest 300 raw samples), followed live, and no buttons.
  */
-const RANGES = {
-  live: { label: "5 min live", seconds: 300, resolution: "1s", points: 300, step: 1, live: true },
-  "1h": { label: "1 h", seconds: 3600, resolution: "1s", points: 3600, step: 1, live: true },
-  "6h": { label: "6 h", seconds: 21600, resolution: "1m", points: 360, step: 60, refreshS: 60 },
-  "24h": { label: "24 h", seconds: 86400, resolution: "1m", points: 1440, step: 60, refreshS: 60 },
-  "7d": { label: "7 d", seconds: 7 * 86400, resolution: "1m", every: 300, points: 2016, step: 300, refreshS: 300 },
-  "30d": { label: "30 d", seconds: 30 * 86400, resolution: "1m", every: 900, points: 2880, step: 900, refreshS: 900 },
-  "1y": { label: "1 y", seconds: 365 * 86400, resolution: "1h", every: 7200, points: 4380, step: 7200, refreshS: 3600 },
-};
+const LATEST = { key: "latest", label: "latest samples", seconds: 300, resolution: "1s", points: 300, step: 1, live: true };
 const TIER_NAMES = { "1s": "1 s samples", "1m": "1-minute averages", "1h": "1-hour averages" };
 const HOT_PCT = 80;
 const CORES_PER_PAGE = 64;
@@ -89,8 +81,9 @@ function panel(title, ...body) {
 }
 
 export function renderNode(view, { id }, { home = false } = {}) {
-  let range = RANGES.live;
-  let rangeKey = "live";
+  let ranges = []; // the hub's time ranges, shortest first, once the meta is read
+  let range = null; // the range shown; null until the meta answers
+  let rangeKey = null;
   let hist = new History(1);
   let node = null;
   let latest = null;
@@ -114,9 +107,8 @@ export function renderNode(view, { id }, { home = false } = {}) {
   const facts = { status: fact("Status"), uptime: fact("Uptime"), load: fact("Load 1 / 5 / 15"),
                   seen: fact("Last seen"), memory: fact("Memory"), battery: fact("Battery"), job: fact("Running job") };
   facts.battery.el.hidden = true;
-  const rangeButtons = Object.entries(RANGES).map(([key, r]) =>
-    h("button", { type: "button", "aria-pressed": String(key === rangeKey), dataset: { range: key },
-                  onclick: () => setRange(key) }, r.label));
+  let rangeButtons = [];
+  const rangeGroup = h("div", { class: "ranges", role: "group", "aria-label": "Time range" });
   const rangeNote = h("span", { class: "muted range-note" });
   const banner = h("div", { class: "stale-banner", role: "status", hidden: true });
   const zoomReset = h("button", { type: "button", class: "zoom-reset", hidden: true, onclick: () => setZoom(null) },
@@ -171,10 +163,11 @@ export function renderNode(view, { id }, { home = false } = {}) {
   const FOLD_OVER = 8;
   for (const d of [diskDevs, nicDevs]) d.addEventListener("toggle", () => { dirty = true; render(); });
   const message = h("p", { class: "error", hidden: true });
+  const rangeError = h("p", { class: "error range-error", hidden: true });
 
   const alertsBox = nodeAlerts(id);
-  view.append(head, alertsBox.el, banner, message,
-    h("div", { class: "toolbar" }, h("div", { class: "ranges", role: "group", "aria-label": "Time range" }, ...rangeButtons),
+  view.append(head, alertsBox.el, banner, message, rangeError,
+    h("div", { class: "toolbar" }, rangeGroup,
       rangeNote, zoomReset),
     h("div", { class: "panels" }, cpuPanel.el, procPanel.el, gpuBox, memPanel.el, diskPanel.el, netPanel.el, loadPanel.el,
       containerPanel.el));
@@ -409,7 +402,7 @@ export function renderNode(view, { id }, { home = false } = {}) {
 
   /** Redraw what changed; called at most once a second (and after loads). */
   function render() {
-    if (destroyed || document.hidden) return;
+    if (destroyed || document.hidden || !range) return;
     if (range.live) hist.trimBefore(now() - range.seconds - 2);
     renderHead();
     if (!dirty && !range.live) return;
@@ -436,7 +429,7 @@ export function renderNode(view, { id }, { home = false } = {}) {
       if (autoRange && node.status !== "online") {
         autoRange = false;
         const better = rangeWithData();
-        if (better && better !== rangeKey && RANGES[better].seconds > range.seconds) { setRange(better, { auto: true }); return; }
+        if (better && better !== rangeKey && rangeOf(better).seconds > range.seconds) { setRange(better, { auto: true }); return; }
       }
       autoRange = false;
       const next = new History(range.step);
@@ -506,10 +499,12 @@ export function renderNode(view, { id }, { home = false } = {}) {
   /** The shortest range that still shows the stale node's last data (most of the range, not a sliver). */
   function rangeWithData() {
     const last = node?.last_sample_ts;
-    if (last == null) return null;
+    if (last == null || !ranges.length) return null;
     const age = now() - last;
-    return Object.keys(RANGES).find((k) => RANGES[k].seconds >= age * 1.25 + 60) || "1y";
+    return (ranges.find((r) => r.seconds >= age * 1.25 + 60) || ranges[ranges.length - 1]).key;
   }
+
+  function rangeOf(key) { return ranges.find((r) => r.key === key); }
 
   function setRange(key, { auto = false } = {}) {
     if (!auto) autoRange = false;
@@ -517,7 +512,7 @@ export function renderNode(view, { id }, { home = false } = {}) {
     rangeKey = key;
     zoom = null;
     zoomReset.hidden = true;
-    range = RANGES[key];
+    range = rangeOf(key);
     for (const b of rangeButtons) b.setAttribute("aria-pressed", String(b.dataset.range === key));
     hist = new History(range.step);
     load();
@@ -531,11 +526,11 @@ export function renderNode(view, { id }, { home = false } = {}) {
         node.last_seen = Math.max(node.last_seen, now());
         node.last_sample_ts = Math.max(node.last_sample_ts ?? -Infinity, s.ts);
       }
-      if (range.live) hist.push(s);
+      if (range?.live) hist.push(s);
       if (Array.isArray(s.processes)) takeProcesses({ ts: s.ts, items: s.processes });
       dirty = true;
     },
-  }, { onOpen: (again) => { if (again) load(); } });
+  }, { onOpen: (again) => { if (again && range) load(); } });
 
   const onTheme = () => {
     if (charts) { for (const c of Object.values(charts)) c.retheme(); for (const k of keyed) k.retheme(); dirty = true; render(); }
@@ -543,12 +538,30 @@ export function renderNode(view, { id }, { home = false } = {}) {
   window.addEventListener("forge-theme", onTheme);
   let lastRefresh = Date.now();
   const timer = setInterval(() => {
-    if (range.refreshS && Date.now() - lastRefresh > range.refreshS * 1000) { lastRefresh = Date.now(); load(); }
+    if (range?.refresh_s && Date.now() - lastRefresh > range.refresh_s * 1000) { lastRefresh = Date.now(); load(); }
     render();
   }, 1000);
   const statusTimer = setInterval(pollStatus, STATUS_POLL_MS);
 
-  load();
+  // The ranges come from the hub (once per page load); the first load waits for them.
+  loadVocab().then((vocab) => {
+    if (destroyed) return;
+    ranges = timeRanges() || [];
+    rangeButtons = ranges.map((r) =>
+      h("button", { type: "button", "aria-pressed": "false", dataset: { range: r.key }, onclick: () => setRange(r.key) },
+        r.label));
+    rangeGroup.replaceChildren(...rangeButtons);
+    if (vocab.error || !ranges.length) {
+      rangeError.hidden = false;
+      setText(rangeError, rangesError(vocab.error || new Error("it lists no time ranges")));
+      range = LATEST;
+      rangeKey = LATEST.key;
+      hist = new History(range.step);
+      load();
+    } else {
+      setRange(ranges[0].key, { auto: true });
+    }
+  }, () => { /* an AuthError: the app asks for the token */ });
   loadJob();
   buildCharts();
 
