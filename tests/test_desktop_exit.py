@@ -17,8 +17,8 @@ from PySide6.QtWidgets import QApplication
 import forge_desktop.ui
 app = QApplication([])
 from forge_desktop.ui.fleet_window import FleetWindow
-from forge_desktop.ui.job_window import JobWindow
-from forge_desktop.ui.jobs_window import JobsWindow
+from forge_desktop.ui.jobs.job_window import JobWindow
+from forge_desktop.ui.jobs.list_window import JobsWindow
 from forge_desktop.ui.node_window import NodeWindow
 url, node, job = sys.argv[1], sys.argv[2], int(sys.argv[3])
 windows = [FleetWindow(url, None), NodeWindow(url, None, node), JobsWindow(url, None), JobWindow(url, None, job)]

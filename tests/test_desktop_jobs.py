@@ -62,7 +62,7 @@ def row_text(win, job_id: int, col: int) -> str | None:
 
 @pytest.fixture
 def jobs_window(qtbot, hub):
-    from forge_desktop.ui.jobs_window import JobsWindow
+    from forge_desktop.ui.jobs.list_window import JobsWindow
     win = JobsWindow(hub.url, None)
     qtbot.addWidget(win)
     win.show()
@@ -74,7 +74,7 @@ def jobs_window(qtbot, hub):
 
 
 def test_jobs_window_lists_submitted_jobs_and_follows_them_live(qtbot, hub, jobs_window, artifacts):
-    from forge_desktop.ui.jobs_window import COL_NODE, COL_RESULT, COL_STATUS, SHARE_ROLE
+    from forge_desktop.ui.jobs.list_window import COL_NODE, COL_RESULT, COL_STATUS, SHARE_ROLE
     win = jobs_window
     job_id = submit(hub, {"type": "sleep", "payload": {"seconds": 4}, "label": "four seconds"})
 
@@ -104,7 +104,7 @@ def test_jobs_window_lists_submitted_jobs_and_follows_them_live(qtbot, hub, jobs
 
 def test_ft06_job_window_draws_a_gantt_row_per_machine(qtbot, hub, jobs_window, artifacts):
     from PySide6.QtCore import QPoint, Qt
-    from forge_desktop.ui.jobs_window import COL_ID, COL_RESULT, COL_STATUS
+    from forge_desktop.ui.jobs.list_window import COL_ID, COL_RESULT, COL_STATUS
     win = jobs_window
     job_id = submit(hub, {"type": "jobshop", "payload": {"jsplib": FT06.read_text()}})
     qtbot.waitUntil(lambda: job_id in win.rows_by_id, timeout=5000)
@@ -189,7 +189,7 @@ def test_mps_job_window_shows_its_summary_and_values(qtbot, hub, jobs_window, ar
 
 
 def test_crashed_job_shows_its_error_plainly(qtbot, hub, jobs_window, artifacts):
-    from forge_desktop.ui.jobs_window import COL_RESULT, COL_STATUS
+    from forge_desktop.ui.jobs.list_window import COL_RESULT, COL_STATUS
     win = jobs_window
     job_id = submit(hub, {"type": "sleep", "payload": {"seconds": 0.2, "crash": True}, "max_attempts": 1})
     done = hub.wait_job_final(job_id)
@@ -256,8 +256,8 @@ HARD = FIXTURES / "jsplib" / "instances" / "abz7"  # 20 x 15: CP-SAT runs to its
 
 def test_running_bar_is_time_against_the_limit_and_pending_says_why_it_waits(qtbot, hub, jobs_window, artifacts):
     from PySide6.QtWidgets import QWidget
-    from forge_desktop.ui.job_window import JobWindow
-    from forge_desktop.ui.jobs_window import COL_RESULT, COL_STATUS
+    from forge_desktop.ui.jobs.job_window import JobWindow
+    from forge_desktop.ui.jobs.list_window import COL_RESULT, COL_STATUS
     win = jobs_window
     limit = 8
     running = submit(hub, {"type": "jobshop", "payload": {"jsplib": HARD.read_text(), "time_limit": limit}})
@@ -307,8 +307,8 @@ def test_running_bar_is_time_against_the_limit_and_pending_says_why_it_waits(qtb
 
 def test_infeasible_model_reads_amber_not_succeeded(qtbot, hub, jobs_window):
     from forge_desktop.ui import theme
-    from forge_desktop.ui.job_window import JobWindow
-    from forge_desktop.ui.jobs_window import COL_STATUS
+    from forge_desktop.ui.jobs.job_window import JobWindow
+    from forge_desktop.ui.jobs.list_window import COL_STATUS
     win = jobs_window
     job_id = submit(hub, {"type": "mps", "payload": {"model": INFEASIBLE_LP, "format": "lp"}})
     final = hub.wait_job_final(job_id, timeout=60)
@@ -324,7 +324,7 @@ def test_infeasible_model_reads_amber_not_succeeded(qtbot, hub, jobs_window):
 
 def test_cancel_asks_for_the_admin_secret_then_cancels(qtbot, hub, artifacts):
     from forge_desktop.ui.admin_action import AdminSession
-    from forge_desktop.ui.job_window import JobWindow
+    from forge_desktop.ui.jobs.job_window import JobWindow
     AdminSession.secret = None
     job_id = submit(hub, {"type": "sleep", "payload": {"seconds": 30}, "label": "to cancel"})
     detail = JobWindow(hub.url, None, job_id)
@@ -369,7 +369,7 @@ def test_fleet_card_names_the_job_its_node_runs(qtbot, hub):
 
 def test_job_labels_are_plain_text(qtbot, hub):
     from PySide6.QtCore import Qt
-    from forge_desktop.ui.job_window import JobWindow
+    from forge_desktop.ui.jobs.job_window import JobWindow
     hostile = "<b style=color:red>HUB COMPROMISED</b>"
     job_id = submit(hub, {"type": "sleep", "payload": {"seconds": 0}, "label": hostile})
     detail = JobWindow(hub.url, None, job_id)
@@ -483,7 +483,7 @@ def test_submit_a_file_says_what_it_is_then_queues_it(qtbot, hub, jobs_window, t
 
 
 def test_bound_chart_makes_a_point_per_change_against_time(qtbot):
-    from forge_desktop.ui.bound_chart import BoundChart, incumbent_and_bound
+    from forge_desktop.ui.jobs.bound_chart import BoundChart, incumbent_and_bound
     chart = BoundChart()
     qtbot.addWidget(chart)
     reports = [(0.5, {"incumbent": 900, "bound": 600}), (2.5, {"incumbent": 900, "bound": 600}),
@@ -540,7 +540,7 @@ class MetaProxy:
 
 def test_jobs_and_job_windows_take_statuses_and_colours_from_the_hubs_meta(qtbot, hub, jobs_window):
     from forge_desktop.ui import theme as th
-    from forge_desktop.ui.jobs_window import COL_STATUS
+    from forge_desktop.ui.jobs.list_window import COL_STATUS
     st, meta = http("GET", hub.url + "/api/meta")
     assert st == 200
     statuses = [t["name"] for t in meta["job_statuses"]]
@@ -562,7 +562,7 @@ def test_jobs_and_job_windows_take_statuses_and_colours_from_the_hubs_meta(qtbot
 
 def test_a_hub_whose_meta_says_otherwise_is_painted_as_it_says(qtbot, hub):
     from forge_desktop.ui import theme as th
-    from forge_desktop.ui.jobs_window import COL_STATUS, JobsWindow
+    from forge_desktop.ui.jobs.list_window import COL_STATUS, JobsWindow
 
     def changed(meta):
         meta["job_statuses"] = [{**t, "tone": "bad"} if t["name"] == "succeeded" else t
@@ -590,7 +590,7 @@ def test_a_hub_whose_meta_says_otherwise_is_painted_as_it_says(qtbot, hub):
 
 
 def test_without_the_meta_the_jobs_window_still_lists_jobs_and_says_why(qtbot, hub):
-    from forge_desktop.ui.jobs_window import COL_STATUS, JobsWindow
+    from forge_desktop.ui.jobs.list_window import COL_STATUS, JobsWindow
     job_id = submit(hub, {"type": "sleep", "payload": {"seconds": 0}})
     hub.wait_job_final(job_id)
     proxy = MetaProxy(hub.url, lambda _meta: None)

@@ -171,7 +171,7 @@ def test_the_views_keep_no_list_of_the_job_statuses_of_their_own():
     naming most of them (as `STATUSES = [...]` did) would drift from the hub's again."""
     names = "|".join(vocabulary.JOB_STATUSES)
     listed = re.compile(rf"""(["'])(?:{names})\1(?:\s*,\s*(["'])(?:{names})\2){{3,}}""")
-    views = [*ROOT.glob("hub/static/js/*.js"), *ROOT.glob("forge_desktop/ui/*.py")]
+    views = [*ROOT.glob("hub/static/js/*.js"), *ROOT.glob("forge_desktop/ui/**/*.py")]
     assert len(views) > 20
     assert [p.name for p in views if listed.search(p.read_text())] == []
 
@@ -181,6 +181,6 @@ def test_the_views_keep_no_list_of_the_time_ranges_of_their_own():
     keys or labels of the longer ranges (as `RANGES = {...}` and `SPANS = (...)` did) would drift again."""
     words = {w for t in vocabulary.TIME_RANGES[2:] for w in (t.key, t.label)}
     quoted = re.compile(r"""["']([^"'\n]{1,12})["']""")
-    views = [*ROOT.glob("hub/static/js/*.js"), *ROOT.glob("forge_desktop/ui/*.py")]
+    views = [*ROOT.glob("hub/static/js/*.js"), *ROOT.glob("forge_desktop/ui/**/*.py")]
     found = {p.name: sorted(words & set(quoted.findall(p.read_text()))) for p in views}
     assert {name: w for name, w in found.items() if len(w) >= 2} == {}

@@ -813,7 +813,7 @@ class FleetWindow(QMainWindow):
         return win
 
     def open_jobs(self):
-        from .jobs_window import JobsWindow
+        from .jobs.list_window import JobsWindow
         win = JobsWindow(self.hub_url, self.token)
         self.jobs_windows.append(win)
         win.closed.connect(lambda: self.jobs_windows.remove(win) if win in self.jobs_windows else None)

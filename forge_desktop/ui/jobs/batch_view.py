@@ -12,10 +12,10 @@ from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QPushButton, QTab
 
 from forge_contracts.jobtypes.display import value
 
-from . import theme as th
-from .admin_action import AdminAction
-from .api_reader import fetch
-from .vocab import vocabulary
+from .. import theme as th
+from ..admin_action import AdminAction
+from ..api_reader import fetch
+from ..vocab import vocabulary
 
 RANK = {"prodplan": ("objective", "Objective"), "jobshop": ("makespan", "Makespan"), "mps": ("objective", "Objective")}
 JOB_ID_ROLE = Qt.UserRole + 2

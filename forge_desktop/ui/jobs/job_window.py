@@ -17,15 +17,15 @@ from PySide6.QtWidgets import (QFrame, QHBoxLayout, QLabel, QProgressBar, QPushB
 
 from forge_contracts.jobtypes.display import gap_text, seconds
 
-from ..client import normalize_url
-from . import theme as th
-from .admin_action import AdminAction
-from .api_reader import fetch
+from ...client import normalize_url
+from .. import theme as th
+from ..admin_action import AdminAction
+from ..api_reader import fetch
 from .bound_chart import BoundChart, incumbent_and_bound
-from .job_charts import ERROR_RED, GanttChart
-from .job_results import PAYLOAD_CHARS, RESULT_VIEWS, ResultView, cell, fit_table, generic_view, heading, readonly_table
-from .job_text import escape_html, outcome, progress_text, split_error, status_style, time_share, waiting_text, when
-from .vocab import Vocabulary, load_vocabulary, vocabulary
+from .charts import ERROR_RED, GanttChart
+from .results import PAYLOAD_CHARS, RESULT_VIEWS, ResultView, cell, fit_table, generic_view, heading, readonly_table
+from .text import escape_html, outcome, progress_text, split_error, status_style, time_share, waiting_text, when
+from ..vocab import Vocabulary, load_vocabulary, vocabulary
 
 POLL_MS = 2000
 

@@ -8,8 +8,8 @@ from pathlib import Path
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QComboBox, QFileDialog, QHBoxLayout, QPushButton, QSpinBox, QVBoxLayout, QWidget
 
-from . import theme as th
-from .admin_action import AdminAction
+from .. import theme as th
+from ..admin_action import AdminAction
 
 MAX_FILE_BYTES = 16 * 1024 * 1024
 FILE_FILTER = "Jobs and models (*.json *.mps *.lp *.txt);;All files (*)"

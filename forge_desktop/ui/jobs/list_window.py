@@ -17,15 +17,15 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QHeaderView, QLabel
 
 from forge_contracts.jobtypes.display import seconds
 
-from ..client import normalize_url
-from . import theme as th
-from .api_reader import fetch
+from ...client import normalize_url
+from .. import theme as th
+from ..api_reader import fetch
 from .batch_view import BatchView
-from .job_charts import ERROR_RED
-from .job_text import ago, escape_html, outcome, progress_text, result_summary, time_share, waiting_text, when
-from .job_upload import UploadBar
+from .charts import ERROR_RED
+from .text import ago, escape_html, outcome, progress_text, result_summary, time_share, waiting_text, when
+from .upload import UploadBar
 from .job_window import JobWindow
-from .vocab import Vocabulary, load_vocabulary, vocabulary
+from ..vocab import Vocabulary, load_vocabulary, vocabulary
 
 POLL_MS = 2000
 NODES_POLL_MS = 30000

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 
-from . import theme as th
+from .. import theme as th
 
 
 def incumbent_and_bound(progress: dict | None) -> tuple[float | None, float | None]:

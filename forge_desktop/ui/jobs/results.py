@@ -14,8 +14,8 @@ from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QLabel, QTableWid
 
 from forge_contracts.jobtypes.display import gap_text, seconds
 
-from . import theme as th
-from .job_charts import CapacityChart, GanttChart, value
+from .. import theme as th
+from .charts import CapacityChart, GanttChart, value
 
 MPS_ROWS = 50
 PAYLOAD_CHARS = 20000

@@ -11,7 +11,7 @@ from forge_contracts.jobtypes import summarize_job as result_summary  # noqa: F4
 from forge_contracts.jobtypes.display import ago, time_share  # noqa: F401
 from forge_contracts.jobtypes.display import solver_progress_text as progress_text  # noqa: F401
 
-from .vocab import Vocabulary
+from ..vocab import Vocabulary
 
 NO_SOLUTION = frozenset(("infeasible", "unbounded", "infeasible_or_unbounded", "no_solution", "model_invalid",
                          "unknown", "error"))
