@@ -113,3 +113,29 @@ async def test_a_failed_rollup_write_loses_no_minute_or_hour(tmp_path):
     [hour] = await store.samples.series("n", resolution="1h", points=10)
     assert hour["cpu"]["percent"] == 3.0 and await store.samples.pending_rollups() == 0
     await store.close()
+
+
+async def test_the_encoding_worker_runs_below_the_hubs_cpu_priority(tmp_path):
+    """Compaction encodes in a worker process (off the hub's GIL) at nice +10, so under load
+    it does not take a core from ingest; it still compacts every minute it is given."""
+    import os
+
+    import psutil
+
+    from hub.store.sqlite import COMPACT_OFFLOAD, WORKER_NICE
+
+    store = await open_store(sqlite_url(tmp_path / "forge.db"))
+    now = time.time()
+    start = (now - 3600) // 60 * 60
+    pushes = [Push(node_id=f"n{i}", identity={}, now=now,
+                   samples=[{"ts": start + s, "cpu": {"percent": float(s % 7)}} for s in range(0, 120, 2)])
+              for i in range(COMPACT_OFFLOAD)]
+    for p in pushes:
+        await store.samples.ingest(p)
+    try:
+        assert await store.samples.compact(now) >= 2 * COMPACT_OFFLOAD
+        workers = [c for c in psutil.Process().children() if "spawn_main" in " ".join(c.cmdline())]
+        assert workers, "the chunk went to a worker process"  # (not the resource tracker beside it)
+        assert {w.nice() for w in workers} == {min(os.nice(0) + WORKER_NICE, 19)}
+    finally:
+        await store.close()

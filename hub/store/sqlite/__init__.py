@@ -15,6 +15,7 @@ import functools
 import logging
 import time
 import multiprocessing
+import os
 import sys
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
@@ -61,6 +62,22 @@ async def open(url: str) -> "SqliteStore":  # noqa: A001 - every backend module 
     return SqliteStore(db)
 
 
+WORKER_NICE = 10
+
+
+def _yield_to_ingest() -> None:
+    """The encoding worker's initializer: a lower CPU priority (nice +10), so that when the
+    hub's own process and the worker want the same core, ingest wins (the worker then gets
+    about a tenth of a core, and the backlog waits as rows, readable as ever), while on an
+    idle core the worker runs at full speed. POSIX only: Windows has no `os.nice` (its
+    BELOW_NORMAL class would do the same; nothing here could test it)."""
+    if hasattr(os, "nice"):
+        try:
+            os.nice(WORKER_NICE)
+        except OSError:
+            pass
+
+
 class _Threads:
     """Writes on one thread, reads on a pool."""
 
@@ -74,9 +91,11 @@ class _Threads:
     async def offload(self, fn: Callable[..., T], *args: Any) -> T:
         """Run `fn` in a worker process of its own (started on first use, by spawn: the hub
         has threads), so CPU-bound work such as block encoding never holds this process's
-        GIL. `fn` reads the database file itself and returns plain data."""
+        GIL, and at a lower CPU priority, so it does not take a core from ingest either. `fn`
+        reads the database file itself and returns plain data."""
         if self._worker is None:
-            self._worker = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+            self._worker = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"),
+                                               initializer=_yield_to_ingest)
         return await asyncio.get_running_loop().run_in_executor(self._worker, functools.partial(fn, *args))
 
     async def write(self, fn: Callable[..., T], *args: Any) -> T:
