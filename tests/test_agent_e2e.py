@@ -274,13 +274,10 @@ class GpuCollector(ScriptedCollector):
     """Schema 2 samples with a GPU; the `bad_at`-th ones report its utilisation as a word."""
 
     def __init__(self, bad_at: set[int]):
-        super().__init__()
-        self.t = float(int(time.time()) - 2000)
-        self.n = 0
-        self.bad_at = bad_at
+        ListCollector.__init__(self, bad_at)
 
     def sample(self):
-        s = super().sample()
+        s = ScriptedCollector.sample(self)
         self.n += 1
         s["schema_version"] = 2
         s["gpus"] = [{"index": 0, "name": "NVIDIA GeForce RTX 4090", "vendor": "nvidia",

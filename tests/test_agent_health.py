@@ -11,6 +11,7 @@ import time
 
 import pytest
 from conftest import ADMIN, LiveHub, http, wait_until
+from test_agent_e2e import ScriptedCollector
 
 from forge_desktop.agent import Agent
 from forge_desktop.client import HubClient
@@ -81,7 +82,7 @@ def test_a_fault_shows_in_the_health_file_and_clears_on_recovery(hub, tmp_path, 
     tok = hub.token("hflt")
     path = tmp_path / "buf.ndjson"
     where = tmp_path / "health-hflt.json"
-    agent = Agent(HubClient("http://127.0.0.1:9", tok), "hflt", path, collector=_Scripted(),
+    agent = Agent(HubClient("http://127.0.0.1:9", tok), "hflt", path, collector=ScriptedCollector(),
                   push_interval_s=0.2, sample_interval_s=0.05, health_path=where)
     path.mkdir()
     agent.start()
@@ -133,18 +134,6 @@ def test_a_killed_agents_file_goes_stale_and_a_missing_one_says_no_agent(hub):
     health_file(hub, "junk").write_text('{"healthy": tr')
     r = health(hub, "junk")
     assert r.returncode == 2 and "is not a health file the agent wrote" in r.stdout and r.stderr == "", r
-
-
-class _Scripted:
-    def __init__(self):
-        self.t = float(int(time.time()) - 100)
-
-    def identity(self):
-        return {"hostname": "scripted", "os": "Linux", "cores": 1}
-
-    def sample(self):
-        self.t += 1
-        return {"schema_version": 1, "ts": self.t, "cpu": {"percent": 1.0}, "memory": {"percent": 2.0}}
 
 
 class _Status:
