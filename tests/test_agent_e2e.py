@@ -270,11 +270,8 @@ def test_a_400_drops_only_the_offending_samples(live_hub, tmp_path, caplog):
     assert "rejected 1 of 301 samples" in caplog.text
 
 
-class GpuCollector(ScriptedCollector):
+class GpuCollector(ListCollector):
     """Schema 2 samples with a GPU; the `bad_at`-th ones report its utilisation as a word."""
-
-    def __init__(self, bad_at: set[int]):
-        ListCollector.__init__(self, bad_at)
 
     def sample(self):
         s = ScriptedCollector.sample(self)

@@ -134,8 +134,18 @@ async def test_the_encoding_worker_runs_below_the_hubs_cpu_priority(tmp_path):
         await store.samples.ingest(p)
     try:
         assert await store.samples.compact(now) >= 2 * COMPACT_OFFLOAD
-        workers = [c for c in psutil.Process().children() if "spawn_main" in " ".join(c.cmdline())]
+        workers = [c for c in psutil.Process().children() if "spawn_main" in " ".join(_cmdline(c))]
         assert workers, "the chunk went to a worker process"  # (not the resource tracker beside it)
         assert {w.nice() for w in workers} == {min(os.nice(0) + WORKER_NICE, 19)}
     finally:
         await store.close()
+
+
+def _cmdline(p) -> list[str]:
+    """A child's command line; [] for one that is gone or a zombie (other tests' children)."""
+    import psutil
+
+    try:
+        return p.cmdline()
+    except psutil.Error:
+        return []
