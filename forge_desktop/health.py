@@ -16,6 +16,8 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from forge_contracts.jobtypes.display import ago
+
 log = logging.getLogger("forge.agent")
 
 HEALTHY, UNHEALTHY, NO_AGENT = 0, 1, 2   # `forge agent --health` exit codes
@@ -157,13 +159,13 @@ def read_health(path: Path, node_id: str, now: float | None = None) -> Verdict:
     pid = h.get("pid")
     if h.get("stopped"):
         return Verdict(NO_AGENT, f"stopped: the agent of node {node_id!r} (pid {pid}) stopped "
-                                 f"{_ago(age)} ({_clock(written)})")
+                                 f"{ago(age)} ({_clock(written)})")
     if age > stale_after:
         return Verdict(NO_AGENT, f"stale: the agent of node {node_id!r} (pid {pid}) last wrote its health "
-                                 f"{_ago(age)} ({_clock(written)}; stale after {stale_after:.0f} s): "
+                                 f"{ago(age)} ({_clock(written)}; stale after {stale_after:.0f} s): "
                                  f"it is stopped, hung or was killed")
     buffered = h.get("buffered") or 0
-    pushed = f"last push {_ago(now - h['last_push'])}" if h.get("last_push") else "no push yet"
+    pushed = f"last push {ago(now - h['last_push'])}" if h.get("last_push") else "no push yet"
     tail = f"{pushed}, {buffered} samples buffered"
     since = f"since {_clock(h.get('since') or written)}"
     if h.get("needs_rejoin"):
@@ -190,15 +192,6 @@ def _parses(raw: bytes) -> bool:
 
 def _cut(text: str | None) -> str | None:
     return text if text is None or len(text) <= TEXT_MAX else text[:TEXT_MAX - 1] + "…"
-
-
-def _ago(seconds: float) -> str:
-    s = max(0, int(seconds))
-    if s < 120:
-        return f"{s} s ago"
-    if s < 7200:
-        return f"{s // 60} min ago"
-    return f"{s // 3600} h ago"
 
 
 def _clock(ts: float) -> str:
