@@ -322,10 +322,13 @@ def measure_shape(shape: Shape, nodes: int, hours: float) -> dict[str, Any]:
             raw = (rows[0] + blk[1], (rows[1] or 0) + blk[2])
             m, h = ([sum(x) for x in zip(
                 c.execute(f"SELECT count(*), coalesce(sum(length(data)), 0) FROM {table}").fetchone(),
-                c.execute("SELECT coalesce(sum(n), 0), coalesce(sum(length(data) + length(ns)), 0) "
+                c.execute("SELECT coalesce(sum(n), 0), "
+                          "coalesce(sum(length(data) + length(ns) + coalesce(length(texts), 0)), 0) "
                           "FROM tier_blocks WHERE tier = ?", (tier,)).fetchone())]
                     for table, tier in (("samples_1m", "1m"), ("samples_1h", "1h")))
             tier_blocks = c.execute("SELECT tier, count(*) FROM tier_blocks GROUP BY tier").fetchall()
+            tier_bytes = c.execute("SELECT tier, sum(length(data) + length(ns) + coalesce(length(texts), 0)) "
+                                   "FROM tier_blocks GROUP BY tier").fetchall()
         c.close()
         size = db.stat().st_size
         tables = table_bytes(db)
@@ -335,6 +338,7 @@ def measure_shape(shape: Shape, nodes: int, hours: float) -> dict[str, Any]:
             "raw_rows": raw[0], "raw_json_bytes": raw[1] or 0,
             "m_rows": m[0], "m_json_bytes": m[1] or 0, "h_rows": h[0], "h_json_bytes": h[1] or 0,
             "tiers": tiers, "rows_left": left, "blocks": blk[0], "values": values, "tier_blocks": dict(tier_blocks),
+            "tier_block_bytes": dict(tier_bytes),
             "encodings": encodings(db, Path(tmp_name)),
         }
         return result
@@ -494,7 +498,8 @@ def report(r: dict[str, Any]) -> None:
                                        if k.startswith(("sample_blocks", "sample_shapes", "sqlite_autoindex_sample_")))
     tier_b = sum(v for k, v in t.items() if k.startswith(("tier_blocks", "sqlite_autoindex_tier_blocks")))
     blocks_n = r["tier_blocks"]
-    m_share = blocks_n.get("1m", 0) / max(1, sum(blocks_n.values()))  # tier_blocks pages, shared out by blocks
+    stored_b = r["tier_block_bytes"]  # tier_blocks pages, shared out by what each tier stores in them (the 1h
+    m_share = stored_b.get("1m", 0) / max(1, sum(stored_b.values()))  # blocks' texts included)
     m_b = t.get("samples_1m", 0) + tier_b * m_share
     h_b = t.get("samples_1h", 0) + tier_b * (1 - m_share)
     print(f"\n## shape {r['shape']}: {r['nodes']} nodes x {r['hours']:g} h = {r['stored']:,} samples stored "

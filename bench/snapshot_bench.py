@@ -83,7 +83,8 @@ def build(db_path: Path, nodes: int, tier_nodes: int, shape: str, rows_only: boo
                     if start + span + 2 * step > current:  # the current span stays rows
                         rows += [(node, round(e["ts"] * 1000), json.dumps(e)) for e in entries]
                     else:
-                        done.append((node, start * 1000, blocks.encode(entries), [60] * len(entries), []))
+                        done.append((node, start * 1000, blocks.encode(entries), [60] * len(entries), [],
+                                     db.tier_texts(tier, entries)))
                 db.put_tier_blocks(tier, done)
                 with db.tx() as c:
                     c.executemany(f"INSERT INTO {table} (node_id, ts_ms, n, data) VALUES (?, ?, 60, ?)", rows)

@@ -165,3 +165,80 @@ async def test_the_hub_sizes_the_cache_from_read_cache_mb(aiohttp_client, hub_co
     from hub.state import HUB
     client = await aiohttp_client(create_app(hub_config(read_cache_mb=1.5)))
     assert cache_of(client.server.app[HUB].store).max_bytes == int(1.5 * 2**20)
+
+
+async def _days_of_hours(tmp_path, rng: random.Random) -> tuple:
+    """A store whose node has two finished node-days of 1h averages, compacted into 1h blocks."""
+    today = time.time() // 86400 * 86400
+    starts = [today - 86400 * d + 3600 * h for d in (3, 2) for h in (0, 5, 23)]
+    samples = [random_sample(rng, t + 60 * m + s, True) for t in starts for m in (0, 30) for s in (1, 20)]
+    store = await open_store(sqlite_url(tmp_path / "forge.db"))
+    await store.samples.ingest(Push(node_id="n", identity={}, samples=samples, now=time.time()))
+    await store.samples.roll_up(time.time())
+    return store, starts
+
+
+def _hour_blocks(path) -> list[tuple]:
+    import sqlite3
+    with sqlite3.connect(path) as c:
+        return c.execute("SELECT bucket_ms, data, texts FROM tier_blocks WHERE tier = '1h' ORDER BY bucket_ms").fetchall()
+
+
+async def test_a_cold_read_of_hours_takes_the_blocks_stored_texts_and_decodes_nothing(tmp_path, monkeypatch):
+    """Migration 009: a 1h block keeps its averages' JSON beside it, so a cold year of hours is
+    365 decompressions, not 365 blocks decoded and 8,760 averages encoded; the answer is the same."""
+    from hub.store.sqlite.db import Database
+    store, _ = await _days_of_hours(tmp_path, random.Random(11))
+    try:
+        stored = _hour_blocks(tmp_path / "forge.db")
+        assert len(stored) == 2 and all(texts for _, _, texts in stored), "each node-day block has its texts"
+        decoded = await store.samples.series("n", resolution="1h", points=100)
+        assert len(decoded) == 6
+        store.samples.set_read_cache(0)  # every read below is cold
+        monkeypatch.setattr(Database, "decode_block", lambda *a: (_ for _ in ()).throw(AssertionError("decoded")))
+        for query in (dict(points=100), dict(points=4), dict(points=1), dict(points=100, since=decoded[2]["ts"])):
+            want = decoded[2:] if "since" in query else decoded[-query["points"]:]
+            assert json.loads(await store.samples.series_json("n", resolution="1h", **query)) == want, query
+        with sqlite3_of(tmp_path) as c:
+            assert c.execute("SELECT count(*) FROM tier_blocks WHERE tier = '1m' AND texts IS NOT NULL"
+                             ).fetchone()[0] == 0, "the 1m tier keeps none (its bytes per raw sample)"
+    finally:
+        await store.close()
+
+
+async def test_hour_blocks_from_before_migration_009_get_their_texts_in_the_background(tmp_path):
+    store, _ = await _days_of_hours(tmp_path, random.Random(12))
+    try:
+        want = await store.samples.series("n", resolution="1h", points=100)
+        with sqlite3_of(tmp_path) as c:
+            c.execute("UPDATE tier_blocks SET texts = NULL")  # as an older hub wrote them
+        store.samples._texts_filled = False
+        store.samples.set_read_cache(0)
+        assert json.loads(await store.samples.series_json("n", resolution="1h", points=100)) == want, \
+            "without texts, blocks are decoded as before"
+        db = store.samples._t.db
+        stale = [(node, bucket, b"not the block any more", b"x") for node, bucket, _ in db.untexted_tier_blocks(10)]
+        db.put_tier_texts(stale)
+        assert all(texts is None for *_, texts in _hour_blocks(tmp_path / "forge.db")), \
+            "texts made from a block since rewritten are not stored"
+        await store.samples.compact(time.time())
+        assert all(texts for *_, texts in _hour_blocks(tmp_path / "forge.db"))
+        assert store.samples._texts_filled and db.untexted_tier_blocks(10) == []
+        assert json.loads(await store.samples.series_json("n", resolution="1h", points=100)) == want
+    finally:
+        await store.close()
+
+
+def sqlite3_of(tmp_path):
+    import contextlib
+    import sqlite3
+
+    @contextlib.contextmanager
+    def connection():
+        c = sqlite3.connect(tmp_path / "forge.db")
+        try:
+            with c:
+                yield c
+        finally:
+            c.close()
+    return connection()

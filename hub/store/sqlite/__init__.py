@@ -120,6 +120,7 @@ class SqliteSamples(SampleStore):
         self.compacted = 0
         self._compact_after: tuple[str, int] = ("", -1)  # where a pass cut off by COMPACT_PASS goes on
         self._tier_after: dict[str, tuple[str, int]] = {tier: ("", -1) for tier in TIER_TABLES}
+        self._texts_filled = False  # every 1h block has its stored texts (migration 009)
 
     async def ingest(self, push: Push) -> IngestResult:
         return await self._group.ingest(push)
@@ -195,6 +196,8 @@ class SqliteSamples(SampleStore):
         self.compacted += done
         for tier in TIER_TABLES:
             done += await self._compact_tier(tier, now, COMPACT_PASS)
+        if not self._texts_filled:
+            await self._fill_tier_texts(COMPACT_PASS)
         if done >= 10 * COMPACT_CHUNK:  # a backlog: an upgraded database, or a hub that was down
             log.info("compacted %d node-minutes in %.1f s (%d since start); %s", done,
                      time.monotonic() - started_pass, self.compacted,
@@ -221,6 +224,23 @@ class SqliteSamples(SampleStore):
             self._tier_after[tier] = (chunk[-1][0], chunk[-1][1] + width - 1)
             await asyncio.sleep(busy * (1 / ROLLUP_DUTY - 1))
         return done
+
+    async def _fill_tier_texts(self, budget: int) -> None:
+        """Give the 1h blocks of a database from before migration 009 their stored texts, a
+        chunk at a time and resting like the compaction, at most `budget` blocks a call;
+        until then their reads decode them, as before."""
+        db, done = self._t.db, 0
+        while done < budget:
+            found = await self._t.read(db.untexted_tier_blocks, COMPACT_CHUNK)
+            if not found:
+                self._texts_filled = True
+                break
+            started = time.perf_counter()
+            texts = await self._t.read(_texts_of_blocks, db, found)
+            busy = time.perf_counter() - started
+            await self._t.write(db.put_tier_texts, texts)
+            done += len(texts)
+            await asyncio.sleep(busy * (1 / ROLLUP_DUTY - 1))
 
     async def pending_rollups(self) -> int:
         return await self._t.read(self._t.db.pending_rollups)
@@ -256,9 +276,15 @@ def _encode_tier(db: Database, tier: str, chunk: list[tuple[str, int]]) -> list[
         for node_id, bucket in chunk:
             entries, taken = db.tier_group(tier, node_id, bucket, c)
             if taken:
-                out.append((node_id, bucket, blocks.encode([avg for _, _, avg in entries]),
-                            [n for _, n, _ in entries], taken))
+                averages = [avg for _, _, avg in entries]
+                out.append((node_id, bucket, blocks.encode(averages), [n for _, n, _ in entries], taken,
+                            db.tier_texts(tier, averages)))
     return out
+
+
+def _texts_of_blocks(db: Database, found: list[tuple[str, int, bytes]]) -> list[tuple[str, int, bytes, bytes]]:
+    """Stored texts for 1h blocks written without them."""
+    return [(node, bucket, data, db.tier_texts("1h", db.decode_block(data))) for node, bucket, data in found]
 
 
 class SqliteNodes(NodeStore):

@@ -22,7 +22,7 @@ from typing import Iterator
 import msgspec
 
 from . import blocks
-from .read_cache import BlockCache, Entry
+from .read_cache import BlockCache, Entry, stored_texts
 from .rollup import DAY_MS, HOUR_MS, MINUTE_MS, path_steps
 from .. import averaging
 from ..interface import (FINAL_STATUSES, JOB_STATUSES, Batch, BatchSpec, IngestResult, Job, JobPage, JobSpec, NodeRow, Push, Redeemed,
@@ -35,6 +35,7 @@ JOB_FIELDS = (
 )
 TIER_TABLES = {"1m": "samples_1m", "1h": "samples_1h"}
 TIER_BLOCK_MS = {"1m": HOUR_MS, "1h": DAY_MS}  # what one tier block holds: a node-hour of minutes, a node-day of hours
+TEXT_TIERS = ("1h",)  # tiers whose blocks keep their samples' JSON beside them (migration 009)
 READ_CACHE_BYTES = 64 * 2**20  # finished blocks' samples as JSON for snapshot reads (read_cache.py)
 PAGE_SIZE = 16384  # new databases: five 3 kB node-minute blocks fill a page, where a 4 KiB page held one (69 -> 55 B per sample)
 QueuedBucket = tuple[str, int, int]  # node, bucket start ms, gen
@@ -309,22 +310,46 @@ class Database:
             "SELECT 1 FROM tier_blocks WHERE tier = ? AND node_id = ? AND bucket_ms = ?",
             (tier, node_id, bucket_ms)).fetchone() is not None
 
-    def put_tier_blocks(self, tier: str, done: list[tuple[str, int, blocks.Encoded, list[int], list[tuple[int, str]]]]
-                        ) -> None:
+    def put_tier_blocks(self, tier: str, done: list[tuple[str, int, blocks.Encoded, list[int], list[tuple[int, str]],
+                                                     bytes | None]]) -> None:
         """Compacted tier spans (node, span start, block, sample counts, rows taken in as
-        (ts_ms, JSON text)) in one transaction. A row goes only if it is still the text that
-        was read: one averaged again meanwhile stays, for the next pass to merge."""
+        (ts_ms, JSON text), the averages' stored texts or None) in one transaction. A row goes
+        only if it is still the text that was read: one averaged again meanwhile stays, for
+        the next pass to merge."""
         with self.tx() as c:
-            shapes = {h: j for _, _, enc, _, _ in done for h, j in enc.shapes.items()}
+            shapes = {h: j for _, _, enc, *_ in done for h, j in enc.shapes.items()}
             c.executemany("INSERT OR IGNORE INTO sample_shapes (hash, shape) VALUES (?, ?)", shapes.items())
-            c.executemany("INSERT OR REPLACE INTO tier_blocks (tier, node_id, bucket_ms, n, ns, data) "
-                          "VALUES (?, ?, ?, ?, ?, ?)",
-                          [(tier, node, bucket, enc.n, msgspec.msgpack.encode(ns), enc.data)
-                           for node, bucket, enc, ns, _ in done])
+            c.executemany("INSERT OR REPLACE INTO tier_blocks (tier, node_id, bucket_ms, n, ns, data, texts) "
+                          "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                          [(tier, node, bucket, enc.n, msgspec.msgpack.encode(ns), enc.data, texts)
+                           for node, bucket, enc, ns, _, texts in done])
             c.executemany(f"DELETE FROM {TIER_TABLES[tier]} WHERE node_id = ? AND ts_ms = ? AND data = ?",
-                          [(node, t, text) for node, _, _, _, taken in done for t, text in taken])
+                          [(node, t, text) for node, _, _, _, taken, _ in done for t, text in taken])
         self._shapes.update(shapes)
         self.read_cache.drop([(tier, node, bucket) for node, bucket, *_ in done])
+
+    @staticmethod
+    def tier_texts(tier: str, averages: list[dict]) -> bytes | None:
+        """What `put_tier_blocks` stores beside a block of `averages` (None for a tier that
+        keeps no texts): each average's JSON as a read encodes it."""
+        if tier not in TEXT_TIERS:
+            return None
+        return stored_texts([ts_ms(a["ts"]) for a in averages], list(map(_json, averages)))
+
+    def untexted_tier_blocks(self, limit: int) -> list[tuple[str, int, bytes]]:
+        """(node, span start, block) of up to `limit` 1h blocks stored without their texts
+        (written before migration 009), through its partial index."""
+        assert TEXT_TIERS == ("1h",)  # the index and this query name the tier
+        return [tuple(r) for r in self.conn().execute(
+            "SELECT node_id, bucket_ms, data FROM tier_blocks WHERE tier = '1h' AND texts IS NULL "
+            "ORDER BY node_id, bucket_ms LIMIT ?", (limit,))]
+
+    def put_tier_texts(self, done: list[tuple[str, int, bytes, bytes]]) -> None:
+        """Texts for 1h blocks (node, span start, block as read, texts): a block rewritten
+        since it was read keeps the texts its own write gave it."""
+        with self.tx() as c:
+            c.executemany("UPDATE tier_blocks SET texts = ? WHERE tier = '1h' AND node_id = ? AND bucket_ms = ? "
+                          "AND data = ?", [(texts, node, bucket, data) for node, bucket, data, texts in done])
 
     def minute_samples(self, node_id: str, bucket_ms: int, c: sqlite3.Connection | None = None
                        ) -> tuple[list[dict], list[int]]:
@@ -434,20 +459,25 @@ class Database:
             return self._tier(c, resolution, node_id, points, lo, hi, every_s * 1000 if every_s else 1, as_json)
 
     def _block_samples(self, kind: str, node_id: str, bucket_ms: int, data: bytes, c: sqlite3.Connection,
-                       as_json: bool) -> tuple[list[int], list]:
+                       as_json: bool, texts: bytes | None = None) -> tuple[list[int], list]:
         """A block's samples' ts_ms and the samples, as dicts or (`as_json`) JSON texts."""
         if as_json:
-            entry = self._block_json(kind, node_id, bucket_ms, data, c)
+            entry = self._block_json(kind, node_id, bucket_ms, data, c, texts)
             return entry.ts, entry.texts()
         samples = self.decode_block(data, c)
         return [ts_ms(s["ts"]) for s in samples], samples
 
-    def _block_json(self, kind: str, node_id: str, bucket_ms: int, data: bytes, c: sqlite3.Connection) -> Entry:
+    def _block_json(self, kind: str, node_id: str, bucket_ms: int, data: bytes, c: sqlite3.Connection,
+                    texts: bytes | None = None) -> Entry:
+        """A block's samples' JSON: from the cache, else from its stored `texts` (1h), else decoded."""
         key = (kind, node_id, bucket_ms)
         entry = self.read_cache.get(key, data)
         if entry is None:
-            samples = self.decode_block(data, c)
-            entry = self.read_cache.put(key, data, [ts_ms(s["ts"]) for s in samples], list(map(_json, samples)))
+            if texts is not None:
+                entry = self.read_cache.put_stored(key, data, texts)
+            else:
+                samples = self.decode_block(data, c)
+                entry = self.read_cache.put(key, data, [ts_ms(s["ts"]) for s in samples], list(map(_json, samples)))
         return entry
 
     def _tier_pieces(self, c: sqlite3.Connection, tier: str, node_id: str, points: int, lo: int, hi: int
@@ -460,10 +490,10 @@ class Database:
                          "AND ts_ms <= ? ORDER BY ts_ms DESC LIMIT ?", (node_id, lo, hi, points)).fetchall()
         entries: list[Entry] = []
         taken = 0
-        for bucket, data in c.execute(
-                "SELECT bucket_ms, data FROM tier_blocks WHERE tier = ? AND node_id = ? AND bucket_ms <= ? "
+        for bucket, data, texts in c.execute(
+                "SELECT bucket_ms, data, texts FROM tier_blocks WHERE tier = ? AND node_id = ? AND bucket_ms <= ? "
                 "AND bucket_ms > ? ORDER BY bucket_ms DESC", (tier, node_id, hi, lo - TIER_BLOCK_MS[tier])):
-            entry = self._block_json(tier, node_id, bucket, data, c)
+            entry = self._block_json(tier, node_id, bucket, data, c, texts)
             if not (entry.ascending and entry.ts and lo <= entry.ts[0] and entry.ts[-1] <= hi):
                 return None
             entries.append(entry)
@@ -501,10 +531,10 @@ class Database:
             "AND ts_ms % ? = 0 ORDER BY ts_ms DESC LIMIT ?", (node_id, lo, hi, step, points))}
         merged: dict[int, dict | bytes] = {}
         taken = 0
-        for bucket, data in c.execute(
-                "SELECT bucket_ms, data FROM tier_blocks WHERE tier = ? AND node_id = ? AND bucket_ms <= ? "
+        for bucket, data, texts in c.execute(
+                "SELECT bucket_ms, data, texts FROM tier_blocks WHERE tier = ? AND node_id = ? AND bucket_ms <= ? "
                 "AND bucket_ms > ? ORDER BY bucket_ms DESC", (tier, node_id, hi, lo - width)):
-            stamps, samples = self._block_samples(tier, node_id, bucket, data, c, as_json)
+            stamps, samples = self._block_samples(tier, node_id, bucket, data, c, as_json, texts)
             if step == 1 and stamps and lo <= min(stamps) and max(stamps) <= hi:  # a block inside the range
                 merged.update(zip(stamps, samples))
                 taken += len(stamps)

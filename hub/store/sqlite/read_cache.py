@@ -19,6 +19,9 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 
+import msgspec
+import zstandard
+
 Key = tuple[str, str, int]  # ("raw" | "1m" | "1h", node id, block start in ms)
 
 _ENTRY_OVERHEAD = 400  # the entry, its key (a tuple, a str, an int) and its slot in the map
@@ -44,14 +47,41 @@ class Entry:
 
 
 def _entry(data: bytes, ts: list[int], texts: list[bytes]) -> Entry:
-    joined = b",".join(texts)
     starts = [0]
     for t in texts:
         starts.append(starts[-1] + len(t) + 1)
+    return _joined_entry(data, ts, b",".join(texts), starts)
+
+
+_INT_BYTES = 32  # sys.getsizeof of a ts in ms (and more than a start's 28)
+
+
+def _joined_entry(data: bytes, ts: list[int], joined: bytes, starts: list[int]) -> Entry:
     ascending = all(a < b for a, b in zip(ts, ts[1:]))
     size = (_ENTRY_OVERHEAD + sys.getsizeof(data) + sys.getsizeof(joined) + sys.getsizeof(ts)
-            + sum(map(sys.getsizeof, ts)) + sys.getsizeof(starts) + sum(map(sys.getsizeof, starts)))
+            + sys.getsizeof(starts) + _INT_BYTES * (len(ts) + len(starts)))
     return Entry(bytes(data), ts, joined, starts, ascending, size)
+
+
+_ZSTD_LEVEL = 3  # the texts repeat their keys: level 3 already takes most of it, and decompresses as fast
+
+
+def stored_texts(ts: list[int], texts: list[bytes]) -> bytes:
+    """A block's samples' ts and JSON texts as one compressed value, stored beside the block
+    (the 1h tier's `tier_blocks.texts`): a cold read then decompresses a node-day's texts,
+    already joined, instead of decoding its columns and encoding every sample again."""
+    return zstandard.ZstdCompressor(level=_ZSTD_LEVEL).compress(
+        msgspec.msgpack.encode([ts, [len(t) for t in texts], b",".join(texts)]))
+
+
+def texts_of(stored: bytes) -> tuple[list[int], bytes, list[int]]:
+    """`stored_texts`' ts, the texts joined by commas, and where each starts in them (and the
+    joined length + 1 at the end), as `Entry` holds them."""
+    ts, lengths, joined = msgspec.msgpack.decode(zstandard.ZstdDecompressor().decompress(stored))
+    starts = [0]
+    for n in lengths:
+        starts.append(starts[-1] + n + 1)
+    return ts, joined, starts
 
 
 class BlockCache:
@@ -90,7 +120,13 @@ class BlockCache:
             return entry
 
     def put(self, key: Key, data: bytes, ts: list[int], texts: list[bytes]) -> Entry:
-        entry = _entry(data, ts, texts)
+        return self.put_entry(key, _entry(data, ts, texts))
+
+    def put_stored(self, key: Key, data: bytes, stored: bytes) -> Entry:
+        """`put` from a block's stored texts (`stored_texts`)."""
+        return self.put_entry(key, _joined_entry(data, *texts_of(stored)))
+
+    def put_entry(self, key: Key, entry: Entry) -> Entry:
         if entry.size > self.max_bytes:
             return entry
         with self._lock:
