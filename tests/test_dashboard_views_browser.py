@@ -397,3 +397,36 @@ def test_node_page_ranges_are_the_hubs_served_time_ranges(live_hub, page, artifa
     notice = page.locator("p.range-error")
     assert "GET /api/meta" in notice.inner_text() and "meta is down" in notice.inner_text()
     page.screenshot(path="/tmp/uivocab_node_no_meta.png")
+
+
+def test_time_axis_labels_name_each_tick_once_at_every_range(live_hub, page, artifacts):
+    """The node page's time axis says what a tick is at the range's scale, and never names the
+    same day or month twice: a year is labelled by months (weekday and day, "Sun 1", repeat
+    within a year)."""
+    hub = live_hub()
+    now = hub_now(hub)
+    push(hub, "here", hub.token("here"), [sample(now - 60 + i, 30.0) for i in range(60)])
+    served = http("GET", hub.url + "/api/meta")[1]["time_ranges"]
+    page.goto(hub.url + "/#/node/here")
+    chart = page.locator(".chart").first
+    buttons = page.locator(".ranges button")
+    page.locator('.ranges button[aria-pressed="true"]', has_text=served[0]["label"]).wait_for(timeout=10_000)
+    months = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+    seen = {}
+    for i, rng in enumerate(served):
+        buttons.nth(i).click()
+        wait_until(lambda: abs(float(chart.get_attribute("data-x-max") or 0) - float(chart.get_attribute("data-x-min") or 0)
+                               - rng["seconds"]) < 120, 10, what=f"the chart to span {rng['label']}")
+        wait_until(lambda: chart.get_attribute("data-x-labels"), 5, what="the axis labels")
+        page.wait_for_timeout(200)
+        labels = [t for t in chart.get_attribute("data-x-labels").split("|") if t]
+        seen[rng["key"]] = labels
+        days = [t for t in labels if ":" not in t]  # between midnights a week's ticks say the hour
+        assert len(labels) >= 2 and len(set(days)) == len(days), (rng["label"], labels)
+    year = seen[served[-1]["key"]]
+    assert served[-1]["seconds"] >= 360 * 86400 and all(t.split()[0] in months for t in year), year
+    assert any(len(t.split()) == 2 and t.split()[1].isdigit() and len(t.split()[1]) == 4 for t in year[:1]), \
+        "the first month names its year"
+    thirty = [r for r in served if 20 * 86400 < r["seconds"] < 40 * 86400][0]
+    assert all(any(m in t for m in months) and any(ch.isdigit() for ch in t) for t in seen[thirty["key"]]), seen
+    shot(page, artifacts, "node_year_axis")

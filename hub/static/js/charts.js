@@ -100,15 +100,27 @@ export function drawCanvasSpark(canvas, values, color) {
 
 const pad = (n) => String(n).padStart(2, "0");
 
-/** Axis labels sized to the visible span: seconds for the live window, days for 48 h. */
+const WEEK_S = 8 * 86400;
+const QUARTER_S = 100 * 86400;
+
+/** Axis labels sized to the visible span: seconds for the live window, hours for a day,
+ * weekday and day for a week (midnights), day and month for a month, and months (with the
+ * year at January and on the first label) for longer: a weekday and a day repeat within a
+ * year, so "Sun 1" could name two ticks of the 1 y chart. */
 function timeLabels(splits, span) {
-  return splits.map((ts) => {
+  return splits.map((ts, i) => {
     const d = new Date(ts * 1000);
     const hm = `${pad(d.getHours())}:${pad(d.getMinutes())}`;
     if (span <= 900) return `${hm}:${pad(d.getSeconds())}`;
     if (span <= 86400 + 3600) return hm;
-    return d.getHours() === 0 && d.getMinutes() === 0
-      ? d.toLocaleDateString(undefined, { weekday: "short", day: "numeric" }) : hm;
+    if (span <= WEEK_S) {
+      return d.getHours() === 0 && d.getMinutes() === 0
+        ? d.toLocaleDateString(undefined, { weekday: "short", day: "numeric" }) : hm;
+    }
+    if (span <= QUARTER_S) return d.toLocaleDateString(undefined, { day: "numeric", month: "short" });
+    return i === 0 || d.getMonth() === 0
+      ? d.toLocaleDateString(undefined, { month: "short", year: "numeric" })
+      : d.toLocaleDateString(undefined, { month: "short" });
   });
 }
 
@@ -173,7 +185,11 @@ export class TimeChart {
       legend: { live: true },
       scales: { x: { time: true }, y: yRange ? { range: yRange } : { range: (u, lo, hi) => [0, Math.max(hi ?? 0, yFloor) * 1.1] } },
       axes: [
-        { ...axis, values: (u, splits) => timeLabels(splits, u.scales.x.max - u.scales.x.min) },
+        { ...axis, values: (u, splits) => {
+          const labels = timeLabels(splits, u.scales.x.max - u.scales.x.min);
+          this.container.dataset.xLabels = labels.join("|");  // what the canvas shows, for tests and tools
+          return labels;
+        } },
         { ...axis, size: 64, values: (u, vals) => vals.map((v) => axisFmt(v)) },
       ],
       series: [
