@@ -97,7 +97,8 @@ def test_node_window_scales_to_many_cores_and_every_chart_is_reachable(qtbot, si
     push(sim_hub, node, cores=cores, count=1)  # a live sample through the node's event stream
     qtbot.waitUntil(lambda: len(win.samples) >= 121, timeout=10000)
 
-    assert win.heat.image.shape == (len(win.samples), cores)  # one image row per core, not a plot each
+    spanned = round(win.samples[-1]["ts"] - win.samples[0]["ts"]) + 1  # a column per second of the strip
+    assert win.heat.image.shape == (spanned, cores)  # one image row per core, not a plot each
     assert len(win.core_grid.values) == cores
     assert win.core_grid.cell_text(1) == f"1: {win.samples[-1]['cpu']['per_core'][1]:.0f} %"
     assert win.page.height() > win.scroll.viewport().height()  # the page scrolls, nothing is squeezed
@@ -435,3 +436,38 @@ def test_drag_zooms_every_chart_into_a_stretch_of_time_and_reset_zoom_returns(qt
     win.reset_zoom.click()
     lo, hi = win.cpu_chart.plot.viewRange()[0]
     assert hi - lo == pytest.approx(300, abs=1) and not win.zoomed
+
+
+def test_with_gaps_marks_each_silence_longer_than_three_steps():
+    from forge_desktop.ui.node_window import with_gaps
+    steady = [{"ts": float(t)} for t in range(10)]
+    assert with_gaps(steady, 1) == steady
+    assert with_gaps([{"ts": 0.0}, {"ts": 3.0}], 1) == [{"ts": 0.0}, {"ts": 3.0}], "three steps is no gap"
+    assert with_gaps([{"ts": 0.0}, {"ts": 60.0}, {"ts": 61.0}, {"ts": 400.0}], 60) == \
+        [{"ts": 0.0}, {"ts": 60.0}, {"ts": 61.0}, {"ts": 121.0}, {"ts": 400.0}]
+    assert with_gaps([], 1) == []
+
+
+def test_node_window_breaks_its_curves_where_the_node_was_silent(qtbot, sim_hub, artifacts):
+    """Two minutes without samples are a gap in every line, not a straight line across them."""
+    import math
+    from forge_desktop.ui.node_window import NodeWindow
+    now = time.time()
+    push(sim_hub, "gappy", count=30, end=now - 150)
+    push(sim_hub, "gappy", count=30, end=now)
+    win = NodeWindow(sim_hub.url, None, "gappy")
+    qtbot.addWidget(win)
+    win.resize(1100, 860)
+    win.show()
+    qtbot.waitUntil(lambda: len(win.samples) >= 60, timeout=10000)
+    for name in ("cpu", "mem", "read"):
+        xs, ys = win.curves[name].xData, win.curves[name].yData
+        holes = [i for i, y in enumerate(ys) if math.isnan(y)]
+        assert len(holes) == 1 and len(ys) == 61, (name, holes, len(ys))
+        i = holes[0]
+        assert xs[i - 1] < xs[i] < xs[i + 1] and xs[i + 1] - xs[i - 1] > 100, name
+    cells = win.heat.image  # the per-core strip: a column a second, the silence empty
+    assert 175 <= cells.shape[0] <= 185 and cells.shape[1] == 8
+    assert (cells[40:140] == 0).all() and (cells[:30] > 0).any() and (cells[-30:] > 0).any()
+    qtbot.wait(300)
+    win.grab().save(str(artifacts / "desktop_node_gap.png"))

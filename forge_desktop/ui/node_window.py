@@ -87,6 +87,44 @@ class Series:
         return cls(ts, cores, columns)
 
 
+GAP_STEPS = 3  # a silence longer than this many of the range's steps is drawn as a gap, as the web page does
+
+
+def with_gaps(samples: list[dict], step: float) -> list[dict]:
+    """`samples` with a sample holding only a `ts` one step after each silence longer than
+    GAP_STEPS steps: its figures are all NaN, so the curves (drawn with connect="finite")
+    break there instead of drawing a line across the hours a node was off."""
+    out: list[dict] = []
+    last = None
+    for s in samples:
+        t = s.get("ts")
+        if isinstance(t, (int, float)) and last is not None and t - last > GAP_STEPS * step:
+            out.append({"ts": last + step})
+        out.append(s)
+        if isinstance(t, (int, float)):
+            last = t
+    return out
+
+
+def heat_cells(ts: np.ndarray, cores: np.ndarray, step: float) -> tuple[float, np.ndarray]:
+    """The per-core strip's image: one column per `step` from the first sample, each sample in
+    the column of its time (a silence stays empty, 0), so the strip lines up with the curves'
+    time axis; returns the first column's time and the cells (columns x cores). Samples too
+    irregular for that (over 4x as many columns as samples) are drawn one column each."""
+    values = np.nan_to_num(cores, nan=0.0)
+    at = np.isfinite(ts)
+    if not at.any():
+        return 0.0, values
+    t0 = float(ts[at][0])
+    idx = np.round((ts[at] - t0) / step).astype(np.int64)
+    width = int(idx.max()) + 1
+    if idx.min() < 0 or width > 4 * len(ts) + 64:
+        return t0, values
+    cells = np.zeros((width, cores.shape[1]))
+    cells[idx] = values[at]
+    return t0, cells
+
+
 def uptime(s: float | None) -> str:
     if not s:
         return "unavailable"
@@ -525,14 +563,15 @@ class NodeWindow(QWidget):
     def _redraw(self) -> None:
         self.dirty = False
         now = time.time()
-        series = Series.of(self.samples)
+        drawn = with_gaps(self.samples, self.span.step)
+        series = Series.of(drawn)
         for name, curve in self.curves.items():
             curve.setData(series.ts, series.columns[name])
         n_cores = series.cores.shape[1] or int(self.node_info.get("cores") or 0)
         if len(series.ts) and series.cores.shape[1]:
-            t0, t1 = float(series.ts[0]), float(series.ts[-1]) + self.span.step
-            self.heat.setImage(np.nan_to_num(series.cores, nan=0.0), autoLevels=False, levels=(0, 100))
-            self.heat.setRect(QRectF(t0, 0, max(t1 - t0, 1.0), series.cores.shape[1]))
+            t0, cells = heat_cells(series.ts, series.cores, self.span.step)
+            self.heat.setImage(cells, autoLevels=False, levels=(0, 100))
+            self.heat.setRect(QRectF(t0, 0, max(len(cells) * self.span.step, 1.0), series.cores.shape[1]))
             self.heat_chart.y_range = (0, series.cores.shape[1])
             self.heat_chart.keep_y()
         else:
@@ -545,7 +584,7 @@ class NodeWindow(QWidget):
         self.core_grid.set_values([math.nan if v is None else float(v) for v in per_core], self.greyed)
         self._show_readouts(latest)
         self._show_facts(latest)
-        self._show_sections(series.ts, latest)
+        self._show_sections(series.ts, drawn, latest)
         self._show_banner(now)
         if (self.status, th.colors().dark) != self._styled_for:  # style sheets re-polish: only on a change
             self.restyle()
@@ -597,14 +636,15 @@ class NodeWindow(QWidget):
             if name != "agent" and name != "system":
                 caption.setText(name.capitalize() + suffix)
 
-    def _show_sections(self, ts: np.ndarray, latest: dict) -> None:
-        """The schema 2 parts; each hides itself when the node has none (a schema 1 agent)."""
+    def _show_sections(self, ts: np.ndarray, drawn: list[dict], latest: dict) -> None:
+        """The schema 2 parts; each hides itself when the node has none (a schema 1 agent).
+        `drawn`: the samples with their gaps marked, as `ts` has them."""
         cores = int(self.node_info.get("cores") or len((latest.get("cpu") or {}).get("per_core") or []) or 0)
         mem_total = (latest.get("memory") or {}).get("total")
         self.process_panel.show_processes(self.processes, cores, mem_total, self.greyed)
         self.container_panel.show_containers(latest, cores, self.greyed)
         for section in self.sections:
-            section.show_samples(ts, self.samples, self.greyed)
+            section.show_samples(ts, drawn, self.greyed)
 
     def _show_banner(self, now: float) -> None:
         last = self.node_info.get("last_seen")
