@@ -12,6 +12,8 @@ import os
 import threading
 from pathlib import Path
 
+from .atomic import replace_file
+
 log = logging.getLogger("forge.agent")
 
 
@@ -54,24 +56,7 @@ class SampleBuffer:
         self._write(b"".join(reversed(keep)))
 
     def _write(self, data: bytes) -> None:
-        """Replace the file atomically; on a full disk (no room for the copy) shrink it in place,
-        which needs no new blocks, so a full disk never wedges the buffer."""
-        tmp = self.path.with_suffix(".tmp")
-        try:
-            with open(tmp, "wb") as f:
-                f.write(data)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, self.path)
-        except OSError:
-            tmp.unlink(missing_ok=True)
-            if len(data) > self.path.stat().st_size:
-                raise
-            with open(self.path, "r+b") as f:
-                f.write(data)
-                f.truncate()
-                f.flush()
-                os.fsync(f.fileno())
+        replace_file(self.path, data, durable=True)
 
     def peek(self, n: int) -> list[dict]:
         """The oldest `n` buffered samples; a corrupt line (not JSON, or JSON but not an

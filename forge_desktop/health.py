@@ -18,6 +18,8 @@ from pathlib import Path
 
 from forge_contracts.jobtypes.display import ago
 
+from .atomic import replace_file
+
 log = logging.getLogger("forge.agent")
 
 HEALTHY, UNHEALTHY, NO_AGENT = 0, 1, 2   # `forge agent --health` exit codes
@@ -88,7 +90,7 @@ class HealthWriter:
             written_at=now, stale_after_s=self.stale_after_s, stopped=stopped)
         try:
             data = json.dumps(asdict(health), indent=1).encode()
-            write_atomically(self.path, data.ljust(FILE_SIZE - 1) + b"\n")
+            replace_file(self.path, data.ljust(FILE_SIZE - 1) + b"\n")
         except OSError as e:
             if str(e) != self._logged_error:
                 self._logged_error = str(e)
@@ -99,32 +101,6 @@ class HealthWriter:
         self._key, self._written_at = key, now
         return True
 
-
-def write_atomically(path: Path, data: bytes) -> None:
-    """Temp file + os.replace, so a reader never sees half a file. On a full disk (no room for
-    the temp file) the existing file is overwritten in place instead, padded to its old size
-    so no new block is needed: the fault a full disk causes still shows."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(tmp, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-        return
-    except OSError as e:
-        first = e
-    try:
-        tmp.unlink()
-    except OSError:
-        pass
-    try:
-        old_size = path.stat().st_size
-    except OSError:
-        old_size = -1
-    if len(data) > old_size:
-        raise first
-    with open(path, "r+b") as f:
-        f.write(data + b" " * (old_size - len(data)))
 
 
 @dataclass
