@@ -242,3 +242,25 @@ def sqlite3_of(tmp_path):
         finally:
             c.close()
     return connection()
+
+
+async def test_the_snapshot_route_sends_a_year_of_hours_in_parts_as_one_answer(aiohttp_client, hub_config, tmp_path,
+                                                                                monkeypatch):
+    """Whole blocks' texts go out as parts, not joined again; the answer is the same JSON."""
+    from hub.app import create_app
+    from hub.store.sqlite import db as sqlite_db
+    store, _ = await _days_of_hours(tmp_path / "hubdata", random.Random(13))
+    want = await store.samples.series("n", resolution="1h", points=100)
+    joined = await store.samples.series_json("n", resolution="1h", points=100)
+    await store.close()
+    monkeypatch.setattr(sqlite_db, "PART_BYTES", 1)  # this test's averages are small: parts nonetheless
+    client = await aiohttp_client(create_app(hub_config()))
+    from hub.state import HUB
+    parts = await client.server.app[HUB].store.samples.series_json_parts("n", resolution="1h", points=100)
+    assert len(parts) > 3 and b"".join(parts) == joined
+    r = await client.get("/api/nodes/n/snapshot?resolution=1h&points=100")
+    assert r.status == 200 and r.headers["Content-Type"].startswith("application/json")
+    assert int(r.headers["Content-Length"]) == len(await r.read())
+    body = await r.json()
+    assert body["samples"] == want and body["resolution"] == "1h" and body["node"]["id"] == "n"
+    assert "processes" in body

@@ -108,6 +108,8 @@ async def test_series_json_is_series_as_json(store):
                   dict(resolution="1m", points=10), dict(resolution="1m", points=1), dict(resolution="1h", points=5)):
         want = await store.samples.series("n", **query)
         assert want and json.loads(await store.samples.series_json("n", **query)) == want, query
+        parts = await store.samples.series_json_parts("n", **query)
+        assert b"".join(parts) == await store.samples.series_json("n", **query), query
     assert await store.samples.series_json("none", resolution="1s", points=5) == b"[]"
 
 

@@ -202,6 +202,14 @@ class SampleStore(ABC):
         return msgspec.json.encode(await self.series(node_id, resolution=resolution, points=points,
                                                      since=since, until=until, every_s=every_s))
 
+    async def series_json_parts(self, node_id: str, *, resolution: Resolution, points: int,
+                                since: float | None = None, until: float | None = None,
+                                every_s: int | None = None) -> list[bytes]:
+        """`series_json` in parts whose concatenation is the array, for sending as they are: a
+        backend may hand over large pieces it keeps (a node-day's texts) without joining them."""
+        return [await self.series_json(node_id, resolution=resolution, points=points, since=since,
+                                       until=until, every_s=every_s)]
+
     def set_read_cache(self, max_bytes: int) -> None:
         """Bound the memory a backend may keep of encoded history for reads (0: none); one
         that keeps none ignores it."""

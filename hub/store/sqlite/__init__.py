@@ -138,6 +138,11 @@ class SqliteSamples(SampleStore):
                           every_s: int | None = None) -> bytes:
         return await self._t.read(self._t.db.series_json, node_id, resolution, points, since, until, every_s)
 
+    async def series_json_parts(self, node_id: str, *, resolution: Resolution, points: int,
+                                since: float | None = None, until: float | None = None,
+                                every_s: int | None = None) -> list[bytes]:
+        return await self._t.read(self._t.db.series_json_parts, node_id, resolution, points, since, until, every_s)
+
     def set_read_cache(self, max_bytes: int) -> None:
         self._t.db.read_cache.resize(max_bytes)
 
