@@ -108,8 +108,8 @@ def with_gaps(samples: list[dict], step: float) -> list[dict]:
 
 def heat_cells(ts: np.ndarray, cores: np.ndarray, step: float) -> tuple[float, np.ndarray]:
     """The per-core strip's image: one column per `step` from the first sample, each sample in
-    the column of its time (a silence stays empty, 0), so the strip lines up with the curves'
-    time axis; returns the first column's time and the cells (columns x cores). Samples too
+    the column of its time (a silence stays empty: NaN, which pyqtgraph leaves transparent), so
+    the strip lines up with the curves' time axis; returns the first column's time and the cells (columns x cores). Samples too
     irregular for that (over 4x as many columns as samples) are drawn one column each."""
     values = np.nan_to_num(cores, nan=0.0)
     at = np.isfinite(ts)
@@ -120,7 +120,7 @@ def heat_cells(ts: np.ndarray, cores: np.ndarray, step: float) -> tuple[float, n
     width = int(idx.max()) + 1
     if idx.min() < 0 or width > 4 * len(ts) + 64:
         return t0, values
-    cells = np.zeros((width, cores.shape[1]))
+    cells = np.full((width, cores.shape[1]), np.nan)
     cells[idx] = values[at]
     return t0, cells
 
