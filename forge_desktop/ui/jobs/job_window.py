@@ -8,6 +8,7 @@ runs on the GUI thread.
 from __future__ import annotations
 
 import json
+import math
 import time
 from typing import Any, Callable
 
@@ -311,7 +312,7 @@ class JobWindow(QWidget):
                 self.progress_bar.setRange(0, 0)
             else:
                 self.progress_bar.setRange(0, 1000)
-                self.progress_bar.setValue(round(share * 1000))
+                self.progress_bar.setValue(math.floor(share * 1000))  # floored, as the text's percent is
             progress = job.get("progress") if isinstance(job.get("progress"), dict) else {}
             self.progress_text.setText(progress_text(progress or None, job, now))
             self.gap_figure.setText(f"gap {gap_text(progress.get('gap'))}" if progress.get("gap") is not None
