@@ -46,11 +46,17 @@ class Entry:
         return self.joined[self.starts[len(self.ts) - count]:] if count else b""
 
 
-def _entry(data: bytes, ts: list[int], texts: list[bytes]) -> Entry:
+def _starts(lengths) -> list[int]:
+    """Where each of texts of these lengths starts once joined by commas, and the joined
+    length + 1 at the end (`Entry.starts`)."""
     starts = [0]
-    for t in texts:
-        starts.append(starts[-1] + len(t) + 1)
-    return _joined_entry(data, ts, b",".join(texts), starts)
+    for n in lengths:
+        starts.append(starts[-1] + n + 1)
+    return starts
+
+
+def _entry(data: bytes, ts: list[int], texts: list[bytes]) -> Entry:
+    return _joined_entry(data, ts, b",".join(texts), _starts(map(len, texts)))
 
 
 _INT_BYTES = 32  # sys.getsizeof of a ts in ms (and more than a start's 28)
@@ -78,10 +84,7 @@ def texts_of(stored: bytes) -> tuple[list[int], bytes, list[int]]:
     """`stored_texts`' ts, the texts joined by commas, and where each starts in them (and the
     joined length + 1 at the end), as `Entry` holds them."""
     ts, lengths, joined = msgspec.msgpack.decode(zstandard.ZstdDecompressor().decompress(stored))
-    starts = [0]
-    for n in lengths:
-        starts.append(starts[-1] + n + 1)
-    return ts, joined, starts
+    return ts, joined, _starts(lengths)
 
 
 class BlockCache:
