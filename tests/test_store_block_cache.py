@@ -63,6 +63,8 @@ async def test_tier_blocks_read_as_json_equal_and_a_late_sample_replaces_the_cac
                       *(dict(resolution="1m", points=k) for k in range(1, 7)),  # a block taken whole or its newest part
                       dict(resolution="1m", points=100, since=starts[3]), dict(resolution="1m", points=100, until=starts[2]),
                       dict(resolution="1m", points=100, since=starts[1], until=starts[4]),
+                      *(dict(resolution="1m", points=k, until=starts[4]) for k in (1, 2, 3, 4)),  # cut at its end
+                      *(dict(resolution="1m", points=k, since=starts[1]) for k in (1, 4, 5)),  # cut at its start
                       dict(resolution="1h", points=100), dict(resolution="1h", points=1)):
             await both(store, **query)
         from hub.store.sqlite.db import Database
@@ -72,7 +74,10 @@ async def test_tier_blocks_read_as_json_equal_and_a_late_sample_replaces_the_cac
         await store.samples.series_json("n", resolution="1m", points=5)
         assert merged_one_by_one == [], "blocks inside the range go into the answer whole"
         await store.samples.series_json("n", resolution="1m", points=5, since=starts[1])
-        assert len(merged_one_by_one) == 1, "a block cut by the range is merged sample by sample"
+        await store.samples.series_json("n", resolution="1m", points=5, until=starts[4])
+        assert merged_one_by_one == [], "of a block cut by the range, its part inside goes in as one slice"
+        await store.samples.series_json("n", resolution="1m", points=2, every_s=300)
+        assert len(merged_one_by_one) == 1, "every= merges sample by sample"
         before = await both(store, resolution="1m", points=100)
         late = random_sample(rng, starts[4] + 59.5, True)
         await store.samples.ingest(Push(node_id="n", identity={}, samples=[late], now=time.time()))

@@ -492,43 +492,47 @@ class Database:
 
     def _tier_pieces(self, c: sqlite3.Connection, tier: str, node_id: str, points: int, lo: int, hi: int
                      ) -> list[bytes] | None:
-        """`_tier`'s JSON answer (every bucket, `points` > 0) in pieces: each block wholly taken
-        as its samples' joined JSON, so a year of hours is 365 pieces, not 8,760 samples to
-        merge one by one. None when a block is not wholly inside lo..hi or a row falls within a
-        block's span (then only the sample-by-sample merge gives the answer)."""
+        """`_tier`'s JSON answer (every bucket, `points` > 0) in pieces: each block's samples
+        inside lo..hi taken as one slice of its joined JSON (a block cut by the range too: the
+        oldest one of a view's `since`), so a year of hours is 365 pieces, not 8,760 samples
+        to merge one by one. None when a row falls within a block's span or a block is out of
+        order (then only the sample-by-sample merge gives the answer)."""
         rows = c.execute(f"SELECT ts_ms, data FROM {TIER_TABLES[tier]} WHERE node_id = ? AND ts_ms >= ? "
                          "AND ts_ms <= ? ORDER BY ts_ms DESC LIMIT ?", (node_id, lo, hi, points)).fetchall()
-        entries: list[Entry] = []
+        spans: list[tuple[Entry, int, int]] = []  # newest first: an entry and its samples a..b-1 inside lo..hi
         taken = 0
         for bucket, data, texts in c.execute(
                 "SELECT bucket_ms, data, texts FROM tier_blocks WHERE tier = ? AND node_id = ? AND bucket_ms <= ? "
                 "AND bucket_ms > ? ORDER BY bucket_ms DESC", (tier, node_id, hi, lo - TIER_BLOCK_MS[tier])):
             entry = self._block_json(tier, node_id, bucket, data, c, texts)
-            if not (entry.ascending and entry.ts and lo <= entry.ts[0] and entry.ts[-1] <= hi):
+            if not entry.ascending:
                 return None
-            entries.append(entry)
-            taken += len(entry.ts)
+            a, b = bisect.bisect_left(entry.ts, lo), bisect.bisect_right(entry.ts, hi)
+            if a < b:
+                spans.append((entry, a, b))
+                taken += b - a
             if taken >= points:
                 break
-        oldest_first = entries[::-1]
-        firsts = [e.ts[0] for e in oldest_first]
+        oldest_first = spans[::-1]
+        firsts = [e.ts[a] for e, a, _ in oldest_first]
         for t, _ in rows:
             i = bisect.bisect_right(firsts, t) - 1
-            if i >= 0 and t <= oldest_first[i].ts[-1]:
+            if i >= 0 and t <= oldest_first[i][0].ts[oldest_first[i][2] - 1]:
                 return None
-        units = sorted([(t, None, text) for t, text in rows] + [(e.ts[0], e, None) for e in entries],
+        units = sorted([(t, None, text) for t, text in rows] + [(e.ts[a], (e, a, b), None) for e, a, b in spans],
                        key=lambda u: u[0])
         pieces: list[bytes] = []
         need = points
-        for _, entry, text in reversed(units):
+        for _, span, text in reversed(units):
             if need <= 0:
                 break
-            if entry is None:
+            if span is None:
                 pieces.append(text.encode())
                 need -= 1
             else:
-                pieces.append(entry.joined if len(entry.ts) <= need else entry.tail(need))
-                need -= len(entry.ts)
+                entry, a, b = span
+                pieces.append(entry.part(max(a, b - need), b))
+                need -= b - a
         return pieces[::-1]
 
     def _tier(self, c: sqlite3.Connection, tier: str, node_id: str, points: int, lo: int, hi: int,
