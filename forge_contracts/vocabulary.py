@@ -78,7 +78,7 @@ class TimeRange(msgspec.Struct, frozen=True):
     """A node chart's time range, the one definition both the dashboard and the desktop app draw.
 
     The snapshot route is asked for `points` samples of tier `resolution` (raw 1 s up to 1 h,
-    1-minute averages up to 30 d, 1-hour averages beyond) since `seconds` ago, and for `every`
+    1-minute averages up to 7 d, 1-hour averages from 30 d) since `seconds` ago, and for `every`
     seconds per point where the tier holds more points than a chart needs. `step` is the spacing
     expected between points (a larger gap is drawn as a gap). `live` ones follow the node's SSE
     stream; the others are read again every `refresh_s`."""
@@ -99,7 +99,9 @@ TIME_RANGES: tuple[TimeRange, ...] = (
     TimeRange("6h", "6 h", 6 * 3600, "1m", 360, 60, refresh_s=60),
     TimeRange("24h", "24 h", 86400, "1m", 1440, 60, refresh_s=60),
     TimeRange("7d", "7 d", 7 * 86400, "1m", 2016, 300, every=300, refresh_s=300),
-    TimeRange("30d", "30 d", 30 * 86400, "1m", 2880, 900, every=900, refresh_s=900),
+    # 30 d from the hours, not one minute in 15: an hour's average covers all of its samples,
+    # and the hub reads 30 node-days (stored as JSON) instead of decoding 720 node-hour blocks.
+    TimeRange("30d", "30 d", 30 * 86400, "1h", 720, 3600, refresh_s=900),
     TimeRange("1y", "1 y", 365 * 86400, "1h", 4380, 7200, every=7200, refresh_s=3600),
 )
 """Shortest first: a view opens on the first and, for a node that stopped reporting, on the

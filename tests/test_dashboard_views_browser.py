@@ -71,28 +71,28 @@ def test_offline_node_says_since_when_and_greys_its_last_values(live_hub, page, 
     shot(page, artifacts, "node_offline")
 
 
-def test_30_days_reads_the_minute_tier_and_charts_zoom_together(live_hub, page, artifacts):
+def test_30_days_reads_the_hour_tier_and_charts_zoom_together(live_hub, page, artifacts):
     hub = live_hub(env=FAST)
     now = hub_now(hub)
     token = hub.token("old")
     # 20 days, one quarter-hour each day: two raw samples a minute apart-ish, 20 % and 60 %.
     starts = [(int(now) // 900 - 96 * d) * 900 for d in range(1, 21)]
     push(hub, "old", token, [s for t in starts for s in (sample(t + 5, 20.0), sample(t + 35, 60.0))])
-    url = f"{hub.url}/api/nodes/old/snapshot?resolution=1m&points=100&since={now - 31 * 86400}"
-    wait_until(lambda: len(http("GET", url)[1]["samples"]) == 20, 30, what="the 1-minute tier to be rolled up")
+    url = f"{hub.url}/api/nodes/old/snapshot?resolution=1h&points=100&since={now - 31 * 86400}"
+    wait_until(lambda: len(http("GET", url)[1]["samples"]) == 20, 30, what="the 1-hour tier to be rolled up")
 
     page.goto(hub.url + "/#/node/old")
     # Offline, its newest data a day old: the page opens on the shortest range that shows it.
     page.locator('.ranges button[aria-pressed="true"]', has_text="7 d").wait_for(timeout=10_000)
-    with page.expect_response(lambda r: "/snapshot?" in r.url and "resolution=1m" in r.url
-                              and "every=900" in r.url) as resp:
+    with page.expect_response(lambda r: "/snapshot?" in r.url and "resolution=1h" in r.url) as resp:
         page.locator(".ranges button", has_text="30 d").click()
     body = resp.value.json()
-    assert body["resolution"] == "1m" and "every=900" in resp.value.url
-    assert [s["cpu"]["percent"] for s in body["samples"]] == [40.0] * 20  # minute averages, not raw samples
+    assert body["resolution"] == "1h" and "every=" not in resp.value.url
+    assert [s["cpu"]["percent"] for s in body["samples"]] == [40.0] * 20  # hour averages, not raw samples
+    assert [s["ts"] % 3600 for s in body["samples"]] == [0] * 20
     note = page.locator(".range-note")
     wait_until(lambda: "20 points" in note.inner_text(), 10, what="the range note")
-    assert "1-minute averages" in note.inner_text() and note.get_attribute("data-resolution") == "1m"
+    assert "1-hour averages" in note.inner_text() and note.get_attribute("data-resolution") == "1h"
 
     charts = page.locator(".chart")
     assert charts.count() == 5

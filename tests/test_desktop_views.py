@@ -277,7 +277,7 @@ def test_node_window_ranges_pick_the_tier_and_span_real_time(qtbot, sim_hub, art
     qtbot.waitUntil(lambda: len(win.samples) >= 90, timeout=10000)
     assert [s.label for s in win.spans] == ["5 min live", "1 h", "6 h", "24 h", "7 d", "30 d", "1 y"]
     for label, resolution, seconds, live in (("1 h", "1s", 3600, True), ("6 h", "1m", 6 * 3600, False),
-                                             ("7 d", "1m", 7 * 86400, False), ("30 d", "1m", 30 * 86400, False),
+                                             ("7 d", "1m", 7 * 86400, False), ("30 d", "1h", 30 * 86400, False),
                                              ("1 y", "1h", 365 * 86400, False)):
         button = next(b for b in win.span_buttons.buttons() if b.text() == label)
         with qtbot.waitSignal(win.data_shown, timeout=10000):
@@ -292,9 +292,10 @@ def test_node_window_ranges_pick_the_tier_and_span_real_time(qtbot, sim_hub, art
         win.grab().save(str(artifacts / f"desktop_node_range_{label.replace(' ', '')}.png"))
 
 
-def test_node_window_30_days_reads_the_minute_tier_one_point_per_quarter_hour(qtbot, live_hub, artifacts):
-    """As on the dashboard: 30 d is the 1-minute averages, one bucket per 900 s (every=900)."""
-    from forge_desktop.ui.node_window import NodeWindow
+def test_node_window_30_days_reads_the_hour_tier(qtbot, live_hub, artifacts):
+    """As on the dashboard: 30 d is the 1-hour averages."""
+    import numpy as np
+    from forge_desktop.ui.node_window import NodeWindow, heat_cells
     hub = live_hub(env={**FAST_STATUS, "FORGE_HUB_ROLLUP_INTERVAL_S": "1"})
     now = time.time()
     # 20 days, one quarter-hour each day: two raw samples, 20 % and 60 %.
@@ -306,8 +307,8 @@ def test_node_window_30_days_reads_the_minute_tier_one_point_per_quarter_hour(qt
     st, body = http("POST", f"{hub.url}/api/ingest/old", {"node": {"hostname": "old", "os": "Linux", "cores": 2},
                                                           "samples": samples}, token=hub.token("old"))
     assert st == 200, body
-    url = f"{hub.url}/api/nodes/old/snapshot?resolution=1m&points=100&since={now - 31 * 86400}"
-    wait_until(lambda: len(http("GET", url)[1]["samples"]) == 20, 30, what="the 1-minute tier to be rolled up")
+    url = f"{hub.url}/api/nodes/old/snapshot?resolution=1h&points=100&since={now - 31 * 86400}"
+    wait_until(lambda: len(http("GET", url)[1]["samples"]) == 20, 30, what="the 1-hour tier to be rolled up")
     wait_until(lambda: hub.fleet()["old"]["status"] == "offline", 10, what="old to turn offline")
     win = NodeWindow(hub.url, None, "old")
     qtbot.addWidget(win)
@@ -315,11 +316,14 @@ def test_node_window_30_days_reads_the_minute_tier_one_point_per_quarter_hour(qt
     qtbot.waitUntil(lambda: win.span.key == "7d" and len(win.samples) > 0, timeout=10000)  # its newest data: a day old
     with qtbot.waitSignal(win.data_shown, timeout=10000):
         next(b for b in win.span_buttons.buttons() if b.text() == "30 d").click()
-    assert (win.span.resolution, win.span.every) == ("1m", 900)
-    assert [s["cpu"]["percent"] for s in win.samples] == [40.0] * 20  # minute averages, not raw samples
-    assert [s["ts"] % 900 for s in win.samples] == [0] * 20  # one bucket per quarter-hour
-    assert "30 d at 1m, one per 900 s" in win.info.text()
-    win.grab().save(str(artifacts / "desktop_node_30d_minute_tier.png"))
+    assert (win.span.resolution, win.span.every) == ("1h", None)
+    assert [s["cpu"]["percent"] for s in win.samples] == [40.0] * 20  # hour averages, not raw samples
+    assert [s["ts"] % 3600 for s in win.samples] == [0] * 20  # one bucket per hour
+    assert "30 d at 1h" in win.info.text() and "one per" not in win.info.text()
+    assert len(win.dots["cpu"].points()) == 20, "each lone hour is a dot: a day apart, no line joins them"
+    lo, width, cells = heat_cells(np.array([s["ts"] for s in win.samples]), np.ones((20, 2)), 3600)
+    assert win.heat.image.shape[0] >= 19 * 86400 // width, "the per-core strip spans the 20 days"
+    win.grab().save(str(artifacts / "desktop_node_30d_hour_tier.png"))
 
 
 def test_node_window_ranges_are_the_hubs_served_time_ranges(qtbot, sim_hub):
@@ -472,3 +476,21 @@ def test_node_window_breaks_its_curves_where_the_node_was_silent(qtbot, sim_hub,
     assert np.isnan(cells[40:140]).all() and (cells[:30] > 0).any() and (cells[-30:] > 0).any()
     qtbot.wait(300)
     win.grab().save(str(artifacts / "desktop_node_gap.png"))
+
+
+def test_heat_cells_place_sparse_samples_in_time_and_isolated_points_are_found():
+    """A node that reported once a day for 20 days: its strip spans the 20 days (wider columns,
+    each sample in the one of its time), and each lone point is one the line cannot draw."""
+    import numpy as np
+    from forge_desktop.ui.node_window import MAX_HEAT_COLUMNS, heat_cells, isolated
+    ts = np.array([86400.0 * d for d in range(20)])
+    cores = np.array([[float(d), 50.0] for d in range(20)])
+    t0, width, cells = heat_cells(ts, cores, 3600)
+    assert t0 == 0.0 and width % 3600 == 0 and len(cells) <= MAX_HEAT_COLUMNS
+    assert len(cells) * width >= 19 * 86400, "the strip covers the whole span"
+    filled = [i for i in range(len(cells)) if np.isfinite(cells[i]).all()]
+    assert [round(i * width / 86400) for i in filled] == list(range(20)) and cells[filled[7]][0] == 7.0
+    t0, width, cells = heat_cells(np.arange(5.0), np.ones((5, 2)), 1)
+    assert width == 1 and cells.shape == (5, 2), "dense samples keep a column a step"
+    nan = float("nan")
+    assert isolated(np.array([1.0, nan, 2.0, 3.0, nan, 4.0])).tolist() == [True, False, False, False, False, True]

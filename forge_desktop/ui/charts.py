@@ -78,6 +78,14 @@ class Chart(QFrame):
                                                    QColor(color).blue(), 40)} if fill else {}
         return self.plot.plot(pen=pg.mkPen(color, width=width), name=name, connect="finite", **kw)
 
+    @staticmethod
+    def dots(curve: pg.PlotDataItem) -> pg.ScatterPlotItem:
+        """Dots in `curve`'s colour on its plot, for the points its line cannot show (a point
+        between two silences: `node_window.isolated`)."""
+        dots = pg.ScatterPlotItem(size=5, pen=None, brush=pg.mkBrush(curve.opts["pen"].color()))
+        curve.getViewBox().addItem(dots)
+        return dots
+
     def keep_y(self) -> None:
         """Zooming is about time: put the value axis back (fixed, or following the data)."""
         if self.y_range:

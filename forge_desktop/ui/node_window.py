@@ -106,23 +106,36 @@ def with_gaps(samples: list[dict], step: float) -> list[dict]:
     return out
 
 
-def heat_cells(ts: np.ndarray, cores: np.ndarray, step: float) -> tuple[float, np.ndarray]:
+MAX_HEAT_COLUMNS = 4096  # the per-core strip's columns at most: beyond, a column spans several steps
+
+
+def heat_cells(ts: np.ndarray, cores: np.ndarray, step: float) -> tuple[float, float, np.ndarray]:
     """The per-core strip's image: one column per `step` from the first sample, each sample in
     the column of its time (a silence stays empty: NaN, which pyqtgraph leaves transparent), so
-    the strip lines up with the curves' time axis; returns the first column's time and the cells (columns x cores). Samples too
-    irregular for that (over 4x as many columns as samples) are drawn one column each."""
+    the strip lines up with the curves' time axis. Sparse samples over a long span (a node that
+    reported once a day) widen the columns to whole multiples of `step` rather than make
+    millions of them; a column then shows its newest sample. Returns the first column's time,
+    a column's width in seconds and the cells (columns x cores)."""
     values = np.nan_to_num(cores, nan=0.0)
     at = np.isfinite(ts)
     if not at.any():
-        return 0.0, values
+        return 0.0, step, values
     t0 = float(ts[at][0])
-    idx = np.round((ts[at] - t0) / step).astype(np.int64)
-    width = int(idx.max()) + 1
-    if idx.min() < 0 or width > 4 * len(ts) + 64:
-        return t0, values
-    cells = np.full((width, cores.shape[1]), np.nan)
+    span = float(ts[at][-1]) - t0
+    width = step * max(1, math.ceil((span / step + 1) / MAX_HEAT_COLUMNS))
+    idx = np.maximum(np.round((ts[at] - t0) / width).astype(np.int64), 0)
+    cells = np.full((int(idx.max()) + 1, cores.shape[1]), np.nan)
     cells[idx] = values[at]
-    return t0, cells
+    return t0, width, cells
+
+
+def isolated(ys: np.ndarray) -> np.ndarray:
+    """The finite points with no finite neighbour: a line drawn with connect="finite" does not
+    show them, so they are drawn as dots."""
+    finite = np.isfinite(ys)
+    before = np.concatenate(([False], finite[:-1]))
+    after = np.concatenate((finite[1:], [False]))
+    return finite & ~before & ~after
 
 
 def uptime(s: float | None) -> str:
@@ -307,6 +320,7 @@ class NodeWindow(QWidget):
             "load5": self.load_chart.curve(PALETTE[1], "5 min", 1),
             "load15": self.load_chart.curve(PALETTE[2], "15 min", 1),
         }
+        self.dots = {name: Chart.dots(curve) for name, curve in self.curves.items()}
 
         self.processes: dict | None = None
         """The newest process list, {"ts", "items"}: the snapshot's, then each live sample's that has one."""
@@ -566,12 +580,15 @@ class NodeWindow(QWidget):
         drawn = with_gaps(self.samples, self.span.step)
         series = Series.of(drawn)
         for name, curve in self.curves.items():
-            curve.setData(series.ts, series.columns[name])
+            ys = series.columns[name]
+            curve.setData(series.ts, ys)
+            alone = isolated(ys)
+            self.dots[name].setData(series.ts[alone], ys[alone])
         n_cores = series.cores.shape[1] or int(self.node_info.get("cores") or 0)
         if len(series.ts) and series.cores.shape[1]:
-            t0, cells = heat_cells(series.ts, series.cores, self.span.step)
+            t0, width, cells = heat_cells(series.ts, series.cores, self.span.step)
             self.heat.setImage(cells, autoLevels=False, levels=(0, 100))
-            self.heat.setRect(QRectF(t0, 0, max(len(cells) * self.span.step, 1.0), series.cores.shape[1]))
+            self.heat.setRect(QRectF(t0, 0, max(len(cells) * width, 1.0), series.cores.shape[1]))
             self.heat_chart.y_range = (0, series.cores.shape[1])
             self.heat_chart.keep_y()
         else:
