@@ -1,6 +1,7 @@
 """Read latency of GET /api/nodes/{id}/snapshot with compact history (issue 17).
 
     python bench/snapshot_bench.py [--nodes 500] [--requests 200] [--shape desktop8]
+    python bench/snapshot_bench.py --ranges [--nodes 50] [--tier-nodes 10] [--requests 10]
 
 Builds a hub database with `--nodes` nodes: each has 15 compacted minutes of 1 s samples
 (blocks, as the compaction pass writes them) plus the current minute as rows; the first
@@ -14,7 +15,10 @@ row: the first read is *cold* (the hub has not read that node's blocks since it 
 the second *warm* (its finished blocks' JSON in the hub's read cache, `read_cache_mb`):
 p50, p90, p99 and max per kind and read. A request's time is from sending it to the answer's
 last byte; parsing the answer (Python's json, then msgspec) is timed apart, as it is the
-client's work, not the hub's. With `--rows` the raw samples stay rows, as before compaction
+client's work, not the hub's. With `--ranges` the tier nodes hold 30 days of 1-minute
+averages, and the bench reads instead each time range the hub serves its views
+(`GET /api/meta`), with the query the node page sends (points, resolution, since, every),
+each node cold then warm: what a user waits for after a click. With `--rows` the raw samples stay rows, as before compaction
 (a baseline under the same load). Bounded: fixed counts, a temporary folder, the hub
 stopped at the end.
 """
@@ -41,7 +45,8 @@ from hub.store.sqlite import Database, blocks  # noqa: E402
 MINUTE_MS = 60_000
 
 
-def build(db_path: Path, nodes: int, tier_nodes: int, shape: str, rows_only: bool = False) -> None:
+def build(db_path: Path, nodes: int, tier_nodes: int, shape: str, rows_only: bool = False,
+          minute_days: int = 1) -> None:
     make, _ = SHAPES[shape].make(0)
     now = time.time()
     current = int(now // 60 * 60)
@@ -71,11 +76,11 @@ def build(db_path: Path, nodes: int, tier_nodes: int, shape: str, rows_only: boo
                                   [(node, (current - step * (k + 1)) * 1000,
                                     json.dumps(dict(avg, ts=current - step * (k + 1)))) for k in range(count)])
         if i < tier_nodes and not rows_only:  # as the compaction pass leaves them: whole spans in blocks
-            for tier, table, count, step, span in (("1m", "samples_1m", 1440, 60, 3600),
+            for tier, table, count, step, span in (("1m", "samples_1m", 1440 * minute_days, 60, 3600),
                                                    ("1h", "samples_1h", 8760, 3600, 86400)):
                 spans: dict[int, list[int]] = {}
                 for k in range(count):
-                    ts = current - step * (k + 1)
+                    ts = current // step * step - step * (k + 1)  # tier buckets start on their minute or hour
                     spans.setdefault(ts // span * span, []).append(ts)
                 done, rows = [], []
                 for start, stamps in sorted(spans.items()):
@@ -138,6 +143,9 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--rows", action="store_true", help="store raw samples as rows only (the old layout)")
     ap.add_argument("--hub-path", help="run the hub from this checkout (e.g. an older one, for a baseline)")
     ap.add_argument("--read-cache-mb", type=float, help="the hub's read_cache_mb (default: the hub's default)")
+    ap.add_argument("--ranges", action="store_true",
+                    help="read the views' time ranges (GET /api/meta's, as the node page asks for them) "
+                         "instead; the tier nodes then hold 30 days of 1-minute averages")
     args = ap.parse_args(argv)
     if not 1 <= args.nodes <= 2000 or not 1 <= args.requests <= 2000 or not 1 <= args.tier_nodes <= args.nodes:
         raise SystemExit("--nodes 1-2000, --requests 1-2000, --tier-nodes 1..nodes")
@@ -145,7 +153,7 @@ def main(argv: list[str]) -> int:
         data = Path(tmp) / "hub"
         data.mkdir()
         t = time.time()
-        build(data / "forge.db", args.nodes, args.tier_nodes, args.shape, args.rows)
+        build(data / "forge.db", args.nodes, args.tier_nodes, args.shape, args.rows, 30 if args.ranges else 1)
         print(f"built {args.nodes} nodes ({args.shape}) in {time.time() - t:.0f} s: "
               f"{(data / 'forge.db').stat().st_size / 1e6:.0f} MB")
         port = free_port()
@@ -156,6 +164,9 @@ def main(argv: list[str]) -> int:
         hub = start_hub(data, port)
         rng = random.Random(1)
         try:
+            if args.ranges:
+                read_ranges(port, args.tier_nodes, args.requests, rng)
+                return 0
             for resolution, points, pool in (("1s", 300, args.nodes), ("1m", 1440, args.tier_nodes),
                                              ("1h", 8760, args.tier_nodes)):
                 times: dict[str, list[float]] = {"cold": [], "warm": []}
@@ -178,6 +189,27 @@ def main(argv: list[str]) -> int:
             hub.terminate()
             hub.wait(20)
     return 0
+
+
+def read_ranges(port: int, tier_nodes: int, requests: int, rng: random.Random) -> None:
+    """Each time range the hub serves its views, asked for as the node page asks (points,
+    resolution, since, every), of distinct tier nodes, cold then warm."""
+    base = f"http://127.0.0.1:{port}"
+    with urllib.request.urlopen(base + "/api/meta", timeout=30) as r:
+        ranges = json.load(r)["time_ranges"]
+    for tr in ranges:
+        times: dict[str, list[float]] = {"cold": [], "warm": []}
+        got = 0
+        for i in rng.sample(range(tier_nodes), min(requests, tier_nodes)):
+            query = f"points={tr['points']}&resolution={tr['resolution']}&since={time.time() - tr['seconds']:.3f}"
+            url = f"{base}/api/nodes/n{i:03d}/snapshot?{query}" + (f"&every={tr['every']}" if tr.get("every") else "")
+            for read in ("cold", "warm"):
+                took, _, _, got = timed(url)
+                times[read].append(took)
+        every = f", every={tr['every']}" if tr.get("every") else ""
+        for read, ms in times.items():
+            print(f"range {tr['key']} ({tr['resolution']}, {tr['points']} points{every}; {got} returned), "
+                  f"{read}: {summary(ms)} over {len(ms)} requests")
 
 
 if __name__ == "__main__":
