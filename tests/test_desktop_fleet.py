@@ -69,7 +69,9 @@ def test_double_click_opens_a_node_window_with_a_row_per_core(qtbot, fleet_hub, 
     assert [node_win.core_grid.cell_text(i).split(":")[0] for i in range(cores)] == [str(i) for i in range(cores)]
     shown = len(node_win.samples)
     qtbot.waitUntil(lambda: len(node_win.samples) >= max(shown + 1, 8), timeout=30000)
-    assert node_win.heat.image.shape[0] == len(node_win.samples)
+    ts = [s["ts"] for s in node_win.samples]  # the strip: a column a second, each sample in its own
+    assert node_win.heat.image.shape[0] == round(ts[-1] - ts[0]) + 1
+    assert all(v == v for v in node_win.heat.image[-1]), "the newest column holds the newest sample"
     xs, ys = node_win.curves["cpu"].getData()
     assert len(xs) == len(node_win.samples)
     assert node_win.curves["mem"].getData()[1] is not None

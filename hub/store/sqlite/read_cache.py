@@ -4,7 +4,7 @@ A block that is finished (a node-minute of raw samples, a node-hour of 1m averag
 node-day of 1h averages) changes only when a late sample is merged into it or retention
 drops it, so the snapshot route need not decode it and encode its samples again on every
 read. An entry holds the block's stored bytes, its samples' ts in ms and their JSON texts
-joined (a block wholly inside an answer goes into it as one piece); the least recently
+joined (a block inside an answer goes into it as one piece, or one slice of it); the least recently
 used entries go first once the entries' bytes pass the bound.
 
 A hit must match the bytes the reader's own transaction just read: a write that replaced
