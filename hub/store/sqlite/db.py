@@ -515,9 +515,10 @@ class Database:
                 break
         oldest_first = spans[::-1]
         firsts = [e.ts[a] for e, a, _ in oldest_first]
+        lasts = [e.ts[b - 1] for e, _, b in oldest_first]
         for t, _ in rows:
             i = bisect.bisect_right(firsts, t) - 1
-            if i >= 0 and t <= oldest_first[i][0].ts[oldest_first[i][2] - 1]:
+            if i >= 0 and t <= lasts[i]:
                 return None
         units = sorted([(t, None, text) for t, text in rows] + [(e.ts[a], (e, a, b), None) for e, a, b in spans],
                        key=lambda u: u[0])

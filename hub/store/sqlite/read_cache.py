@@ -41,10 +41,6 @@ class Entry:
         j, s = self.joined, self.starts
         return [j[a:b - 1] for a, b in zip(s, s[1:])]
 
-    def tail(self, count: int) -> bytes:
-        """The newest `count` samples' JSON, joined by commas."""
-        return self.joined[self.starts[len(self.ts) - count]:] if count else b""
-
     def part(self, a: int, b: int) -> bytes:
         """Samples a..b-1's JSON, joined by commas (the whole block without a copy)."""
         if a == 0 and b == len(self.ts):
