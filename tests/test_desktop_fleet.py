@@ -53,6 +53,7 @@ def test_fleet_window_shows_a_card_per_agent_and_updates_them(qtbot, fleet_hub, 
 def test_double_click_opens_a_node_window_with_a_row_per_core(qtbot, fleet_hub, artifacts):
     from PySide6.QtCore import Qt
     from forge_desktop.ui.fleet_window import FleetWindow
+    from forge_desktop.ui.node_window import with_gaps
     win = FleetWindow(fleet_hub.url, None)
     qtbot.addWidget(win)
     win.show()
@@ -72,8 +73,8 @@ def test_double_click_opens_a_node_window_with_a_row_per_core(qtbot, fleet_hub, 
     ts = [s["ts"] for s in node_win.samples]  # the strip: a column a second, each sample in its own
     assert node_win.heat.image.shape[0] == round(ts[-1] - ts[0]) + 1
     assert all(v == v for v in node_win.heat.image[-1]), "the newest column holds the newest sample"
-    xs, ys = node_win.curves["cpu"].getData()
-    assert len(xs) == len(node_win.samples)
+    xs, ys = node_win.curves["cpu"].getData()  # every sample, and a break after each silence of over 3 s
+    assert list(xs) == [s["ts"] for s in with_gaps(node_win.samples, node_win.span.step)]
     assert node_win.curves["mem"].getData()[1] is not None
     node_win.grab().save(str(artifacts / "desktop_node_window.png"))
 
